@@ -1,0 +1,135 @@
+// Package config is keygate's configuration as written: the YAML schema, strict decoding, and
+// structural validation with errors that name the field path. It knows nothing of how a config
+// runs; internal/gateway compiles a File into an immutable runtime snapshot.
+package config
+
+import "encoding/json"
+
+// File is a whole keygate configuration file.
+type File struct {
+	Listen    Listen     `json:"listen,omitempty"`
+	Keystore  Keystore   `json:"keystore,omitempty"`
+	Limits    Limits     `json:"limits,omitempty"`
+	Tenants   []Tenant   `json:"tenants,omitempty"`
+	Providers []Provider `json:"providers"`
+}
+
+// Listen holds the addresses keygate serves on.
+type Listen struct {
+	ExtProc string `json:"ext_proc,omitempty"` // gRPC ext_proc, default 127.0.0.1:18080
+	Admin   string `json:"admin,omitempty"`    // admin API, /metrics, /healthz, /readyz; default 127.0.0.1:18081
+	XDS     string `json:"xds,omitempty"`      // ADS for Envoy; default 127.0.0.1:18000
+}
+
+// Keystore selects and configures the secret backend.
+type Keystore struct {
+	Type  string     `json:"type,omitempty"` // "file" (development only) or "vault"
+	File  *FileStore `json:"file,omitempty"`
+	Vault *Vault     `json:"vault,omitempty"`
+}
+
+// FileStore is the development keystore: a YAML file mapping "mount/path" to fields.
+type FileStore struct {
+	Path string `json:"path"`
+}
+
+// Vault configures the production keystore.
+type Vault struct {
+	Address   string    `json:"address"`
+	Namespace string    `json:"namespace,omitempty"`
+	Timeout   Duration  `json:"timeout,omitempty"` // per Vault call, default 2s
+	TLS       *VaultTLS `json:"tls,omitempty"`
+	Auth      VaultAuth `json:"auth"`
+	Cache     Cache     `json:"cache,omitempty"`
+}
+
+// VaultTLS is the TLS client setup for Vault.
+type VaultTLS struct {
+	CAFile     string `json:"ca_file,omitempty"`
+	ServerName string `json:"server_name,omitempty"`
+}
+
+// VaultAuth selects one auth method. Secret inputs (token, secret_id, JWT) are read from files
+// or the environment, never written in the config.
+type VaultAuth struct {
+	Method       string `json:"method"`                   // token | approle | jwt | kubernetes
+	TokenEnv     string `json:"token_env,omitempty"`      // token: env var holding it (default VAULT_TOKEN)
+	TokenFile    string `json:"token_file,omitempty"`     // token: file holding it
+	Mount        string `json:"mount,omitempty"`          // auth mount, default the method name
+	Role         string `json:"role,omitempty"`           // jwt, kubernetes
+	RoleID       string `json:"role_id,omitempty"`        // approle
+	SecretIDFile string `json:"secret_id_file,omitempty"` // approle
+	SecretIDEnv  string `json:"secret_id_env,omitempty"`  // approle
+	JWTFile      string `json:"jwt_file,omitempty"`       // jwt, kubernetes (default the service account token)
+}
+
+// Cache bounds the in-memory secret cache.
+type Cache struct {
+	TTL          Duration `json:"ttl,omitempty"`            // default 5m
+	NegativeTTL  Duration `json:"negative_ttl,omitempty"`   // "not found" remembered, default 10s
+	StaleIfError Duration `json:"stale_if_error,omitempty"` // serve expired values while Vault is down, default 10m
+	MaxBytes     int64    `json:"max_bytes,omitempty"`      // default 64 MiB
+}
+
+// Limits bound what keygate accepts.
+type Limits struct {
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"` // default 1 MiB, Envoy's buffer limit
+}
+
+// Tenant owns providers. Consumers prove their tenant with a credential or mTLS identity.
+type Tenant struct {
+	Name        string             `json:"name"`
+	Credentials []TenantCredential `json:"credentials,omitempty"`
+	SPIFFEIDs   []string           `json:"spiffe_ids,omitempty"`
+}
+
+// TenantCredential is an AppKey keygate issued, stored only as its hash.
+type TenantCredential struct {
+	ID   string `json:"id"`
+	Hash string `json:"hash"` // "sha256:<hex>" of the AppKey
+}
+
+// Provider is one third-party API as a tenant uses it.
+type Provider struct {
+	Name     string            `json:"name"`
+	Tenant   string            `json:"tenant,omitempty"`
+	Hosts    []string          `json:"hosts"` // :authority values services use for it, e.g. pay.egress.local
+	Upstream Upstream          `json:"upstream"`
+	Secrets  map[string]string `json:"secrets,omitempty"` // name -> reference (keystore.ParseRef)
+	Token    *TokenSource      `json:"token,omitempty"`
+	Signing  []Step            `json:"signing,omitempty"` // request steps, in order
+	Script   *Script           `json:"script,omitempty"`  // custom mode, instead of signing
+	Vars     map[string]string `json:"vars,omitempty"`    // plain (non-secret) values, e.g. AppKey
+}
+
+// Upstream is where a provider's requests go.
+type Upstream struct {
+	URL            string   `json:"url"`                       // scheme://host[:port]/prefix
+	Timeout        Duration `json:"timeout,omitempty"`         // route timeout, default 15s
+	ConnectTimeout Duration `json:"connect_timeout,omitempty"` // default 5s
+	HTTP2          bool     `json:"http2,omitempty"`
+	CAFile         string   `json:"ca_file,omitempty"` // trusted CA for server verification (default system)
+	SNI            string   `json:"sni,omitempty"`     // default the URL host
+	Retries        int      `json:"retries,omitempty"` // Envoy retry policy on connect-failure/reset
+}
+
+// TokenSource is the first step of two-step verification: how to obtain a bearer token.
+type TokenSource struct {
+	Type          string   `json:"type"` // oauth2_client_credentials | http | script
+	URL           string   `json:"url"`
+	Timeout       Duration `json:"timeout,omitempty"`        // per fetch, default 5s
+	RefreshBefore Duration `json:"refresh_before,omitempty"` // refresh this long before expiry, default 60s
+	RetryOn       []int    `json:"retry_on,omitempty"`       // provider statuses that purge the token, default [401]
+	ServeStale    bool     `json:"serve_stale,omitempty"`    // keep serving a still-valid token while refresh fails
+	// Params are the type's own settings, decoded strictly by the token package.
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// Script is custom mode: JavaScript in goja.
+type Script struct {
+	File     string   `json:"file,omitempty"`
+	Inline   string   `json:"inline,omitempty"`
+	Timeout  Duration `json:"timeout,omitempty"` // per invocation, default 50ms
+	Request  string   `json:"request,omitempty"` // function name, when the source defines several
+	Response string   `json:"response,omitempty"`
+}

@@ -1,0 +1,145 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/keygate/keygate/keystore"
+)
+
+// FieldError is a validation error at a field path.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// Errorf builds a FieldError; compile stages use it too so every config error names its field.
+func Errorf(path, format string, args ...any) error {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks what can be checked without compiling: required fields, references between
+// tenants and providers, URLs, secret references, unique names and hosts. It has no side
+// effects. All problems are returned together (errors.Join), each naming its field path.
+func (f *File) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) { errs = append(errs, Errorf(path, format, args...)) }
+
+	switch f.Keystore.Type {
+	case "", "file":
+		if f.Keystore.Vault != nil {
+			add("keystore.vault", "set, but keystore.type is not vault")
+		}
+	case "vault":
+		if f.Keystore.Vault == nil || f.Keystore.Vault.Address == "" {
+			add("keystore.vault.address", "required when keystore.type is vault")
+		} else if m := f.Keystore.Vault.Auth.Method; m != "token" && m != "approle" && m != "jwt" && m != "kubernetes" {
+			add("keystore.vault.auth.method", "%q is not one of token, approle, jwt, kubernetes", m)
+		}
+	default:
+		add("keystore.type", "%q is not one of file, vault", f.Keystore.Type)
+	}
+	if f.Limits.MaxBodyBytes < 0 {
+		add("limits.max_body_bytes", "must not be negative")
+	}
+
+	tenants := map[string]bool{}
+	for i, t := range f.Tenants {
+		p := fmt.Sprintf("tenants[%d]", i)
+		if !validName(t.Name) {
+			add(p+".name", "%q must be 1-63 characters of a-z, 0-9, '-' and '_'", t.Name)
+		}
+		if tenants[t.Name] {
+			add(p+".name", "tenant %q is defined twice", t.Name)
+		}
+		tenants[t.Name] = true
+		for j, c := range t.Credentials {
+			if c.ID == "" {
+				add(fmt.Sprintf("%s.credentials[%d].id", p, j), "required")
+			}
+			if h, ok := strings.CutPrefix(c.Hash, "sha256:"); !ok || len(h) != 64 {
+				add(fmt.Sprintf("%s.credentials[%d].hash", p, j), "want sha256:<64 hex digits>")
+			}
+		}
+	}
+
+	names, hosts := map[string]bool{}, map[string]string{}
+	for i, pr := range f.Providers {
+		p := fmt.Sprintf("providers[%d]", i)
+		if !validName(pr.Name) {
+			add(p+".name", "%q must be 1-63 characters of a-z, 0-9, '-' and '_'", pr.Name)
+		}
+		if names[pr.Name] {
+			add(p+".name", "provider %q is defined twice", pr.Name)
+		}
+		names[pr.Name] = true
+		if len(f.Tenants) > 0 && !tenants[pr.Tenant] {
+			add(p+".tenant", "%q is not a defined tenant", pr.Tenant)
+		}
+		if len(pr.Hosts) == 0 {
+			add(p+".hosts", "at least one host is required: it is how callers name the provider")
+		}
+		for j, h := range pr.Hosts {
+			key := strings.ToLower(h)
+			if h == "" || strings.ContainsAny(h, "/ ") {
+				add(fmt.Sprintf("%s.hosts[%d]", p, j), "%q is not a host name", h)
+			} else if other, dup := hosts[key]; dup {
+				add(fmt.Sprintf("%s.hosts[%d]", p, j), "%q is already used by provider %q", h, other)
+			}
+			hosts[key] = pr.Name
+		}
+		validateUpstream(p+".upstream", pr.Upstream, add)
+		for name, ref := range pr.Secrets {
+			if _, err := keystore.ParseRef(ref); err != nil {
+				add(p+".secrets."+name, "%v", err)
+			}
+		}
+		if len(pr.Signing) > 0 && pr.Script != nil {
+			add(p+".script", "set together with signing: a provider uses built-in steps or a script, not both")
+		}
+		for j, s := range pr.Signing {
+			if s.Scheme == "" {
+				add(fmt.Sprintf("%s.signing[%d].scheme", p, j), "required")
+			}
+		}
+		if s := pr.Script; s != nil && (s.File == "") == (s.Inline == "") {
+			add(p+".script", "set exactly one of file and inline")
+		}
+		if t := pr.Token; t != nil && t.Type == "" {
+			add(p+".token.type", "required")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validateUpstream(p string, u Upstream, add func(string, string, ...any)) {
+	parsed, err := url.Parse(u.URL)
+	switch {
+	case u.URL == "":
+		add(p+".url", "required")
+	case err != nil:
+		add(p+".url", "not a URL: %v", err)
+	case parsed.Scheme != "http" && parsed.Scheme != "https":
+		add(p+".url", "scheme %q is not http or https", parsed.Scheme)
+	case parsed.Host == "":
+		add(p+".url", "has no host")
+	case parsed.RawQuery != "" || parsed.Fragment != "":
+		add(p+".url", "must not have a query or fragment: it is a path prefix")
+	}
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,87 @@
+package signer
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/keygate/keygate/internal/jsonbody"
+)
+
+// Request is the HTTP request as it will leave for the provider. Steps change it in place; the
+// ext_proc server turns the difference into Envoy header and body mutations, and `keygate sign`
+// prints it. Header keys are canonical (http.Header); they leave lower-cased through Envoy.
+type Request struct {
+	Method    string
+	Scheme    string // "https" or "http"
+	Authority string // upstream host[:port]
+	Path      string // escaped path, plus "?" and the raw query if any: the request-line target
+	Header    http.Header
+
+	body    []byte
+	json    *jsonbody.Object // parsed lazily by JSON; authoritative while jsonDirty
+	jsonErr error
+	dirty   bool // the JSON object was changed after parsing
+}
+
+// NewRequest builds a Request with body b (nil for none).
+func NewRequest(method, scheme, authority, path string, header http.Header, body []byte) *Request {
+	if header == nil {
+		header = http.Header{}
+	}
+	return &Request{Method: method, Scheme: scheme, Authority: authority, Path: path, Header: header, body: body}
+}
+
+// Body returns the current body bytes, serializing the JSON object if a step changed it.
+func (r *Request) Body() []byte {
+	if r.dirty {
+		r.body = r.json.AppendTo(r.body[:0:0])
+		r.dirty = false
+	}
+	return r.body
+}
+
+// SetBody replaces the body; a parsed JSON view is dropped.
+func (r *Request) SetBody(b []byte) { r.body, r.json, r.jsonErr, r.dirty = b, nil, nil, false }
+
+// JSON returns the body as an ordered JSON object, parsed once however many steps ask. Changes
+// to the object are written back by Body; call MarkJSONChanged after changing it.
+func (r *Request) JSON() (*jsonbody.Object, error) {
+	if r.json == nil && r.jsonErr == nil {
+		r.json, r.jsonErr = jsonbody.Parse(r.body)
+	}
+	return r.json, r.jsonErr
+}
+
+// MarkJSONChanged records that the object returned by JSON was changed.
+func (r *Request) MarkJSONChanged() { r.dirty = true }
+
+// PathOnly is the escaped path without the query.
+func (r *Request) PathOnly() string {
+	p, _, _ := strings.Cut(r.Path, "?")
+	return p
+}
+
+// RawQuery is the raw query without "?".
+func (r *Request) RawQuery() string {
+	_, q, _ := strings.Cut(r.Path, "?")
+	return q
+}
+
+// Query parses the query. Malformed escapes are errors rather than silently dropped pairs.
+func (r *Request) Query() (url.Values, error) { return url.ParseQuery(r.RawQuery()) }
+
+// SetRawQuery replaces the query ("" removes it).
+func (r *Request) SetRawQuery(q string) {
+	r.Path = r.PathOnly()
+	if q != "" {
+		r.Path += "?" + q
+	}
+}
+
+// Response is the provider's answer as it will return to the caller.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
