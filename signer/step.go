@@ -60,6 +60,17 @@ type Exchange struct {
 	State map[string]any
 	// Used records which keys (and KV versions) signed this request, for the audit log.
 	Used []KeyUse
+	// Sensitive lists strings a step wrote into the request that carry a secret as is (a static
+	// API key header, a bearer token). They must leave for the provider, but `keygate sign`
+	// prints them as [redacted] unless --reveal. Signatures and MACs are not sensitive.
+	Sensitive []string
+}
+
+// MarkSensitive records that s, written into the request, carries a secret.
+func (x *Exchange) MarkSensitive(s string) {
+	if s != "" {
+		x.Sensitive = append(x.Sensitive, s)
+	}
 }
 
 // KeyUse is an audit record of one key used: the reference, never the value.
@@ -110,6 +121,7 @@ type Build struct {
 	Secrets  map[string]keystore.Ref // the provider's declared secret names
 	Vars     map[string]string       // the provider's plain values
 	Upstream *url.URL
+	HasToken bool // the provider declares a token source (x.Tokens will be set)
 }
 
 // Factory compiles one step from its parameters. It runs at config load, never per request:

@@ -1,0 +1,21 @@
+package extproc
+
+import (
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+)
+
+// Attribute names keygate asks Envoy for (request_attributes in the filter config). Envoy puts
+// their values in attributes["envoy.filters.http.ext_proc"], keyed by the expression text, on
+// the first message of the request direction only.
+const (
+	attributesNamespace = "envoy.filters.http.ext_proc"
+	AttrPeerURISAN      = "connection.uri_san_peer_certificate" // the caller's SPIFFE ID under mTLS
+)
+
+func spiffeID(msg *extprocv3.ProcessingRequest) string {
+	attrs, ok := msg.GetAttributes()[attributesNamespace]
+	if !ok {
+		return ""
+	}
+	return attrs.GetFields()[AttrPeerURISAN].GetStringValue()
+}

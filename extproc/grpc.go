@@ -1,0 +1,25 @@
+package extproc
+
+import (
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// grpcHeadroom is what a ProcessingRequest carries beyond the body: headers, attributes and
+// metadata. gRPC's default 4 MiB receive limit would cut bodies Envoy accepts (Envoy has no
+// limit of its own), so the limit follows the body limit keygate promises.
+const grpcHeadroom = 256 << 10
+
+// NewGRPCServer is keygate's ext_proc gRPC server: the processor, gRPC health (SERVING until
+// the caller sets NOT_SERVING to drain), and message limits sized to maxBody.
+func NewGRPCServer(srv *Server, maxBody int64, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
+	limit := int(maxBody) + grpcHeadroom
+	opts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit)}, opts...)
+	g := grpc.NewServer(opts...)
+	extprocv3.RegisterExternalProcessorServer(g, srv)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(g, hs)
+	return g, hs
+}

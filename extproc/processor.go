@@ -1,0 +1,224 @@
+package extproc
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/signer"
+)
+
+// processor is the state of one stream: which phase the request is in and the gateway call.
+// Envoy sends at most one message at a time in BUFFERED mode, so it needs no locking.
+type processor struct {
+	ctx  context.Context
+	snap *gateway.Snapshot
+	opts Options
+
+	call      *gateway.Call
+	inbound   *headerSet // request headers as Envoy sent them
+	signed    bool       // the request was signed (in the headers or the body phase)
+	done      bool       // an ImmediateResponse was sent: Envoy sends nothing more
+	respHdrs  *headerSet
+	respState int
+}
+
+func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
+	return &processor{ctx: ctx, snap: snap, opts: opts}
+}
+
+// handle answers one message. An error means the message breaks the protocol (Envoy would
+// not send it); the stream then ends with a non-OK status, which fails the request closed.
+func (p *processor) handle(msg *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
+	if p.done {
+		return nil, fmt.Errorf("message after an immediate response")
+	}
+	switch m := msg.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		return p.requestHeaders(msg, m.RequestHeaders), nil
+	case *extprocv3.ProcessingRequest_RequestBody:
+		if p.call == nil {
+			return nil, fmt.Errorf("request body before request headers")
+		}
+		return p.requestBody(m.RequestBody), nil
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
+			RequestTrailers: &extprocv3.TrailersResponse{}}}, nil
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		if p.call == nil {
+			return nil, fmt.Errorf("response headers before request headers")
+		}
+		return p.responseHeaders(m.ResponseHeaders), nil
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		if p.call == nil {
+			return nil, fmt.Errorf("response body before request headers")
+		}
+		return p.responseBody(m.ResponseBody), nil
+	case *extprocv3.ProcessingRequest_ResponseTrailers:
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{
+			ResponseTrailers: &extprocv3.TrailersResponse{}}}, nil
+	}
+	return nil, fmt.Errorf("processing request of unknown type %T", msg.Request)
+}
+
+func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	start := time.Now()
+	p.inbound = newHeaderSet(h.GetHeaders())
+	bodySize := int64(-1)
+	if cl, err := strconv.ParseInt(p.inbound.get("content-length"), 10, 64); err == nil {
+		bodySize = cl
+	}
+	call, err := p.snap.Begin(gateway.Inbound{
+		Method:    p.inbound.get(":method"),
+		Authority: p.inbound.get(":authority"),
+		Path:      p.inbound.get(":path"),
+		Header:    p.inbound.httpHeader(),
+		SPIFFEID:  spiffeID(msg),
+		BodySize:  bodySize,
+	}, p.opts.Clock)
+	if err != nil {
+		p.observe("request", start, err)
+		return p.fail(err)
+	}
+	p.call = call
+	needs := call.Provider.Needs
+	if h.EndOfStream || !needs.RequestBody {
+		// No body, or none needed: sign now and tell Envoy not to send the request body.
+		if err := call.SignRequest(p.ctx, nil); err != nil {
+			p.observe("request", start, err)
+			return p.fail(err)
+		}
+		p.signed = true
+		p.observe("request", start, nil)
+		return &extprocv3.ProcessingResponse{
+			Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+				Response: p.requestMutation(nil, false)}},
+			ModeOverride: p.modeOverride(false),
+		}
+	}
+	// The body is needed: headers are changed together with the body, in the body response.
+	return &extprocv3.ProcessingResponse{
+		Response:     &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}},
+		ModeOverride: p.modeOverride(true),
+	}
+}
+
+func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if p.signed {
+		// Envoy sent a body we asked it not to (mode_override not allowed): leave it as is.
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
+			RequestBody: &extprocv3.BodyResponse{}}}
+	}
+	start := time.Now()
+	if err := p.call.SignRequest(p.ctx, b.GetBody()); err != nil {
+		p.observe("request", start, err)
+		return p.fail(err)
+	}
+	p.signed = true
+	p.observe("request", start, nil)
+	body := p.call.Exchange.Request.Body()
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
+		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, true)}}}
+}
+
+// modeOverride asks Envoy for exactly what the provider needs. Envoy applies body modes
+// literally (unset = NONE), so both are always set.
+func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
+	m := &filterv3.ProcessingMode{
+		RequestHeaderMode:   filterv3.ProcessingMode_SEND,
+		ResponseHeaderMode:  filterv3.ProcessingMode_SEND,
+		RequestBodyMode:     filterv3.ProcessingMode_NONE,
+		ResponseBodyMode:    filterv3.ProcessingMode_NONE,
+		RequestTrailerMode:  filterv3.ProcessingMode_SKIP,
+		ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
+	}
+	if requestBody {
+		m.RequestBodyMode = filterv3.ProcessingMode_BUFFERED
+	}
+	if p.call.WantsResponseBody() {
+		m.ResponseBodyMode = filterv3.ProcessingMode_BUFFERED
+	}
+	return m
+}
+
+// requestMutation is the CommonResponse that turns the caller's request into the signed one.
+func (p *processor) requestMutation(body []byte, withBody bool) *extprocv3.CommonResponse {
+	req := p.call.Exchange.Request
+	mut := diffRequest(p.inbound, req)
+	cr := &extprocv3.CommonResponse{HeaderMutation: mut, ClearRouteCache: true}
+	if withBody {
+		// Envoy checks content-length against the new body (500 on mismatch): set it exactly.
+		mut.SetHeaders = append(mut.SetHeaders, setHeader("content-length", strconv.Itoa(len(body)), false))
+		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}
+	}
+	return cr
+}
+
+func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	p.respHdrs = newHeaderSet(h.GetHeaders())
+	if !h.EndOfStream && p.call.WantsResponseBody() {
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
+			ResponseHeaders: &extprocv3.HeadersResponse{}}}
+	}
+	start := time.Now()
+	if err := p.call.ProcessResponse(p.ctx, p.response(nil)); err != nil {
+		p.observe("response", start, err)
+		return p.fail(err)
+	}
+	p.observe("response", start, nil)
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
+		ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
+			HeaderMutation: diffHeaders(p.respHdrs, p.call.Exchange.Response.Header)}}}}
+}
+
+func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if p.respHdrs == nil {
+		p.respHdrs = newHeaderSet(nil)
+	}
+	start := time.Now()
+	resp := p.response(b.GetBody())
+	if err := p.call.ProcessResponse(p.ctx, resp); err != nil {
+		p.observe("response", start, err)
+		return p.fail(err)
+	}
+	p.observe("response", start, nil)
+	mut := diffHeaders(p.respHdrs, resp.Header)
+	mut.SetHeaders = append(mut.SetHeaders, setHeader("content-length", strconv.Itoa(len(resp.Body)), false))
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
+		ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+			HeaderMutation: mut,
+			BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: resp.Body}},
+		}}}}
+}
+
+func (p *processor) response(body []byte) *signer.Response {
+	status, _ := strconv.Atoi(p.respHdrs.get(":status"))
+	return &signer.Response{Status: status, Header: p.respHdrs.httpHeader(), Body: body}
+}
+
+// fail answers with keygate's error reply; Envoy sends nothing more on this stream.
+func (p *processor) fail(err error) *extprocv3.ProcessingResponse {
+	p.done = true
+	return immediateError(err)
+}
+
+func (p *processor) observe(phase string, start time.Time, err error) {
+	o := Outcome{Phase: phase, Err: err, Duration: time.Since(start)}
+	if err != nil {
+		o.Status, o.Stage = failure.Status(err), failure.StageOf(err)
+	}
+	if c := p.call; c != nil {
+		o.Tenant, o.Provider, o.Schemes, o.KeysUsed = c.Exchange.Tenant, c.Provider.Name, c.Provider.Schemes, c.Exchange.Used
+	}
+	p.opts.Observer.Observe(o)
+	if err != nil {
+		p.opts.Logger.LogAttrs(p.ctx, levelFor(o.Status), "request failed closed",
+			logAttrs(o)...)
+	}
+}

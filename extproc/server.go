@@ -1,0 +1,123 @@
+// Package extproc is keygate's Envoy external processor (envoy.service.ext_proc.v3). The gRPC
+// Process loop is thin: it reads a message, hands it to the stream's processor, and sends the
+// processor's answer. All request logic lives in processor (Envoy's message rules) and in
+// internal/gateway (signing).
+//
+// Fail-closed rule (../docs/envoy-ext-proc.md section 4): Envoy lets a request through
+// UNMODIFIED when this server closes a stream cleanly. So Process returns nil only when Envoy
+// itself ends the stream (io.EOF or cancellation); every failure is answered with an
+// ImmediateResponse, and anything the processor cannot answer ends the stream with a non-OK
+// status, which Envoy turns into a 500.
+package extproc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/signer"
+)
+
+// Options configure a Server. Zero values get defaults in (Options).withDefaults.
+type Options struct {
+	Snapshots *gateway.Holder
+	Logger    *slog.Logger
+	Clock     signer.Clock // default signer.SystemClock()
+	Observer  Observer     // metrics and audit; default none
+}
+
+// Observer is told the outcome of every request phase. It must not block.
+type Observer interface {
+	Observe(Outcome)
+}
+
+// Outcome is one finished phase of one request.
+type Outcome struct {
+	Phase    string // "request" or "response"
+	Tenant   string
+	Provider string
+	Schemes  []string
+	Status   int    // 0 when the request went on to the provider
+	Stage    string // failing stage, "" on success
+	Err      error
+	Duration time.Duration
+	KeysUsed []signer.KeyUse
+}
+
+type noObserver struct{}
+
+func (noObserver) Observe(Outcome) {}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = signer.SystemClock()
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
+	}
+	return o
+}
+
+// Server implements ExternalProcessorServer.
+type Server struct {
+	extprocv3.UnimplementedExternalProcessorServer
+	opts    Options
+	streams sync.WaitGroup
+}
+
+// NewServer builds a Server; opts.Snapshots is required.
+func NewServer(opts Options) *Server {
+	return &Server{opts: opts.withDefaults()}
+}
+
+// Process handles one HTTP request's stream.
+func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	s.streams.Add(1)
+	defer s.streams.Done()
+	snap := s.opts.Snapshots.Load()
+	if snap == nil {
+		// No config yet: refuse rather than let Envoy continue unmodified.
+		return status.Error(codes.Unavailable, "keygate has no configuration loaded")
+	}
+	p := newProcessor(stream.Context(), snap, s.opts)
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || errors.Is(err, context.Canceled) {
+			return nil // Envoy ended the stream: processing is complete or abandoned
+		}
+		if err != nil {
+			return err
+		}
+		resp, err := p.handle(msg)
+		if err != nil {
+			s.opts.Logger.Warn("ext_proc protocol error", "err", err)
+			return status.Error(codes.FailedPrecondition, err.Error())
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+// Wait blocks until every stream in flight has ended or ctx is done: the drain on shutdown.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/script"
+	"github.com/keygate/keygate/internal/tenancy"
+	"github.com/keygate/keygate/internal/token"
+	"github.com/keygate/keygate/keystore"
+	"github.com/keygate/keygate/keystore/fromconfig"
+	"github.com/keygate/keygate/signer"
+)
+
+// Options tune an App beyond what the config says.
+type Options struct {
+	Logger *slog.Logger
+	// TokenStore shares tokens across replicas (Vault KV v2); default in memory.
+	TokenStore token.Store
+	// HTTPClient makes token calls; default a client with sane transport timeouts.
+	HTTPClient *http.Client
+	// Keystore, when set, is used instead of opening the one the config names (tests, or a
+	// store shared by several Apps).
+	Keystore keystore.Store
+}
+
+// App is a keygate process's long-lived parts: the keystore, the token manager, the compiler
+// and the current snapshot. Snapshots come and go; these stay for the life of the process.
+type App struct {
+	Log       *slog.Logger
+	Keystore  keystore.Store
+	Tokens    *token.Manager
+	Compiler  *gateway.Compiler
+	Snapshots gateway.Holder
+	ownStore  bool
+}
+
+// New opens the keystore the config names and builds the compilers. It does not compile the
+// config: call Apply.
+func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &App{Log: log, Keystore: opts.Keystore}
+	if a.Keystore == nil {
+		store, err := fromconfig.Open(ctx, cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("keystore: %w", err)
+		}
+		a.Keystore, a.ownStore = store, true
+	}
+	client := opts.HTTPClient
+	if client == nil {
+		client = &http.Client{Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 5 * time.Second,
+			ResponseHeaderTimeout: 10 * time.Second, MaxIdleConnsPerHost: 4,
+		}}
+	}
+	a.Tokens = token.NewManager(token.Options{Store: opts.TokenStore, Logger: log, HTTPClient: client})
+	a.Compiler = &gateway.Compiler{
+		Catalog: signer.Builtins(),
+		NewKeys: func(refs map[string]keystore.Ref) signer.Keys { return signer.NewKeys(a.Keystore, refs) },
+		Tokens:  a.Tokens.Provider,
+		Tenancy: func(ts []config.Tenant) (gateway.Tenancy, error) { return tenancy.Compile(ts) },
+		Script: func(cfg config.Script, b signer.Build, tokenURL string) (signer.Step, error) {
+			return script.Compile(cfg, b, script.Options{TokenURL: tokenURL, HTTPClient: client, Logger: log})
+		},
+	}
+	return a, nil
+}
+
+// Compile compiles f without publishing it.
+func (a *App) Compile(f *config.File, meta gateway.Meta) (*gateway.Snapshot, error) {
+	return a.Compiler.Compile(f, meta)
+}
+
+// Apply compiles f and, only if that succeeds, publishes it as the current snapshot.
+func (a *App) Apply(f *config.File, meta gateway.Meta) (*gateway.Snapshot, error) {
+	snap, err := a.Compile(f, meta)
+	if err != nil {
+		return nil, err
+	}
+	a.Snapshots.Store(snap)
+	return snap, nil
+}
+
+// Ready reports whether keygate can serve: a snapshot is loaded and the keystore is reachable.
+func (a *App) Ready(ctx context.Context) error {
+	if a.Snapshots.Load() == nil {
+		return fmt.Errorf("no configuration loaded")
+	}
+	if c, ok := a.Keystore.(keystore.Checker); ok {
+		if err := c.Ready(ctx); err != nil {
+			return fmt.Errorf("keystore: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases the keystore if the App opened it.
+func (a *App) Close() error {
+	if a.ownStore {
+		return a.Keystore.Close()
+	}
+	return nil
+}

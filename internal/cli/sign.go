@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keygate/keygate/internal/app"
+	"github.com/keygate/keygate/internal/dryrun"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/signer"
+)
+
+type signFlags struct {
+	config, provider, tenant, request, response, time, nonce string
+	reveal                                                   bool
+}
+
+func newSignCmd() *cobra.Command {
+	var f signFlags
+	cmd := &cobra.Command{
+		Use:   "sign --config FILE --provider NAME [--request FILE|-] [--response FILE]",
+		Short: "Dry run: print the request keygate would send to a provider, and the processed response",
+		Long: `sign reads a raw HTTP/1.1 request exactly as a service would send it to the egress,
+runs the same pipeline the ext_proc server runs, and prints the raw HTTP/1.1 request that would
+leave for the provider. With --response it also processes a raw HTTP/1.1 response. --time and
+--nonce pin every clock and random value. Secret values are printed as [redacted] unless --reveal;
+signatures are printed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSign(cmd.Context(), f, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "keygate config file (required)")
+	fl.StringVar(&f.provider, "provider", "", "provider name (required)")
+	fl.StringVar(&f.tenant, "tenant", "", "act as this tenant (the provider must belong to it)")
+	fl.StringVar(&f.request, "request", "-", "raw HTTP/1.1 request file, - for standard input")
+	fl.StringVar(&f.response, "response", "", "raw HTTP/1.1 response file to process")
+	fl.StringVar(&f.time, "time", "", "pin the clock (RFC 3339)")
+	fl.StringVar(&f.nonce, "nonce", "", "pin every nonce")
+	fl.BoolVar(&f.reveal, "reveal", false, "print secret values instead of [redacted]")
+	_ = cmd.MarkFlagRequired("config")
+	_ = cmd.MarkFlagRequired("provider")
+	return cmd
+}
+
+func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout io.Writer) error {
+	clock := signer.SystemClock()
+	if f.time != "" || f.nonce != "" {
+		at := time.Now()
+		if f.time != "" {
+			t, err := time.Parse(time.RFC3339, f.time)
+			if err != nil {
+				return fmt.Errorf("--time %q is not RFC 3339 (e.g. 2015-08-30T12:36:00Z)", f.time)
+			}
+			at = t
+		}
+		clock = signer.FixedClock(at, f.nonce)
+	}
+	loaded, err := app.Load(f.config)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, loaded.File.Keystore, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	snap, err := a.Compile(loaded.File, gateway.Meta{Hash: "dry-run"})
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.config, err)
+	}
+	rawReq, err := readInput(f.request, stdin)
+	if err != nil {
+		return err
+	}
+	var rawResp []byte
+	if f.response != "" {
+		if rawResp, err = os.ReadFile(f.response); err != nil {
+			return fmt.Errorf("--response: %w", err)
+		}
+	}
+	out, err := dryrun.Run(ctx, snap, dryrun.Input{
+		Provider: f.provider, Tenant: f.tenant, Request: rawReq, Response: rawResp,
+		Clock: clock, Reveal: f.reveal, Keys: a.Keystore,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}
+
+func readInput(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading the request from standard input: %w", err)
+		}
+		return b, nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("--request: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,171 @@
+// Package devstack starts keygate's whole request path on loopback: the demo provider, keygate
+// (ext_proc server and xDS), and the Envoy emulator as the egress. `keygate dev` runs it for
+// people; the end-to-end tests run the very same stack, so what they prove is what dev shows.
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/keygate/keygate/envoy/emu"
+	"github.com/keygate/keygate/examples"
+	"github.com/keygate/keygate/examples/demoprovider"
+	"github.com/keygate/keygate/extproc"
+	"github.com/keygate/keygate/internal/app"
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/keystore"
+)
+
+// DemoProviderAddr is where the embedded dev config expects the demo provider.
+const DemoProviderAddr = "127.0.0.1:18090"
+
+// DemoCredentials are the demo merchant's keys, the same as examples/dev/keys.yaml.
+var DemoCredentials = demoprovider.Credentials{
+	AppKey: "demo-app", AppSecret: "demo-app-secret-0123456789",
+	AESKey: []byte("demo-aes-key-16b"), AESIV: []byte("demo-aes-iv-16by"),
+}
+
+// Options configure a stack. Addresses default to the documented dev ports; tests pass
+// "127.0.0.1:0" for free ones.
+type Options struct {
+	EgressAddr   string // default 127.0.0.1:10000
+	ExtProcAddr  string // default the config's listen.ext_proc
+	ProviderAddr string // default DemoProviderAddr
+	ConfigDir    string // a folder holding keygate.yaml; default the embedded examples/dev
+	Logger       *slog.Logger
+	Keystore     keystore.Store // instead of the config's (tests with Vault)
+	Provider     demoprovider.Options
+	// Emulator adjusts the emulator's config before it starts (tests of Envoy settings).
+	Emulator func(*emu.Config)
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	App       *app.App
+	Config    *app.Loaded
+	Provider  *demoprovider.Provider
+	Emulator  *emu.Emulator
+	EgressURL string // http://host:port of the egress
+	ExtProc   string // host:port of keygate's ext_proc server
+	closers   []func()
+}
+
+// Start starts the stack. Close stops it; on error everything started is stopped.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	s = &Stack{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	providerL, err := listen(opts.ProviderAddr, DemoProviderAddr)
+	if err != nil {
+		return nil, fmt.Errorf("demo provider: %w", err)
+	}
+	s.Provider = demoprovider.New(DemoCredentials, opts.Provider)
+	s.serveHTTP(providerL, s.Provider)
+
+	if s.Config, err = loadConfig(opts.ConfigDir, providerL.Addr().String()); err != nil {
+		return nil, err
+	}
+	if s.App, err = app.New(ctx, s.Config.File.Keystore, app.Options{Logger: log, Keystore: opts.Keystore}); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = s.App.Close() })
+	snap, err := s.App.Apply(s.Config.File, gateway.Meta{Version: 1, Hash: config.Hash(s.Config.Data)})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Config.Path, err)
+	}
+
+	listenCfg := app.ListenOrDefault(s.Config.File.Listen)
+	extL, err := listen(opts.ExtProcAddr, listenCfg.ExtProc)
+	if err != nil {
+		return nil, fmt.Errorf("ext_proc: %w", err)
+	}
+	s.ExtProc = extL.Addr().String()
+	srv := extproc.NewServer(extproc.Options{Snapshots: &s.App.Snapshots, Logger: log})
+	g, _ := extproc.NewGRPCServer(srv, snap.MaxBody)
+	go func() { _ = g.Serve(extL) }()
+	s.closers = append(s.closers, g.Stop)
+
+	emuCfg := EmulatorConfig(snap, s.ExtProc)
+	if opts.Emulator != nil {
+		opts.Emulator(&emuCfg)
+	}
+	if s.Emulator, err = emu.New(emuCfg, emu.WithLogger(log)); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	s.closers = append(s.closers, func() { _ = s.Emulator.Close() })
+	egressL, err := listen(opts.EgressAddr, "127.0.0.1:10000")
+	if err != nil {
+		return nil, fmt.Errorf("egress: %w", err)
+	}
+	s.EgressURL = "http://" + egressL.Addr().String()
+	s.serveHTTP(egressL, s.Emulator)
+	return s, nil
+}
+
+// Close stops everything, last started first.
+func (s *Stack) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func (s *Stack) serveHTTP(l net.Listener, h http.Handler) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 0}
+	go func() { _ = hs.Serve(l) }()
+	s.closers = append(s.closers, func() { _ = hs.Close() })
+}
+
+func listen(addr, def string) (net.Listener, error) {
+	if addr == "" {
+		addr = def
+	}
+	return net.Listen("tcp", addr)
+}
+
+// loadConfig loads keygate.yaml from dir, or the embedded dev config written to a private
+// temporary folder (the file keystore and scripts are files). The demo provider's documented
+// address is replaced by the one it really listens on.
+func loadConfig(dir, providerAddr string) (*app.Loaded, error) {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "keygate-dev-")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.CopyFS(tmp, mustSub(examples.Dev, "dev")); err != nil {
+			return nil, fmt.Errorf("writing the embedded dev config: %w", err)
+		}
+		dir = tmp
+	}
+	path := filepath.Join(dir, "keygate.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	data = bytes.ReplaceAll(data, []byte(DemoProviderAddr), []byte(providerAddr))
+	return app.LoadBytes(data, dir, path)
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(errors.Join(errors.New("embedded examples are broken"), err)) // a build defect
+	}
+	return sub
+}

@@ -1,0 +1,143 @@
+// Package dryrun runs keygate's signing pipeline on a raw HTTP/1.1 request and prints what would
+// leave for the provider: `keygate sign` and the admin API's dry run. It calls the same
+// gateway.Call the ext_proc server calls; only the input and output are different.
+package dryrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/redact"
+	"github.com/keygate/keygate/keystore"
+	"github.com/keygate/keygate/signer"
+)
+
+// Input is one dry run.
+type Input struct {
+	Provider string
+	Tenant   string // "" = the provider's own tenant
+	Request  []byte // raw HTTP/1.1 request as a service sends it to the egress
+	Response []byte // optional raw HTTP/1.1 response from the provider
+	Clock    signer.Clock
+	Reveal   bool            // print secret values
+	Keys     keystore.Getter // to find the provider's secret values for redaction
+}
+
+// Run signs in.Request and returns the raw request that would leave, followed, when
+// in.Response is set, by a blank line and the processed response.
+func Run(ctx context.Context, snap *gateway.Snapshot, in Input) ([]byte, error) {
+	p, ok := snap.ProviderByName(in.Provider)
+	if !ok {
+		names := make([]string, 0)
+		for _, pr := range snap.Providers() {
+			names = append(names, pr.Name)
+		}
+		return nil, fmt.Errorf("--provider %q is not in the config (providers: %s)", in.Provider, strings.Join(names, ", "))
+	}
+	hr, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(in.Request)))
+	if err != nil {
+		return nil, fmt.Errorf("request is not raw HTTP/1.1: %w", err)
+	}
+	body, err := io.ReadAll(hr.Body)
+	if err != nil {
+		return nil, fmt.Errorf("request body: %w", err)
+	}
+	header := hr.Header.Clone()
+	header.Del("Content-Length")
+	call, err := snap.BeginWith(p, gateway.Inbound{
+		Method: hr.Method, Authority: hr.Host, Path: hr.RequestURI, Header: header,
+		BodySize: int64(len(body)), Operator: &gateway.OperatorTenant{Tenant: in.Tenant},
+	}, in.Clock)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) == 0 {
+		body = nil
+	}
+	if err := call.SignRequest(ctx, body); err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := call.Exchange.Request.WriteHTTP1(&out); err != nil {
+		return nil, err
+	}
+	if in.Response != nil {
+		resp, err := processResponse(ctx, call, in.Response)
+		if err != nil {
+			return nil, err
+		}
+		out.WriteString("\r\n")
+		writeResponse(&out, resp)
+	}
+	if in.Reveal {
+		return out.Bytes(), nil
+	}
+	return redactions(ctx, call, in.Keys).Apply(out.Bytes()), nil
+}
+
+func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*signer.Response, error) {
+	hr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		return nil, fmt.Errorf("response is not raw HTTP/1.1: %w", err)
+	}
+	body, err := io.ReadAll(hr.Body)
+	if err != nil {
+		return nil, fmt.Errorf("response body: %w", err)
+	}
+	resp := &signer.Response{Status: hr.StatusCode, Header: hr.Header, Body: body}
+	if err := call.ProcessResponse(ctx, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func writeResponse(w *bytes.Buffer, r *signer.Response) {
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\n", r.Status, http.StatusText(r.Status))
+	keys := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		if k != "Content-Length" && k != "Transfer-Encoding" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range r.Header[k] {
+			fmt.Fprintf(w, "%s: %s\r\n", k, v)
+		}
+	}
+	w.WriteString("Content-Length: " + strconv.Itoa(len(r.Body)) + "\r\n\r\n")
+	w.Write(r.Body)
+}
+
+// redactions collects what must not be printed: what steps marked sensitive, and, as a
+// backstop, every KV secret the provider references and its current token, in every form.
+func redactions(ctx context.Context, call *gateway.Call, keys keystore.Getter) *redact.Set {
+	var set redact.Set
+	for _, s := range call.Exchange.Sensitive {
+		set.AddBytes([]byte(s))
+	}
+	if keys != nil {
+		for _, ref := range call.Provider.Secrets {
+			if ref.Kind != keystore.KV {
+				continue
+			}
+			if s, err := keys.Get(ctx, ref); err == nil {
+				set.Add(s.Value)
+			}
+		}
+	}
+	if ts := call.Provider.Tokens; ts != nil {
+		if tok, ok := ts.Load(ctx); ok {
+			set.Add(tok)
+		}
+	}
+	return &set
+}

@@ -1,0 +1,159 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/signer"
+)
+
+// Header names keygate owns. Every header with KeygatePrefix is stripped before a request
+// leaves; a caller may send only TenantKeyHeader (a spoofed x-keygate-* header is refused).
+const (
+	KeygatePrefix   = "x-keygate-"
+	TenantKeyHeader = "x-keygate-tenant-key"
+)
+
+// Inbound is a request as the calling service sent it to the egress.
+type Inbound struct {
+	Method    string
+	Authority string // the provider alias the caller used, e.g. pay.egress.local
+	Path      string // path and query as sent
+	Header    http.Header
+	SPIFFEID  string // the caller's mTLS identity, when Envoy forwarded it
+	BodySize  int64  // -1 when unknown
+	// Operator is set only by in-process callers that already authenticated an operator (the
+	// dry run, the admin API): the tenant is then taken as given and only authorized. The
+	// ext_proc server never sets it.
+	Operator *OperatorTenant
+}
+
+// OperatorTenant is the tenant an authenticated operator acts for ("" = the provider's own).
+type OperatorTenant struct{ Tenant string }
+
+// Call is one request through one provider, from Begin to ProcessResponse. It holds the
+// snapshot it began with, so a reload never changes a request in flight.
+type Call struct {
+	Snapshot *Snapshot
+	Provider *Provider
+	Exchange *signer.Exchange
+	Started  time.Time
+}
+
+// Begin identifies the provider and the tenant and prepares the outbound request: the path is
+// rewritten to the provider's prefix, :authority to the upstream host, keygate's headers are
+// dropped. It fails closed: 404 for no provider, 401/403 for tenancy, 400 for a spoofed header.
+func (s *Snapshot) Begin(in Inbound, clock signer.Clock) (*Call, error) {
+	p, ok := s.ProviderByHost(in.Authority)
+	if !ok {
+		return nil, failure.New(failure.NotFound, "identify", "no provider is configured for host %q", hostKey(in.Authority))
+	}
+	return s.BeginWith(p, in, clock)
+}
+
+// BeginWith is Begin for a provider already chosen (by name, in a dry run).
+func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call, error) {
+	tenant := p.Tenant
+	credential := ""
+	for name := range in.Header {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, KeygatePrefix) && lower != TenantKeyHeader {
+			return nil, failure.New(failure.Forbidden, "tenant", "header %q is reserved for keygate", lower)
+		}
+	}
+	if vals := in.Header.Values(TenantKeyHeader); len(vals) > 1 {
+		return nil, failure.New(failure.Unauthenticated, "tenant", "more than one %s header", TenantKeyHeader)
+	} else if len(vals) == 1 {
+		credential = vals[0]
+	}
+	if op := in.Operator; op != nil {
+		if op.Tenant != "" && op.Tenant != p.Tenant {
+			return nil, failure.New(failure.Forbidden, "tenant", "provider %q does not belong to tenant %q", p.Name, op.Tenant)
+		}
+	} else if s.Tenancy != nil {
+		t, err := s.Tenancy.Authenticate(credential, in.SPIFFEID)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Tenancy.Authorize(t, p.Tenant); err != nil {
+			return nil, err
+		}
+		tenant = t
+	}
+	if in.BodySize > s.MaxBody {
+		return nil, failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", in.BodySize, s.MaxBody)
+	}
+	header := make(http.Header, len(in.Header))
+	for name, vals := range in.Header {
+		if strings.HasPrefix(strings.ToLower(name), KeygatePrefix) {
+			continue
+		}
+		header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
+	}
+	path := in.Path
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	if !p.ScriptOwnsPath {
+		path = p.Upstream.Path + path
+	}
+	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
+	return &Call{
+		Snapshot: s, Provider: p, Started: time.Now(),
+		Exchange: &signer.Exchange{
+			Tenant: tenant, Provider: p.Name, Request: req,
+			Keys: p.Keys, Tokens: p.Tokens, Clock: clock, State: map[string]any{},
+		},
+	}, nil
+}
+
+// SignRequest runs the provider's steps over the request, with body as its body (nil when the
+// request has none). On error nothing may leave.
+func (c *Call) SignRequest(ctx context.Context, body []byte) error {
+	if int64(len(body)) > c.Snapshot.MaxBody {
+		return failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", len(body), c.Snapshot.MaxBody)
+	}
+	c.Exchange.Request.SetBody(body)
+	for i, st := range c.Provider.Steps {
+		if err := st.SignRequest(ctx, c.Exchange); err != nil {
+			return stageDefault(err, "sign", c.Provider.Schemes[i])
+		}
+	}
+	return nil
+}
+
+// WantsResponseBody reports whether response processing reads the body.
+func (c *Call) WantsResponseBody() bool { return c.Provider.Needs.ResponseBody }
+
+// ProcessResponse runs the response steps, last step first, over the provider's response. A
+// status the token source is told to retry on invalidates the token first, so the next
+// request fetches a fresh one.
+func (c *Call) ProcessResponse(ctx context.Context, resp *signer.Response) error {
+	c.Exchange.Response = resp
+	if c.Provider.Tokens != nil && slices.Contains(c.Provider.RetryOn, resp.Status) {
+		c.Provider.Tokens.Invalidate(ctx)
+	}
+	for i := len(c.Provider.Steps) - 1; i >= 0; i-- {
+		rs, ok := c.Provider.Steps[i].(signer.ResponseStep)
+		if !ok {
+			continue
+		}
+		if err := rs.ProcessResponse(ctx, c.Exchange); err != nil {
+			return stageDefault(err, "response", c.Provider.Schemes[i])
+		}
+	}
+	return nil
+}
+
+// stageDefault makes sure err is a classified failure naming where it happened; a step that
+// returned an unclassified error is a bug in that step, reported as 500.
+func stageDefault(err error, stage, scheme string) error {
+	if failure.StageOf(err) != "" {
+		return err
+	}
+	return failure.Wrap(failure.KindOf(err), stage, err, "scheme "+scheme)
+}

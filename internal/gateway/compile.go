@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/keystore"
+	"github.com/keygate/keygate/signer"
+)
+
+// Defaults that mirror Envoy's where Envoy has one.
+const (
+	DefaultMaxBody = 1 << 20          // Envoy's per_connection_buffer_limit_bytes
+	DefaultTimeout = 15 * time.Second // Envoy's RouteAction.timeout
+)
+
+// Compiler turns a validated config.File into a Snapshot. Its fields are the compilers of the
+// parts keygate is made of; each is built once in cmd and passed in.
+type Compiler struct {
+	Catalog signer.Catalog
+	// NewKeys binds a provider's secret references to the keystore.
+	NewKeys func(refs map[string]keystore.Ref) signer.Keys
+	// Script compiles custom mode; nil disables it.
+	Script func(cfg config.Script, b signer.Build, tokenURL string) (signer.Step, error)
+	// Tokens builds a provider's token source; nil disables token sources.
+	Tokens func(tenant, provider string, cfg *config.TokenSource, keys signer.Keys, vars map[string]string) (signer.TokenSource, error)
+	// Tenancy compiles the tenant directory; nil disables tenancy.
+	Tenancy func(tenants []config.Tenant) (Tenancy, error)
+}
+
+// Meta identifies the version being compiled.
+type Meta struct {
+	Version int
+	Hash    string
+	// Pins maps an unversioned KV reference (keystore.Ref.String) to the KV version the config
+	// version pinned at apply, so a rollback restores the keys that version used.
+	Pins map[string]int
+}
+
+// Compile validates and compiles f. All problems are returned together, each naming its field
+// path. A Compile error means nothing may be applied.
+func (c *Compiler) Compile(f *config.File, meta Meta) (*Snapshot, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Snapshot{
+		Version: meta.Version, Hash: meta.Hash, File: f, compiled: time.Now(),
+		MaxBody: f.Limits.MaxBodyBytes,
+		byHost:  map[string]*Provider{}, byName: map[string]*Provider{},
+	}
+	if s.MaxBody == 0 {
+		s.MaxBody = DefaultMaxBody
+	}
+	var errs []error
+	if len(f.Tenants) > 0 {
+		if c.Tenancy == nil {
+			errs = append(errs, config.Errorf("tenants", "tenancy is not available in this build"))
+		} else if t, err := c.Tenancy(f.Tenants); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.Tenancy = t
+		}
+	}
+	for i := range f.Providers {
+		p, err := c.compileProvider(fmt.Sprintf("providers[%d]", i), &f.Providers[i], meta.Pins)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.byName[p.Name] = p
+		for _, h := range p.Hosts {
+			s.byHost[hostKey(h)] = p
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[string]int) (*Provider, error) {
+	up, _ := url.Parse(pc.Upstream.URL) // Validate checked it
+	up.Path = strings.TrimSuffix(up.Path, "/")
+	p := &Provider{
+		Name: pc.Name, Tenant: pc.Tenant, Hosts: pc.Hosts, Upstream: up,
+		Timeout: pc.Upstream.Timeout.Or(DefaultTimeout), Secrets: map[string]keystore.Ref{},
+	}
+	for name, text := range pc.Secrets {
+		ref, _ := keystore.ParseRef(text) // Validate checked it
+		if v, ok := pins[ref.Unversioned().String()]; ok && ref.Kind == keystore.KV && ref.Version == 0 {
+			ref.Version = v
+		}
+		p.Secrets[name] = ref
+	}
+	if c.NewKeys != nil {
+		p.Keys = c.NewKeys(p.Secrets)
+	}
+	var errs []error
+	if pc.Token != nil {
+		if c.Tokens == nil {
+			errs = append(errs, config.Errorf(path+".token", "token sources are not available in this build"))
+		} else if ts, err := c.Tokens(pc.Tenant, pc.Name, pc.Token, p.Keys, pc.Vars); err != nil {
+			errs = append(errs, prefixed(path+".token", err))
+		} else {
+			p.Tokens = ts
+			p.RetryOn = pc.Token.RetryOn
+			if len(p.RetryOn) == 0 {
+				p.RetryOn = []int{401}
+			}
+		}
+	}
+	build := func(stepPath string, params []byte) signer.Build {
+		return signer.Build{
+			Provider: pc.Name, Path: stepPath, Params: params, Secrets: p.Secrets,
+			Vars: pc.Vars, Upstream: up, HasToken: p.Tokens != nil || pc.Token != nil,
+		}
+	}
+	for j, st := range pc.Signing {
+		sp := fmt.Sprintf("%s.signing[%d]", path, j)
+		factory, ok := c.Catalog[st.Scheme]
+		if !ok {
+			errs = append(errs, config.Errorf(sp+".scheme", "unknown scheme %q (known: %s)", st.Scheme, strings.Join(c.schemeNames(), ", ")))
+			continue
+		}
+		step, err := factory(build(sp, st.Params))
+		if err != nil {
+			errs = append(errs, prefixed(sp, err))
+			continue
+		}
+		p.Steps = append(p.Steps, step)
+		p.Schemes = append(p.Schemes, st.Scheme)
+	}
+	if pc.Script != nil {
+		tokenURL := ""
+		if pc.Token != nil {
+			tokenURL = pc.Token.URL
+		}
+		switch step, err := c.compileScript(*pc.Script, build(path+".script", nil), tokenURL); {
+		case err != nil:
+			errs = append(errs, prefixed(path+".script", err))
+		default:
+			p.Steps = append(p.Steps, step)
+			p.Schemes = append(p.Schemes, "script")
+			p.ScriptOwnsPath = true
+		}
+	}
+	for _, st := range p.Steps {
+		p.Needs = p.Needs.Or(st.Needs())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (c *Compiler) compileScript(cfg config.Script, b signer.Build, tokenURL string) (signer.Step, error) {
+	if c.Script == nil {
+		return nil, errors.New("custom mode is not available in this build")
+	}
+	return c.Script(cfg, b, tokenURL)
+}
+
+func (c *Compiler) schemeNames() []string {
+	names := make([]string, 0, len(c.Catalog))
+	for n := range c.Catalog {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// prefixed makes err name path unless it already names a field path.
+func prefixed(path string, err error) error {
+	var fe *config.FieldError
+	if errors.As(err, &fe) || strings.HasPrefix(err.Error(), path) {
+		return err
+	}
+	return config.Errorf(path, "%v", err)
+}
