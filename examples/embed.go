@@ -4,7 +4,8 @@ package examples
 
 import "embed"
 
-// Dev is examples/dev: keygate.yaml (the demo providers) and keys.yaml (the demo keys).
+// Dev holds examples/dev (keygate.yaml: the demo providers; keys.yaml: the demo keys) and
+// examples/scripts (the design article's custom-mode script the dev config uses).
 //
-//go:embed dev
+//go:embed dev scripts
 var Dev embed.FS

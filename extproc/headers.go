@@ -105,6 +105,7 @@ func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 func setHeader(name, value string, appendValue bool) *corev3.HeaderValueOption {
 	return &corev3.HeaderValueOption{
 		Header: &corev3.HeaderValue{Key: name, RawValue: []byte(value)},
+		//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
 		Append: wrapperspb.Bool(appendValue),
 	}
 }

@@ -21,12 +21,11 @@ type processor struct {
 	snap *gateway.Snapshot
 	opts Options
 
-	call      *gateway.Call
-	inbound   *headerSet // request headers as Envoy sent them
-	signed    bool       // the request was signed (in the headers or the body phase)
-	done      bool       // an ImmediateResponse was sent: Envoy sends nothing more
-	respHdrs  *headerSet
-	respState int
+	call     *gateway.Call
+	inbound  *headerSet // request headers as Envoy sent them
+	signed   bool       // the request was signed (in the headers or the body phase)
+	done     bool       // an ImmediateResponse was sent: Envoy sends nothing more
+	respHdrs *headerSet
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
@@ -151,7 +150,10 @@ func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
 func (p *processor) requestMutation(body []byte, withBody bool) *extprocv3.CommonResponse {
 	req := p.call.Exchange.Request
 	mut := diffRequest(p.inbound, req)
-	cr := &extprocv3.CommonResponse{HeaderMutation: mut, ClearRouteCache: true}
+	// The route stays the one Envoy chose by the caller's alias (no clear_route_cache): the
+	// rewritten :authority is the upstream host, which several providers may share, so it must
+	// not take part in routing. The route's host_rewrite_literal sets the same host.
+	cr := &extprocv3.CommonResponse{HeaderMutation: mut}
 	if withBody {
 		// Envoy checks content-length against the new body (500 on mismatch): set it exactly.
 		mut.SetHeaders = append(mut.SetHeaders, setHeader("content-length", strconv.Itoa(len(body)), false))

@@ -68,8 +68,12 @@ func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
 		NewKeys: func(refs map[string]keystore.Ref) signer.Keys { return signer.NewKeys(a.Keystore, refs) },
 		Tokens:  a.Tokens.Provider,
 		Tenancy: func(ts []config.Tenant) (gateway.Tenancy, error) { return tenancy.Compile(ts) },
-		Script: func(cfg config.Script, b signer.Build, tokenURL string) (signer.Step, error) {
-			return script.Compile(cfg, b, script.Options{TokenURL: tokenURL, HTTPClient: client, Logger: log})
+		Script: func(cfg config.Script, b signer.Build, ts *config.TokenSource) (signer.Step, error) {
+			opts := script.Options{HTTPClient: client, Logger: log}
+			if ts != nil {
+				opts.TokenURL, opts.TokenTimeout = ts.URL, ts.Timeout.Std()
+			}
+			return script.Compile(cfg, b, opts)
 		},
 	}
 	return a, nil

@@ -6,9 +6,7 @@ package devstack
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -60,40 +58,43 @@ type Stack struct {
 }
 
 // Start starts the stack. Close stops it; on error everything started is stopped.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
-	s = &Stack{}
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	s := &Stack{}
+	if err := s.start(ctx, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	providerL, err := listen(opts.ProviderAddr, DemoProviderAddr)
 	if err != nil {
-		return nil, fmt.Errorf("demo provider: %w", err)
+		return fmt.Errorf("demo provider: %w", err)
 	}
 	s.Provider = demoprovider.New(DemoCredentials, opts.Provider)
 	s.serveHTTP(providerL, s.Provider)
 
-	if s.Config, err = loadConfig(opts.ConfigDir, providerL.Addr().String()); err != nil {
-		return nil, err
+	if s.Config, err = s.loadConfig(opts.ConfigDir, providerL.Addr().String()); err != nil {
+		return err
 	}
 	if s.App, err = app.New(ctx, s.Config.File.Keystore, app.Options{Logger: log, Keystore: opts.Keystore}); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, func() { _ = s.App.Close() })
 	snap, err := s.App.Apply(s.Config.File, gateway.Meta{Version: 1, Hash: config.Hash(s.Config.Data)})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.Config.Path, err)
+		return fmt.Errorf("%s: %w", s.Config.Path, err)
 	}
 
 	listenCfg := app.ListenOrDefault(s.Config.File.Listen)
 	extL, err := listen(opts.ExtProcAddr, listenCfg.ExtProc)
 	if err != nil {
-		return nil, fmt.Errorf("ext_proc: %w", err)
+		return fmt.Errorf("ext_proc: %w", err)
 	}
 	s.ExtProc = extL.Addr().String()
 	srv := extproc.NewServer(extproc.Options{Snapshots: &s.App.Snapshots, Logger: log})
@@ -106,16 +107,16 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		opts.Emulator(&emuCfg)
 	}
 	if s.Emulator, err = emu.New(emuCfg, emu.WithLogger(log)); err != nil {
-		return nil, fmt.Errorf("emulator: %w", err)
+		return fmt.Errorf("emulator: %w", err)
 	}
 	s.closers = append(s.closers, func() { _ = s.Emulator.Close() })
 	egressL, err := listen(opts.EgressAddr, "127.0.0.1:10000")
 	if err != nil {
-		return nil, fmt.Errorf("egress: %w", err)
+		return fmt.Errorf("egress: %w", err)
 	}
 	s.EgressURL = "http://" + egressL.Addr().String()
 	s.serveHTTP(egressL, s.Emulator)
-	return s, nil
+	return nil
 }
 
 // Close stops everything, last started first.
@@ -142,16 +143,17 @@ func listen(addr, def string) (net.Listener, error) {
 // loadConfig loads keygate.yaml from dir, or the embedded dev config written to a private
 // temporary folder (the file keystore and scripts are files). The demo provider's documented
 // address is replaced by the one it really listens on.
-func loadConfig(dir, providerAddr string) (*app.Loaded, error) {
+func (s *Stack) loadConfig(dir, providerAddr string) (*app.Loaded, error) {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "keygate-dev-")
 		if err != nil {
 			return nil, err
 		}
-		if err := os.CopyFS(tmp, mustSub(examples.Dev, "dev")); err != nil {
+		s.closers = append(s.closers, func() { _ = os.RemoveAll(tmp) })
+		if err := os.CopyFS(tmp, examples.Dev); err != nil {
 			return nil, fmt.Errorf("writing the embedded dev config: %w", err)
 		}
-		dir = tmp
+		dir = filepath.Join(tmp, "dev")
 	}
 	path := filepath.Join(dir, "keygate.yaml")
 	data, err := os.ReadFile(path)
@@ -160,12 +162,4 @@ func loadConfig(dir, providerAddr string) (*app.Loaded, error) {
 	}
 	data = bytes.ReplaceAll(data, []byte(DemoProviderAddr), []byte(providerAddr))
 	return app.LoadBytes(data, dir, path)
-}
-
-func mustSub(f fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(f, dir)
-	if err != nil {
-		panic(errors.Join(errors.New("embedded examples are broken"), err)) // a build defect
-	}
-	return sub
 }

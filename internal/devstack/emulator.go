@@ -18,8 +18,9 @@ const MessageTimeout = 10 * time.Second
 // EmulatorConfig is the Envoy configuration keygate ships (the same settings its xDS server
 // pushes), for the emulator: the ext_proc filter with BUFFERED bodies, routing-header
 // mutations allowed, mode_override allowed, failure_mode_allow off; one virtual host per
-// provider matching its aliases and its upstream host (keygate rewrites :authority and clears
-// the route cache); the provider's timeout as the route timeout.
+// provider matching only its aliases (two providers may share an upstream host, so routing
+// never looks at the rewritten :authority), host_rewrite_literal to the upstream host, and the
+// provider's timeout as the route timeout.
 func EmulatorConfig(snap *gateway.Snapshot, extProcAddr string) emu.Config {
 	cfg := emu.Config{
 		ExtProcAddress: extProcAddr,
@@ -48,8 +49,9 @@ func EmulatorConfig(snap *gateway.Snapshot, extProcAddr string) emu.Config {
 		}
 		cfg.VirtualHosts = append(cfg.VirtualHosts, emu.VirtualHost{
 			Name:    p.Name,
-			Domains: append(append([]string{}, p.Hosts...), p.Upstream.Host),
-			Routes:  []emu.Route{{Prefix: "/", Cluster: cluster, Timeout: emu.Duration(p.Timeout)}},
+			Domains: append([]string{}, p.Hosts...),
+			Routes: []emu.Route{{Prefix: "/", Cluster: cluster, Timeout: emu.Duration(p.Timeout),
+				HostRewriteLiteral: p.Upstream.Host}},
 		})
 		cfg.Clusters[cluster] = emu.Cluster{Endpoints: []string{net.JoinHostPort(host, port)}}
 	}

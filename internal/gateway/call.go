@@ -106,7 +106,7 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 		Snapshot: s, Provider: p, Started: time.Now(),
 		Exchange: &signer.Exchange{
 			Tenant: tenant, Provider: p.Name, Request: req,
-			Keys: p.Keys, Tokens: p.Tokens, Clock: clock, State: map[string]any{},
+			Keys: p.Keys, Tokens: newExchangeTokens(p.Tokens), Clock: clock, State: map[string]any{},
 		},
 	}, nil
 }
@@ -134,8 +134,8 @@ func (c *Call) WantsResponseBody() bool { return c.Provider.Needs.ResponseBody }
 // request fetches a fresh one.
 func (c *Call) ProcessResponse(ctx context.Context, resp *signer.Response) error {
 	c.Exchange.Response = resp
-	if c.Provider.Tokens != nil && slices.Contains(c.Provider.RetryOn, resp.Status) {
-		c.Provider.Tokens.Invalidate(ctx)
+	if c.Exchange.Tokens != nil && slices.Contains(c.Provider.RetryOn, resp.Status) {
+		c.Exchange.Tokens.Invalidate(ctx)
 	}
 	for i := len(c.Provider.Steps) - 1; i >= 0; i-- {
 		rs, ok := c.Provider.Steps[i].(signer.ResponseStep)

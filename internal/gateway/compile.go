@@ -25,8 +25,9 @@ type Compiler struct {
 	Catalog signer.Catalog
 	// NewKeys binds a provider's secret references to the keystore.
 	NewKeys func(refs map[string]keystore.Ref) signer.Keys
-	// Script compiles custom mode; nil disables it.
-	Script func(cfg config.Script, b signer.Build, tokenURL string) (signer.Step, error)
+	// Script compiles custom mode; nil disables it. token is the provider's token source, if
+	// any: its URL is the only host a script may call.
+	Script func(cfg config.Script, b signer.Build, token *config.TokenSource) (signer.Step, error)
 	// Tokens builds a provider's token source; nil disables token sources.
 	Tokens func(tenant, provider string, cfg *config.TokenSource, keys signer.Keys, vars map[string]string) (signer.TokenSource, error)
 	// Tenancy compiles the tenant directory; nil disables tenancy.
@@ -136,11 +137,7 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 		p.Schemes = append(p.Schemes, st.Scheme)
 	}
 	if pc.Script != nil {
-		tokenURL := ""
-		if pc.Token != nil {
-			tokenURL = pc.Token.URL
-		}
-		switch step, err := c.compileScript(*pc.Script, build(path+".script", nil), tokenURL); {
+		switch step, err := c.compileScript(*pc.Script, build(path+".script", nil), pc.Token); {
 		case err != nil:
 			errs = append(errs, prefixed(path+".script", err))
 		default:
@@ -158,11 +155,11 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 	return p, nil
 }
 
-func (c *Compiler) compileScript(cfg config.Script, b signer.Build, tokenURL string) (signer.Step, error) {
+func (c *Compiler) compileScript(cfg config.Script, b signer.Build, token *config.TokenSource) (signer.Step, error) {
 	if c.Script == nil {
 		return nil, errors.New("custom mode is not available in this build")
 	}
-	return c.Script(cfg, b, tokenURL)
+	return c.Script(cfg, b, token)
 }
 
 func (c *Compiler) schemeNames() []string {

@@ -1,0 +1,43 @@
+# keygate. `make dev` runs the whole flow on this machine; `make test` runs every test.
+GO      ?= go
+BIN     ?= bin/keygate
+PKGS    ?= ./...
+# The Vault binary the tests start (`vault server -dev`). scripts/vault-build.sh prints the
+# path of VAULT_BIN if set, else builds Vault once from source into ~/.cache/keygate.
+VAULT    = $(shell scripts/vault-build.sh)
+
+.PHONY: all build dev test test-short vault lint bench faults fuzz compose-check clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/keygate
+
+dev:
+	$(GO) run ./cmd/keygate dev
+
+vault:
+	@scripts/vault-build.sh
+
+test:
+	VAULT_BIN="$(VAULT)" $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+bench:
+	$(GO) run ./test/loadgen -duration 5s
+
+faults:
+	VAULT_BIN="$(VAULT)" $(GO) test -count=1 -timeout 20m -run TestFaultSuite -v ./test/faults
+
+fuzz:
+	scripts/fuzz-brief.sh
+
+compose-check:
+	scripts/compose-check.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keygate/keygate/internal/app"
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+)
+
+func newCheckCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "check --config FILE",
+		Short: "Validate and compile a config without applying it; errors name the field",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			loaded, err := app.Load(path)
+			if err != nil {
+				return err
+			}
+			a, err := app.New(cmd.Context(), loaded.File.Keystore, app.Options{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			snap, err := a.Compile(loaded.File, gateway.Meta{Hash: config.Hash(loaded.Data)})
+			if err != nil {
+				return fmt.Errorf("%s:\n%w", path, err)
+			}
+			cmd.Printf("%s: ok, %d providers, %s\n", path, len(snap.Providers()), snap.Hash)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "", "keygate config file (required)")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}

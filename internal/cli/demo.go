@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keygate/keygate/examples/demoprovider"
+	"github.com/keygate/keygate/internal/devstack"
+)
+
+func newDemoProviderCmd(logger func() *slog.Logger) *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "demo-provider",
+		Short: "Run the demo third-party API (the design article's protocol) alone, for docker-compose",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := logger()
+			srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second,
+				Handler: demoprovider.New(devstack.DemoCredentials, demoprovider.Options{})}
+			go func() {
+				<-cmd.Context().Done()
+				_ = srv.Close()
+			}()
+			log.Info("demo provider listening", "addr", addr)
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "listen", devstack.DemoProviderAddr, "address to listen on")
+	return cmd
+}

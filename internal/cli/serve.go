@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keygate/keygate/internal/daemon"
+)
+
+func newServeCmd(logger func() *slog.Logger) *cobra.Command {
+	var opts daemon.Options
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "Serve ext_proc for Envoy, xDS, and the admin API",
+		Long: `serve runs keygate in production: the ext_proc gRPC server Envoy calls, the xDS server
+that configures Envoy, and the admin API (/v1, /metrics, /healthz, /readyz). Environment
+variables KEYGATE_LISTEN_EXT_PROC, KEYGATE_LISTEN_ADMIN, KEYGATE_LISTEN_XDS,
+KEYGATE_KEYSTORE_VAULT_ADDRESS ... override the config. SIGTERM drains in-flight requests.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Logger = logger()
+			return daemon.Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.ConfigPath, "config", "", "keygate config file (required)")
+	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}

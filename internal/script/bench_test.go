@@ -1,0 +1,62 @@
+package script
+
+import (
+	"context"
+	"encoding/base64"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchmarkArticleRequest runs the article's request function with a cached token.
+func BenchmarkArticleRequest(b *testing.B) {
+	step := compileInline(b, articleScript, Options{TokenURL: "http://127.0.0.1:9/token"})
+	tokens := &fakeTokens{}
+	_ = tokens.Save(context.Background(), secretFromString("Bearer tok"), pinned.Add(3600e9))
+	b.ReportAllocs()
+	for b.Loop() {
+		x := newExchange("/pay", `{"timestamp":1700000000,"data":"hello"}`, tokens)
+		if err := step.SignRequest(context.Background(), x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkArticleRequestFetch includes the token fetch from a loopback endpoint every time.
+func BenchmarkArticleRequestFetch(b *testing.B) {
+	var calls atomic.Int32
+	srv := tokenEndpoint(nil, &calls)
+	defer srv.Close()
+	step := compileInline(b, articleScript, Options{TokenURL: srv.URL + "/token"})
+	b.ReportAllocs()
+	for b.Loop() {
+		x := newExchange("/pay", `{"timestamp":1700000000,"data":"hello"}`, &fakeTokens{})
+		if err := step.SignRequest(context.Background(), x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkArticleResponse(b *testing.B) {
+	step := compileInline(b, articleScript, Options{})
+	ct := base64.StdEncoding.EncodeToString(cbcEncrypt([]byte(testSecrets["aes_key"]), []byte(testSecrets["aes_iv"]), []byte(`{"orderId":"42"}`)))
+	body := []byte(`{"code":0,"msg":"ok","data":"` + ct + `"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		x := newExchange("/pay", `{}`, nil)
+		x.Response = &signerResponse{Status: 200, Body: body}
+		if err := step.ProcessResponse(context.Background(), x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewRuntime is the cost of a pool miss (a new, hardened runtime).
+func BenchmarkNewRuntime(b *testing.B) {
+	step := compileInline(b, articleScript, Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := step.newVM(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

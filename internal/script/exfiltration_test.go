@@ -1,0 +1,152 @@
+package script
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keygate/keygate/internal/failure"
+)
+
+// TestNoExfiltration runs scripts that try to move a key to every output. Each must fail closed
+// naming the sink (or, for tricks on the marker text, succeed without any secret byte in any
+// output); no output, error or log line may hold a secret, raw or encoded.
+func TestNoExfiltration(t *testing.T) {
+	var mu sync.Mutex
+	var received []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		received = append(received, []byte(r.URL.String()+"\n"+headerText(r.Header)+"\n")...)
+		received = append(received, b...)
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+
+	tests := []struct {
+		name, body string
+		sink       string // "" means the script must succeed
+	}{
+		{"header", `reqHeaders.set("X-Key", AesKey)`, "header X-Key"},
+		{"header concatenation", `reqHeaders.set("X-Sig", "v=" + reqBody.buildSignStr())`, "header X-Sig"},
+		{"uri", `reqHeaders.setURI("/x?k=" + AesIV)`, "the URI"},
+		{"query", `reqParams.set("k", AesKey)`, "query parameter k"},
+		{"body string", `reqBody.set("k", secret("app_secret"))`, "body field k"},
+		{"body object", `reqBody.set("k", {nested: [AesKey]})`, "body field k"},
+		{"http body", `http_post_json(TokenUrl, {k: AesKey}, {})`, "http_post_json body"},
+		{"http header", `http_post_json(TokenUrl, {}, {"X-K": AesKey})`, "http_post_json header X-K"},
+		{"http url", `http_post_json(TokenUrl + "?k=" + AesKey, {}, {})`, "http_post_json url"},
+		{"http form", `http_post_form(TokenUrl, {k: AesIV}, {})`, "form_encode"},
+		{"log", `log("key", AesKey)`, "log"},
+		{"console", `console.log(AesKey)`, "log"},
+		{"token_save", `token_save(AesKey, 60); reqHeaders.set("Authorization", token_load())`, "token_save"},
+		{"base64 of a key", `reqHeaders.set("X", base64_encode(AesKey))`, "base64_encode"},
+		{"hex of a key", `reqHeaders.set("X", hex_encode(AesKey))`, "hex_encode"},
+		{"url_encode", `reqParams.set("k", url_encode(AesKey))`, "url_encode"},
+		{"encrypt then decrypt", `var c = aes_cbc_pkcs5_encrypt("0000000000000000", AesKey, "0000000000000000");
+			reqHeaders.set("X", aes_cbc_pkcs5_decrypt("0000000000000000", c, "0000000000000000"))`, "the plaintext of aes_cbc_pkcs5_encrypt"},
+		{"decrypt a key", `reqHeaders.set("X", aes_cbc_pkcs5_decrypt(AesKey, AesKey, AesIV))`, "the ciphertext of aes_cbc_pkcs5_decrypt"},
+		{"secret iv with a known key", `reqHeaders.set("X", base64_encode(aes_cbc_pkcs5_encrypt("0000000000000000", "x", AesIV)))`, "the IV of aes_cbc_pkcs5_encrypt under a non-secret key"},
+		{"gcm plaintext", `aes_gcm_encrypt(AesKey, AesIV, "000000000000")`, "the plaintext of aes_gcm_encrypt"},
+		{"caught violation still fails", `try { reqHeaders.set("X", AesKey) } catch (e) {} reqHeaders.set("X", "fine")`, "header X"},
+		{"reversed marker", `reqHeaders.set("X", AesKey.split("").reverse().join(""))`, "header X"},
+		{"marker without delimiters", `reqHeaders.set("X", AesKey.slice(1, -1))`, ""},
+		{"char codes of the marker", `var s = ""; for (var i = 0; i < AesKey.length; i++) s += AesKey.charCodeAt(i) + ",";
+			reqHeaders.set("X", s); reqBody.set("len", AppKey.length)`, ""},
+		{"digest is fine", `reqHeaders.set("X", sha256(AesKey) + hmac_sha256_base64(AesKey, "m"))`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			logger, logBuf := captureLog()
+			step := compileInline(t, "function (reqHeaders, reqParams, reqBody, AppKey, AesKey, AesIV, PrefixUrl, TokenUrl) {\n"+tc.body+"\n}",
+				Options{TokenURL: srv.URL + "/token", Logger: logger})
+			x := newExchange("/pay?a=1", `{"data":"d"}`, &fakeTokens{})
+			err := step.SignRequest(context.Background(), x)
+			if tc.sink == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+			} else {
+				if err == nil || failure.KindOf(err) != failure.Internal || failure.StageOf(err) != "script" ||
+					!strings.Contains(err.Error(), "secret value reached "+tc.sink) {
+					t.Fatalf("err = %v, want internal script error naming %q", err, tc.sink)
+				}
+			}
+			outputs := [][]byte{[]byte(x.Request.Path), []byte(headerText(x.Request.Header)), x.Request.Body(), logBuf.Bytes()}
+			if err != nil {
+				outputs = append(outputs, []byte(err.Error()))
+			}
+			mu.Lock()
+			outputs = append(outputs, received)
+			mu.Unlock()
+			for i, o := range outputs {
+				if leaks(o) || strings.ContainsRune(string(o), markOpen) {
+					t.Fatalf("output %d holds a secret or a marker", i) // the output itself is not printed
+				}
+			}
+		})
+	}
+}
+
+func TestNoExfiltrationThroughThrowAndResponse(t *testing.T) {
+	step := compileInline(t, `
+function sign(reqHeaders, reqParams, reqBody, AppKey, AesKey) { throw new Error("key is " + AesKey) }
+function resp(respBody, AppKey, AesKey, AesIV) { respBody.k = AesIV }`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	err := step.SignRequest(context.Background(), x)
+	if err == nil || !strings.Contains(err.Error(), "message withheld") || leaks([]byte(err.Error())) || strings.ContainsRune(err.Error(), markOpen) {
+		t.Fatalf("throw: err = %q", err)
+	}
+	x.Response = &signerResponse{Status: 200, Body: []byte(`{"a":1}`)}
+	err = step.ProcessResponse(context.Background(), x)
+	if err == nil || !strings.Contains(err.Error(), "secret value reached the response body") || string(x.Response.Body) != `{"a":1}` {
+		t.Fatalf("respBody: err = %v, body %s", err, x.Response.Body)
+	}
+}
+
+// TestTokenHandleGoesOnlyToHeaders: a cached token reaches a request header, nothing else.
+func TestTokenHandleGoesOnlyToHeaders(t *testing.T) {
+	tokens := &fakeTokens{}
+	_ = tokens.Save(context.Background(), secretFromString("Bearer cached-token"), pinned.Add(3600e9))
+	for _, tc := range []struct{ body, sink string }{
+		{`reqHeaders.set("Authorization", token_load())`, ""},
+		{`reqHeaders.set("X-Auth", "Token " + token_load())`, ""},
+		{`reqBody.set("t", token_load())`, "body field t"},
+		{`reqParams.set("t", token_load())`, "query parameter t"},
+	} {
+		step := compileInline(t, "function (reqHeaders, reqParams, reqBody) {\n"+tc.body+"\n}", Options{})
+		x := newExchange("/p", `{}`, tokens)
+		err := step.SignRequest(context.Background(), x)
+		if tc.sink == "" && (err != nil || !strings.Contains(headerText(x.Request.Header), "cached-token")) {
+			t.Fatalf("%s: err %v, headers lack the token", tc.body, err)
+		}
+		if tc.sink != "" && (err == nil || !strings.Contains(err.Error(), tc.sink)) {
+			t.Fatalf("%s: err = %v", tc.body, err)
+		}
+	}
+}
+
+// TestIVBinding: a secret key keeps the IV it was first used with, so decrypting one block with
+// the secret IV and with a known IV (whose XOR would reveal the IV) cannot happen.
+func TestIVBinding(t *testing.T) {
+	step := compileInline(t, `function (reqHeaders, reqParams, reqBody, AppKey, AesKey, AesIV) {
+  var c = base64_decode("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+  try { aes_cbc_pkcs5_decrypt(AesKey, c, AesIV) } catch (e) {}
+  aes_cbc_pkcs5_decrypt(AesKey, c, "0000000000000000");
+}`, Options{})
+	err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
+	if err == nil || !strings.Contains(err.Error(), "same IV") {
+		t.Fatalf("err = %v, want the IV binding error", err)
+	}
+}
+
+func headerText(h http.Header) string {
+	var b strings.Builder
+	_ = h.Write(&b)
+	return b.String()
+}

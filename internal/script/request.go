@@ -1,0 +1,181 @@
+package script
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/dop251/goja"
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/jsonbody"
+	"github.com/keygate/keygate/signer"
+)
+
+// requestObjects are the article's reqHeaders, reqParams and reqBody: made once per runtime,
+// frozen, and bound to the current exchange through the callState.
+type requestObjects struct {
+	headers, params, body *goja.Object
+}
+
+// protectedHeaders are set by the gateway and Envoy, not by scripts.
+var protectedHeaders = map[string]bool{"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true}
+
+func (st *callState) newRequestObjects() requestObjects {
+	rt := st.rt
+	h := rt.NewObject()
+	_ = h.Set("get", func(c goja.FunctionCall) goja.Value {
+		if v := st.x.Request.Header.Values(st.plain(arg(c, 0), "reqHeaders.get")); len(v) > 0 {
+			return rt.ToValue(v[0])
+		}
+		return goja.Null()
+	})
+	_ = h.Set("set", func(c goja.FunctionCall) goja.Value {
+		name := st.headerName(arg(c, 0))
+		if missing(arg(c, 1)) {
+			st.typeError("reqHeaders.set: the value of %s is missing", name)
+		}
+		// Token handles may go into a request header: that is what a token is for. Key handles
+		// may not.
+		val, _ := st.reveal(arg(c, 1).String(), tokenHandle, "header "+name)
+		if !httpguts.ValidHeaderFieldValue(string(val)) {
+			clear(val)
+			st.typeError("reqHeaders.set: the value of %s holds characters a header cannot carry", name)
+		}
+		st.x.Request.Header.Set(name, string(val))
+		return goja.Undefined()
+	})
+	_ = h.Set("remove", func(c goja.FunctionCall) goja.Value {
+		st.x.Request.Header.Del(st.headerName(arg(c, 0)))
+		return goja.Undefined()
+	})
+	_ = h.Set("getURI", func(goja.FunctionCall) goja.Value { return rt.ToValue(st.x.Request.Path) })
+	_ = h.Set("setURI", func(c goja.FunctionCall) goja.Value {
+		uri := st.plain(arg(c, 0), "the URI")
+		if !strings.HasPrefix(uri, "/") || strings.ContainsAny(uri, " \r\n\t#") {
+			st.typeError("reqHeaders.setURI: want an absolute path with an optional query, got %q", uri)
+		}
+		st.x.Request.Path = uri
+		return goja.Undefined()
+	})
+
+	p := rt.NewObject()
+	_ = p.Set("get", func(c goja.FunctionCall) goja.Value {
+		q, err := st.x.Request.Query()
+		if err != nil {
+			st.throw(failure.Wrap(failure.BadRequest, "script", err, "the request query"))
+		}
+		if v, ok := q[st.plain(arg(c, 0), "reqParams.get")]; ok && len(v) > 0 {
+			return rt.ToValue(v[0])
+		}
+		return goja.Null()
+	})
+	_ = p.Set("set", func(c goja.FunctionCall) goja.Value {
+		name := st.plain(arg(c, 0), "query parameter name")
+		st.setParam(name, st.plain(arg(c, 1), "query parameter "+name), missing(arg(c, 1)))
+		return goja.Undefined()
+	})
+	_ = p.Set("remove", func(c goja.FunctionCall) goja.Value {
+		st.setParam(st.plain(arg(c, 0), "query parameter name"), "", true)
+		return goja.Undefined()
+	})
+
+	b := rt.NewObject()
+	_ = b.Set("get", func(c goja.FunctionCall) goja.Value {
+		raw, ok := st.bodyObject(false).Raw(st.plain(arg(c, 0), "reqBody.get"))
+		if !ok {
+			return goja.Undefined()
+		}
+		return st.fromJSON(raw)
+	})
+	_ = b.Set("set", func(c goja.FunctionCall) goja.Value {
+		key := st.plain(arg(c, 0), "body field name")
+		o := st.bodyObject(true)
+		if v := arg(c, 1); goja.IsUndefined(v) {
+			o.Delete(key)
+		} else if s, ok := v.Export().(string); ok {
+			if hasMarker(s) {
+				st.violate("body field " + key)
+			}
+			o.SetString(key, s)
+		} else {
+			raw := st.stringify(v)
+			if hasMarker(raw) {
+				st.violate("body field " + key)
+			}
+			o.SetRaw(key, json.RawMessage(raw))
+		}
+		st.x.Request.MarkJSONChanged()
+		return goja.Undefined()
+	})
+	_ = b.Set("remove", func(c goja.FunctionCall) goja.Value {
+		st.bodyObject(true).Delete(st.plain(arg(c, 0), "body field name"))
+		st.x.Request.MarkJSONChanged()
+		return goja.Undefined()
+	})
+	_ = b.Set("buildSignStr", func(goja.FunctionCall) goja.Value {
+		s := signer.SortedSignString(st.bodyObject(false))
+		if _, ok := st.step.secrets[appSecretName]; !ok {
+			st.typeError("reqBody.buildSignStr: the provider declares no secret %q", appSecretName)
+		}
+		return rt.ToValue(s + st.handles.named(appSecretName))
+	})
+	return requestObjects{headers: h, params: p, body: b}
+}
+
+func (st *callState) headerName(v goja.Value) string {
+	name := st.plain(v, "a header name")
+	if !httpguts.ValidHeaderFieldName(name) {
+		st.typeError("reqHeaders: %q is not a header name", name)
+	}
+	canon := strings.TrimSpace(name)
+	if protectedHeaders[http.CanonicalHeaderKey(canon)] {
+		st.typeError("reqHeaders: %s is set by the gateway", canon)
+	}
+	return canon
+}
+
+// bodyObject is the request body as an ordered JSON object. An empty body reads as {} and, once
+// written, becomes one.
+func (st *callState) bodyObject(forWrite bool) *jsonbody.Object {
+	r := st.x.Request
+	if len(r.Body()) == 0 {
+		if !forWrite {
+			return jsonbody.New()
+		}
+		r.SetBody([]byte("{}"))
+	}
+	o, err := r.JSON()
+	if err != nil {
+		st.throw(failure.Wrap(failure.BadRequest, "script", err, "the request body"))
+	}
+	return o
+}
+
+// setParam replaces (or, with remove, deletes) a query parameter, keeping the other pairs and
+// their order as the caller wrote them. New values are RFC 3986 encoded.
+func (st *callState) setParam(name, value string, remove bool) {
+	raw := st.x.Request.RawQuery()
+	var out []string
+	done := remove
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(pair, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
+			if !done {
+				out = append(out, rfc3986(name)+"="+rfc3986(value))
+				done = true
+			}
+			continue
+		}
+		out = append(out, pair)
+	}
+	if !done {
+		out = append(out, rfc3986(name)+"="+rfc3986(value))
+	}
+	st.x.Request.SetRawQuery(strings.Join(out, "&"))
+}

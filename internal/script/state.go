@@ -1,0 +1,200 @@
+package script
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/signer"
+)
+
+// callState is the per-invocation state the built-ins of one pooled runtime close over. The
+// built-ins are installed once per runtime; begin and end swap the state in and out, so an
+// invocation allocates no new functions.
+type callState struct {
+	rt     *goja.Runtime
+	step   *Step
+	budget *budget
+
+	jsonParse, jsonStringify goja.Callable // captured before the script runs: it cannot replace them
+
+	ctx       context.Context
+	x         *signer.Exchange
+	handles   handleTable
+	violation error // a secret reached an output: the invocation fails whatever the script does
+}
+
+func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
+	st.ctx, st.x, st.violation = ctx, x, nil
+	st.handles.reset()
+}
+
+func (st *callState) end() {
+	st.ctx, st.x = nil, nil
+	clear(st.handles.list)
+	st.handles.list = st.handles.list[:0]
+}
+
+// throw raises err as a JavaScript exception; classify recovers a *failure.Error from it.
+func (st *callState) throw(err error) {
+	panic(st.rt.NewGoError(err))
+}
+
+// typeError raises a TypeError with a message for the script author.
+func (st *callState) typeError(format string, args ...any) {
+	panic(st.rt.NewTypeError(fmt.Sprintf(format, args...)))
+}
+
+// violate fails the invocation because a secret reached sink. The interrupt makes the failure
+// uncatchable: a try/catch in the script cannot turn it into a success.
+func (st *callState) violate(sink string) {
+	st.violation = sinkError(sink)
+	st.rt.Interrupt(st.violation)
+	st.throw(st.violation)
+}
+
+// plain returns s for an output, violating if it holds a marker.
+func (st *callState) plain(v goja.Value, sink string) string {
+	s := v.String()
+	if hasMarker(s) {
+		st.violate(sink)
+	}
+	return s
+}
+
+// reveal returns s with the markers of the allowed kinds replaced by the secret bytes. A marker
+// of another kind violates sink; an unknown marker fails. The caller must clear the result when
+// it reports secret=true, once the bytes are used.
+func (st *callState) reveal(s string, allow handleKind, sink string) (out []byte, secretUsed bool) {
+	if !hasMarker(s) {
+		return []byte(s), false
+	}
+	out = make([]byte, 0, len(s)+32)
+	for {
+		i := indexMarkerStart(s)
+		if i < 0 {
+			return append(out, s...), true
+		}
+		out = append(out, s[:i]...)
+		n, l, err := st.handles.lookup(s[i:])
+		if err != nil {
+			clear(out)
+			st.violate(sink + " (" + err.Error() + ")")
+		}
+		h := &st.handles.list[n]
+		if h.kind&allow == 0 {
+			clear(out)
+			st.violate(sink)
+		}
+		if !h.loaded {
+			if st.x.Keys == nil {
+				clear(out)
+				st.throw(failure.New(failure.Internal, "script", "no keys for secret %s", h.name))
+			}
+			var v secret.Value
+			var err error
+			st.outside(func() { v, err = st.x.Keys.Secret(st.ctx, st.x, h.name) })
+			if err != nil {
+				clear(out)
+				st.throw(failure.Wrap(failure.Unavailable, "keystore", err, "secret "+h.name))
+			}
+			h.val, h.loaded = v, true
+		}
+		out = append(out, h.val.Reveal()...)
+		s = s[i+l:]
+	}
+}
+
+// outside runs a host call (keystore, token store, HTTP) off the script's time budget: those
+// have their own timeouts, and a cold Vault cache must not time out the script.
+func (st *callState) outside(f func()) {
+	st.budget.pause()
+	defer st.budget.resume()
+	f()
+}
+
+// indexMarkerStart finds the next marker or stray marker character.
+func indexMarkerStart(s string) int {
+	for i, r := range s {
+		if r == markOpen || r == markClose {
+			return i
+		}
+	}
+	return -1
+}
+
+// budget is a runtime's time limit: a reusable timer that interrupts the runtime. Host calls
+// (the token HTTP call) pause it, so a slow token endpoint is bounded by its own timeout.
+type budget struct {
+	rt    *goja.Runtime
+	timer *time.Timer
+
+	mu        sync.Mutex
+	armed     bool
+	fired     error
+	left      time.Duration
+	startedAt time.Time
+}
+
+var errTimedOut = failure.New(failure.Timeout, "script", "script ran out of time")
+
+func newBudget(rt *goja.Runtime) *budget {
+	b := &budget{rt: rt}
+	b.timer = time.AfterFunc(time.Hour, func() { b.fire(errTimedOut) })
+	b.timer.Stop()
+	return b
+}
+
+func (b *budget) lock()   { b.mu.Lock() }
+func (b *budget) unlock() { b.mu.Unlock() }
+
+func (b *budget) start(d time.Duration) {
+	b.lock()
+	b.armed, b.fired, b.left, b.startedAt = true, nil, d, time.Now()
+	b.timer.Reset(d)
+	b.unlock()
+}
+
+// fire interrupts the runtime once, if the budget is still armed (a late timer after stop does
+// nothing).
+func (b *budget) fire(err error) {
+	b.lock()
+	defer b.unlock()
+	if !b.armed || b.fired != nil {
+		return
+	}
+	b.fired = err
+	b.rt.Interrupt(err)
+}
+
+func (b *budget) pause() {
+	b.lock()
+	if b.armed && b.fired == nil && b.timer.Stop() {
+		b.left -= time.Since(b.startedAt)
+	}
+	b.unlock()
+}
+
+func (b *budget) resume() {
+	b.lock()
+	if b.armed && b.fired == nil {
+		b.startedAt = time.Now()
+		b.timer.Reset(max(b.left, 0))
+	}
+	b.unlock()
+}
+
+// stop disarms the budget and reports the error it interrupted with, if any.
+func (b *budget) stop() error {
+	b.lock()
+	b.armed = false
+	b.timer.Stop()
+	err := b.fired
+	b.unlock()
+	return err
+}

@@ -1,0 +1,145 @@
+package script
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/dop251/goja"
+)
+
+// vm is one pooled runtime with its built-ins, the script's functions and the article's request
+// objects, all made once.
+type vm struct {
+	rt        *goja.Runtime
+	st        *callState
+	req, resp goja.Callable
+	objs      requestObjects
+}
+
+// hardening runs before the script: it removes every way to compile code at run time (eval, the
+// Function constructor and the constructors reachable from function prototypes) and returns the
+// deep-freeze function applied after the script's top level has run.
+var hardening = goja.MustCompile("keygate-hardening.js", `(function (g) {
+  "use strict";
+  var blocked = function () { throw new EvalError("code generation is disabled in keygate scripts"); };
+  var protos = [Object.getPrototypeOf(function () {}), Object.getPrototypeOf(function* () {}),
+    Object.getPrototypeOf(async function () {})];
+  blocked.prototype = protos[0];
+  for (var i = 0; i < protos.length; i++) {
+    Object.defineProperty(protos[i], "constructor", {value: blocked, writable: false, configurable: false});
+  }
+  Object.defineProperty(g, "Function", {value: blocked, writable: false, configurable: false});
+  Object.defineProperty(g, "eval", {value: blocked, writable: false, configurable: false});
+  var seen = new WeakSet();
+  function freeze(o) {
+    if (o === null || (typeof o !== "object" && typeof o !== "function") || seen.has(o)) return;
+    seen.add(o);
+    Object.freeze(o);
+    freeze(Object.getPrototypeOf(o));
+    var keys = Reflect.ownKeys(o);
+    for (var i = 0; i < keys.length; i++) {
+      var d = Object.getOwnPropertyDescriptor(o, keys[i]);
+      if (!d) continue;
+      if ("value" in d) freeze(d.value); else { freeze(d.get); freeze(d.set); }
+    }
+  }
+  return freeze;
+})(globalThis)`, true)
+
+// newVM builds a runtime: built-ins, hardening, the script's top level, then a deep freeze of
+// everything reachable so that no state survives from one request to the next.
+func (s *Step) newVM() (*vm, error) {
+	rt := goja.New()
+	rt.SetMaxCallStackSize(s.opts.MaxStackDepth)
+	st := &callState{rt: rt, step: s, budget: newBudget(rt)}
+	rt.SetTimeSource(st.now)
+	jsonObj := rt.Get("JSON").ToObject(rt)
+	st.jsonParse, _ = goja.AssertFunction(jsonObj.Get("parse"))
+	st.jsonStringify, _ = goja.AssertFunction(jsonObj.Get("stringify"))
+
+	g := rt.GlobalObject()
+	st.installDigests(g)
+	st.installSigners(g)
+	st.installCiphers(g)
+	st.installEncoding(g)
+	st.installHost(g)
+	v := &vm{rt: rt, st: st, objs: st.newRequestObjects()}
+
+	freezeVal, err := rt.RunProgram(hardening)
+	if err != nil {
+		return nil, fmt.Errorf("script %s: hardening the runtime: %w", s.src.name, err)
+	}
+	freeze, _ := goja.AssertFunction(freezeVal)
+
+	st.budget.start(s.timeout)
+	_, err = rt.RunProgram(s.program)
+	if fired := st.budget.stop(); fired != nil {
+		return nil, fmt.Errorf("script %s: the top level ran out of time", s.src.name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("script %s: the top level failed: %s", s.src.name, s.describe(err))
+	}
+	var ok bool
+	if v.req, ok = goja.AssertFunction(g.Get(s.reqFn)); !ok {
+		return nil, fmt.Errorf("script %s: no request function %q", s.src.name, s.reqFn)
+	}
+	if s.respFn != "" {
+		if v.resp, ok = goja.AssertFunction(g.Get(s.respFn)); !ok {
+			return nil, fmt.Errorf("script %s: no response function %q", s.src.name, s.respFn)
+		}
+	}
+	for _, o := range []goja.Value{g, v.objs.headers, v.objs.params, v.objs.body} {
+		if _, err := freeze(goja.Undefined(), o); err != nil {
+			return nil, fmt.Errorf("script %s: freezing the runtime: %w", s.src.name, err)
+		}
+	}
+	return v, nil
+}
+
+// stringify is JSON.stringify(v) (key order as the object holds it); a throw propagates.
+func (st *callState) stringify(v goja.Value) string {
+	out, err := st.jsonStringify(goja.Undefined(), v)
+	if err != nil {
+		panic(err)
+	}
+	if goja.IsUndefined(out) {
+		return "null"
+	}
+	return out.String()
+}
+
+// fromJSON turns a body field's raw JSON into a JavaScript value: strings directly, anything
+// else through JSON.parse.
+func (st *callState) fromJSON(raw json.RawMessage) goja.Value {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return st.rt.ToValue(s)
+		}
+	}
+	v, err := st.jsonParse(goja.Undefined(), st.rt.ToValue(string(raw)))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// get takes a runtime from the pool, building one when it is empty. The pool is a channel, not
+// a sync.Pool: a hardened runtime costs milliseconds to build and must survive garbage
+// collections.
+func (s *Step) get() (*vm, error) {
+	select {
+	case v := <-s.pool:
+		return v, nil
+	default:
+		return s.newVM()
+	}
+}
+
+// put returns a healthy runtime; a full pool drops it.
+func (s *Step) put(v *vm) {
+	select {
+	case s.pool <- v:
+	default:
+	}
+}

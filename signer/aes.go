@@ -1,0 +1,198 @@
+package signer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/jsonbody"
+)
+
+// aesParams are what aes_cbc and aes_gcm share.
+type aesParams struct {
+	Key              string  `json:"key"`            // secret name of the AES key (16, 24 or 32 bytes)
+	KeyEncoding      string  `json:"key_encoding"`   // raw | base64 | hex: how key, iv and nonce are stored
+	Field            string  `json:"field"`          // JSON field to encrypt; "" encrypts the whole body
+	Encoding         string  `json:"encoding"`       // base64 | hex: the ciphertext as text
+	ResponseField    *string `json:"response_field"` // default field
+	DecryptResponse  *bool   `json:"decrypt_response"`
+	ResponseOptional bool    `json:"response_optional"`
+}
+
+// aesMode is the cipher mode of a step: the only part aes_cbc and aes_gcm do differently.
+type aesMode interface {
+	seal(ctx context.Context, x *Exchange, key, plain []byte) ([]byte, error)
+	open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte, error)
+}
+
+// errDecrypt is the one thing a failed decryption says: padding, tag or length details would
+// help an attacker and never help an operator.
+var errDecrypt = errors.New("decrypt failed")
+
+type aesStep struct {
+	p         aesParams
+	keyEnc    keyEncoding
+	enc       byteEncoding
+	respField string
+	decrypt   bool
+	refs      map[string]string // secret name -> reference text, for errors
+	mode      aesMode
+}
+
+var _ ResponseStep = (*aesStep)(nil)
+
+func buildAES(b Build, p aesParams) (*aesStep, error) {
+	if err := requireParamSecret(b, "key", p.Key, true); err != nil {
+		return nil, err
+	}
+	ke, err := parseKeyEncoding(p.KeyEncoding)
+	if err != nil {
+		return nil, paramError(b, "key_encoding", "%v", err)
+	}
+	if p.Encoding != "" && p.Encoding != "base64" && p.Encoding != "hex" {
+		return nil, paramError(b, "encoding", "%q is not one of base64, hex", p.Encoding)
+	}
+	enc, _ := parseEncoding(p.Encoding, "base64")
+	s := &aesStep{p: p, keyEnc: ke, enc: enc, respField: p.Field, decrypt: true, refs: map[string]string{}}
+	if p.ResponseField != nil {
+		s.respField = *p.ResponseField
+	}
+	if p.DecryptResponse != nil {
+		s.decrypt = *p.DecryptResponse
+	}
+	for name, ref := range b.Secrets {
+		s.refs[name] = ref.String()
+	}
+	return s, nil
+}
+
+func (s *aesStep) Needs() Needs { return Needs{RequestBody: true, ResponseBody: s.decrypt} }
+
+// keyBytes reads a secret and decodes it; sizes is the allowed lengths.
+func (s *aesStep) keyBytes(ctx context.Context, x *Exchange, stage, name string, sizes ...int) ([]byte, error) {
+	v, err := x.Keys.Secret(ctx, x, name)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.keyEnc.decode(v.Reveal())
+	if err != nil {
+		return nil, failure.Wrap(failure.Internal, stage, err, s.refs[name])
+	}
+	for _, n := range sizes {
+		if len(k) == n {
+			return k, nil
+		}
+	}
+	return nil, failure.New(failure.Internal, stage, "%s is %d bytes, want one of %v", s.refs[name], len(k), sizes)
+}
+
+func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
+	r := x.Request
+	if s.p.Field == "" {
+		body := r.Body()
+		if len(body) == 0 {
+			return nil // nothing to protect
+		}
+		ct, err := s.seal(ctx, x, body)
+		if err != nil {
+			return err
+		}
+		r.SetBody([]byte(s.enc.encode(ct)))
+		return nil
+	}
+	obj, err := r.JSON()
+	if err != nil {
+		return failure.Wrap(failure.BadRequest, "encrypt", err, "field encryption needs a JSON object body")
+	}
+	raw, ok := obj.Raw(s.p.Field)
+	if !ok {
+		return failure.New(failure.BadRequest, "encrypt", "body has no field %q to encrypt", s.p.Field)
+	}
+	ct, err := s.seal(ctx, x, []byte(jsonbody.TextOf(raw)))
+	if err != nil {
+		return err
+	}
+	obj.SetString(s.p.Field, s.enc.encode(ct))
+	r.MarkJSONChanged()
+	return nil
+}
+
+func (s *aesStep) seal(ctx context.Context, x *Exchange, plain []byte) ([]byte, error) {
+	key, err := s.keyBytes(ctx, x, "encrypt", s.p.Key, 16, 24, 32)
+	if err != nil {
+		return nil, err
+	}
+	return s.mode.seal(ctx, x, key, plain)
+}
+
+// ProcessResponse decrypts the response; see docs/schemes.md for when a response passes as is.
+func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
+	resp := x.Response
+	if !s.decrypt || resp == nil {
+		return nil
+	}
+	lenient := s.p.ResponseOptional || resp.Status < 200 || resp.Status > 299
+	if s.respField == "" {
+		text := bytes.TrimSpace(resp.Body)
+		if len(text) == 0 {
+			return nil
+		}
+		plain, err := s.open(ctx, x, string(text))
+		if errors.Is(err, errDecrypt) && lenient {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		resp.Body = plain
+		return nil
+	}
+	obj, err := jsonbody.Parse(resp.Body)
+	if err != nil {
+		if lenient {
+			return nil
+		}
+		return failure.Wrap(failure.BadGateway, "decrypt", err, "response")
+	}
+	raw, ok := obj.Raw(s.respField)
+	if !ok || jsonbody.TextOf(raw) == "" {
+		return nil // providers answer errors in plain JSON, without the encrypted field
+	}
+	plain, err := s.open(ctx, x, jsonbody.TextOf(raw))
+	if err != nil {
+		return err
+	}
+	setDecrypted(obj, s.respField, plain)
+	resp.Body = obj.Marshal()
+	return nil
+}
+
+// open decodes and decrypts text; every failure of the data itself is errDecrypt (502).
+func (s *aesStep) open(ctx context.Context, x *Exchange, text string) ([]byte, error) {
+	key, err := s.keyBytes(ctx, x, "decrypt", s.p.Key, 16, 24, 32)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := s.enc.decode(text)
+	if err != nil {
+		return nil, failure.Wrap(failure.BadGateway, "decrypt", errDecrypt, "response ciphertext is not "+string(s.enc))
+	}
+	plain, err := s.mode.open(ctx, x, key, ct)
+	if errors.Is(err, errDecrypt) {
+		return nil, failure.Wrap(failure.BadGateway, "decrypt", err, "")
+	}
+	return plain, err
+}
+
+// setDecrypted puts a decrypted value back: a JSON object or array as JSON, anything else as a
+// JSON string (so "123" stays the string it was encrypted from).
+func setDecrypted(obj *jsonbody.Object, field string, plain []byte) {
+	t := bytes.TrimSpace(plain)
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+		obj.SetRaw(field, t)
+		return
+	}
+	obj.SetString(field, string(plain))
+}

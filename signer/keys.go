@@ -1,0 +1,156 @@
+package signer
+
+import (
+	"context"
+	"crypto/hmac"
+	"fmt"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/keystore"
+)
+
+// NewKeys binds a provider's secret names to the keystore. Transit references HMAC and sign in
+// the store when it implements keystore.TransitSigner; KV references are read and used locally.
+// Parsed private keys are cached per (reference, version), so steady state parses nothing.
+// The result is safe for concurrent use and meant to live as long as its config version.
+func NewKeys(store keystore.Getter, refs map[string]keystore.Ref) Keys {
+	ts, _ := store.(keystore.TransitSigner)
+	return &keySet{store: store, transit: ts, refs: refs, parsed: newPrivateKeyCache()}
+}
+
+type keySet struct {
+	store   keystore.Getter
+	transit keystore.TransitSigner // nil when the store has no Transit
+	refs    map[string]keystore.Ref
+	parsed  *privateKeyCache
+}
+
+var _ Keys = (*keySet)(nil)
+
+// RequireSecret is the compile-time check a factory runs for every secret name it uses, so an
+// unknown name is a config error at load rather than a failure per request.
+func RequireSecret(b Build, name string) error {
+	if _, ok := b.Secrets[name]; !ok {
+		return fmt.Errorf("secret %q is not declared in the provider's secrets", name)
+	}
+	return nil
+}
+
+// RequireReadableSecret is RequireSecret for a key whose bytes keygate must hold (an AES key, a
+// SigV4 secret): a Transit key never leaves Vault, so it cannot be used there.
+func RequireReadableSecret(b Build, name string) error {
+	if err := RequireSecret(b, name); err != nil {
+		return err
+	}
+	if b.Secrets[name].Kind == keystore.Transit {
+		return fmt.Errorf("secret %q is a Transit key (%s); this use needs the key bytes, use a KV reference", name, b.Secrets[name])
+	}
+	return nil
+}
+
+// requireParamSecret runs RequireSecret for a parameter and names the parameter in the error.
+func requireParamSecret(b Build, param, name string, readable bool) error {
+	if name == "" {
+		return config.Errorf(b.Path+"."+param, "required: the name of a provider secret")
+	}
+	check := RequireSecret
+	if readable {
+		check = RequireReadableSecret
+	}
+	if err := check(b, name); err != nil {
+		return config.Errorf(b.Path+"."+param, "%v", err)
+	}
+	return nil
+}
+
+func (k *keySet) ref(name string) (keystore.Ref, error) {
+	ref, ok := k.refs[name]
+	if !ok {
+		return ref, failure.New(failure.Internal, "sign", "secret %q is not declared for this provider", name)
+	}
+	return ref, nil
+}
+
+func (k *keySet) Secret(ctx context.Context, x *Exchange, name string) (secret.Value, error) {
+	s, ref, err := k.read(ctx, name)
+	if err != nil {
+		return secret.Value{}, err
+	}
+	x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String(), Version: s.Version})
+	return s.Value, nil
+}
+
+// read fetches a KV secret; a Transit reference is an error here (its bytes never leave Vault).
+func (k *keySet) read(ctx context.Context, name string) (keystore.Secret, keystore.Ref, error) {
+	ref, err := k.ref(name)
+	if err != nil {
+		return keystore.Secret{}, ref, err
+	}
+	if ref.Kind == keystore.Transit {
+		return keystore.Secret{}, ref, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s): its bytes cannot be read", name, ref)
+	}
+	s, err := k.store.Get(ctx, ref)
+	return s, ref, err // keystore errors are already classified, stage keystore
+}
+
+func (k *keySet) HMAC(ctx context.Context, x *Exchange, name, hash string, data []byte) ([]byte, error) {
+	newHash, ok := hashes[hash]
+	if !ok {
+		return nil, failure.New(failure.Internal, "sign", "unknown hash %q", hash)
+	}
+	ref, err := k.ref(name)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Kind == keystore.Transit {
+		if k.transit == nil {
+			return nil, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s) but the keystore has no Transit", name, ref)
+		}
+		mac, err := k.transit.HMAC(ctx, ref, vaultHashName(hash), data)
+		if err != nil {
+			return nil, err
+		}
+		x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String()})
+		return mac, nil
+	}
+	key, err := k.Secret(ctx, x, name)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(newHash.new, key.Reveal())
+	m.Write(data)
+	return m.Sum(nil), nil
+}
+
+func (k *keySet) Sign(ctx context.Context, x *Exchange, name, hash string, data []byte) ([]byte, error) {
+	if _, ok := hashes[hash]; !ok {
+		return nil, failure.New(failure.Internal, "sign", "unknown hash %q", hash)
+	}
+	ref, err := k.ref(name)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Kind == keystore.Transit {
+		if k.transit == nil {
+			return nil, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s) but the keystore has no Transit", name, ref)
+		}
+		sig, err := k.transit.Sign(ctx, ref, vaultHashName(hash), data)
+		if err != nil {
+			return nil, err
+		}
+		x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String()})
+		return sig, nil
+	}
+	s, ref, err := k.read(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String(), Version: s.Version})
+	key, err := k.parsed.get(ref, s)
+	if err != nil {
+		return nil, err
+	}
+	return signLocal(key, hash, data, ref)
+}

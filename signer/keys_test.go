@@ -1,0 +1,151 @@
+package signer
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keygate/keygate/internal/failure"
+)
+
+// testKeys are generated once per test binary.
+var testKeys = sync.OnceValue(func() map[string]crypto.Signer {
+	r, _ := rsa.GenerateKey(rand.Reader, 2048)
+	e, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, d, _ := ed25519.GenerateKey(rand.Reader)
+	return map[string]crypto.Signer{"rsa": r, "ecdsa": e, "ed25519": d}
+})
+
+func pemOf(t testing.TB, k crypto.Signer, form string) string {
+	t.Helper()
+	var der []byte
+	var typ string
+	switch form {
+	case "pkcs8":
+		der, _ = x509.MarshalPKCS8PrivateKey(k)
+		typ = "PRIVATE KEY"
+	case "pkcs1":
+		der, typ = x509.MarshalPKCS1PrivateKey(k.(*rsa.PrivateKey)), "RSA PRIVATE KEY"
+	case "sec1":
+		der, _ = x509.MarshalECPrivateKey(k.(*ecdsa.PrivateKey))
+		typ = "EC PRIVATE KEY"
+	case "public":
+		der, _ = x509.MarshalPKIXPublicKey(k.Public())
+		typ = "PUBLIC KEY"
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+}
+
+func verify(pub crypto.PublicKey, msg, sig []byte) bool {
+	sum := sha256.Sum256(msg)
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(k, crypto.SHA256, sum[:], sig) == nil
+	case *ecdsa.PublicKey:
+		return ecdsa.VerifyASN1(k, sum[:], sig)
+	case ed25519.PublicKey:
+		return ed25519.Verify(k, msg, sig)
+	}
+	return false
+}
+
+func TestKeysSign(t *testing.T) {
+	keys := testKeys()
+	tests := []struct{ key, form string }{
+		{"rsa", "pkcs8"}, {"rsa", "pkcs1"}, {"ecdsa", "pkcs8"}, {"ecdsa", "sec1"}, {"ed25519", "pkcs8"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key+"/"+tc.form, func(t *testing.T) {
+			secrets := map[string]string{"pk": "secret/p#pk@2"}
+			store := &memStore{vals: map[string]string{"secret/p#pk": pemOf(t, keys[tc.key], tc.form)}, version: 2}
+			k := NewKeys(store, refsOf(t, secrets))
+			for range 3 { // the second and third use hit the parsed-key cache
+				x := exchange(t, store, secrets, jsonRequest(""))
+				sig, err := k.Sign(context.Background(), x, "pk", "sha256", []byte("msg"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !verify(keys[tc.key].Public(), []byte("msg"), sig) {
+					t.Fatal("signature does not verify")
+				}
+				if len(x.Used) != 1 || x.Used[0] != (KeyUse{Name: "pk", Ref: "secret/p#pk@2", Version: 2}) {
+					t.Fatalf("used %+v", x.Used)
+				}
+			}
+			if n := len(k.(*keySet).parsed.keys); n != 1 {
+				t.Fatalf("%d parsed keys cached, want 1", n)
+			}
+		})
+	}
+}
+
+func TestKeysFailures(t *testing.T) {
+	secrets := map[string]string{"pk": "secret/p#pk", "tr": "transit:transit/k", "gone": "secret/p#gone"}
+	badPEM := "-----BEGIN PRIVATE KEY-----\nTUlJQ0VFTk9UQUtFWQ==\n-----END PRIVATE KEY-----\n"
+	store := &memStore{vals: map[string]string{"secret/p#pk": badPEM}}
+	k := NewKeys(store, refsOf(t, secrets))
+	ctx := context.Background()
+	x := exchange(t, store, secrets, jsonRequest(""))
+	tests := []struct {
+		name  string
+		call  func() error
+		kind  failure.Kind
+		stage string
+	}{
+		{"unknown name", func() error { _, err := k.Secret(ctx, x, "nope"); return err }, failure.Internal, "sign"},
+		{"bad PEM", func() error { _, err := k.Sign(ctx, x, "pk", "sha256", nil); return err }, failure.Internal, "sign"},
+		{"not PEM at all", func() error {
+			store.vals["secret/p#pk"] = "garbage"
+			_, err := k.Sign(ctx, x, "pk", "sha256", nil)
+			return err
+		}, failure.Internal, "sign"},
+		{"transit bytes", func() error { _, err := k.Secret(ctx, x, "tr"); return err }, failure.Internal, "sign"},
+		{"transit without a transit store", func() error { _, err := k.HMAC(ctx, x, "tr", "sha256", nil); return err }, failure.Internal, "sign"},
+		{"keystore error", func() error { _, err := k.HMAC(ctx, x, "gone", "sha256", nil); return err }, failure.Unavailable, "keystore"},
+		{"unknown hash", func() error { _, err := k.HMAC(ctx, x, "pk", "md5", nil); return err }, failure.Internal, "sign"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			wantKind(t, err, tc.kind, tc.stage)
+			if strings.Contains(err.Error(), "TUlJ") || strings.Contains(err.Error(), "garbage") {
+				t.Fatal("the error holds key material")
+			}
+		})
+	}
+}
+
+func TestKeysTransit(t *testing.T) {
+	rsaKey := testKeys()["rsa"].(*rsa.PrivateKey)
+	ts := &transitStore{hmacKeys: map[string][]byte{"transit/h": []byte("k")}, rsaKeys: map[string]*rsa.PrivateKey{"transit/r": rsaKey}}
+	secrets := map[string]string{"h": "transit:transit/h", "r": "transit:transit/r"}
+	k := NewKeys(ts, refsOf(t, secrets))
+	x := exchange(t, ts, secrets, jsonRequest(""))
+	mac, err := k.HMAC(context.Background(), x, "h", "sha256", []byte("d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := hmac.New(sha256.New, []byte("k"))
+	want.Write([]byte("d"))
+	if !hmac.Equal(mac, want.Sum(nil)) {
+		t.Fatal("transit HMAC differs")
+	}
+	sig, err := k.Sign(context.Background(), x, "r", "sha256", []byte("d"))
+	if err != nil || !verify(rsaKey.Public(), []byte("d"), sig) {
+		t.Fatalf("transit sign: %v", err)
+	}
+	if ts.calls != 2 || ts.gets != 0 || len(x.Used) != 2 || x.Used[0].Ref != "transit:transit/h" {
+		t.Fatalf("calls %d gets %d used %+v", ts.calls, ts.gets, x.Used)
+	}
+}

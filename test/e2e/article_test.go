@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/keygate/keygate/internal/devstack"
+)
+
+// TestArticleScriptTwoStep runs the design article's two JavaScript functions, unmodified, as
+// the demo-script provider of `keygate dev`: the first request fetches a token (two-step
+// verification) and signs; later ones reuse the cached token; when the provider expires it and
+// answers 401, the response function drops the token and the next request fetches a new one.
+func TestArticleScriptTwoStep(t *testing.T) {
+	s := startStack(t, devstack.Options{})
+	send := func() (int, string) {
+		status, _, body := call(t, s, "POST", "demo-script.egress.local", "/orders",
+			`{"data":"{\"amount\":7}","timestamp":"1700000000"}`, nil)
+		return status, body
+	}
+	for i := range 3 {
+		status, body := send()
+		if status != 200 {
+			t.Fatalf("request %d: status %d: %s", i, status, body)
+		}
+		// The article's response function writes the decrypted text back as a string.
+		var outer struct {
+			Data string `json:"data"`
+		}
+		var got struct {
+			Path     string `json:"path"`
+			Received string `json:"received"`
+		}
+		if json.Unmarshal([]byte(body), &outer) != nil || json.Unmarshal([]byte(outer.Data), &got) != nil {
+			t.Fatalf("request %d: response data was not decrypted: %s", i, body)
+		}
+		if got.Path != "/v1/secure/orders" || got.Received != `{"amount":7}` {
+			t.Fatalf("request %d: provider saw %+v", i, got)
+		}
+	}
+	if n := s.Provider.Stats.TokensIssued.Load(); n != 1 {
+		t.Fatalf("token endpoint called %d times for 3 requests, want 1 (cached)", n)
+	}
+
+	s.Provider.ExpireTokens()
+	if status, _ := send(); status != 401 {
+		t.Fatalf("with an expired token: status %d, want the provider's 401", status)
+	}
+	if status, body := send(); status != 200 {
+		t.Fatalf("after the 401 the token should be fetched again: status %d: %s", status, body)
+	}
+	if n := s.Provider.Stats.TokensIssued.Load(); n != 2 {
+		t.Errorf("token endpoint called %d times, want 2", n)
+	}
+}
