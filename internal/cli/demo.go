@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,7 @@ func newDemoProviderCmd(logger func() *slog.Logger) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
 			srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second,
-				Handler: demoprovider.New(devstack.DemoCredentials, demoprovider.Options{})}
+				Handler: demoprovider.New(demoCredentialsFromEnv(), demoprovider.Options{})}
 			go func() {
 				<-cmd.Context().Done()
 				_ = srv.Close()
@@ -35,4 +36,24 @@ func newDemoProviderCmd(logger func() *slog.Logger) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "listen", devstack.DemoProviderAddr, "address to listen on")
 	return cmd
+}
+
+// demoCredentialsFromEnv takes the demo merchant's keys from DEMO_APP_KEY, DEMO_APP_SECRET,
+// DEMO_AES_KEY and DEMO_AES_IV (docker-compose's deploy/demo.env), defaulting each to the
+// embedded dev keys.
+func demoCredentialsFromEnv() demoprovider.Credentials {
+	c := devstack.DemoCredentials
+	if v := os.Getenv("DEMO_APP_KEY"); v != "" {
+		c.AppKey = v
+	}
+	if v := os.Getenv("DEMO_APP_SECRET"); v != "" {
+		c.AppSecret = v
+	}
+	if v := os.Getenv("DEMO_AES_KEY"); v != "" {
+		c.AESKey = []byte(v)
+	}
+	if v := os.Getenv("DEMO_AES_IV"); v != "" {
+		c.AESIV = []byte(v)
+	}
+	return c
 }

@@ -37,6 +37,7 @@ its FILE KEYSTORE (development only). It prints a curl that goes through the egr
 	fl.StringVar(&opts.EgressAddr, "egress", "127.0.0.1:10000", "where the emulated egress listens")
 	fl.StringVar(&opts.ExtProcAddr, "ext-proc", "", "where keygate's ext_proc server listens (default from the config)")
 	fl.StringVar(&opts.ProviderAddr, "provider", devstack.DemoProviderAddr, "where the demo provider listens")
+	fl.StringVar(&opts.XDSAddr, "xds", "", "where keygate's xDS server listens (default from the config)")
 	fl.StringVar(&opts.ConfigDir, "config-dir", "", "folder with keygate.yaml to run instead of the embedded example")
 	return cmd
 }
@@ -47,6 +48,7 @@ keygate dev is running (press Ctrl-C to stop)
 
   egress      %s   <- an EMULATOR of Envoy's ext_proc filter and router, not Envoy
   ext_proc    %s
+  xDS (ADS)   %s   (the egress takes its listener, routes and clusters from here)
   provider    %s   (demo provider, the design article's protocol)
   keystore    %s   (FILE KEYSTORE: development only, keys in clear)
 
@@ -55,7 +57,7 @@ Send a plain request; keygate encrypts "data", adds appKey and sign, and decrypt
   curl -s %s/orders -H 'Host: demo.egress.local' -H 'Content-Type: application/json' \
     -d '{"data":"{\"amount\":100}","timestamp":"1700000000"}'
 
-`, s.EgressURL, s.ExtProc, devstack.DemoProviderAddr, s.Config.File.Keystore.File.Path, s.EgressURL)
+`, s.EgressURL, s.ExtProc, s.XDSAddr, devstack.DemoProviderAddr, s.Config.File.Keystore.File.Path, s.EgressURL)
 	if _, ok := s.App.Snapshots.Load().ProviderByName("demo-script"); ok {
 		fmt.Fprintf(w, `The same provider through the article's custom-mode script (two-step token, then signing):
 

@@ -1,5 +1,7 @@
 // Package devstack starts keygate's whole request path on loopback: the demo provider, keygate
-// (ext_proc server and xDS), and the Envoy emulator as the egress. `keygate dev` runs it for
+// (ext_proc server and xDS server), and the Envoy emulator as the egress, configured the way
+// Envoy is: it subscribes to keygate's xDS server over ADS and takes its listener, ext_proc
+// filter, routes, timeouts and clusters from there. `keygate dev` runs it for
 // people; the end-to-end tests run the very same stack, so what they prove is what dev shows.
 package devstack
 
@@ -21,6 +23,7 @@ import (
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/keystore"
+	"github.com/keygate/keygate/xds"
 )
 
 // DemoProviderAddr is where the embedded dev config expects the demo provider.
@@ -42,8 +45,7 @@ type Options struct {
 	Logger       *slog.Logger
 	Keystore     keystore.Store // instead of the config's (tests with Vault)
 	Provider     demoprovider.Options
-	// Emulator adjusts the emulator's config before it starts (tests of Envoy settings).
-	Emulator func(*emu.Config)
+	XDSAddr      string // default the config's listen.xds
 }
 
 // Stack is a running dev stack.
@@ -54,6 +56,8 @@ type Stack struct {
 	Emulator  *emu.Emulator
 	EgressURL string // http://host:port of the egress
 	ExtProc   string // host:port of keygate's ext_proc server
+	XDS       *xds.Server
+	XDSAddr   string // host:port of keygate's xDS server
 	closers   []func()
 }
 
@@ -102,14 +106,15 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	go func() { _ = g.Serve(extL) }()
 	s.closers = append(s.closers, g.Stop)
 
-	emuCfg := EmulatorConfig(snap, s.ExtProc)
-	if opts.Emulator != nil {
-		opts.Emulator(&emuCfg)
+	if err := s.startXDS(opts.XDSAddr, listenCfg.XDS, log); err != nil {
+		return err
 	}
-	if s.Emulator, err = emu.New(emuCfg, emu.WithLogger(log)); err != nil {
-		return fmt.Errorf("emulator: %w", err)
+	if _, err := s.XDS.Publish(ctx, s.Config.File); err != nil {
+		return fmt.Errorf("xds: %w", err)
 	}
-	s.closers = append(s.closers, func() { _ = s.Emulator.Close() })
+	if err := s.startEmulator(log); err != nil {
+		return err
+	}
 	egressL, err := listen(opts.EgressAddr, "127.0.0.1:10000")
 	if err != nil {
 		return fmt.Errorf("egress: %w", err)

@@ -48,11 +48,18 @@ type Call struct {
 // rewritten to the provider's prefix, :authority to the upstream host, keygate's headers are
 // dropped. It fails closed: 404 for no provider, 401/403 for tenancy, 400 for a spoofed header.
 func (s *Snapshot) Begin(in Inbound, clock signer.Clock) (*Call, error) {
+	start := time.Now()
 	p, ok := s.ProviderByHost(in.Authority)
 	if !ok {
 		return nil, failure.New(failure.NotFound, "identify", "no provider is configured for host %q", hostKey(in.Authority))
 	}
-	return s.BeginWith(p, in, clock)
+	found := time.Now()
+	c, err := s.BeginWith(p, in, clock)
+	if err == nil {
+		c.Exchange.Timing[signer.StageConfig] += found.Sub(start)
+		c.Exchange.Timing.AddSince(signer.StageIdentify, found)
+	}
+	return c, err
 }
 
 // BeginWith is Begin for a provider already chosen (by name, in a dry run).
@@ -118,6 +125,8 @@ func (c *Call) SignRequest(ctx context.Context, body []byte) error {
 		return failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", len(body), c.Snapshot.MaxBody)
 	}
 	c.Exchange.Request.SetBody(body)
+	start, mark := time.Now(), c.Exchange.Timing.Sum()
+	defer c.Exchange.Timing.AddExclusive(signer.StageCrypto, start, mark)
 	for i, st := range c.Provider.Steps {
 		if err := st.SignRequest(ctx, c.Exchange); err != nil {
 			return stageDefault(err, "sign", c.Provider.Schemes[i])
@@ -134,6 +143,8 @@ func (c *Call) WantsResponseBody() bool { return c.Provider.Needs.ResponseBody }
 // request fetches a fresh one.
 func (c *Call) ProcessResponse(ctx context.Context, resp *signer.Response) error {
 	c.Exchange.Response = resp
+	start, mark := time.Now(), c.Exchange.Timing.Sum()
+	defer c.Exchange.Timing.AddExclusive(signer.StageCrypto, start, mark)
 	if c.Exchange.Tokens != nil && slices.Contains(c.Provider.RetryOn, resp.Status) {
 		c.Exchange.Tokens.Invalidate(ctx)
 	}

@@ -1,0 +1,103 @@
+package xds
+
+import (
+	"fmt"
+	"math"
+
+	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+const (
+	hcmFilterName    = "envoy.filters.network.http_connection_manager"
+	routerFilterName = "envoy.filters.http.router"
+	// SPIFFEAttribute is the CEL attribute carrying the caller's mTLS identity to keygate.
+	SPIFFEAttribute = "connection.uri_san_peer_certificate"
+)
+
+// egressListener is the listener services send plain HTTP to: HCM with ext_proc, then router.
+func egressListener(o Options) (*listenerv3.Listener, error) {
+	if o.MaxBodyBytes < 0 || o.MaxBodyBytes > math.MaxUint32 {
+		return nil, fmt.Errorf("limits.max_body_bytes: %d does not fit Envoy's 32-bit buffer limit", o.MaxBodyBytes)
+	}
+	extProc, err := pack(extProcFilter(o))
+	if err != nil {
+		return nil, err
+	}
+	router, err := pack(&routerv3.Router{})
+	if err != nil {
+		return nil, err
+	}
+	hcm := &hcmv3.HttpConnectionManager{
+		StatPrefix: o.ListenerName,
+		CodecType:  hcmv3.HttpConnectionManager_AUTO,
+		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
+			ConfigSource:    adsSource(),
+			RouteConfigName: o.RouteConfigName,
+		}},
+		// Callers write pay.egress.local or pay.egress.local:10000; virtual hosts list names only.
+		StripPortMode: &hcmv3.HttpConnectionManager_StripAnyHostPort{StripAnyHostPort: true},
+		HttpFilters: []*hcmv3.HttpFilter{
+			{Name: o.ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: extProc}},
+			{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}},
+		},
+	}
+	hcmAny, err := pack(hcm)
+	if err != nil {
+		return nil, err
+	}
+	return &listenerv3.Listener{
+		Name:    o.ListenerName,
+		Address: socketAddress(o.ListenerAddress, o.ListenerPort),
+		// The buffer limit is the largest body ext_proc can see in BUFFERED mode (413 beyond it).
+		PerConnectionBufferLimitBytes: wrapperspb.UInt32(uint32(o.MaxBodyBytes)),
+		FilterChains: []*listenerv3.FilterChain{{
+			Filters: []*listenerv3.Filter{{
+				Name:       hcmFilterName,
+				ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: hcmAny},
+			}},
+		}},
+	}, nil
+}
+
+// extProcFilter is keygate's ext_proc configuration; every choice here is one keygate relies on.
+func extProcFilter(o Options) *extprocv3.ExternalProcessor {
+	return &extprocv3.ExternalProcessor{
+		GrpcService: &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
+			EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: o.ExtProcClusterName},
+		}},
+		// Fail closed: a request keygate could not sign never leaves unsigned.
+		FailureModeAllow: false,
+		ProcessingMode: &extprocv3.ProcessingMode{
+			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+			ResponseBodyMode:    extprocv3.ProcessingMode_BUFFERED,
+			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+		},
+		RequestAttributes: []string{SPIFFEAttribute},
+		MessageTimeout:    durationpb.New(o.MessageTimeout),
+		MutationRules: &mutationv3.HeaderMutationRules{
+			// keygate rewrites :authority to the provider's upstream host (routing stays by alias).
+			AllowAllRouting: wrapperspb.Bool(true),
+			// A mutation Envoy would drop (say x-envoy-*) is an error, not a silently unsigned call.
+			DisallowIsError: wrapperspb.Bool(true),
+		},
+		// keygate turns body processing off for requests that need no body changes.
+		AllowModeOverride: true,
+	}
+}
+
+func adsSource() *corev3.ConfigSource {
+	return &corev3.ConfigSource{
+		ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
+		ResourceApiVersion:    corev3.ApiVersion_V3,
+	}
+}

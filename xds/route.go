@@ -1,0 +1,65 @@
+package xds
+
+import (
+	"fmt"
+	"strings"
+
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/keygate/keygate/internal/config"
+)
+
+// retryOn are the failures safe to retry for a signed request: it never reached the provider's
+// application (connect failure, refused stream) or the connection broke (reset).
+const retryOn = "connect-failure,reset,refused-stream"
+
+// routeTable builds the route configuration: one virtual host per provider, named only by the
+// hosts callers use. keygate rewrites :authority to the upstream host but does not clear the
+// route cache, so routing never looks at the upstream host: several providers may share one
+// upstream (two tenants of the same API) and each keeps its own cluster, timeout and retries.
+type routeTable struct {
+	rc      *routev3.RouteConfiguration
+	domains map[string]string // lower-case domain -> provider whose virtual host has it
+}
+
+func newRouteTable(name string, providers []config.Provider) *routeTable {
+	return &routeTable{
+		rc:      &routev3.RouteConfiguration{Name: name, VirtualHosts: make([]*routev3.VirtualHost, 0, len(providers))},
+		domains: make(map[string]string, len(providers)),
+	}
+}
+
+// add appends provider p's virtual host; path names p in errors (providers[i]).
+func (t *routeTable) add(path string, p config.Provider, up upstream) error {
+	vh := &routev3.VirtualHost{Name: p.Name}
+	for i, h := range p.Hosts {
+		key := strings.ToLower(h)
+		if other, dup := t.domains[key]; dup {
+			return fmt.Errorf("%s.hosts[%d]: %q is already routed to provider %q", path, i, h, other)
+		}
+		t.domains[key] = p.Name
+		vh.Domains = append(vh.Domains, key)
+	}
+	action := &routev3.RouteAction{
+		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: ClusterName(p.Name)},
+		Timeout:          durationpb.New(p.Upstream.Timeout.Or(DefaultRouteTimeout)),
+		// keygate sets :authority to the upstream host itself; the route says the same, so the
+		// Host that leaves is right whichever filter ran last.
+		HostRewriteSpecifier: &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: up.authority},
+	}
+	switch r := p.Upstream.Retries; {
+	case r < 0:
+		return fmt.Errorf("%s.upstream.retries: must not be negative", path)
+	case r > 0:
+		action.RetryPolicy = &routev3.RetryPolicy{RetryOn: retryOn, NumRetries: wrapperspb.UInt32(uint32(r))}
+	}
+	vh.Routes = []*routev3.Route{{
+		Name:   p.Name,
+		Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+		Action: &routev3.Route_Route{Route: action},
+	}}
+	t.rc.VirtualHosts = append(t.rc.VirtualHosts, vh)
+	return nil
+}
