@@ -164,6 +164,9 @@ func (p *processor) requestMutation(body []byte, withBody bool) *extprocv3.Commo
 
 func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
 	p.respHdrs = newHeaderSet(h.GetHeaders())
+	if status, _ := strconv.Atoi(p.respHdrs.get(":status")); p.call.ShouldRetry(status) {
+		return p.retry()
+	}
 	if !h.EndOfStream && p.call.WantsResponseBody() {
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
 			ResponseHeaders: &extprocv3.HeadersResponse{}}}
@@ -199,6 +202,19 @@ func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRes
 		}}}}
 }
 
+// retry is two-step verification's one retry: the provider rejected the token, so keygate
+// re-signs with a fresh one and sends the request itself; the caller gets that answer.
+func (p *processor) retry() *extprocv3.ProcessingResponse {
+	start := time.Now()
+	resp, err := p.call.Retry(p.ctx, p.opts.RetryClient, p.opts.Clock)
+	p.observe("response", start, err)
+	if err != nil {
+		return p.fail(err)
+	}
+	p.done = true
+	return immediateAnswer(resp)
+}
+
 func (p *processor) response(body []byte) *signer.Response {
 	status, _ := strconv.Atoi(p.respHdrs.get(":status"))
 	return &signer.Response{Status: status, Header: p.respHdrs.httpHeader(), Body: body}
@@ -217,6 +233,7 @@ func (p *processor) observe(phase string, start time.Time, err error) {
 	}
 	if c := p.call; c != nil {
 		o.Tenant, o.Provider, o.Schemes, o.KeysUsed = c.Exchange.Tenant, c.Provider.Name, c.Provider.Schemes, c.Exchange.Used
+		o.Stages, c.Exchange.Timing = c.Exchange.Timing, signer.StageTimes{} // each phase reports its own
 	}
 	p.opts.Observer.Observe(o)
 	if err != nil {

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
 	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/signer"
 )
 
 // ErrorBody is the JSON a caller gets when keygate refuses or fails a request.
@@ -48,6 +50,29 @@ func immediateError(err error) *extprocv3.ProcessingResponse {
 			Details: details,
 		}}}
 }
+
+// immediateAnswer hands Envoy a provider answer keygate obtained itself (the retry), as the
+// response to the caller. Hop-by-hop and length headers are left to Envoy.
+func immediateAnswer(r *signer.Response) *extprocv3.ProcessingResponse {
+	mut := &extprocv3.HeaderMutation{}
+	for name, vals := range r.Header {
+		lower := strings.ToLower(name)
+		if hopByHop[lower] || lower == "content-length" {
+			continue
+		}
+		for i, v := range vals {
+			mut.SetHeaders = append(mut.SetHeaders, setHeader(lower, v, i > 0))
+		}
+	}
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
+		ImmediateResponse: &extprocv3.ImmediateResponse{
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(r.Status)},
+			Headers: mut, Body: r.Body, Details: "keygate_token_retry",
+		}}}
+}
+
+var hopByHop = map[string]bool{"connection": true, "keep-alive": true, "transfer-encoding": true,
+	"upgrade": true, "proxy-connection": true, "te": true, "trailer": true}
 
 func levelFor(status int) slog.Level {
 	if status >= 500 {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type Options struct {
 	Logger    *slog.Logger
 	Clock     signer.Clock // default signer.SystemClock()
 	Observer  Observer     // metrics and audit; default none
+	// RetryClient sends two-step verification's one retry to the provider (see
+	// gateway.Call.Retry); default a client trusting the system roots.
+	RetryClient *http.Client
 }
 
 // Observer is told the outcome of every request phase. It must not block.
@@ -50,6 +54,9 @@ type Outcome struct {
 	Err      error
 	Duration time.Duration
 	KeysUsed []signer.KeyUse
+	// Stages is the time this phase spent per pipeline stage (signer.StageTimes); Duration is
+	// the phase's total.
+	Stages signer.StageTimes
 }
 
 type noObserver struct{}
@@ -65,6 +72,11 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Observer == nil {
 		o.Observer = noObserver{}
+	}
+	if o.RetryClient == nil {
+		o.RetryClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a signed request is never replayed elsewhere
+		}}
 	}
 	return o
 }

@@ -24,8 +24,18 @@ out=$cache/vault-$version/vault
 if [ -x "$out" ] && "$out" version >/dev/null 2>&1; then echo "$out"; exit 0; fi
 
 mkdir -p "$cache"
+# One build at a time per cache folder: test binaries of several packages may all ask for the
+# binary at once; the others wait and then reuse it.
+exec 9>"$cache/vault-$version.lock"
+if ! flock -n 9; then
+  echo "vault-build: another vault build is running; waiting for it" >&2
+  flock 9
+fi
+if [ -x "$out" ] && "$out" version >/dev/null 2>&1; then echo "$out"; exit 0; fi
+
 work=$(mktemp -d "$cache/vault-src.XXXXXX")
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+tmp="$out.tmp.$$"
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work" "$tmp"' EXIT
 
 echo "vault-build: fetching github.com/hashicorp/vault@v$version sources (module proxy)" >&2
 dir=$(cd "$work" && GOFLAGS= go mod download -json "github.com/hashicorp/vault@v$version" |
@@ -52,7 +62,7 @@ done
 
 echo "vault-build: building vault v$version -tags minimal (about 12 minutes cold on 2 cores)" >&2
 mkdir -p "$(dirname "$out")"
-GOFLAGS=-mod=mod CGO_ENABLED=0 go build -tags minimal -o "$out.tmp" . 
-mv "$out.tmp" "$out"
+GOFLAGS=-mod=mod CGO_ENABLED=0 go build -tags minimal -o "$tmp" .
+mv -f "$tmp" "$out"
 "$out" version >&2
 echo "$out"

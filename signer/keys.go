@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"fmt"
+	"time"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/failure"
@@ -74,7 +75,9 @@ func (k *keySet) ref(name string) (keystore.Ref, error) {
 }
 
 func (k *keySet) Secret(ctx context.Context, x *Exchange, name string) (secret.Value, error) {
+	start := time.Now()
 	s, ref, err := k.read(ctx, name)
+	x.Timing.AddSince(StageKeyFetch, start)
 	if err != nil {
 		return secret.Value{}, err
 	}
@@ -108,7 +111,9 @@ func (k *keySet) HMAC(ctx context.Context, x *Exchange, name, hash string, data 
 		if k.transit == nil {
 			return nil, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s) but the keystore has no Transit", name, ref)
 		}
+		start := time.Now()
 		mac, err := k.transit.HMAC(ctx, ref, vaultHashName(hash), data)
+		x.Timing.AddSince(StageKeyFetch, start)
 		if err != nil {
 			return nil, err
 		}
@@ -136,14 +141,18 @@ func (k *keySet) Sign(ctx context.Context, x *Exchange, name, hash string, data 
 		if k.transit == nil {
 			return nil, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s) but the keystore has no Transit", name, ref)
 		}
+		start := time.Now()
 		sig, err := k.transit.Sign(ctx, ref, vaultHashName(hash), data)
+		x.Timing.AddSince(StageKeyFetch, start)
 		if err != nil {
 			return nil, err
 		}
 		x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String()})
 		return sig, nil
 	}
+	start := time.Now()
 	s, ref, err := k.read(ctx, name)
+	x.Timing.AddSince(StageKeyFetch, start)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,9 @@ type Exchange struct {
 	// API key header, a bearer token). They must leave for the provider, but `keygate sign`
 	// prints them as [redacted] unless --reveal. Signatures and MACs are not sensitive.
 	Sensitive []string
+	// Timing is the time this phase spent per stage (metrics). The pipeline records identify,
+	// config and crypto; Keys, token and script steps record their own (see StageTimes).
+	Timing StageTimes
 }
 
 // MarkSensitive records that s, written into the request, carries a secret.

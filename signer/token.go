@@ -2,6 +2,7 @@ package signer
 
 import (
 	"context"
+	"time"
 
 	"github.com/keygate/keygate/internal/failure"
 )
@@ -42,7 +43,9 @@ func (s *tokenStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if x.Tokens == nil {
 		return failure.New(failure.Internal, "token", "provider %q has no token source", x.Provider)
 	}
+	start := time.Now()
 	tok, err := x.Tokens.Token(ctx)
+	x.Timing.AddSince(StageToken, start)
 	if err != nil {
 		return err // the token manager classifies its failures (stage token)
 	}

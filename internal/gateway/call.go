@@ -42,6 +42,10 @@ type Call struct {
 	Provider *Provider
 	Exchange *signer.Exchange
 	Started  time.Time
+
+	inbound Inbound // kept for the one retry of two-step verification
+	body    []byte
+	retried bool
 }
 
 // Begin identifies the provider and the tenant and prepares the outbound request: the path is
@@ -110,7 +114,7 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	}
 	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
 	return &Call{
-		Snapshot: s, Provider: p, Started: time.Now(),
+		Snapshot: s, Provider: p, Started: time.Now(), inbound: in,
 		Exchange: &signer.Exchange{
 			Tenant: tenant, Provider: p.Name, Request: req,
 			Keys: p.Keys, Tokens: newExchangeTokens(p.Tokens), Clock: clock, State: map[string]any{},
@@ -124,6 +128,7 @@ func (c *Call) SignRequest(ctx context.Context, body []byte) error {
 	if int64(len(body)) > c.Snapshot.MaxBody {
 		return failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", len(body), c.Snapshot.MaxBody)
 	}
+	c.body = body // the caller's request as sent, for the one retry
 	c.Exchange.Request.SetBody(body)
 	start, mark := time.Now(), c.Exchange.Timing.Sum()
 	defer c.Exchange.Timing.AddExclusive(signer.StageCrypto, start, mark)
@@ -140,7 +145,7 @@ func (c *Call) WantsResponseBody() bool { return c.Provider.Needs.ResponseBody }
 
 // ProcessResponse runs the response steps, last step first, over the provider's response. A
 // status the token source is told to retry on invalidates the token first, so the next
-// request fetches a fresh one.
+// request fetches a fresh one (the ext_proc server retries once before it gets here: Retry).
 func (c *Call) ProcessResponse(ctx context.Context, resp *signer.Response) error {
 	c.Exchange.Response = resp
 	start, mark := time.Now(), c.Exchange.Timing.Sum()

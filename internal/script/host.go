@@ -16,6 +16,7 @@ import (
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/signer"
 )
 
 // maxTokenResponse bounds what http_post_* reads from the token endpoint.
@@ -43,7 +44,9 @@ func (st *callState) installHost(g *goja.Object) {
 		}
 		var tok secret.Value
 		var ok bool
+		start := time.Now()
 		st.outside(func() { tok, ok = st.x.Tokens.Load(st.ctx) })
+		st.x.Timing.AddSince(signer.StageToken, start)
 		if !ok || tok.IsZero() {
 			return goja.Null()
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -39,6 +40,8 @@ func (s *Step) commonArgs(v *vm) []goja.Value {
 // call runs fn in a pooled runtime under the time limit and turns what happened into an error.
 // A runtime that was interrupted, overflowed or panicked is dropped, not pooled.
 func (s *Step) call(ctx context.Context, x *signer.Exchange, fn func(*vm) error) (err error) {
+	start, mark := time.Now(), x.Timing.Sum()
+	defer x.Timing.AddExclusive(signer.StageScript, start, mark)
 	v, err := s.get()
 	if err != nil {
 		return failure.Wrap(failure.Internal, "script", err, "")

@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/signer"
+)
+
+// ShouldRetry reports whether a provider status calls for the one retry of two-step
+// verification: the provider has a token source, the status is one it retries on (401 by
+// default), and this call is not itself the retry.
+func (c *Call) ShouldRetry(status int) bool {
+	return c.Provider.Tokens != nil && !c.retried && slices.Contains(c.Provider.RetryOn, status)
+}
+
+// Retry is the one retry after the provider rejected the token: the rejected token is dropped,
+// the caller's original request runs through the whole pipeline again (a fresh token, fresh
+// timestamps and nonces), is sent to the provider directly with client (Envoy cannot replay a
+// request its ext_proc filter already released), and the answer is processed like any
+// response. The caller gets that answer; a second rejection is returned as it is.
+func (c *Call) Retry(ctx context.Context, client *http.Client, clock signer.Clock) (*signer.Response, error) {
+	c.Exchange.Tokens.Invalidate(ctx)
+	again, err := c.Snapshot.BeginWith(c.Provider, c.inbound, clock)
+	if err != nil {
+		return nil, err
+	}
+	again.retried = true
+	if err := again.SignRequest(ctx, c.body); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Provider.Timeout)
+	defer cancel()
+	out := again.Exchange.Request
+	body := out.Body()
+	req, err := http.NewRequestWithContext(ctx, out.Method, out.Scheme+"://"+out.Authority+out.Path, bytes.NewReader(body))
+	if err != nil {
+		return nil, failure.Wrap(failure.Internal, "retry", err, "build the retried request")
+	}
+	req.Header = out.Header.Clone()
+	req.Host = out.Authority
+	req.ContentLength = int64(len(body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, failure.Wrap(failure.KindOf(err), "retry", errorWithoutURL(err), "provider unreachable on retry")
+	}
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, c.Snapshot.MaxBody+1))
+	if err != nil {
+		return nil, failure.Wrap(failure.BadGateway, "retry", err, "reading the provider's answer")
+	}
+	if int64(len(respBody)) > c.Snapshot.MaxBody {
+		return nil, failure.New(failure.BadGateway, "retry", "provider answer over the body limit")
+	}
+	answer := &signer.Response{Status: resp.StatusCode, Header: resp.Header, Body: respBody}
+	if err := again.ProcessResponse(ctx, answer); err != nil {
+		return nil, err
+	}
+	c.Exchange.Used = append(c.Exchange.Used, again.Exchange.Used...)
+	return answer, nil
+}
+
+// errorWithoutURL keeps a transport error's cause but not the request URL, whose query may
+// carry a credential (a static key in: query).
+func errorWithoutURL(err error) error {
+	type unwrapper interface{ Unwrap() error }
+	if u, ok := err.(unwrapper); ok && u.Unwrap() != nil {
+		return u.Unwrap()
+	}
+	return err
+}

@@ -1,0 +1,144 @@
+package keystore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/keygate/keygate/internal/secret"
+)
+
+// File is the development keystore: a YAML file holding keys in clear. It is high-risk (anyone
+// who can read the file has every key) and exists so keygate can run on a laptop without Vault.
+//
+//	secret/keygate/demo:          # "MOUNT/PATH": fields, as in Vault KV v2
+//	  app_secret: "s3cr3t"
+//	transit:                      # optional: "MOUNT/KEY" for transit:MOUNT/KEY references
+//	  transit/demo-hmac: {type: hmac, key: "<base64>"}
+//	  transit/demo-rsa:  {type: rsa, key: "-----BEGIN PRIVATE KEY-----..."}
+//
+// The file has one version of each secret: a pinned reference (@N) resolves to it and reports
+// version 0. Reload re-reads the file on demand; a failed reload keeps the previous contents.
+type File struct {
+	path string
+	mu   sync.RWMutex
+	kv   map[string]map[string]secret.Value // "mount/path" -> field -> value
+	keys map[string]transitKey              // "mount/key"
+}
+
+var (
+	_ Store         = (*File)(nil)
+	_ TransitSigner = (*File)(nil)
+)
+
+// OpenFile reads the file keystore at path. It warns loudly: this backend is for development.
+func OpenFile(path string, log *slog.Logger) (*File, error) {
+	log.Warn("FILE KEYSTORE IN USE: keys are read in clear from a local file; this is high-risk and for development only, use keystore.type vault in production",
+		"path", path)
+	f := &File{path: path}
+	if err := f.Reload(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Reload re-reads the file. On error the previous contents stay in use.
+func (f *File) Reload() error {
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return fmt.Errorf("file keystore: %w", err) // the path error names the file, not contents
+	}
+	kv, keys, err := parseFileStore(data)
+	if err != nil {
+		return fmt.Errorf("file keystore %s: %w", f.path, err)
+	}
+	f.mu.Lock()
+	f.kv, f.keys = kv, keys
+	f.mu.Unlock()
+	return nil
+}
+
+// Get resolves a KV reference.
+func (f *File) Get(_ context.Context, ref Ref) (Secret, error) {
+	if ref.Kind != KV {
+		return Secret{}, readFailure(ref, ErrNotFound, "not a KV reference")
+	}
+	f.mu.RLock()
+	fields, ok := f.kv[ref.Mount+"/"+ref.Path]
+	v, hasField := fields[ref.Field]
+	f.mu.RUnlock()
+	switch {
+	case !ok:
+		return Secret{}, readFailure(ref, ErrNotFound, fmt.Sprintf("no entry %q in file keystore %s", ref.Mount+"/"+ref.Path, f.path))
+	case !hasField:
+		return Secret{}, readFailure(ref, ErrNotFound, fmt.Sprintf("entry %q in file keystore %s has no field %q", ref.Mount+"/"+ref.Path, f.path, ref.Field))
+	}
+	return Secret{Value: v}, nil
+}
+
+// Close does nothing; it makes File a Store.
+func (f *File) Close() error { return nil }
+
+// fileEntry is one transit key as written in the file.
+type fileEntry struct {
+	Type string `json:"type"`
+	Key  string `json:"key"`
+}
+
+func parseFileStore(data []byte) (map[string]map[string]secret.Value, map[string]transitKey, error) {
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(js, &top); err != nil {
+		return nil, nil, fmt.Errorf("want a map of \"mount/path\" to fields")
+	}
+	kv := map[string]map[string]secret.Value{}
+	keys := map[string]transitKey{}
+	for name, raw := range top {
+		if name == "transit" {
+			var entries map[string]fileEntry
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&entries); err != nil {
+				return nil, nil, fmt.Errorf("transit: want \"mount/key\": {type, key}")
+			}
+			for keyName, e := range entries {
+				if m, k, ok := strings.Cut(keyName, "/"); !ok || m == "" || k == "" {
+					return nil, nil, fmt.Errorf("transit.%s: want \"mount/key\"", keyName)
+				}
+				tk, err := parseTransitKey(e.Type, e.Key)
+				if err != nil {
+					return nil, nil, fmt.Errorf("transit.%s: %w", keyName, err)
+				}
+				keys[keyName] = tk
+			}
+			continue
+		}
+		if m, p, ok := strings.Cut(strings.Trim(name, "/"), "/"); !ok || m == "" || p == "" {
+			return nil, nil, fmt.Errorf("%s: want \"mount/path\"", name)
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, nil, fmt.Errorf("%s: want a map of field to string value", name)
+		}
+		vals := make(map[string]secret.Value, len(fields))
+		for field, v := range fields {
+			s, ok := v.(string)
+			if !ok { // never print v: it may be a key written as a number
+				return nil, nil, fmt.Errorf("%s#%s: want a string value", name, field)
+			}
+			vals[field] = secret.FromString(s)
+		}
+		kv[strings.Trim(name, "/")] = vals
+	}
+	return kv, keys, nil
+}

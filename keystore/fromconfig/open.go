@@ -1,0 +1,78 @@
+// Package fromconfig builds the keystore a config names, in one call for cmd. It lives apart
+// from package keystore because internal/config imports keystore (to parse references), so
+// keystore cannot import config.
+package fromconfig
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/keystore"
+)
+
+// Open builds the store cfg names: the file keystore (development), or Vault wrapped in the
+// cache. Vault being down does not fail Open: keygate starts, Ready (keystore.Checker) reports
+// the error, and the login is retried in the background. Open fails only on a config it cannot
+// use (unknown type, unreadable file keystore, bad auth or TLS settings).
+func Open(ctx context.Context, cfg config.Keystore, log *slog.Logger) (keystore.Store, error) {
+	switch cfg.Type {
+	case "file":
+		if cfg.File == nil || cfg.File.Path == "" {
+			return nil, fmt.Errorf("keystore.file.path is required when keystore.type is file")
+		}
+		return keystore.OpenFile(cfg.File.Path, log)
+	case "vault":
+		if cfg.Vault == nil {
+			return nil, fmt.Errorf("keystore.vault is required when keystore.type is vault")
+		}
+		return openVault(ctx, *cfg.Vault, log)
+	}
+	return nil, fmt.Errorf("keystore.type %q is not one of file, vault", cfg.Type)
+}
+
+func openVault(_ context.Context, vc config.Vault, log *slog.Logger) (keystore.Store, error) {
+	auth, err := Auth(vc.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("keystore.vault.auth: %w", err)
+	}
+	opts := keystore.VaultOptions{
+		Address: vc.Address, Namespace: vc.Namespace, Timeout: vc.Timeout.Std(), Auth: auth,
+	}
+	if vc.TLS != nil {
+		opts.CAFile, opts.TLSServerName = vc.TLS.CAFile, vc.TLS.ServerName
+	}
+	v, err := keystore.NewVault(opts, log)
+	if err != nil {
+		return nil, err
+	}
+	c, err := keystore.NewCache(v, CacheOptions(vc.Cache))
+	if err != nil {
+		_ = v.Close()
+		return nil, fmt.Errorf("keystore cache: %w", err)
+	}
+	return c, nil
+}
+
+// CacheOptions converts the config's cache section.
+func CacheOptions(c config.Cache) keystore.CacheOptions {
+	return keystore.CacheOptions{
+		TTL: c.TTL.Std(), NegativeTTL: c.NegativeTTL.Std(), StaleIfError: c.StaleIfError.Std(), MaxBytes: c.MaxBytes,
+	}
+}
+
+// Auth builds the Vault auth method the config selects.
+func Auth(a config.VaultAuth) (keystore.VaultAuth, error) {
+	switch a.Method {
+	case "token":
+		return keystore.NewTokenAuth(a.TokenEnv, a.TokenFile), nil
+	case "approle":
+		return keystore.NewAppRoleAuth(a.Mount, a.RoleID, a.SecretIDFile, a.SecretIDEnv)
+	case "kubernetes":
+		return keystore.NewKubernetesAuth(a.Mount, a.Role, a.JWTFile)
+	case "jwt":
+		return keystore.NewJWTAuth(a.Mount, a.Role, a.JWTFile)
+	}
+	return nil, fmt.Errorf("method %q is not one of token, approle, jwt, kubernetes", a.Method)
+}
