@@ -17,6 +17,9 @@ import (
 // the error, and the login is retried in the background. Open fails only on a config it cannot
 // use (unknown type, unreadable file keystore, bad auth or TLS settings).
 func Open(ctx context.Context, cfg config.Keystore, log *slog.Logger) (keystore.Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	switch cfg.Type {
 	case "file":
 		if cfg.File == nil || cfg.File.Path == "" {

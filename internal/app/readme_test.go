@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/keystore"
+)
+
+// TestReadmeConfigCompiles keeps the README's provider YAML reference true: it must parse,
+// validate and compile with the schemes it shows.
+func TestReadmeConfigCompiles(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block string
+	for _, part := range strings.Split(string(readme), "```yaml\n")[1:] {
+		body, _, _ := strings.Cut(part, "```")
+		if strings.Contains(body, "providers:") {
+			block = body
+		}
+	}
+	if block == "" {
+		t.Fatal("README has no yaml block with providers")
+	}
+	loaded, err := LoadBytes([]byte(block), t.TempDir(), "README.md")
+	if err != nil {
+		t.Fatalf("README config does not parse: %v", err)
+	}
+	keys := filepath.Join(t.TempDir(), "keys.yaml")
+	if err := os.WriteFile(keys, []byte("secret/x:\n  y: z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, err := keystore.OpenFile(keys, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), loaded.File.Keystore, Options{Keystore: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Compile(loaded.File, gateway.Meta{}); err != nil {
+		t.Fatalf("README config does not compile: %v", err)
+	}
+}
