@@ -144,3 +144,21 @@ func (v *Vault) setAuthErr(err error) {
 	v.authErr = err
 	v.mu.Unlock()
 }
+
+// VaultClient is the optional capability of sharing the authenticated Vault client, so that
+// what a fleet of keygate replicas shares (config versions, provider tokens) lives in the same
+// Vault, under the same login and renewal, as the keys.
+type VaultClient interface {
+	VaultClient() *vault.Client
+}
+
+// VaultClient returns the authenticated client. Its token is renewed and re-logged in by v.
+func (v *Vault) VaultClient() *vault.Client { return v.client }
+
+// VaultClient passes the wrapped store's client through, when it has one.
+func (c *Cache) VaultClient() *vault.Client {
+	if vc, ok := c.inner.(VaultClient); ok {
+		return vc.VaultClient()
+	}
+	return nil
+}

@@ -25,8 +25,10 @@ type Options struct {
 	// HTTPClient makes token calls; default a client with sane transport timeouts.
 	HTTPClient *http.Client
 	// Keystore, when set, is used instead of opening the one the config names (tests, or a
-	// store shared by several Apps).
+	// store shared by several Apps). The App does not close it.
 	Keystore keystore.Store
+	// TokenObserver receives the token manager's events (metrics); default none.
+	TokenObserver token.Observer
 }
 
 // App is a keygate process's long-lived parts: the keystore, the token manager, the compiler
@@ -62,7 +64,7 @@ func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
 			ResponseHeaderTimeout: 10 * time.Second, MaxIdleConnsPerHost: 4,
 		}}
 	}
-	a.Tokens = token.NewManager(token.Options{Store: opts.TokenStore, Logger: log, HTTPClient: client})
+	a.Tokens = token.NewManager(token.Options{Store: opts.TokenStore, Logger: log, HTTPClient: client, Observer: opts.TokenObserver})
 	a.Compiler = &gateway.Compiler{
 		Catalog: signer.Builtins(),
 		NewKeys: func(refs map[string]keystore.Ref) signer.Keys { return signer.NewKeys(a.Keystore, refs) },

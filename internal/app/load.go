@@ -50,6 +50,14 @@ func LoadBytes(data []byte, dir, name string) (*Loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	Prepare(f, dir)
+	return &Loaded{Path: name, Data: data, File: f, Dir: dir}, nil
+}
+
+// Prepare applies the environment overrides and makes relative paths relative to dir. Every
+// config keygate runs goes through it, whether read from the file, a stored version, or the
+// admin API.
+func Prepare(f *config.File, dir string) {
 	v := viper.New()
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
@@ -58,7 +66,6 @@ func LoadBytes(data []byte, dir, name string) (*Loaded, error) {
 	}
 	applyOverrides(f, v)
 	resolvePaths(f, dir)
-	return &Loaded{Path: name, Data: data, File: f, Dir: dir}, nil
 }
 
 func applyOverrides(f *config.File, v *viper.Viper) {
@@ -96,6 +103,10 @@ func resolvePaths(f *config.File, dir string) {
 	}
 	if f.Keystore.File != nil {
 		abs(&f.Keystore.File.Path)
+	}
+	abs(&f.State.Dir)
+	if f.State.AuditFile != "-" {
+		abs(&f.State.AuditFile)
 	}
 	for i := range f.Providers {
 		if s := f.Providers[i].Script; s != nil {

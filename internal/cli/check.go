@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -37,4 +39,19 @@ func newCheckCmd() *cobra.Command {
 	cmd.Flags().StringVar(&path, "config", "", "keygate config file (required)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
+}
+
+// compileOffline is what `keygate config apply|rollback` runs before storing a version: the
+// same compile `keygate serve` runs, with the keystore the config names (Vault being down does
+// not fail it: references are checked, values are not read).
+func compileOffline(ctx context.Context, f *config.File, pins map[string]int) error {
+	wd, _ := os.Getwd()
+	app.Prepare(f, wd)
+	a, err := app.New(ctx, f.Keystore, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	_, err = a.Compile(f, gateway.Meta{Pins: pins})
+	return err
 }

@@ -46,6 +46,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newDevCmd(logger),
 		newDemoProviderCmd(logger),
 		newCheckCmd(),
+		NewConfigCommand(compileOffline, nil),
 	)
 	return root
 }

@@ -10,8 +10,38 @@ type File struct {
 	Listen    Listen     `json:"listen,omitempty"`
 	Keystore  Keystore   `json:"keystore,omitempty"`
 	Limits    Limits     `json:"limits,omitempty"`
+	State     State      `json:"state,omitempty"`
+	Admin     Admin      `json:"admin,omitempty"`
 	Tenants   []Tenant   `json:"tenants,omitempty"`
 	Providers []Provider `json:"providers"`
+}
+
+// State is where keygate keeps what outlives a process: config versions, the last-known-good
+// config, and the audit log.
+type State struct {
+	// Dir holds the version history (single machine) and the last-known-good config that a
+	// restart serves when the config store or Vault is unreachable. Default
+	// $XDG_STATE_HOME/keygate (then ~/.local/state/keygate).
+	Dir string `json:"dir,omitempty"`
+	// SharedInVault keeps config versions and provider tokens in the keystore's Vault (KV v2
+	// with check-and-set), so a fleet of replicas applies the same version and fetches each
+	// token once. Requires keystore.type vault.
+	SharedInVault bool `json:"shared_in_vault,omitempty"`
+	// AuditFile is the JSON-lines audit log; default Dir/audit.jsonl, "-" for standard output.
+	AuditFile string `json:"audit_file,omitempty"`
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	Tokens []AdminToken `json:"tokens,omitempty"`
+}
+
+// AdminToken is an admin API bearer token, stored only as its hash.
+type AdminToken struct {
+	Name   string `json:"name"`
+	Role   string `json:"role"`             // gateway_admin | tenant_admin | tenant_developer
+	Tenant string `json:"tenant,omitempty"` // for the tenant roles
+	Hash   string `json:"hash"`             // "sha256:<hex>" of the token
 }
 
 // Listen holds the addresses keygate serves on.

@@ -43,6 +43,24 @@ func (f *File) Validate() error {
 	default:
 		add("keystore.type", "%q is not one of file, vault", f.Keystore.Type)
 	}
+	if f.State.SharedInVault && f.Keystore.Type != "vault" {
+		add("state.shared_in_vault", "requires keystore.type vault")
+	}
+	for i, t := range f.Admin.Tokens {
+		p := fmt.Sprintf("admin.tokens[%d]", i)
+		switch t.Role {
+		case "gateway_admin":
+		case "tenant_admin", "tenant_developer":
+			if t.Tenant == "" {
+				add(p+".tenant", "required for role %s", t.Role)
+			}
+		default:
+			add(p+".role", "%q is not one of gateway_admin, tenant_admin, tenant_developer", t.Role)
+		}
+		if h, ok := strings.CutPrefix(t.Hash, "sha256:"); !ok || len(h) != 64 {
+			add(p+".hash", "want sha256:<64 hex digits>")
+		}
+	}
 	if f.Limits.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
 	}

@@ -1,27 +1,35 @@
-// Package daemon is `keygate serve`: it owns the process lifecycle. Start: load the config (or
-// the last-known-good version when the config store is unreachable), open the listeners (ext_proc
-// gRPC, xDS gRPC, admin HTTP), report ready. Run: apply config changes as new versions. Stop
-// (SIGTERM): report NOT_SERVING on gRPC health and /readyz, let in-flight streams finish within
-// the drain timeout, then exit.
+// Package daemon is `keygate serve`: it owns the process lifecycle.
+//
+// Start: read the config (the newest stored version, or the last-known-good one when the config
+// store is unreachable, then the file if it changed), open the keystore, and serve three
+// listeners: ext_proc gRPC for Envoy, xDS (ADS) for Envoy, and the admin API with /metrics,
+// /healthz and /readyz. Run: every config change (file edit, admin API, `keygate config`) is
+// validated, compiled, pushed over xDS and only then stored as a new version. Stop (SIGTERM):
+// report NOT_SERVING on gRPC health and /readyz, let in-flight streams finish within the drain
+// timeout, then exit.
 package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
 	"github.com/keygate/keygate/extproc"
 	"github.com/keygate/keygate/internal/app"
-	"github.com/keygate/keygate/internal/config"
-	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/metrics"
+	"github.com/keygate/keygate/internal/versions"
+	"github.com/keygate/keygate/keystore/fromconfig"
+	"github.com/keygate/keygate/xds"
 )
 
 // Options configure a daemon.
@@ -29,6 +37,8 @@ type Options struct {
 	ConfigPath   string
 	Logger       *slog.Logger
 	DrainTimeout time.Duration // default 20s
+	// WatchInterval is how often the config file is checked for edits; default 2s, <0 off.
+	WatchInterval time.Duration
 	// Ready is called once every listener is open (tests wait on it).
 	Ready func(Addrs)
 }
@@ -45,42 +55,87 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 20 * time.Second
 	}
-	loaded, err := app.Load(opts.ConfigPath)
+	boot, err := bootConfig(opts.ConfigPath, log)
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, loaded.File.Keystore, app.Options{Logger: log})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+	store, err := fromconfig.OpenObserved(ctx, boot.File.Keystore, log, m.CacheObserver())
+	if err != nil {
+		return fmt.Errorf("keystore: %w", err)
+	}
+	defer store.Close()
+	shared, err := openShared(store, boot.File)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	snap, err := a.Apply(loaded.File, gateway.Meta{Version: 1, Hash: config.Hash(loaded.Data)})
+	a, err := app.New(ctx, boot.File.Keystore, app.Options{Logger: log, Keystore: store,
+		TokenStore: shared.tokens, TokenObserver: m.TokenObserver()})
 	if err != nil {
-		return fmt.Errorf("%s: %w", opts.ConfigPath, err)
+		return err
 	}
-	log.Info("config applied", "version", snap.Version, "hash", snap.Hash, "providers", len(snap.Providers()))
 
-	listen := app.ListenOrDefault(loaded.File.Listen)
+	listen := app.ListenOrDefault(boot.File.Listen)
+	ls, err := listenAll(listen.ExtProc, listen.XDS, listen.Admin)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	// Envoy dials ext_proc where it is really bound (the config may say port 0).
+	xdsSrv := xds.NewServerWithOptions(log, xds.Options{ExtProcAddress: dialable(ls[0].Addr())})
+	pub := &publisher{app: a, xds: xdsSrv, dir: boot.Dir}
+	cfgs := configs{
+		Manager: versions.NewManager(versions.Options{Store: shared.versions, Compile: pub.compile,
+			Secrets: secretVersions{a.Keystore}, LastKnownGood: shared.lkg, Logger: log}),
+		onApplied: func(v versions.Version) {
+			m.SetConfigVersion(v.Number)
+			log.Info("config version applied", "version", v.Number, "hash", v.Hash, "author", v.Author)
+		},
+	}
+	mark := fileMark{path: filepath.Join(boot.File.StateDir(), "config-file.sha256")}
+	if err := startConfig(ctx, cfgs, opts.ConfigPath, mark, log); err != nil {
+		return err
+	}
+	if v, ok := cfgs.Current(); ok {
+		m.SetConfigVersion(v.Number)
+	}
+	auditSink, auditLog, closeAudit, err := openAudit(boot.File)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+
 	var draining atomic.Bool
-	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log})
-	extGRPC, extHealth := extproc.NewGRPCServer(srv, snap.MaxBody)
-	extL, err := net.Listen("tcp", listen.ExtProc)
+	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log,
+		Observer: observers{metrics: m, audit: auditSink, log: log, version: func() int {
+			v, _ := cfgs.Current()
+			return v.Number
+		}}})
+	extGRPC, extHealth := extproc.NewGRPCServer(srv, a.Snapshots.Load().MaxBody)
+	xdsGRPC := grpc.NewServer()
+	xdsSrv.Register(xdsGRPC)
+	adminHandler, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
 	if err != nil {
-		return fmt.Errorf("listen.ext_proc: %w", err)
+		return err
 	}
-	adminL, err := net.Listen("tcp", listen.Admin)
-	if err != nil {
-		extL.Close()
-		return fmt.Errorf("listen.admin: %w", err)
-	}
-	admin := &http.Server{Handler: adminMux(a, &draining), ReadHeaderTimeout: 5 * time.Second}
+	admin := &http.Server{Handler: adminHandler, ReadHeaderTimeout: 5 * time.Second}
 
-	errs := make(chan error, 2)
-	go func() { errs <- extGRPC.Serve(extL) }()
-	go func() { errs <- admin.Serve(adminL) }()
-	log.Info("keygate serving", "ext_proc", extL.Addr().String(), "admin", adminL.Addr().String())
+	errs := make(chan error, 3)
+	go func() { errs <- extGRPC.Serve(ls[0]) }()
+	go func() { errs <- xdsGRPC.Serve(ls[1]) }()
+	go func() { errs <- admin.Serve(ls[2]) }()
+	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
+	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
+	go watchFile(ctx, opts.ConfigPath, opts.WatchInterval, cfgs, mark, log)
+	go followStore(ctx, shared.versions, opts.WatchInterval, cfgs, log)
 	if opts.Ready != nil {
-		opts.Ready(Addrs{ExtProc: extL.Addr().String(), Admin: adminL.Addr().String()})
+		opts.Ready(addrs)
 	}
 
 	select {
@@ -90,8 +145,33 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	draining.Store(true)
 	drain(log, opts.DrainTimeout, srv, []*health.Server{extHealth}, []*grpc.Server{extGRPC})
+	xdsGRPC.Stop() // ADS streams live as long as Envoy: they are cut, Envoy reconnects to a new keygate
 	_ = admin.Close()
 	return nil
+}
+
+// dialable is a bound address as a local Envoy dials it: an unspecified host becomes loopback.
+func dialable(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}
+
+func listenAll(addrs ...string) ([]net.Listener, error) {
+	var ls []net.Listener
+	for i, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, prev := range ls {
+				prev.Close()
+			}
+			return nil, fmt.Errorf("listen.%s: %w", []string{"ext_proc", "xds", "admin"}[i], err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
 }
 
 // drain reports NOT_SERVING, waits for in-flight streams (bounded), then stops the servers.
@@ -113,28 +193,9 @@ func drain(log *slog.Logger, timeout time.Duration, srv *extproc.Server, hs []*h
 			g.Stop()
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if err != nil {
 		log.Warn("drain timeout: streams still in flight were cut", "timeout", timeout)
-	} else {
-		log.Info("drained", "took", time.Since(start).Round(time.Millisecond))
+		return
 	}
-}
-
-func adminMux(a *app.App, draining *atomic.Bool) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if draining.Load() {
-			http.Error(w, "draining", http.StatusServiceUnavailable)
-			return
-		}
-		if err := a.Ready(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	return mux
+	log.Info("drained", "took", time.Since(start).Round(time.Millisecond))
 }

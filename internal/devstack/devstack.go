@@ -46,6 +46,9 @@ type Options struct {
 	Keystore     keystore.Store // instead of the config's (tests with Vault)
 	Provider     demoprovider.Options
 	XDSAddr      string // default the config's listen.xds
+	// AttributeHook stands in for Envoy's CEL attributes (e.g. the caller's mTLS SPIFFE ID in
+	// connection.uri_san_peer_certificate) in tests.
+	AttributeHook func(*http.Request) map[string]any
 }
 
 // Stack is a running dev stack.
@@ -112,7 +115,7 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	if _, err := s.XDS.Publish(ctx, s.Config.File); err != nil {
 		return fmt.Errorf("xds: %w", err)
 	}
-	if err := s.startEmulator(log); err != nil {
+	if err := s.startEmulator(log, opts.AttributeHook); err != nil {
 		return err
 	}
 	egressL, err := listen(opts.EgressAddr, "127.0.0.1:10000")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -33,14 +34,15 @@ func (s *Stack) startXDS(addr, def string, log *slog.Logger) error {
 }
 
 // startEmulator starts the egress as Envoy starts: empty, then configured over ADS.
-func (s *Stack) startEmulator(log *slog.Logger) error {
+func (s *Stack) startEmulator(log *slog.Logger, hook func(*http.Request) map[string]any) error {
 	conn, err := grpc.NewClient(s.XDSAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return fmt.Errorf("xds client: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.closers = append(s.closers, func() { cancel(); _ = conn.Close() })
-	e, err := emu.NewFromADS(ctx, conn, emu.ADSConfig{NodeID: NodeID, NodeCluster: "dev"}, emu.WithLogger(log))
+	e, err := emu.NewFromADS(ctx, conn, emu.ADSConfig{NodeID: NodeID, NodeCluster: "dev",
+		Base: emu.Config{AttributeHook: hook}}, emu.WithLogger(log))
 	if err != nil {
 		return fmt.Errorf("emulator over xDS: %w", err)
 	}

@@ -17,6 +17,11 @@ import (
 // the error, and the login is retried in the background. Open fails only on a config it cannot
 // use (unknown type, unreadable file keystore, bad auth or TLS settings).
 func Open(ctx context.Context, cfg config.Keystore, log *slog.Logger) (keystore.Store, error) {
+	return OpenObserved(ctx, cfg, log, nil)
+}
+
+// OpenObserved is Open with the Vault cache's events going to obs (metrics); nil for none.
+func OpenObserved(ctx context.Context, cfg config.Keystore, log *slog.Logger, obs keystore.CacheObserver) (keystore.Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -30,12 +35,12 @@ func Open(ctx context.Context, cfg config.Keystore, log *slog.Logger) (keystore.
 		if cfg.Vault == nil {
 			return nil, fmt.Errorf("keystore.vault is required when keystore.type is vault")
 		}
-		return openVault(ctx, *cfg.Vault, log)
+		return openVault(ctx, *cfg.Vault, log, obs)
 	}
 	return nil, fmt.Errorf("keystore.type %q is not one of file, vault", cfg.Type)
 }
 
-func openVault(_ context.Context, vc config.Vault, log *slog.Logger) (keystore.Store, error) {
+func openVault(_ context.Context, vc config.Vault, log *slog.Logger, obs keystore.CacheObserver) (keystore.Store, error) {
 	auth, err := Auth(vc.Auth)
 	if err != nil {
 		return nil, fmt.Errorf("keystore.vault.auth: %w", err)
@@ -50,7 +55,9 @@ func openVault(_ context.Context, vc config.Vault, log *slog.Logger) (keystore.S
 	if err != nil {
 		return nil, err
 	}
-	c, err := keystore.NewCache(v, CacheOptions(vc.Cache))
+	copts := CacheOptions(vc.Cache)
+	copts.Observer = obs
+	c, err := keystore.NewCache(v, copts)
 	if err != nil {
 		_ = v.Close()
 		return nil, fmt.Errorf("keystore cache: %w", err)

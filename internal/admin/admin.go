@@ -1,0 +1,151 @@
+// Package admin is keygate's admin API: HTTP+JSON under /v1 on its own listener, bearer API
+// tokens (stored hashed) with three roles, every action audited. It also serves /healthz,
+// /readyz and, when given, /metrics. Secret values are write-only: no reply carries one, except
+// the AppKey of a newly issued tenant credential, revealed once in the reply that creates it.
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/versions"
+)
+
+// Configs is the versioned config the API reads and changes; *versions.Manager implements it.
+type Configs interface {
+	Current() (versions.Version, bool)
+	Apply(ctx context.Context, data []byte, author, message string) (versions.Version, error)
+	ApplyPinned(ctx context.Context, data []byte, keep map[string]int, author, message string) (versions.Version, error)
+	Rollback(ctx context.Context, n int, author, message string) (versions.Version, error)
+	History(ctx context.Context) ([]versions.Version, error)
+	Get(ctx context.Context, n int) (versions.Version, error)
+}
+
+// SecretWriter writes a new KV v2 secret version with check-and-set; keystore.Writer matches.
+type SecretWriter interface {
+	Put(ctx context.Context, mount, path string, fields map[string]secret.Value, cas int) (int, error)
+}
+
+// DryRunner signs a raw HTTP request as the provider would, without sending it. With reveal
+// false the output must show secrets and signatures redacted.
+type DryRunner interface {
+	DryRun(ctx context.Context, tenant, provider string, rawRequest []byte, reveal bool) ([]byte, error)
+}
+
+// AuditReader answers audit queries; *audit.Memory implements it.
+type AuditReader interface {
+	Query(f audit.Filter) []audit.Event
+}
+
+// Readiness reports whether keygate can serve (a config applied, the keystore reachable).
+type Readiness func(ctx context.Context) error
+
+// Options configure the API. Only Tokens and Configs are required.
+type Options struct {
+	Tokens  []Token
+	Configs Configs
+	Secrets SecretWriter // nil: secret writes answer 501
+	// SecretMount and SecretPrefix place tenant secrets: PUT /v1/tenants/T/secrets/NAME writes
+	// MOUNT/PREFIX/T/NAME. Defaults "secret" and "keygate/tenants".
+	SecretMount  string
+	SecretPrefix string
+	DryRun       DryRunner    // nil: dry runs answer 501
+	Audit        audit.Sink   // where admin events go; default discard
+	AuditLog     AuditReader  // nil: audit queries answer 501
+	Ready        Readiness    // nil: always ready
+	Metrics      http.Handler // served at /metrics when set
+	Logger       *slog.Logger
+	Now          func() time.Time
+	MaxBodyBytes int64 // default 1 MiB
+}
+
+func (o *Options) defaults() {
+	if o.SecretMount == "" {
+		o.SecretMount = "secret"
+	}
+	if o.SecretPrefix == "" {
+		o.SecretPrefix = "keygate/tenants"
+	}
+	if o.Audit == nil {
+		o.Audit = audit.Discard{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+}
+
+type server struct {
+	opts   Options
+	tokens []storedToken
+}
+
+// ValidateTokens checks configured tokens: a sha256 hash, a known role, a tenant for tenant
+// roles. Call it at startup; New ignores invalid tokens (they never authenticate).
+func ValidateTokens(tokens []Token) error {
+	_, err := compileTokens(tokens)
+	return err
+}
+
+// New returns the API handler.
+func New(opts Options) http.Handler {
+	opts.defaults()
+	var tokens []storedToken
+	for _, t := range opts.Tokens {
+		st, err := compileTokens([]Token{t})
+		if err != nil {
+			opts.Logger.Error("admin token ignored", "err", err)
+			continue
+		}
+		tokens = append(tokens, st...)
+	}
+	s := &server{opts: opts, tokens: tokens}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	s.handle(mux, "GET /v1/whoami", "whoami", (*server).whoami)
+	s.handle(mux, "GET /v1/config", "config.read", (*server).getConfig)
+	s.handle(mux, "POST /v1/config", "config.apply", (*server).applyConfig)
+	s.handle(mux, "GET /v1/config/versions", "config.history", (*server).listVersions)
+	s.handle(mux, "GET /v1/config/versions/{n}", "config.version", (*server).getVersion)
+	s.handle(mux, "GET /v1/config/diff", "config.diff", (*server).diff)
+	s.handle(mux, "POST /v1/config/rollback", "config.rollback", (*server).rollback)
+	s.handle(mux, "GET /v1/tenants", "tenant.list", (*server).listTenants)
+	s.handle(mux, "POST /v1/tenants", "tenant.create", (*server).createTenant)
+	s.handle(mux, "PUT /v1/tenants/{tenant}/providers", "provider.replace", (*server).putProviders)
+	s.handle(mux, "POST /v1/tenants/{tenant}/credentials", "credential.issue", (*server).issueCredential)
+	s.handle(mux, "DELETE /v1/tenants/{tenant}/credentials/{id}", "credential.revoke", (*server).revokeCredential)
+	s.handle(mux, "PUT /v1/tenants/{tenant}/secrets/{name}", "secret.write", (*server).putSecret)
+	s.handle(mux, "POST /v1/tenants/{tenant}/providers/{provider}/sign", "provider.dry_run", (*server).dryRun)
+	s.handle(mux, "GET /v1/audit", "audit.read", (*server).readAudit)
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint", "status": http.StatusNotFound})
+	})
+	return mux
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error(), "status": http.StatusServiceUnavailable})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *server) whoami(c *call) (any, error) { return c.p, nil }

@@ -1,0 +1,106 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/keygate/keygate/internal/secret"
+)
+
+// Role is what a principal may do.
+type Role string
+
+const (
+	// RoleGatewayAdmin may do everything, tenants included.
+	RoleGatewayAdmin Role = "gateway_admin"
+	// RoleTenantAdmin manages its own tenant: providers, scripts, credentials, secret writes and
+	// rotation (write-only), rollback.
+	RoleTenantAdmin Role = "tenant_admin"
+	// RoleTenantDeveloper reads its tenant's config (secrets as references), runs redacted dry
+	// runs and reads its tenant's audit entries.
+	RoleTenantDeveloper Role = "tenant_developer"
+)
+
+// Principal is who an API token belongs to.
+type Principal struct {
+	Name   string `json:"name"`
+	Role   Role   `json:"role"`
+	Tenant string `json:"tenant,omitempty"` // required for tenant roles
+}
+
+// Token is an API token as configured: its hash (HashToken) and its principal. The token
+// itself is never stored.
+type Token struct {
+	Hash      string
+	Principal Principal
+}
+
+// HashToken is the stored form of an API token: "sha256:<hex>".
+func HashToken(token secret.Value) string {
+	sum := sha256.Sum256(token.Reveal())
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+type storedToken struct {
+	hash [sha256.Size]byte
+	p    Principal
+}
+
+func compileTokens(tokens []Token) ([]storedToken, error) {
+	out := make([]storedToken, 0, len(tokens))
+	for i, t := range tokens {
+		h, ok := strings.CutPrefix(t.Hash, "sha256:")
+		b, err := hex.DecodeString(h)
+		if !ok || err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("admin token %d (%s): hash: want sha256:<64 hex digits>", i, t.Principal.Name)
+		}
+		switch t.Principal.Role {
+		case RoleGatewayAdmin:
+		case RoleTenantAdmin, RoleTenantDeveloper:
+			if t.Principal.Tenant == "" {
+				return nil, fmt.Errorf("admin token %d (%s): role %s needs a tenant", i, t.Principal.Name, t.Principal.Role)
+			}
+		default:
+			return nil, fmt.Errorf("admin token %d (%s): unknown role %q", i, t.Principal.Name, t.Principal.Role)
+		}
+		var st storedToken
+		copy(st.hash[:], b)
+		st.p = t.Principal
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// authenticate finds the principal of the request's bearer token, comparing against every
+// stored hash in constant time.
+func authenticate(tokens []storedToken, r *http.Request) (Principal, bool) {
+	auth := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return Principal{}, false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	match := -1
+	for i := range tokens {
+		eq := subtle.ConstantTimeCompare(sum[:], tokens[i].hash[:])
+		match = subtle.ConstantTimeSelect(eq, i, match)
+	}
+	if match < 0 {
+		return Principal{}, false
+	}
+	return tokens[match].p, true
+}
+
+// canRead: a gateway admin reads everything, a tenant role its own tenant.
+func (p Principal) canRead(tenant string) bool {
+	return p.Role == RoleGatewayAdmin || (tenant != "" && p.Tenant == tenant)
+}
+
+// canManage: a gateway admin manages everything, a tenant admin its own tenant.
+func (p Principal) canManage(tenant string) bool {
+	return p.Role == RoleGatewayAdmin || (p.Role == RoleTenantAdmin && tenant != "" && p.Tenant == tenant)
+}

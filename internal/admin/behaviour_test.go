@@ -1,0 +1,193 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/failure"
+)
+
+func TestIssuedCredentialIsRevealedOnceAndIsolated(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, acmeAdminTok, "POST", "/v1/tenants/acme/credentials", `{"id": "ci"}`)
+	if status != http.StatusOK {
+		t.Fatalf("issue: %d %s", status, body)
+	}
+	var reply struct {
+		AppKey  string `json:"app_key"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal([]byte(body), &reply); err != nil || !strings.HasPrefix(reply.AppKey, "kg_") || reply.Version != 2 {
+		t.Fatalf("issue reply has no AppKey or version (version %d)", reply.Version)
+	}
+	tenant, err := e.running.Authenticate(reply.AppKey, "")
+	if err != nil || tenant != "acme" {
+		t.Fatalf("the issued AppKey does not authenticate acme: %q %v", tenant, err)
+	}
+	if err := e.running.Authorize(tenant, "globex"); failure.Status(err) != http.StatusForbidden {
+		t.Fatalf("acme's AppKey authorized for globex: %v", err)
+	}
+	for _, path := range []string{"/v1/config", "/v1/config/versions/2", "/v1/config/diff?from=1&to=2", "/v1/audit"} {
+		_, b := e.do(t, rootToken, "GET", path, "")
+		if leaks(b, reply.AppKey) != "" {
+			t.Fatalf("%s shows the AppKey after its one reveal", path)
+		}
+	}
+	var lines bytes.Buffer
+	for _, ev := range e.log.Query(audit.Filter{}) {
+		_ = audit.NewJSONLines(&lines).Write(context.Background(), ev)
+	}
+	if leaks(lines.String(), reply.AppKey) != "" {
+		t.Fatal("the audit log contains a secret")
+	}
+}
+
+func TestTenantViewHidesOtherTenants(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/v1/config", "/v1/config/versions/1"} {
+		status, body := e.do(t, acmeDevTok, "GET", path, "")
+		if status != http.StatusOK || strings.Contains(body, "globex") || strings.Contains(body, "sha256:1111") {
+			t.Fatalf("%s as acme developer shows another tenant or a credential hash: %s", path, body)
+		}
+		if !strings.Contains(body, "secret/keygate/tenants/acme/pay#value") {
+			t.Fatalf("%s does not show acme's secret references", path)
+		}
+	}
+}
+
+func TestTenantAdminApplyNamesProvider(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, acmeAdminTok, "POST", "/v1/config", changeProviderOf("", "globex"))
+	if status != http.StatusForbidden || !strings.Contains(body, `provider \"globex-pay\" belongs to tenant \"globex\"`) {
+		t.Fatalf("got %d %s", status, body)
+	}
+	status, body = e.do(t, rootToken, "POST", "/v1/config", strings.Replace(baseConfig, `"https://pay.acme.example"`, `"ftp://x"`, 1))
+	if status != http.StatusBadRequest || !strings.Contains(body, "providers[0].upstream.url") {
+		t.Fatalf("invalid config: got %d %s", status, body)
+	}
+	if v, _ := e.configs.Current(); v.Number != 1 {
+		t.Fatalf("a refused apply changed the config to version %d", v.Number)
+	}
+}
+
+// TestSecretRotationAndTenantRollback: a secret write pins the new version in a new config
+// version; a tenant admin's rollback restores its own pin and leaves the other tenant's alone.
+func TestSecretRotationAndTenantRollback(t *testing.T) {
+	e := newEnv(t)
+	acmeRef, globexRef := "secret/keygate/tenants/acme/pay#value", "secret/keygate/tenants/globex/pay#value"
+	mustOK := func(tok, method, path, body string) string {
+		t.Helper()
+		status, b := e.do(t, tok, method, path, body)
+		if status != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", method, path, status, b)
+		}
+		if leaks(b) != "" {
+			t.Fatalf("%s %s reply leaks a secret", method, path)
+		}
+		return b
+	}
+	b := mustOK(acmeAdminTok, "PUT", "/v1/tenants/acme/secrets/pay", `{"value": "`+writtenSecret+`", "cas": 1}`)
+	if !strings.Contains(b, `"version": 2`) || !strings.Contains(b, `"config_version": 2`) {
+		t.Fatalf("secret write reply: %s", b)
+	}
+	if status, _ := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/secrets/pay", `{"value": "x", "cas": 1}`); status == http.StatusOK {
+		t.Fatal("a stale cas was accepted")
+	}
+	mustOK(globexAdmTok, "PUT", "/v1/tenants/globex/secrets/pay", `{"fields": {"value": "`+writtenSecret+`"}}`)
+	cur, _ := e.configs.Current()
+	if cur.Number != 3 || cur.SecretVersions[acmeRef] != 2 || cur.SecretVersions[globexRef] != 2 {
+		t.Fatalf("after rotations: version %d pins %v", cur.Number, cur.SecretVersions)
+	}
+	mustOK(acmeAdminTok, "POST", "/v1/config/rollback", `{"version": 1, "message": "undo acme rotation"}`)
+	cur, _ = e.configs.Current()
+	if cur.SecretVersions[acmeRef] != 1 || cur.SecretVersions[globexRef] != 2 {
+		t.Fatalf("tenant rollback pins %v: want acme back at 1, globex still 2", cur.SecretVersions)
+	}
+	b = mustOK(rootToken, "GET", "/v1/config/diff?from=3&to=4", "")
+	if !strings.Contains(b, `"ref": "`+acmeRef+`"`) {
+		t.Fatalf("diff does not show the pin change: %s", b)
+	}
+	mustOK(rootToken, "POST", "/v1/config/rollback", `{"version": 1}`)
+	cur, _ = e.configs.Current()
+	if cur.SecretVersions[globexRef] != 1 || cur.RollbackOf != 1 {
+		t.Fatalf("gateway rollback pins %v", cur.SecretVersions)
+	}
+	for _, v := range e.kv.values {
+		if string(v.Reveal()) != writtenSecret && string(v.Reveal()) != "x" {
+			t.Fatal("the secret writer received an unexpected value")
+		}
+	}
+}
+
+func TestAuditRecordsEveryAction(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/secrets/pay", `{"value": "`+writtenSecret+`"}`)
+	e.do(t, acmeDevTok, "POST", "/v1/config/rollback", `{"version": 1}`)
+	e.do(t, "", "GET", "/v1/config", "")
+	events := e.log.Query(audit.Filter{Kind: audit.KindAdmin})
+	if len(events) != 3 {
+		t.Fatalf("%d events, want 3", len(events))
+	}
+	w := events[0].(audit.Admin)
+	if w.Actor != "acme-admin" || w.Role != "tenant_admin" || w.Tenant != "acme" || w.Action != "secret.write" ||
+		w.Target != "secret/keygate/tenants/acme/pay" || w.Version != 2 || w.Outcome != audit.OutcomeOK {
+		t.Fatalf("secret write event: %+v", w)
+	}
+	if d := events[1].(audit.Admin); d.Outcome != audit.OutcomeDenied || d.Status != 403 {
+		t.Fatalf("denied rollback event: %+v", d)
+	}
+	if a := events[2].(audit.Admin); a.Status != 401 || a.Actor != "" {
+		t.Fatalf("unauthenticated event: %+v", a)
+	}
+	// The developer sees acme's events only.
+	_, b := e.do(t, acmeDevTok, "GET", "/v1/audit", "")
+	if !strings.Contains(b, "secret.write") || leaks(b) != "" {
+		t.Fatalf("developer audit read: %s", b)
+	}
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	ready := error(nil)
+	h := New(Options{Ready: func(context.Context) error { return ready },
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("m 1\n")) })})
+	get := func(path string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code
+	}
+	if get("/healthz") != 200 || get("/readyz") != 200 || get("/metrics") != 200 || get("/v1/nope") != 404 {
+		t.Fatal("health endpoints")
+	}
+	ready = failure.New(failure.Unavailable, "keystore", "vault sealed")
+	if get("/readyz") != http.StatusServiceUnavailable || get("/healthz") != 200 {
+		t.Fatal("readiness does not follow Ready")
+	}
+}
+
+func TestValidateTokens(t *testing.T) {
+	hash := "sha256:" + strings.Repeat("ab", 32)
+	cases := []struct {
+		name string
+		tok  Token
+		ok   bool
+	}{
+		{"gateway admin", Token{hash, Principal{Name: "a", Role: RoleGatewayAdmin}}, true},
+		{"tenant admin", Token{hash, Principal{Name: "a", Role: RoleTenantAdmin, Tenant: "t"}}, true},
+		{"tenant role without tenant", Token{hash, Principal{Name: "a", Role: RoleTenantDeveloper}}, false},
+		{"unknown role", Token{hash, Principal{Name: "a", Role: "root"}}, false},
+		{"bad hash", Token{"md5:00", Principal{Name: "a", Role: RoleGatewayAdmin}}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := ValidateTokens([]Token{c.tok}); (err == nil) != c.ok {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,215 @@
+package admin
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/versions"
+)
+
+// versionView is a version as the API shows it: the whole YAML to a gateway admin; to a tenant
+// role its tenant's view of the config and only the pins of its own references.
+type versionView struct {
+	versions.Version
+	YAML   string       `json:"yaml,omitempty"`
+	Config *config.File `json:"config,omitempty"`
+}
+
+func (s *server) view(c *call, v versions.Version) (versionView, error) {
+	if c.p.Role == RoleGatewayAdmin {
+		f, err := parseConfig(v.Config)
+		if err != nil {
+			return versionView{}, err
+		}
+		return versionView{Version: v.Meta(), YAML: string(v.Config), Config: f}, nil
+	}
+	f, err := parseConfig(v.Config)
+	if err != nil {
+		return versionView{}, err
+	}
+	meta := v.Meta()
+	meta.SecretVersions = tenantPins(v.SecretVersions, tenantRefs(f, c.p.Tenant))
+	return versionView{Version: meta, Config: tenantView(f, c.p.Tenant)}, nil
+}
+
+func (s *server) getConfig(c *call) (any, error) {
+	v, _, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	c.ev.Version = v.Number
+	return s.view(c, v)
+}
+
+// applyConfig applies a whole config (YAML body). A tenant admin may change only its own
+// providers; its change keeps other tenants' secret pins.
+func (s *server) applyConfig(c *call) (any, error) {
+	if c.p.Role == RoleTenantDeveloper {
+		return nil, forbidden("role %s may not change the config", c.p.Role)
+	}
+	data, err := io.ReadAll(c.r.Body)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
+	}
+	msg := c.r.URL.Query().Get("message")
+	if c.p.Role == RoleGatewayAdmin {
+		v, err := s.opts.Configs.Apply(c.r.Context(), data, c.p.Name, msg)
+		c.ev.Version = v.Number
+		return v.Meta(), err
+	}
+	cur, curFile, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	next, err := parseConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTenantChange(curFile, next, c.p.Tenant); err != nil {
+		return nil, err
+	}
+	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, othersPins(curFile, cur.SecretVersions, c.p.Tenant), c.p.Name, msg)
+	c.ev.Version = v.Number
+	return v.Meta(), err
+}
+
+func (s *server) listVersions(c *call) (any, error) {
+	vs, err := s.opts.Configs.History(c.r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]versions.Version, 0, len(vs))
+	for _, v := range vs {
+		m := v.Meta()
+		if c.p.Role != RoleGatewayAdmin {
+			m.SecretVersions = nil
+		}
+		out = append(out, m)
+	}
+	return map[string]any{"versions": out}, nil
+}
+
+func (s *server) getVersion(c *call) (any, error) {
+	n, err := strconv.Atoi(c.r.PathValue("n"))
+	if err != nil || n < 1 {
+		return nil, errorf(http.StatusBadRequest, "version %q is not a positive integer", c.r.PathValue("n"))
+	}
+	c.ev.Version = n
+	v, err := s.opts.Configs.Get(c.r.Context(), n)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(c, v)
+}
+
+func (s *server) diff(c *call) (any, error) {
+	q := c.r.URL.Query()
+	from, err1 := strconv.Atoi(q.Get("from"))
+	to, err2 := strconv.Atoi(q.Get("to"))
+	if err1 != nil || err2 != nil {
+		return nil, errorf(http.StatusBadRequest, "from and to must be version numbers")
+	}
+	c.ev.Target = fmt.Sprintf("%d..%d", from, to)
+	a, err := s.opts.Configs.Get(c.r.Context(), from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.opts.Configs.Get(c.r.Context(), to)
+	if err != nil {
+		return nil, err
+	}
+	if c.p.Role == RoleGatewayAdmin {
+		return versions.DiffVersions(a, b), nil
+	}
+	va, err := s.view(c, a)
+	if err != nil {
+		return nil, err
+	}
+	vb, err := s.view(c, b)
+	if err != nil {
+		return nil, err
+	}
+	ya, _ := renderConfig(va.Config)
+	yb, _ := renderConfig(vb.Config)
+	return versions.Diff{
+		From: from, To: to,
+		Text: versions.UnifiedDiff(fmt.Sprintf("version %d", from), fmt.Sprintf("version %d", to), ya, yb),
+		Pins: versions.DiffPins(va.SecretVersions, vb.SecretVersions),
+	}, nil
+}
+
+type rollbackRequest struct {
+	Version int    `json:"version"`
+	Message string `json:"message,omitempty"`
+}
+
+// rollback: a gateway admin rolls the whole config back; a tenant admin rolls back only its own
+// providers (and their pins) to those of the version, leaving other tenants as they are.
+func (s *server) rollback(c *call) (any, error) {
+	if c.p.Role == RoleTenantDeveloper {
+		return nil, forbidden("role %s may not roll back", c.p.Role)
+	}
+	var req rollbackRequest
+	if err := decodeJSON(c.r, &req); err != nil {
+		return nil, err
+	}
+	c.ev.Target = fmt.Sprintf("version %d", req.Version)
+	if req.Message == "" {
+		req.Message = fmt.Sprintf("rollback to version %d", req.Version)
+	}
+	if c.p.Role == RoleGatewayAdmin {
+		v, err := s.opts.Configs.Rollback(c.r.Context(), req.Version, c.p.Name, req.Message)
+		c.ev.Version = v.Number
+		return v.Meta(), err
+	}
+	old, err := s.opts.Configs.Get(c.r.Context(), req.Version)
+	if err != nil {
+		return nil, err
+	}
+	oldFile, err := parseConfig(old.Config)
+	if err != nil {
+		return nil, err
+	}
+	cur, curFile, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	tenant := c.p.Tenant
+	next := *curFile
+	next.Providers = nil
+	for _, p := range curFile.Providers {
+		if p.Tenant != tenant {
+			next.Providers = append(next.Providers, p)
+		}
+	}
+	for _, p := range oldFile.Providers {
+		if p.Tenant == tenant {
+			next.Providers = append(next.Providers, p)
+		}
+	}
+	keep := othersPins(curFile, cur.SecretVersions, tenant)
+	for k, n := range tenantPins(old.SecretVersions, tenantRefs(oldFile, tenant)) {
+		keep[k] = n
+	}
+	return s.applyTenantChange(c, curFile, &next, keep, req.Message)
+}
+
+// applyTenantChange renders next, checks it against cur for c's tenant (when c is a tenant
+// admin) and applies it with keep's pins.
+func (s *server) applyTenantChange(c *call, cur, next *config.File, keep map[string]int, msg string) (any, error) {
+	if c.p.Role != RoleGatewayAdmin {
+		if err := s.checkTenantChange(cur, next, c.p.Tenant); err != nil {
+			return nil, err
+		}
+	}
+	data, err := renderConfig(next)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, keep, c.p.Name, msg)
+	c.ev.Version = v.Number
+	return v.Meta(), err
+}

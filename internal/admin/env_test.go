@@ -1,0 +1,155 @@
+package admin
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/tenancy"
+	"github.com/keygate/keygate/internal/versions"
+	"github.com/keygate/keygate/keystore"
+)
+
+// Secret-looking values the tests feed in; no reply or audit event may contain them.
+const (
+	writtenSecret = "WRITTEN-SECRET-3f9a1c"
+	rootToken     = "TOKEN-root-7d2e"
+	acmeAdminTok  = "TOKEN-acme-admin-19bc"
+	acmeDevTok    = "TOKEN-acme-dev-55aa"
+	globexAdmTok  = "TOKEN-globex-admin-0e0e"
+)
+
+const baseConfig = `tenants:
+  - name: acme
+    credentials: [{id: k1, hash: "sha256:1111111111111111111111111111111111111111111111111111111111111111"}]
+  - name: globex
+    credentials: [{id: k1, hash: "sha256:2222222222222222222222222222222222222222222222222222222222222222"}]
+providers:
+  - name: acme-pay
+    tenant: acme
+    hosts: [acme-pay.egress.local]
+    upstream: {url: "https://pay.acme.example"}
+    secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"}
+  - name: globex-pay
+    tenant: globex
+    hosts: [globex-pay.egress.local]
+    upstream: {url: "https://pay.globex.example"}
+    secrets: {app_secret: "secret/keygate/tenants/globex/pay#value"}
+`
+
+// fakeKV is a SecretWriter and SecretVersions: every write bumps the path's version.
+type fakeKV struct {
+	mu       sync.Mutex
+	versions map[string]int
+	values   []secret.Value
+}
+
+func (k *fakeKV) Put(_ context.Context, mount, path string, fields map[string]secret.Value, cas int) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := mount + "/" + path
+	if cas >= 0 && cas != k.versions[key] {
+		return 0, keystore.ErrCASMismatch
+	}
+	k.versions[key]++
+	for _, v := range fields {
+		k.values = append(k.values, v)
+	}
+	return k.versions[key], nil
+}
+
+func (k *fakeKV) CurrentVersion(_ context.Context, ref keystore.Ref) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.versions[ref.Mount+"/"+ref.Path], nil
+}
+
+type fakeDryRun struct{}
+
+func (fakeDryRun) DryRun(_ context.Context, tenant, provider string, raw []byte, reveal bool) ([]byte, error) {
+	sig := secret.Redacted
+	if reveal {
+		sig = "REVEALED-SIGNATURE"
+	}
+	return []byte(`{"tenant":"` + tenant + `","provider":"` + provider + `","signature":"` + sig + `"}`), nil
+}
+
+type testEnv struct {
+	srv     *httptest.Server
+	configs *versions.Manager
+	kv      *fakeKV
+	log     *audit.Memory
+	running *tenancy.Directory
+}
+
+func newEnv(t *testing.T) *testEnv {
+	t.Helper()
+	store, err := versions.OpenDisk(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{kv: &fakeKV{versions: map[string]int{"secret/keygate/tenants/acme/pay": 1, "secret/keygate/tenants/globex/pay": 1}}, log: audit.NewMemory(0)}
+	e.configs = versions.NewManager(versions.Options{Store: store, Secrets: e.kv,
+		Compile: func(_ context.Context, f *config.File, _ map[string]int) error {
+			d, err := tenancy.Compile(f.Tenants)
+			if err == nil {
+				e.running = d
+			}
+			return err
+		}})
+	if _, err := e.configs.Apply(context.Background(), []byte(baseConfig), "setup", "base"); err != nil {
+		t.Fatal(err)
+	}
+	tok := func(s string, p Principal) Token { return Token{Hash: HashToken(secret.FromString(s)), Principal: p} }
+	h := New(Options{
+		Tokens: []Token{
+			tok(rootToken, Principal{Name: "root", Role: RoleGatewayAdmin}),
+			tok(acmeAdminTok, Principal{Name: "acme-admin", Role: RoleTenantAdmin, Tenant: "acme"}),
+			tok(acmeDevTok, Principal{Name: "acme-dev", Role: RoleTenantDeveloper, Tenant: "acme"}),
+			tok(globexAdmTok, Principal{Name: "globex-admin", Role: RoleTenantAdmin, Tenant: "globex"}),
+		},
+		Configs: e.configs, Secrets: e.kv, DryRun: fakeDryRun{}, Audit: e.log, AuditLog: e.log,
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "# metrics\n") }),
+	})
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// do sends a request and returns status and body.
+func (e *testEnv) do(t *testing.T, token, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// leaks names the first secret-looking test value found in s, or "".
+func leaks(s string, extra ...string) string {
+	for _, v := range append([]string{writtenSecret, rootToken, acmeAdminTok, acmeDevTok, globexAdmTok}, extra...) {
+		if strings.Contains(s, v) {
+			return v[:8] + "..."
+		}
+	}
+	return ""
+}
+
+var auditAll = audit.Filter{}

@@ -1,0 +1,133 @@
+package admin
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// op is one admin operation aimed at a tenant.
+type op struct {
+	name   string
+	method string
+	path   func(t string) string
+	body   func(own, t string) string
+	// expected statuses: gateway admin, tenant admin on own / other tenant, developer own / other
+	gw, taOwn, taOther, tdOwn, tdOther int
+	gwOther                            int // when it differs from gw
+}
+
+func fixed(p string) func(string) string { return func(string) string { return p } }
+func noBody(string, string) string       { return "" }
+
+// changeProviderOf returns the base config with tenant t's provider pointed elsewhere.
+func changeProviderOf(_, t string) string {
+	return strings.Replace(baseConfig, "https://pay."+t+".example", "https://pay2."+t+".example", 1)
+}
+
+func newProviderOf(t string, secretTenant string) string {
+	return fmt.Sprintf(`- name: %[1]s-new
+  hosts: [%[1]s-new.egress.local]
+  upstream: {url: "https://new.%[1]s.example"}
+  secrets: {key: "secret/keygate/tenants/%[2]s/pay#value"}
+`, t, secretTenant)
+}
+
+const (
+	ok   = http.StatusOK
+	deny = http.StatusForbidden
+)
+
+var ops = []op{
+	{"read config", "GET", fixed("/v1/config"), noBody, ok, ok, ok, ok, ok, 0},
+	{"apply: change a provider of the tenant", "POST", fixed("/v1/config?message=m"), changeProviderOf, ok, ok, deny, deny, deny, 0},
+	{"apply: change the tenants list", "POST", fixed("/v1/config"), func(string, string) string {
+		return strings.Replace(baseConfig, "tenants:\n", "tenants:\n  - name: initech\n", 1)
+	}, ok, deny, deny, deny, deny, 0},
+	{"apply: move a provider to the tenant", "POST", fixed("/v1/config"), func(own, t string) string {
+		other := map[string]string{"acme": "globex", "globex": "acme"}[t]
+		return strings.Replace(baseConfig, "tenant: "+other, "tenant: "+t, 1)
+	}, ok, deny, deny, deny, deny, 0},
+	{"list versions", "GET", fixed("/v1/config/versions"), noBody, ok, ok, ok, ok, ok, 0},
+	{"get version", "GET", fixed("/v1/config/versions/1"), noBody, ok, ok, ok, ok, ok, 0},
+	{"diff", "GET", fixed("/v1/config/diff?from=1&to=1"), noBody, ok, ok, ok, ok, ok, 0},
+	{"rollback", "POST", fixed("/v1/config/rollback"), func(string, string) string { return `{"version": 1}` }, ok, ok, ok, deny, deny, 0},
+	{"list tenants", "GET", fixed("/v1/tenants"), noBody, ok, deny, deny, deny, deny, 0},
+	{"create tenant", "POST", fixed("/v1/tenants"), func(string, string) string { return `{"name": "initech"}` }, ok, deny, deny, deny, deny, 0},
+	{"replace providers", "PUT", func(t string) string { return "/v1/tenants/" + t + "/providers" },
+		func(_, t string) string { return newProviderOf(t, t) }, ok, ok, deny, deny, deny, 0},
+	{"replace providers: use another tenant's secret", "PUT", func(t string) string { return "/v1/tenants/" + t + "/providers" },
+		func(_, t string) string {
+			return newProviderOf(t, map[string]string{"acme": "globex", "globex": "acme"}[t])
+		}, ok, deny, deny, deny, deny, 0},
+	{"issue credential", "POST", func(t string) string { return "/v1/tenants/" + t + "/credentials" }, noBody, ok, ok, deny, deny, deny, 0},
+	{"revoke credential", "DELETE", func(t string) string { return "/v1/tenants/" + t + "/credentials/k1" }, noBody, ok, ok, deny, deny, deny, 0},
+	{"write secret", "PUT", func(t string) string { return "/v1/tenants/" + t + "/secrets/pay" },
+		func(string, string) string { return `{"value": "` + writtenSecret + `", "cas": 1}` }, ok, ok, deny, deny, deny, 0},
+	{"dry run", "POST", func(t string) string { return "/v1/tenants/" + t + "/providers/" + t + "-pay/sign" },
+		func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, ok, deny, ok, deny, 0},
+	{"dry run with reveal", "POST", func(t string) string { return "/v1/tenants/" + t + "/providers/" + t + "-pay/sign?reveal=true" },
+		func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, ok, deny, deny, deny, 0},
+	{"dry run of another tenant's provider via own tenant", "POST", func(t string) string {
+		return "/v1/tenants/acme/providers/" + t + "-pay/sign"
+	}, noBody, ok, ok, http.StatusNotFound, ok, http.StatusNotFound, http.StatusNotFound},
+	{"read audit", "GET", func(t string) string { return "/v1/audit?tenant=" + t }, noBody, ok, ok, deny, ok, deny, 0},
+}
+
+type caller struct {
+	name, token, tenant string
+}
+
+// TestRoleOperationMatrix runs every operation as every role, against its own tenant and the
+// other tenant, each on a fresh gateway, and checks the status, the error format, the audit
+// event, and that no reply leaks a secret.
+func TestRoleOperationMatrix(t *testing.T) {
+	callers := []caller{
+		{"gateway_admin", rootToken, ""},
+		{"tenant_admin", acmeAdminTok, "acme"},
+		{"tenant_developer", acmeDevTok, "acme"},
+	}
+	for _, o := range ops {
+		for _, c := range callers {
+			for _, target := range []string{"acme", "globex"} {
+				own := target == "acme"
+				want := map[string][2]int{
+					"gateway_admin":    {o.gw, cmp.Or(o.gwOther, o.gw)},
+					"tenant_admin":     {o.taOwn, o.taOther},
+					"tenant_developer": {o.tdOwn, o.tdOther},
+				}[c.name][map[bool]int{true: 0, false: 1}[own]]
+				rel := map[bool]string{true: "own", false: "other"}[own]
+				t.Run(fmt.Sprintf("%s/%s/%s", o.name, c.name, rel), func(t *testing.T) {
+					e := newEnv(t)
+					status, body := e.do(t, c.token, o.method, o.path(target), o.body(c.tenant, target))
+					if status != want {
+						t.Fatalf("%s %s: got %d, want %d: %s", o.method, o.path(target), status, want, body)
+					}
+					if status != ok && !strings.Contains(body, fmt.Sprintf(`"status": %d`, status)) {
+						t.Fatalf("error reply without its status: %s", body)
+					}
+					if l := leaks(body); l != "" {
+						t.Fatalf("reply contains test secret %s", l)
+					}
+					events := e.log.Query(auditAll)
+					if len(events) != 1 {
+						t.Fatalf("%d audit events, want 1", len(events))
+					}
+				})
+			}
+		}
+		t.Run(o.name+"/unauthenticated", func(t *testing.T) {
+			e := newEnv(t)
+			for _, tok := range []string{"", "TOKEN-wrong", rootToken + "x"} {
+				if status, body := e.do(t, tok, o.method, o.path("acme"), o.body("", "acme")); status != http.StatusUnauthorized {
+					t.Fatalf("token %q: got %d: %s", tok[:min(len(tok), 5)], status, body)
+				}
+			}
+			if v, _ := e.configs.Current(); v.Number != 1 {
+				t.Fatalf("an unauthenticated request changed the config to version %d", v.Number)
+			}
+		})
+	}
+}

@@ -1,0 +1,207 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/versions"
+	"github.com/keygate/keygate/keystore"
+)
+
+// parseConfig parses and validates a config as the API received or stored it.
+func parseConfig(data []byte) (*config.File, error) {
+	f, err := config.Parse(data)
+	if err == nil {
+		err = f.Validate()
+	}
+	if err != nil {
+		return nil, failure.Wrap(failure.BadRequest, "config", err, "")
+	}
+	return f, nil
+}
+
+// renderConfig writes f as YAML, for changes the API makes on the caller's behalf (issue a
+// credential, replace a tenant's providers). Comments of the written file are not kept.
+func renderConfig(f *config.File) ([]byte, error) {
+	js, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(js)
+}
+
+// tenantView is what a tenant role sees of a config: its tenant (credential IDs, not hashes),
+// its providers (secrets as references, as always), the limits. Listen addresses and the
+// keystore setup are gateway-level.
+func tenantView(f *config.File, tenant string) *config.File {
+	out := &config.File{Limits: f.Limits, Providers: []config.Provider{}}
+	for _, t := range f.Tenants {
+		if t.Name != tenant {
+			continue
+		}
+		t.Credentials = append([]config.TenantCredential(nil), t.Credentials...)
+		for i := range t.Credentials {
+			t.Credentials[i].Hash = ""
+		}
+		out.Tenants = append(out.Tenants, t)
+	}
+	for _, p := range f.Providers {
+		if p.Tenant == tenant {
+			out.Providers = append(out.Providers, p)
+		}
+	}
+	return out
+}
+
+// tenantRefs are the secret references (text form, unversioned) tenant's providers use.
+func tenantRefs(f *config.File, tenant string) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range f.Providers {
+		if p.Tenant != tenant {
+			continue
+		}
+		for _, s := range p.Secrets {
+			if ref, err := keystore.ParseRef(s); err == nil {
+				out[ref.Unversioned().String()] = true
+			}
+		}
+	}
+	return out
+}
+
+// tenantPins keeps the pins of refs in refs.
+func tenantPins(pins map[string]int, refs map[string]bool) map[string]int {
+	out := map[string]int{}
+	for k, v := range pins {
+		if refs[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// othersPins are the pins a tenant-scoped change keeps: all current pins except those of refs
+// only tenant's providers use, which are pinned afresh.
+func othersPins(cur *config.File, pins map[string]int, tenant string) map[string]int {
+	own := tenantRefs(cur, tenant)
+	shared := map[string]bool{}
+	for _, p := range cur.Providers {
+		if p.Tenant != tenant {
+			for k := range tenantRefs(cur, p.Tenant) {
+				shared[k] = true
+			}
+		}
+	}
+	out := map[string]int{}
+	for k, v := range pins {
+		if !own[k] || shared[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// checkTenantChange enforces what a tenant admin may change from cur to next: only providers of
+// its own tenant; no tenants, listen, keystore or limits; secret references only under its own
+// secret prefix or already used by its providers; no script or CA files (paths on the gateway).
+func (s *server) checkTenantChange(cur, next *config.File, tenant string) error {
+	if !reflect.DeepEqual(cur.Tenants, next.Tenants) {
+		return forbidden("tenants: only a gateway admin may change tenants")
+	}
+	if !reflect.DeepEqual(cur.Listen, next.Listen) || !reflect.DeepEqual(cur.Keystore, next.Keystore) || cur.Limits != next.Limits {
+		return forbidden("listen, keystore and limits: only a gateway admin may change them")
+	}
+	curBy, nextBy := byName(cur.Providers), byName(next.Providers)
+	names := map[string]bool{}
+	for n := range curBy {
+		names[n] = true
+	}
+	for n := range nextBy {
+		names[n] = true
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	ownRefs := tenantRefs(cur, tenant)
+	prefix := s.opts.SecretMount + "/" + s.opts.SecretPrefix + "/" + tenant + "/"
+	for _, name := range sorted {
+		c, inCur := curBy[name]
+		n, inNext := nextBy[name]
+		if inCur && inNext && providerEqual(c, n) {
+			continue
+		}
+		if inCur && c.Tenant != tenant {
+			return forbidden("provider %q belongs to tenant %q", name, c.Tenant)
+		}
+		if inNext && n.Tenant != tenant {
+			return forbidden("provider %q: tenant %q may only define its own providers", name, tenant)
+		}
+		if !inNext {
+			continue // removing its own provider
+		}
+		for key, text := range n.Secrets {
+			ref, err := keystore.ParseRef(text)
+			if err != nil {
+				continue // validation names it
+			}
+			u := ref.Unversioned().String()
+			if !ownRefs[u] && !(ref.Kind == keystore.KV && strings.HasPrefix(u, prefix)) {
+				return forbidden("provider %q: secrets.%s: %s is outside tenant %q's secrets (%s...)", name, key, u, tenant, prefix)
+			}
+		}
+		if n.Script != nil && n.Script.File != "" && (!inCur || c.Script == nil || c.Script.File != n.Script.File) {
+			return forbidden("provider %q: script.file: a tenant admin may use inline scripts only", name)
+		}
+		if n.Upstream.CAFile != "" && (!inCur || c.Upstream.CAFile != n.Upstream.CAFile) {
+			return forbidden("provider %q: upstream.ca_file: only a gateway admin may set files", name)
+		}
+	}
+	return nil
+}
+
+func byName(ps []config.Provider) map[string]config.Provider {
+	out := make(map[string]config.Provider, len(ps))
+	for _, p := range ps {
+		out[p.Name] = p
+	}
+	return out
+}
+
+func providerEqual(a, b config.Provider) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// current returns the running version and its parsed config.
+func (s *server) current() (versions.Version, *config.File, error) {
+	v, ok := s.opts.Configs.Current()
+	if !ok {
+		return versions.Version{}, nil, errorf(http.StatusServiceUnavailable, "no config applied yet")
+	}
+	f, err := parseConfig(v.Config)
+	if err != nil {
+		return v, nil, fmt.Errorf("running version %d: %w", v.Number, err)
+	}
+	return v, f, nil
+}
+
+// tenantExists reports whether tenant is defined in f (404 otherwise).
+func tenantExists(f *config.File, tenant string) error {
+	for _, t := range f.Tenants {
+		if t.Name == tenant {
+			return nil
+		}
+	}
+	return errorf(http.StatusNotFound, "no tenant %q", tenant)
+}

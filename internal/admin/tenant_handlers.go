@@ -1,0 +1,212 @@
+package admin
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/tenancy"
+)
+
+type tenantSummary struct {
+	Name        string   `json:"name"`
+	Credentials []string `json:"credentials"` // credential IDs
+	SPIFFEIDs   []string `json:"spiffe_ids,omitempty"`
+	Providers   []string `json:"providers"`
+}
+
+func (s *server) listTenants(c *call) (any, error) {
+	if c.p.Role != RoleGatewayAdmin {
+		return nil, forbidden("only a gateway admin may list tenants")
+	}
+	v, f, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	c.ev.Version = v.Number
+	out := []tenantSummary{}
+	for _, t := range f.Tenants {
+		ts := tenantSummary{Name: t.Name, SPIFFEIDs: t.SPIFFEIDs, Credentials: []string{}, Providers: []string{}}
+		for _, cr := range t.Credentials {
+			ts.Credentials = append(ts.Credentials, cr.ID)
+		}
+		for _, p := range f.Providers {
+			if p.Tenant == t.Name {
+				ts.Providers = append(ts.Providers, p.Name)
+			}
+		}
+		out = append(out, ts)
+	}
+	return map[string]any{"tenants": out}, nil
+}
+
+type createTenantRequest struct {
+	Name      string   `json:"name"`
+	SPIFFEIDs []string `json:"spiffe_ids,omitempty"`
+}
+
+func (s *server) createTenant(c *call) (any, error) {
+	if c.p.Role != RoleGatewayAdmin {
+		return nil, forbidden("only a gateway admin may create tenants")
+	}
+	var req createTenantRequest
+	if err := decodeJSON(c.r, &req); err != nil {
+		return nil, err
+	}
+	c.ev.Tenant, c.ev.Target = req.Name, "tenant "+req.Name
+	cur, f, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	if tenantExists(f, req.Name) == nil {
+		return nil, errorf(http.StatusConflict, "tenant %q exists", req.Name)
+	}
+	next := *f
+	next.Tenants = append(slices.Clone(f.Tenants), config.Tenant{Name: req.Name, SPIFFEIDs: req.SPIFFEIDs})
+	return s.applyTenantChange(c, f, &next, cur.SecretVersions, "create tenant "+req.Name)
+}
+
+// putProviders replaces all of a tenant's providers with the body (a YAML or JSON list).
+func (s *server) putProviders(c *call) (any, error) {
+	tenant := c.r.PathValue("tenant")
+	if !c.p.canManage(tenant) {
+		return nil, forbidden("%s %q may not change providers of tenant %q", c.p.Role, c.p.Name, tenant)
+	}
+	data, err := io.ReadAll(c.r.Body)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
+	}
+	var providers []config.Provider
+	if err := yaml.UnmarshalStrict(data, &providers); err != nil {
+		return nil, errorf(http.StatusBadRequest, "providers: %v", err)
+	}
+	cur, f, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	if err := tenantExists(f, tenant); err != nil {
+		return nil, err
+	}
+	next := *f
+	next.Providers = nil
+	for _, p := range f.Providers {
+		if p.Tenant != tenant {
+			next.Providers = append(next.Providers, p)
+		}
+	}
+	for i, p := range providers {
+		if p.Tenant == "" {
+			p.Tenant = tenant
+		}
+		if p.Tenant != tenant {
+			return nil, forbidden("providers[%d].tenant: %q is not tenant %q", i, p.Tenant, tenant)
+		}
+		next.Providers = append(next.Providers, p)
+	}
+	msg := c.r.URL.Query().Get("message")
+	if msg == "" {
+		msg = "replace providers of tenant " + tenant
+	}
+	return s.applyTenantChange(c, f, &next, othersPins(f, cur.SecretVersions, tenant), msg)
+}
+
+type issueRequest struct {
+	ID string `json:"id,omitempty"`
+}
+
+// issueCredential creates a tenant AppKey, stores its hash through a config apply, and returns
+// the AppKey in this reply only: it is the one explicit reveal of the API.
+func (s *server) issueCredential(c *call) (any, error) {
+	tenant := c.r.PathValue("tenant")
+	if !c.p.canManage(tenant) {
+		return nil, forbidden("%s %q may not issue credentials of tenant %q", c.p.Role, c.p.Name, tenant)
+	}
+	var req issueRequest
+	if c.r.ContentLength != 0 {
+		if err := decodeJSON(c.r, &req); err != nil {
+			return nil, err
+		}
+	}
+	cur, f, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	if err := tenantExists(f, tenant); err != nil {
+		return nil, err
+	}
+	appKey, hash, err := tenancy.IssueCredential()
+	if err != nil {
+		return nil, err
+	}
+	next := *f
+	next.Tenants = slices.Clone(f.Tenants)
+	for i := range next.Tenants {
+		t := &next.Tenants[i]
+		if t.Name != tenant {
+			continue
+		}
+		if req.ID == "" {
+			req.ID = fmt.Sprintf("key-%d", len(t.Credentials)+1)
+		}
+		for _, cr := range t.Credentials {
+			if cr.ID == req.ID {
+				return nil, errorf(http.StatusConflict, "tenant %q already has credential %q", tenant, req.ID)
+			}
+		}
+		t.Credentials = append(slices.Clone(t.Credentials), config.TenantCredential{ID: req.ID, Hash: hash})
+	}
+	c.ev.Target = "credential " + req.ID
+	data, err := renderConfig(&next)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, cur.SecretVersions, c.p.Name, fmt.Sprintf("issue credential %s of tenant %s", req.ID, tenant))
+	if err != nil {
+		return nil, err
+	}
+	c.ev.Version = v.Number
+	return map[string]any{
+		"tenant": tenant, "id": req.ID, "version": v.Number, "header": tenancy.TenantKeyHeader,
+		"app_key": string(appKey.Reveal()), // the one reveal: shown once, stored only as its hash
+	}, nil
+}
+
+func (s *server) revokeCredential(c *call) (any, error) {
+	tenant, id := c.r.PathValue("tenant"), c.r.PathValue("id")
+	if !c.p.canManage(tenant) {
+		return nil, forbidden("%s %q may not revoke credentials of tenant %q", c.p.Role, c.p.Name, tenant)
+	}
+	c.ev.Target = "credential " + id
+	cur, f, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	if err := tenantExists(f, tenant); err != nil {
+		return nil, err
+	}
+	next := *f
+	next.Tenants = slices.Clone(f.Tenants)
+	found := false
+	for i := range next.Tenants {
+		t := &next.Tenants[i]
+		if t.Name == tenant {
+			n := len(t.Credentials)
+			t.Credentials = slices.DeleteFunc(slices.Clone(t.Credentials), func(cr config.TenantCredential) bool { return cr.ID == id })
+			found = len(t.Credentials) < n
+		}
+	}
+	if !found {
+		return nil, errorf(http.StatusNotFound, "tenant %q has no credential %q", tenant, id)
+	}
+	data, err := renderConfig(&next)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, cur.SecretVersions, c.p.Name, fmt.Sprintf("revoke credential %s of tenant %s", id, tenant))
+	c.ev.Version = v.Number
+	return v.Meta(), err
+}

@@ -1,0 +1,162 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/keystore"
+)
+
+// secretRequest is the body of a secret write. Values are decoded straight into secret.Value
+// and are never echoed.
+type secretRequest struct {
+	Value  *string           `json:"value,omitempty"`  // shorthand for fields {"value": ...}
+	Fields map[string]string `json:"fields,omitempty"` // the whole new secret version
+	CAS    *int              `json:"cas,omitempty"`    // the version believed current; 0: must not exist; absent: no check
+}
+
+// putSecret writes a new version of a tenant secret (write-only) and, when the running config
+// uses it, re-applies the config so the new version is pinned (a rotation is a config version,
+// and rolling back restores the old key).
+func (s *server) putSecret(c *call) (any, error) {
+	tenant, name := c.r.PathValue("tenant"), c.r.PathValue("name")
+	if !c.p.canManage(tenant) {
+		return nil, forbidden("%s %q may not write secrets of tenant %q", c.p.Role, c.p.Name, tenant)
+	}
+	if !validSecretName(name) {
+		return nil, errorf(http.StatusBadRequest, "secret name %q: want 1-63 characters of a-z, 0-9, '-' and '_'", name)
+	}
+	mount, path := s.opts.SecretMount, s.opts.SecretPrefix+"/"+tenant+"/"+name
+	c.ev.Target = mount + "/" + path
+	if s.opts.Secrets == nil {
+		return nil, errorf(http.StatusNotImplemented, "this keystore does not accept writes")
+	}
+	var req secretRequest
+	if err := decodeJSON(c.r, &req); err != nil {
+		return nil, err
+	}
+	fields := map[string]secret.Value{}
+	for k, v := range req.Fields {
+		fields[k] = secret.FromString(v)
+	}
+	if req.Value != nil {
+		fields["value"] = secret.FromString(*req.Value)
+	}
+	req.Value, req.Fields = nil, nil
+	if len(fields) == 0 {
+		return nil, errorf(http.StatusBadRequest, "set value or fields")
+	}
+	cas := -1
+	if req.CAS != nil {
+		cas = *req.CAS
+	}
+	cur, f, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	if err := tenantExists(f, tenant); err != nil {
+		return nil, err
+	}
+	n, err := s.opts.Secrets.Put(c.r.Context(), mount, path, fields, cas)
+	if err != nil {
+		return nil, err
+	}
+	reply := map[string]any{"secret": mount + "/" + path, "version": n}
+	// Re-pin the references into this secret that the running config uses.
+	keep := map[string]int{}
+	uses := false
+	for k, v := range cur.SecretVersions {
+		if ref, err := keystore.ParseRef(k); err == nil && ref.Mount == mount && ref.Path == path {
+			uses = true
+			continue
+		}
+		keep[k] = v
+	}
+	if uses {
+		v, err := s.opts.Configs.ApplyPinned(c.r.Context(), cur.Config, keep, c.p.Name, fmt.Sprintf("secret %s/%s is now version %d", mount, path, n))
+		if err != nil {
+			return nil, fmt.Errorf("secret written as version %d, but the config was not re-pinned: %w", n, err)
+		}
+		c.ev.Version = v.Number
+		reply["config_version"] = v.Number
+	}
+	return reply, nil
+}
+
+func validSecretName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") == ""
+}
+
+// dryRun signs a raw HTTP request as the provider would, without sending it.
+func (s *server) dryRun(c *call) (any, error) {
+	tenant, provider := c.r.PathValue("tenant"), c.r.PathValue("provider")
+	c.ev.Target = "provider " + provider
+	if !c.p.canRead(tenant) {
+		return nil, forbidden("%s %q may not use providers of tenant %q", c.p.Role, c.p.Name, tenant)
+	}
+	reveal, _ := strconv.ParseBool(c.r.URL.Query().Get("reveal"))
+	if reveal && c.p.Role == RoleTenantDeveloper {
+		return nil, forbidden("role %s may only run redacted dry runs", c.p.Role)
+	}
+	v, f, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	c.ev.Version = v.Number
+	found := false
+	for _, p := range f.Providers {
+		found = found || (p.Name == provider && p.Tenant == tenant)
+	}
+	if !found {
+		return nil, errorf(http.StatusNotFound, "tenant %q has no provider %q", tenant, provider)
+	}
+	if s.opts.DryRun == nil {
+		return nil, errorf(http.StatusNotImplemented, "dry runs are not available")
+	}
+	raw, err := io.ReadAll(c.r.Body)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
+	}
+	out, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, reveal)
+	if err != nil {
+		return nil, err
+	}
+	c.raw, c.contentType = out, "text/plain; charset=utf-8"
+	if json.Valid(out) {
+		c.contentType = "application/json"
+	}
+	return nil, nil
+}
+
+// readAudit answers GET /v1/audit?tenant=&kind=&limit=. Tenant roles read their own tenant only.
+func (s *server) readAudit(c *call) (any, error) {
+	q := c.r.URL.Query()
+	tenant := q.Get("tenant")
+	if c.p.Role != RoleGatewayAdmin {
+		if tenant == "" {
+			tenant = c.p.Tenant
+		}
+		if tenant != c.p.Tenant {
+			return nil, forbidden("%s %q may not read the audit log of tenant %q", c.p.Role, c.p.Name, tenant)
+		}
+	}
+	c.ev.Tenant = tenant
+	if s.opts.AuditLog == nil {
+		return nil, errorf(http.StatusNotImplemented, "no queryable audit log configured")
+	}
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	events := s.opts.AuditLog.Query(audit.Filter{Tenant: tenant, Kind: q.Get("kind"), Limit: limit})
+	if events == nil {
+		events = []audit.Event{}
+	}
+	return map[string]any{"events": events}, nil
+}

@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/versions"
+)
+
+// NewConfigCommand is `keygate config`: history, show, diff, apply and rollback of the versioned
+// config in a local state directory, usable offline. compile is run on every apply and rollback
+// (nil: parse and validate only); secrets pins KV versions (nil: no pins, e.g. offline).
+func NewConfigCommand(compile versions.Compiler, secrets versions.SecretVersions) *cobra.Command {
+	var stateDir, author string
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Inspect and change the versioned configuration",
+	}
+	cmd.PersistentFlags().StringVar(&stateDir, "state-dir", defaultStateDir(), "directory holding config versions and the last-known-good cache")
+	cmd.PersistentFlags().StringVar(&author, "author", defaultAuthor(), "author recorded in new versions")
+
+	manager := func() (*versions.Manager, error) {
+		store, err := versions.OpenDisk(filepath.Join(stateDir, "versions"), 0)
+		if err != nil {
+			return nil, err
+		}
+		run := compile
+		if run == nil {
+			run = func(context.Context, *config.File, map[string]int) error { return nil }
+		}
+		return versions.NewManager(versions.Options{Store: store, Compile: run, Secrets: secrets}), nil
+	}
+
+	history := &cobra.Command{
+		Use: "history", Short: "List the kept versions", Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			m, err := manager()
+			if err != nil {
+				return err
+			}
+			vs, err := m.History(c.Context())
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "VERSION\tTIME\tAUTHOR\tHASH\tMESSAGE")
+			for _, v := range vs {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%.19s\t%s\n", v.Number, v.Time.Format("2006-01-02 15:04:05"), v.Author, v.Hash, v.Message)
+			}
+			return w.Flush()
+		},
+	}
+
+	show := &cobra.Command{
+		Use: "show [N]", Short: "Print a version's YAML (default the latest) and its pinned secret versions", Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			m, err := manager()
+			if err != nil {
+				return err
+			}
+			var v versions.Version
+			if len(args) == 0 {
+				vs, err := m.History(c.Context())
+				if err != nil {
+					return err
+				}
+				if len(vs) == 0 {
+					return fmt.Errorf("no versions in %s", stateDir)
+				}
+				v = vs[len(vs)-1]
+			} else {
+				n, err := versionArg(args[0])
+				if err != nil {
+					return err
+				}
+				if v, err = m.Get(c.Context(), n); err != nil {
+					return err
+				}
+			}
+			out := c.OutOrStdout()
+			fmt.Fprintf(out, "# version %d by %s at %s: %s\n", v.Number, v.Author, v.Time.Format("2006-01-02 15:04:05"), v.Message)
+			for _, p := range versions.DiffPins(nil, v.SecretVersions) {
+				fmt.Fprintf(out, "# pinned %s@%d\n", p.Ref, p.To)
+			}
+			_, err = out.Write(v.Config)
+			return err
+		},
+	}
+
+	diff := &cobra.Command{
+		Use: "diff A B", Short: "Show what changed from version A to version B", Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			a, err := versionArg(args[0])
+			if err != nil {
+				return err
+			}
+			b, err := versionArg(args[1])
+			if err != nil {
+				return err
+			}
+			m, err := manager()
+			if err != nil {
+				return err
+			}
+			d, err := m.Diff(c.Context(), a, b)
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			fmt.Fprint(out, d.Text)
+			for _, p := range d.Pins {
+				fmt.Fprintf(out, "pin %s: %d -> %d\n", p.Ref, p.From, p.To)
+			}
+			return nil
+		},
+	}
+
+	var applyMsg string
+	apply := &cobra.Command{
+		Use: "apply FILE", Short: "Validate, compile and store FILE as a new version", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			m, err := manager()
+			if err != nil {
+				return err
+			}
+			v, err := m.Apply(c.Context(), data, author, applyMsg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "version %d (%s)\n", v.Number, v.Hash)
+			return nil
+		},
+	}
+	apply.Flags().StringVarP(&applyMsg, "message", "m", "", "why this change")
+
+	var rollbackMsg string
+	rollback := &cobra.Command{
+		Use: "rollback N", Short: "Make a new version with version N's content and pinned secret versions", Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			n, err := versionArg(args[0])
+			if err != nil {
+				return err
+			}
+			m, err := manager()
+			if err != nil {
+				return err
+			}
+			v, err := m.Rollback(c.Context(), n, author, rollbackMsg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "version %d (rollback to %d)\n", v.Number, n)
+			return nil
+		},
+	}
+	rollback.Flags().StringVarP(&rollbackMsg, "message", "m", "", "why this rollback")
+
+	cmd.AddCommand(history, show, diff, apply, rollback)
+	return cmd
+}
+
+func versionArg(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("version %q is not a positive integer", s)
+	}
+	return n, nil
+}
+
+// defaultStateDir is the same folder `keygate serve` keeps its versions in.
+func defaultStateDir() string { return config.DefaultStateDir() }
+
+func defaultAuthor() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "cli"
+}

@@ -1,0 +1,61 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/keygate/keygate/internal/admin"
+	"github.com/keygate/keygate/internal/app"
+	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/dryrun"
+	"github.com/keygate/keygate/internal/metrics"
+	"github.com/keygate/keygate/keystore"
+	"github.com/keygate/keygate/signer"
+)
+
+// newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz.
+func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
+	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, error) {
+	tokens := make([]admin.Token, 0, len(f.Admin.Tokens))
+	for _, t := range f.Admin.Tokens {
+		tokens = append(tokens, admin.Token{Hash: t.Hash,
+			Principal: admin.Principal{Name: t.Name, Role: admin.Role(t.Role), Tenant: t.Tenant}})
+	}
+	if err := admin.ValidateTokens(tokens); err != nil {
+		return nil, fmt.Errorf("admin.tokens: %w", err)
+	}
+	opts := admin.Options{
+		Tokens: tokens, Configs: cfgs, DryRun: dryRunner{a}, Audit: sink, AuditLog: log,
+		Metrics: m.Handler(), Logger: logger,
+		Ready: func(ctx context.Context) error {
+			if draining.Load() {
+				return errors.New("draining")
+			}
+			return a.Ready(ctx)
+		},
+	}
+	if w, ok := a.Keystore.(keystore.Writer); ok {
+		opts.Secrets = w
+	}
+	return admin.New(opts), nil
+}
+
+// dryRunner is the admin API's dry run: the same pipeline as `keygate sign`, on the current
+// snapshot, redacted unless the role may reveal.
+type dryRunner struct{ a *app.App }
+
+func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, reveal bool) ([]byte, error) {
+	snap := d.a.Snapshots.Load()
+	if snap == nil {
+		return nil, errors.New("no configuration loaded")
+	}
+	return dryrun.Run(ctx, snap, dryrun.Input{
+		Provider: provider, Tenant: tenant, Request: raw, Clock: signer.SystemClock(),
+		Reveal: reveal, Keys: d.a.Keystore,
+	})
+}

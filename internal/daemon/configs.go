@@ -1,0 +1,128 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/keygate/keygate/internal/app"
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/versions"
+	"github.com/keygate/keygate/keystore"
+	"github.com/keygate/keygate/xds"
+)
+
+// publisher makes a compiled config live: keygate's snapshot and Envoy's resources together.
+// It is the versions.Compiler, so nothing becomes a version unless both succeeded.
+type publisher struct {
+	app *app.App
+	xds *xds.Server
+	dir string // relative paths in a config resolve against the config file's folder
+}
+
+func (p *publisher) compile(ctx context.Context, f *config.File, pins map[string]int) error {
+	app.Prepare(f, p.dir)
+	snap, err := p.app.Compile(f, gateway.Meta{Pins: pins, Hash: "pending"})
+	if err != nil {
+		return err
+	}
+	// xDS validates the Envoy side before anything is swapped: a config Envoy would reject is
+	// refused whole, and keygate keeps serving the previous snapshot.
+	if _, err := p.xds.Publish(ctx, f); err != nil {
+		return err
+	}
+	p.app.Snapshots.Store(snap)
+	return nil
+}
+
+// secretVersions pins the KV version each secret reference resolves to now (0 for the file
+// keystore, which has none: not pinned).
+type secretVersions struct{ store keystore.Getter }
+
+func (s secretVersions) CurrentVersion(ctx context.Context, ref keystore.Ref) (int, error) {
+	sec, err := s.store.Get(ctx, ref.Unversioned())
+	if err != nil {
+		return 0, err
+	}
+	return sec.Version, nil
+}
+
+// configs is the versions manager as the admin API and the daemon use it, telling onApplied
+// (metrics, logs) about every version that became current.
+type configs struct {
+	*versions.Manager
+	onApplied func(versions.Version)
+}
+
+func (c configs) Apply(ctx context.Context, data []byte, author, message string) (versions.Version, error) {
+	return c.done(c.Manager.Apply(ctx, data, author, message))
+}
+
+func (c configs) ApplyPinned(ctx context.Context, data []byte, keep map[string]int, author, message string) (versions.Version, error) {
+	return c.done(c.Manager.ApplyPinned(ctx, data, keep, author, message))
+}
+
+func (c configs) Rollback(ctx context.Context, n int, author, message string) (versions.Version, error) {
+	return c.done(c.Manager.Rollback(ctx, n, author, message))
+}
+
+func (c configs) done(v versions.Version, err error) (versions.Version, error) {
+	if err == nil {
+		c.onApplied(v)
+	}
+	return v, err
+}
+
+// fileMark remembers the hash of the config file content last applied, so that the file is
+// applied when it was edited, not merely because it differs from the current version (which
+// the admin API may have changed since).
+type fileMark struct{ path string }
+
+func (m fileMark) load() string {
+	b, _ := os.ReadFile(m.path)
+	return string(b)
+}
+
+func (m fileMark) save(hash string) {
+	_ = os.WriteFile(m.path, []byte(hash), 0o600)
+}
+
+// startConfig brings the config up at start: the newest stored version (or, with the store
+// unreachable, the last-known-good one), then the config file if it was edited while keygate
+// was down. A broken or unreadable file does not stop a keygate that has a version to serve.
+func startConfig(ctx context.Context, c configs, path string, mark fileMark, log *slog.Logger) error {
+	cur, err := c.Restore(ctx)
+	restored := err == nil
+	switch {
+	case restored:
+		log.Info("config restored", "version", cur.Number, "hash", cur.Hash)
+	case errors.Is(err, versions.ErrNotFound):
+		log.Info("no stored config version: first start")
+	default:
+		log.Warn("no config version could be restored", "err", err)
+	}
+	data, ferr := os.ReadFile(path)
+	if ferr != nil {
+		if restored {
+			log.Warn("config file unreadable: serving the restored version", "err", ferr)
+			return nil
+		}
+		return fmt.Errorf("read config: %w", ferr)
+	}
+	hash := config.Hash(data)
+	if restored && (hash == cur.Hash || hash == mark.load()) {
+		return nil
+	}
+	if _, err := c.Apply(ctx, data, "keygate serve", "config file "+path); err != nil {
+		if restored {
+			log.Error("config file refused: serving the restored version", "err", err)
+			return nil
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	mark.save(hash)
+	return nil
+}

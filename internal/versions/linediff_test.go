@@ -1,0 +1,25 @@
+package versions
+
+import "testing"
+
+func TestUnifiedDiff(t *testing.T) {
+	cases := []struct {
+		name, a, b, want string
+	}{
+		{"equal", "a\nb\n", "a\nb\n", ""},
+		{"change in middle", "1\n2\n3\n4\n5\n6\n7\n8\n9\n", "1\n2\n3\n4\nfive\n6\n7\n8\n9\n",
+			"--- v1\n+++ v2\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"},
+		{"append to empty", "", "x\n", "--- v1\n+++ v2\n@@ -0,0 +1,1 @@\n+x\n"},
+		{"delete all", "x\ny\n", "", "--- v1\n+++ v2\n@@ -1,2 +0,0 @@\n-x\n-y\n"},
+		{"two hunks", "a\n1\n2\n3\n4\n5\n6\n7\n8\nb\n", "A\n1\n2\n3\n4\n5\n6\n7\n8\nB\n",
+			"--- v1\n+++ v2\n@@ -1,4 +1,4 @@\n-a\n+A\n 1\n 2\n 3\n@@ -7,4 +7,4 @@\n 6\n 7\n 8\n-b\n+B\n"},
+		{"insert at start", "b\nc\n", "a\nb\nc\n", "--- v1\n+++ v2\n@@ -1,2 +1,3 @@\n+a\n b\n c\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := UnifiedDiff("v1", "v2", []byte(c.a), []byte(c.b)); got != c.want {
+				t.Fatalf("got:\n%s\nwant:\n%s", got, c.want)
+			}
+		})
+	}
+}
