@@ -149,6 +149,23 @@ func (c *Cache) Get(ctx context.Context, ref Ref) (Secret, error) {
 	}
 }
 
+// Refresh asks the backend now, whatever the cache holds, and caches the answer. Applying a
+// config pins "the latest version" of each secret: that must be Vault's latest, not the one
+// cached before an operator rotated the key in Vault.
+func (c *Cache) Refresh(ctx context.Context, ref Ref) (Secret, error) {
+	key := ref.String()
+	v, err, _ := c.group.Do("refresh:"+key, func() (any, error) { return c.fetch(ctx, ref, key) })
+	if err != nil {
+		return Secret{}, err
+	}
+	return v.(Secret), nil
+}
+
+// Refresher is the optional capability of reading past a cache (see Cache.Refresh).
+type Refresher interface {
+	Refresh(ctx context.Context, ref Ref) (Secret, error)
+}
+
 func (c *Cache) fetch(ctx context.Context, ref Ref, key string) (Secret, error) {
 	c.calls.Add(1)
 	s, err := c.inner.Get(ctx, ref)

@@ -44,6 +44,9 @@ func NewServer(log *slog.Logger) *Server { return NewServerWithOptions(log, Opti
 
 // NewServerWithOptions builds a Server whose snapshots use opts (see Options for defaults).
 func NewServerWithOptions(log *slog.Logger, opts Options) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	s := &Server{
 		log:     log.With("component", "xds"),
 		opts:    opts,

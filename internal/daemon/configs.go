@@ -38,12 +38,16 @@ func (p *publisher) compile(ctx context.Context, f *config.File, pins map[string
 	return nil
 }
 
-// secretVersions pins the KV version each secret reference resolves to now (0 for the file
-// keystore, which has none: not pinned).
+// secretVersions pins the KV version each secret reference resolves to now, asking Vault past
+// the cache (0 for the file keystore, which has no versions: not pinned).
 type secretVersions struct{ store keystore.Getter }
 
 func (s secretVersions) CurrentVersion(ctx context.Context, ref keystore.Ref) (int, error) {
-	sec, err := s.store.Get(ctx, ref.Unversioned())
+	get := s.store.Get
+	if r, ok := s.store.(keystore.Refresher); ok {
+		get = r.Refresh
+	}
+	sec, err := get(ctx, ref.Unversioned())
 	if err != nil {
 		return 0, err
 	}
