@@ -42,13 +42,19 @@ func Run(ctx context.Context, snap *gateway.Snapshot, in Input) ([]byte, error) 
 		}
 		return nil, fmt.Errorf("--provider %q is not in the config (providers: %s)", in.Provider, strings.Join(names, ", "))
 	}
-	hr, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(in.Request)))
+	br := bufio.NewReader(bytes.NewReader(in.Request))
+	hr, err := http.ReadRequest(br)
 	if err != nil {
 		return nil, fmt.Errorf("request is not raw HTTP/1.1: %w", err)
 	}
 	body, err := io.ReadAll(hr.Body)
 	if err != nil {
 		return nil, fmt.Errorf("request body: %w", err)
+	}
+	if len(body) == 0 && hr.Header.Get("Content-Length") == "" && len(hr.TransferEncoding) == 0 {
+		// A request file written by hand often has no Content-Length: the body is the rest of
+		// the file, as a user reading it would expect.
+		body, _ = io.ReadAll(br)
 	}
 	header := hr.Header.Clone()
 	header.Del("Content-Length")
