@@ -18,13 +18,18 @@ import (
 // The result is safe for concurrent use and meant to live as long as its config version.
 func NewKeys(store keystore.Getter, refs map[string]keystore.Ref) Keys {
 	ts, _ := store.(keystore.TransitSigner)
-	return &keySet{store: store, transit: ts, refs: refs, parsed: newPrivateKeyCache()}
+	text := make(map[string]string, len(refs))
+	for name, ref := range refs {
+		text[name] = ref.String()
+	}
+	return &keySet{store: store, transit: ts, refs: refs, refText: text, parsed: newPrivateKeyCache()}
 }
 
 type keySet struct {
 	store   keystore.Getter
 	transit keystore.TransitSigner // nil when the store has no Transit
 	refs    map[string]keystore.Ref
+	refText map[string]string // ref.String() per name, formatted once for the audit record
 	parsed  *privateKeyCache
 }
 
@@ -76,12 +81,12 @@ func (k *keySet) ref(name string) (keystore.Ref, error) {
 
 func (k *keySet) Secret(ctx context.Context, x *Exchange, name string) (secret.Value, error) {
 	start := time.Now()
-	s, ref, err := k.read(ctx, name)
+	s, _, err := k.read(ctx, name)
 	x.Timing.AddSince(StageKeyFetch, start)
 	if err != nil {
 		return secret.Value{}, err
 	}
-	x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String(), Version: s.Version})
+	x.Used = append(x.Used, KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})
 	return s.Value, nil
 }
 
@@ -103,22 +108,8 @@ func (k *keySet) HMAC(ctx context.Context, x *Exchange, name, hash string, data 
 	if !ok {
 		return nil, failure.New(failure.Internal, "sign", "unknown hash %q", hash)
 	}
-	ref, err := k.ref(name)
-	if err != nil {
-		return nil, err
-	}
-	if ref.Kind == keystore.Transit {
-		if k.transit == nil {
-			return nil, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s) but the keystore has no Transit", name, ref)
-		}
-		start := time.Now()
-		mac, err := k.transit.HMAC(ctx, ref, vaultHashName(hash), data)
-		x.Timing.AddSince(StageKeyFetch, start)
-		if err != nil {
-			return nil, err
-		}
-		x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String()})
-		return mac, nil
+	if mac, remote, err := k.inTransit(ctx, x, name, hash, data, keystore.TransitSigner.HMAC); remote || err != nil {
+		return mac, err
 	}
 	key, err := k.Secret(ctx, x, name)
 	if err != nil {
@@ -133,22 +124,8 @@ func (k *keySet) Sign(ctx context.Context, x *Exchange, name, hash string, data 
 	if _, ok := hashes[hash]; !ok {
 		return nil, failure.New(failure.Internal, "sign", "unknown hash %q", hash)
 	}
-	ref, err := k.ref(name)
-	if err != nil {
-		return nil, err
-	}
-	if ref.Kind == keystore.Transit {
-		if k.transit == nil {
-			return nil, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s) but the keystore has no Transit", name, ref)
-		}
-		start := time.Now()
-		sig, err := k.transit.Sign(ctx, ref, vaultHashName(hash), data)
-		x.Timing.AddSince(StageKeyFetch, start)
-		if err != nil {
-			return nil, err
-		}
-		x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String()})
-		return sig, nil
+	if sig, remote, err := k.inTransit(ctx, x, name, hash, data, keystore.TransitSigner.Sign); remote || err != nil {
+		return sig, err
 	}
 	start := time.Now()
 	s, ref, err := k.read(ctx, name)
@@ -156,10 +133,33 @@ func (k *keySet) Sign(ctx context.Context, x *Exchange, name, hash string, data 
 	if err != nil {
 		return nil, err
 	}
-	x.Used = append(x.Used, KeyUse{Name: name, Ref: ref.String(), Version: s.Version})
+	x.Used = append(x.Used, KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})
 	key, err := k.parsed.get(ref, s)
 	if err != nil {
 		return nil, err
 	}
 	return signLocal(key, hash, data, ref)
+}
+
+// transitOp is keystore.TransitSigner.HMAC or .Sign as a method expression.
+type transitOp func(t keystore.TransitSigner, ctx context.Context, ref keystore.Ref, alg string, data []byte) ([]byte, error)
+
+// inTransit runs op in Vault when the named key is a Transit key; remote is false (and nothing
+// is done) for a KV secret, which the caller then uses locally.
+func (k *keySet) inTransit(ctx context.Context, x *Exchange, name, hash string, data []byte, op transitOp) (out []byte, remote bool, err error) {
+	ref, err := k.ref(name)
+	if err != nil || ref.Kind != keystore.Transit {
+		return nil, false, err
+	}
+	if k.transit == nil {
+		return nil, true, failure.New(failure.Internal, "sign", "secret %q is a Transit key (%s) but the keystore has no Transit", name, ref)
+	}
+	start := time.Now()
+	out, err = op(k.transit, ctx, ref, vaultHashName(hash), data)
+	x.Timing.AddSince(StageKeyFetch, start)
+	if err != nil {
+		return nil, true, err
+	}
+	x.Used = append(x.Used, KeyUse{Name: name, Ref: k.refText[name]})
+	return out, true, nil
 }

@@ -15,45 +15,51 @@ import (
 // ConfigMap symlink swaps, are seen the same way. A refused config is logged with the field
 // that is wrong and changes nothing; the next edit is tried again.
 func watchFile(ctx context.Context, path string, every time.Duration, c configs, mark fileMark, log *slog.Logger) {
-	if every < 0 {
-		return
-	}
-	if every == 0 {
-		every = 2 * time.Second
-	}
 	last := ""
 	if data, err := os.ReadFile(path); err == nil {
 		last = config.Hash(data) // start-up already dealt with the file as it is now
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	tick(ctx, every, func() {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			continue // the file is being replaced, or the store is away: keep serving
+			return // the file is being replaced, or the store is away: keep serving
 		}
 		hash := config.Hash(data)
 		if hash == last {
-			continue
+			return
 		}
 		last = hash
 		if _, err := c.Apply(ctx, data, "file-watcher", "config file "+path+" changed"); err != nil {
 			log.Error("config file change refused: still serving the current version", "err", err)
-			continue
+			return
 		}
 		mark.save(hash)
-	}
+	})
 }
 
 // followStore applies versions other writers stored: another replica of a fleet (versions in
 // Vault), or `keygate config apply|rollback` run against this machine's state folder. Each
 // replica thus converges on the newest stored version within one interval.
 func followStore(ctx context.Context, store versions.Store, every time.Duration, c configs, log *slog.Logger) {
+	tick(ctx, every, func() {
+		latest, err := store.Latest(ctx)
+		if err != nil {
+			return // unreachable or empty: keep serving what we have
+		}
+		if cur, ok := c.Current(); ok && latest.Number <= cur.Number {
+			return
+		}
+		v, err := c.Restore(ctx)
+		if err != nil {
+			log.Error("a newer stored config version could not be applied", "version", latest.Number, "err", err)
+			return
+		}
+		c.onApplied(v)
+	})
+}
+
+// tick runs fn every interval (default 2s; negative: never) until ctx is done.
+func tick(ctx context.Context, every time.Duration, fn func()) {
 	if every < 0 {
 		return
 	}
@@ -67,19 +73,7 @@ func followStore(ctx context.Context, store versions.Store, every time.Duration,
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			fn()
 		}
-		latest, err := store.Latest(ctx)
-		if err != nil {
-			continue // unreachable or empty: keep serving what we have
-		}
-		if cur, ok := c.Current(); ok && latest.Number <= cur.Number {
-			continue
-		}
-		v, err := c.Restore(ctx)
-		if err != nil {
-			log.Error("a newer stored config version could not be applied", "version", latest.Number, "err", err)
-			continue
-		}
-		c.onApplied(v)
 	}
 }
