@@ -3,10 +3,14 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -142,4 +146,51 @@ func TestSignErrorsNameWhatIsWrong(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSignProcessesResponse: with --response, `keygate sign` also runs response processing (here
+// the demo provider's AES-CBC field) on a raw HTTP/1.1 response and prints the result.
+func TestSignProcessesResponse(t *testing.T) {
+	dir := t.TempDir()
+	req := filepath.Join(dir, "req.http")
+	resp := filepath.Join(dir, "resp.http")
+	body := `{"data":"{\"amount\":1}","timestamp":"1700000000"}`
+	mustWrite(t, req, "POST /orders HTTP/1.1\r\nHost: demo.egress.local\r\nContent-Type: application/json\r\n\r\n"+body)
+	// {"ok":true} encrypted with the demo key and IV (what the demo provider would answer).
+	answer := `{"code":0,"data":"` + demoEncrypt(t, `{"ok":true}`) + `"}`
+	mustWrite(t, resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(answer))+"\r\n\r\n"+answer)
+	out, err := runMain(t, "sign", "--config", "../../examples/dev/keygate.yaml", "--provider", "demo",
+		"--request", req, "--response", resp, "--time", "2026-01-02T03:04:05Z")
+	if err != nil {
+		t.Fatalf("keygate sign --response: %v", err)
+	}
+	_, response, ok := strings.Cut(out, "}\r\nHTTP/1.1 200 OK\r\n")
+	if !ok {
+		t.Fatalf("no processed response in the output:\n%s", out)
+	}
+	if !strings.HasSuffix(response, `{"code":0,"data":{"ok":true}}`) {
+		t.Errorf("response data not decrypted:\n%s", response)
+	}
+	if strings.Contains(out, "demo-app-secret") {
+		t.Error("dry run printed the AppSecret")
+	}
+}
+
+func mustWrite(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func demoEncrypt(t *testing.T, plain string) string {
+	t.Helper()
+	block, err := aes.NewCipher([]byte("demo-aes-key-16b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := aes.BlockSize - len(plain)%aes.BlockSize
+	padded := append([]byte(plain), bytes.Repeat([]byte{byte(n)}, n)...)
+	cipher.NewCBCEncrypter(block, []byte("demo-aes-iv-16by")).CryptBlocks(padded, padded)
+	return base64.StdEncoding.EncodeToString(padded)
 }
