@@ -47,16 +47,21 @@ type Options struct {
 	MaxBodyBytes int64
 	// MessageTimeout bounds each ext_proc message round trip (Envoy default 200ms, too short
 	// for a Vault call or a big body). Default: 1s per started MiB of MaxBodyBytes, at least 1s,
-	// and more than the longest token fetch (token.timeout + 1s): a two-step provider fetches
-	// its token while Envoy waits, and an expired message timer is a 504 for the caller.
+	// and more than the longest token fetch (token.timeout + 1s) and the longest cold secret
+	// read (a provider's secrets are read one after another, each bounded by
+	// keystore.vault.timeout): keygate's own clear 503/504 must come before Envoy's empty 504.
 	MessageTimeout time.Duration
 
 	// DefaultCAFile is the trusted CA bundle for upstreams without upstream.ca_file.
 	DefaultCAFile string
 }
 
-// DefaultTokenTimeout is the token manager's default fetch timeout (token.timeout).
-const DefaultTokenTimeout = 5 * time.Second
+// DefaultTokenTimeout is the token manager's default fetch timeout (token.timeout), and
+// DefaultVaultTimeout the keystore's per-call Vault timeout (keystore.vault.timeout).
+const (
+	DefaultTokenTimeout = 5 * time.Second
+	DefaultVaultTimeout = 2 * time.Second
+)
 
 // withDefaults fills every zero field; it is the one place defaults live.
 func (o Options) withDefaults(f *config.File) Options {
@@ -90,10 +95,15 @@ func (o Options) withDefaults(f *config.File) Options {
 	if o.MessageTimeout == 0 {
 		mib := (o.MaxBodyBytes + (1<<20 - 1)) >> 20
 		o.MessageTimeout = max(time.Second, time.Duration(mib)*time.Second)
+		var vault time.Duration
+		if f.Keystore.Type == "vault" && f.Keystore.Vault != nil {
+			vault = f.Keystore.Vault.Timeout.Or(DefaultVaultTimeout)
+		}
 		for _, p := range f.Providers {
 			if p.Token != nil {
 				o.MessageTimeout = max(o.MessageTimeout, p.Token.Timeout.Or(DefaultTokenTimeout)+time.Second)
 			}
+			o.MessageTimeout = max(o.MessageTimeout, time.Duration(len(p.Secrets))*vault+time.Second)
 		}
 	}
 	if o.DefaultCAFile == "" {
