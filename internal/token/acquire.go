@@ -131,7 +131,11 @@ func (s *ProviderSource) fetch(ctx context.Context) (Token, error) {
 // timeout is a Timeout whatever the fetcher said.
 func classify(fctx context.Context, err error, timeout time.Duration) error {
 	if fctx.Err() == context.DeadlineExceeded && failure.KindOf(err) != failure.Timeout {
-		return failure.Wrap(failure.Timeout, stage, err, "token endpoint did not answer within "+timeout.String())
+		what := "token endpoint did not answer"
+		if failure.StageOf(err) == "keystore" { // the time went on reading the client's secret
+			what = "the token fetch's secrets could not be read"
+		}
+		return failure.Wrap(failure.Timeout, stage, err, what+" within "+timeout.String())
 	}
 	if failure.StageOf(err) != "" {
 		return err
