@@ -1,0 +1,108 @@
+// Package metrics is keygate's Prometheus instrumentation: request outcomes per tenant and
+// provider, latency per pipeline stage, token manager and keystore cache events, and the
+// config version. The registry is passed in (never the global default), and no label ever
+// carries a secret: labels are tenant, provider, phase, outcome, status class, stage, result
+// and keystore mount names.
+package metrics
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/keygate/keygate/signer"
+)
+
+// latencyBuckets span a cached signature (tens of microseconds) to a slow Vault or token call.
+var latencyBuckets = []float64{
+	25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5,
+}
+
+// Metrics holds keygate's collectors. It implements extproc.Observer; TokenObserver and
+// CacheObserver adapt it to the token manager and the keystore cache.
+type Metrics struct {
+	gatherer prometheus.Gatherer // nil when the Registerer cannot gather
+
+	requests      *prometheus.CounterVec   // tenant, provider, phase, outcome, status, stage
+	duration      *prometheus.HistogramVec // tenant, provider, phase
+	stages        *prometheus.HistogramVec // phase, stage
+	tokenLookups  *prometheus.CounterVec   // tenant, provider, result
+	tokenFetches  *prometheus.CounterVec   // tenant, provider, outcome
+	cache         *prometheus.CounterVec   // mount, result
+	vaultErrors   *prometheus.CounterVec   // mount
+	configVersion prometheus.Gauge
+
+	// stageObs are the stage histograms resolved once: [phase][stage], the last stage "total".
+	stageObs [numPhases][signer.NumStages + 1]prometheus.Observer
+
+	mu     sync.RWMutex
+	series map[seriesKey]*requestSeries // resolved children, so a request allocates nothing
+}
+
+const (
+	phaseRequest = iota
+	phaseResponse
+	numPhases
+)
+
+var phaseNames = [numPhases]string{"request", "response"}
+
+// New registers keygate's collectors on reg. If reg is also a prometheus.Gatherer (a
+// *prometheus.Registry is), Handler serves it.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{series: map[seriesKey]*requestSeries{}}
+	m.gatherer, _ = reg.(prometheus.Gatherer)
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keygate_requests_total",
+		Help: "Request phases processed, by tenant, provider, phase (request|response), outcome (ok|failed), status class of a failure (none|4xx|5xx) and failing stage.",
+	}, []string{"tenant", "provider", "phase", "outcome", "status", "stage"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "keygate_request_duration_seconds", Help: "Time keygate spent on a request phase, by tenant and provider.",
+		Buckets: latencyBuckets,
+	}, []string{"tenant", "provider", "phase"})
+	m.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "keygate_stage_duration_seconds",
+		Help:    "Time per pipeline stage (identify, config, key_fetch, token, script, crypto, total) of a request phase.",
+		Buckets: latencyBuckets,
+	}, []string{"phase", "stage"})
+	m.tokenLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keygate_token_lookups_total", Help: "Token requests answered from the cache (hit) or needing a fetch (miss).",
+	}, []string{"tenant", "provider", "result"})
+	m.tokenFetches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keygate_token_fetches_total", Help: "Calls of a token endpoint, by outcome (ok|failed).",
+	}, []string{"tenant", "provider", "outcome"})
+	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keygate_keystore_cache_total", Help: "Keystore cache lookups by result (hit|miss|stale).",
+	}, []string{"mount", "result"})
+	m.vaultErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keygate_vault_errors_total", Help: "Keystore backend (Vault) calls that failed, by mount.",
+	}, []string{"mount"})
+	m.configVersion = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "keygate_config_version", Help: "Version of the configuration being served.",
+	})
+	reg.MustRegister(m.requests, m.duration, m.stages, m.tokenLookups, m.tokenFetches, m.cache, m.vaultErrors, m.configVersion)
+	for p := range numPhases {
+		for s := range signer.NumStages {
+			m.stageObs[p][s] = m.stages.WithLabelValues(phaseNames[p], s.String())
+		}
+		m.stageObs[p][signer.NumStages] = m.stages.WithLabelValues(phaseNames[p], "total")
+	}
+	return m
+}
+
+// SetConfigVersion records the version of the snapshot now serving.
+func (m *Metrics) SetConfigVersion(v int) { m.configVersion.Set(float64(v)) }
+
+// Handler serves the registry New was given in the Prometheus text format, for /metrics on
+// the admin port. It answers 500 if that registry cannot gather; mount
+// promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}) instead in that case.
+func (m *Metrics) Handler() http.Handler {
+	if m.gatherer == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "metrics registry cannot be gathered", http.StatusInternalServerError)
+		})
+	}
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,25 @@
+package faults
+
+// allFaults is the suite, in order. Faults that share the Vault dev server run in an order that
+// leaves it as the next one needs it.
+func allFaults() []fault {
+	return []fault{
+		{"vault slow (SIGSTOP)", "cached 200, uncached 503/504", vaultSlow},
+		{"vault stopped mid-run", "cached 200 (stale), uncached 503", vaultStoppedMidRun},
+		{"vault down at start", "503 until vault is back, then 200", vaultDownAtStart},
+		{"config store unreachable at restart", "200 from last-known-good", configStoreUnreachable},
+		{"token endpoint 500", "502", tokenFault("500")},
+		{"token endpoint timeout", "504", tokenFault("timeout")},
+		{"token endpoint empty 200", "502", tokenFault("empty200")},
+		{"token endpoint garbage JSON", "502", tokenFault("garbage")},
+		{"token endpoint 401 every call", "502", tokenFault("401")},
+		{"provider 401 (token revoked)", "200 (purge, one retry)", provider401},
+		{"provider timeout", "504 (route timeout)", providerTimeout},
+		{"invalid config pushed", "error; old config serves 200", invalidConfigPushed},
+		{"keygate restarted under load", "200 or 5xx, never unsigned", restartUnderLoad},
+		{"script infinite loop", "504 (stage script)", scriptFault("loop.faults.local")},
+		{"script exception", "500 (stage script)", scriptFault("throws.faults.local")},
+		{"body over the limit", "413", bodyOverLimit},
+		{"body above gRPC's default 4 MiB", "200 (gRPC limit sized)", bodyAboveGRPCDefault},
+	}
+}
