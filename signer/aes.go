@@ -110,11 +110,11 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if !ok {
 		return failure.New(failure.BadRequest, "encrypt", "body has no field %q to encrypt", s.p.Field)
 	}
-	ct, err := s.seal(ctx, x, []byte(jsonbody.TextOf(raw)))
+	ct, err := s.seal(ctx, x, textBytes(raw)) // seal only reads the plaintext
 	if err != nil {
 		return err
 	}
-	obj.SetString(s.p.Field, s.enc.encode(ct))
+	obj.SetRaw(s.p.Field, quoted(s.enc.encode(ct))) // = SetString: the encodings need no escaping
 	r.MarkJSONChanged()
 	return nil
 }
@@ -157,15 +157,19 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		return failure.Wrap(failure.BadGateway, "decrypt", err, "response")
 	}
 	raw, ok := obj.Raw(s.respField)
-	if !ok || jsonbody.TextOf(raw) == "" {
+	text := ""
+	if ok {
+		text = textOf(raw)
+	}
+	if text == "" {
 		return nil // providers answer errors in plain JSON, without the encrypted field
 	}
-	plain, err := s.open(ctx, x, jsonbody.TextOf(raw))
+	plain, err := s.open(ctx, x, text)
 	if err != nil {
 		return err
 	}
 	setDecrypted(obj, s.respField, plain)
-	resp.Body = obj.Marshal()
+	resp.Body = obj.AppendTo(make([]byte, 0, len(resp.Body))) // = Marshal, without regrowing
 	return nil
 }
 

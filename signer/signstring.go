@@ -19,26 +19,30 @@ import (
 // sign = upper(hex(sha256(SortedSignString(body) + AppSecret))). The built-in `simple` scheme and
 // custom mode's reqBody.buildSignStr() both use this function, so they cannot disagree.
 func SortedSignString(o *jsonbody.Object) string {
-	keys := make([]string, 0, o.Len())
+	type pair struct{ k, v string }
+	pairs := make([]pair, 0, o.Len())
+	size := 0
 	for _, k := range o.Keys() {
 		if k == "sign" {
 			continue
 		}
-		if v, _ := o.Text(k); v == "" {
+		v, _ := fieldText(o, k) // each value's text once: it is the costly part
+		if v == "" {
 			continue
 		}
-		keys = append(keys, k)
+		pairs = append(pairs, pair{k, v})
+		size += len(k) + len(v) + 2
 	}
-	sort.Strings(keys)
+	sort.Slice(pairs, func(i, j int) bool { return pairs[i].k < pairs[j].k })
 	var b strings.Builder
-	for i, k := range keys {
+	b.Grow(size)
+	for i, p := range pairs {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		v, _ := o.Text(k)
-		b.WriteString(k)
+		b.WriteString(p.k)
 		b.WriteByte('=')
-		b.WriteString(v)
+		b.WriteString(p.v)
 	}
 	return b.String()
 }

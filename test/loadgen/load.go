@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+)
+
+// phase is one timed run against one server.
+type phase struct {
+	client      extprocv3.ExternalProcessorClient
+	ex          *exchange
+	modes       modes
+	concurrency int
+	duration    time.Duration
+	rate        float64 // requests per second; 0 = as fast as the workers go
+	ids         *atomic.Uint64
+}
+
+// measured is what one or more runs produced; finish computes the figures.
+type measured struct {
+	requests, errors int64
+	firstErr         error
+	lat              []time.Duration
+	elapsed          time.Duration
+	mallocs          uint64
+	peakRSSMiB       float64
+
+	rps, allocsPerReq float64
+	p50, p99          time.Duration
+}
+
+// add merges another run of the same load.
+func (m *measured) add(o measured) {
+	m.requests, m.errors = m.requests+o.requests, m.errors+o.errors
+	if m.firstErr == nil {
+		m.firstErr = o.firstErr
+	}
+	m.lat = append(m.lat, o.lat...)
+	m.elapsed += o.elapsed
+	m.mallocs += o.mallocs
+	m.peakRSSMiB = max(m.peakRSSMiB, o.peakRSSMiB)
+}
+
+func (m *measured) finish() {
+	if total := m.requests + m.errors; total > 0 {
+		m.allocsPerReq = float64(m.mallocs) / float64(total)
+	}
+	if m.elapsed > 0 {
+		m.rps = float64(m.requests) / m.elapsed.Seconds()
+	}
+	slices.Sort(m.lat)
+	m.p50, m.p99 = percentile(m.lat, 0.50), percentile(m.lat, 0.99)
+}
+
+func (p phase) run(ctx context.Context) measured {
+	runtime.GC()
+	resetPeakRSS()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ctx, cancel := context.WithTimeout(ctx, p.duration)
+	defer cancel()
+	var tickets <-chan struct{}
+	if p.rate > 0 {
+		tickets = pace(ctx, p.rate)
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		all      []time.Duration
+		errs     atomic.Int64
+		firstErr atomic.Value
+	)
+	start := time.Now()
+	for range p.concurrency {
+		wg.Go(func() {
+			own := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil {
+				if tickets != nil {
+					select {
+					case <-tickets:
+					case <-ctx.Done():
+						continue
+					}
+				}
+				d, err := oneRequest(context.Background(), p.client, p.ex, p.modes, p.ids.Add(1))
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				own = append(own, d)
+			}
+			mu.Lock()
+			all = append(all, own...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	m := measured{requests: int64(len(all)), errors: errs.Load(), peakRSSMiB: peakRSSMiB(),
+		lat: all, elapsed: elapsed, mallocs: after.Mallocs - before.Mallocs}
+	if e, ok := firstErr.Load().(error); ok {
+		m.firstErr = e
+	}
+	return m
+}
+
+// pace hands out rate tickets per second, evenly, until ctx ends. Tickets not taken in time
+// are dropped rather than bunched (the offered rate is an upper bound).
+func pace(ctx context.Context, rate float64) <-chan struct{} {
+	ch := make(chan struct{}, 64)
+	interval := time.Duration(float64(time.Second) / rate)
+	go func() {
+		start, sent := time.Now(), int64(0)
+		t := time.NewTicker(max(interval, 200*time.Microsecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				due := int64(now.Sub(start) / interval)
+				for ; sent < due; sent++ {
+					select {
+					case ch <- struct{}{}:
+					default: // no worker free: the request is not offered
+					}
+				}
+			}
+		}
+	}()
+	return ch
+}
+
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(int(float64(len(sorted))*q), len(sorted)-1)]
+}
+
+// resetPeakRSS resets VmHWM to the current RSS (Linux: clear_refs 5), so each phase reports
+// its own peak. Where that is not possible the peak is the process's since start.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMiB reads VmHWM from /proc/self/status; 0 where there is no procfs.
+func peakRSSMiB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+)
+
+// TestRunShort runs every scenario briefly against both servers and checks the table and the
+// BENCH_OUT schema. It asserts no figure: CI does not time anything.
+func TestRunShort(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var buf bytes.Buffer
+	o := options{bodySize: 4096, concurrency: 2, duration: 150 * time.Millisecond, halfDuration: 50 * time.Millisecond,
+		rounds: 1, pipelineN: 20, out: out}
+	if err := run(context.Background(), o, &buf); err != nil {
+		t.Fatalf("run: %v\n%s", err, buf.String())
+	}
+	for _, sc := range scenarios(o.bodySize) {
+		if !strings.Contains(buf.String(), sc.name) {
+			t.Errorf("table lacks scenario %s", sc.name)
+		}
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(data, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(scenarios(o.bodySize)) {
+		t.Fatalf("BENCH_OUT has %d rows, want %d", len(rows), len(scenarios(o.bodySize)))
+	}
+	for _, row := range rows {
+		for _, field := range []string{"scenario", "rps", "baseline_rps", "ratio", "p50_us", "p99_us", "allocs_per_req", "peak_rss_mib"} {
+			if _, ok := row[field]; !ok {
+				t.Errorf("row %v lacks %q", row["scenario"], field)
+			}
+		}
+		if row["rps"].(float64) <= 0 || row["keystore_gets_during_load"].(float64) != 0 || row["token_fetches_during_load"].(float64) != 0 {
+			t.Errorf("row %v: no throughput, or keystore/token calls in steady state", row["scenario"])
+		}
+	}
+}
+
+// TestOverrideLiteral: body modes in a mode_override are literal (unset = NONE), as in Envoy.
+func TestOverrideLiteral(t *testing.T) {
+	tests := []struct {
+		name string
+		o    *filterv3.ProcessingMode
+		want modes
+	}{
+		{"none", nil, fullModes},
+		{"request body only", &filterv3.ProcessingMode{RequestBodyMode: filterv3.ProcessingMode_BUFFERED},
+			modes{requestBody: true, responseHeaders: true}},
+		{"headers only", &filterv3.ProcessingMode{ResponseHeaderMode: filterv3.ProcessingMode_SEND}, headerModes},
+		{"skip response headers", &filterv3.ProcessingMode{ResponseHeaderMode: filterv3.ProcessingMode_SKIP,
+			ResponseBodyMode: filterv3.ProcessingMode_BUFFERED}, modes{responseBody: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fullModes.override(tc.o); got != tc.want {
+				t.Errorf("override = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,198 @@
+// Command loadgen is keygate's load driver (`make bench`). It plays Envoy's ext_proc filter:
+// one gRPC stream per request, messages in Envoy's order and encoding (request_headers,
+// request_body, response_headers, response_body; lower-case keys, raw_value only), each waiting
+// for its answer (BUFFERED), honouring mode_override literally. In one process it starts
+// keygate's ext_proc server with testdata/keygate.yaml (file keystore behind the production
+// cache, loopback token endpoints) and a no-op ext_proc server, runs the same load against
+// both per scenario, and prints throughput, the ratio to the no-op baseline, server time
+// percentiles, allocations and peak RSS. BENCH_OUT=FILE also writes the figures as JSON.
+//
+// Everything is on loopback and bounded: each phase lasts -duration, and the whole run is
+// cancelled after a deadline derived from it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+type options struct {
+	bodySize     int
+	concurrency  int
+	duration     time.Duration
+	halfDuration time.Duration
+	filter       string
+	out          string
+	pipelineN    int
+	rounds       int
+	cpuProfile   string
+	memProfile   string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.bodySize, "body-size", 4096, "request body size in bytes (JSON)")
+	flag.IntVar(&o.concurrency, "concurrency", 4*runtime.GOMAXPROCS(0), "requests in flight (streams open at once)")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each saturating phase (keygate and baseline, per scenario)")
+	flag.DurationVar(&o.halfDuration, "half-duration", 3*time.Second, "length of each half-rate phase")
+	flag.StringVar(&o.filter, "scenarios", "", "comma-separated scenario names (default all)")
+	flag.IntVar(&o.pipelineN, "pipeline-requests", 2000, "requests of the in-process pipeline allocation measurement")
+	flag.IntVar(&o.rounds, "rounds", 5, "each saturating phase alternates keygate and baseline in this many slices, so background load hits both alike")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
+	flag.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile at the end of the run to this file")
+	flag.Parse()
+	o.out = os.Getenv("BENCH_OUT")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, w io.Writer) error {
+	if o.concurrency < 1 || o.duration <= 0 || o.bodySize < 64 || o.rounds < 1 {
+		return fmt.Errorf("want -concurrency >= 1, -duration > 0, -body-size >= 64, -rounds >= 1")
+	}
+	scs, err := selectScenarios(scenarios(o.bodySize), o.filter)
+	if err != nil {
+		return err
+	}
+	// A hard bound on the whole run: every phase plus generous slack.
+	perScenario := 2*o.duration + o.halfDuration + 5*time.Second
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(scs))*perScenario+30*time.Second)
+	defer cancel()
+	st, err := startStack(ctx)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer st.close()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Fprintf(w, "keygate load driver: %d scenarios, concurrency %d, %s per phase, %d-byte bodies, GOMAXPROCS %d, %s\n\n",
+		len(scs), o.concurrency, o.duration, o.bodySize, runtime.GOMAXPROCS(0), runtime.Version())
+	var ids atomic.Uint64
+	var rs []result
+	for _, sc := range scs {
+		r, err := runScenario(ctx, st, sc, o, &ids)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		rs = append(rs, r)
+	}
+	printTable(w, rs)
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return err
+		}
+	}
+	var fetches, gets int64
+	for _, r := range rs {
+		fetches, gets = fetches+r.TokenFetches, gets+r.KeystoreGets
+	}
+	fmt.Fprintf(w, "\nsteady state: %d token fetches and %d keystore backend Get calls during the measured load.\n", fetches, gets)
+	fmt.Fprintf(w, "whole run, warm-up included: token fetches %d (script provider's source) + %d (two-step's oauth2 source); keystore backend Gets %d (one per secret, then cached)\n",
+		st.demo.Stats.TokensIssued.Load(), st.oauth.Load(), st.store.gets.Load())
+	fmt.Fprintln(w, "allocs/req is the whole process (driver, gRPC client and server); pipeline allocs/req is keygate's Begin+SignRequest+ProcessResponse alone.")
+	if o.out != "" {
+		if err := writeJSON(o.out, rs); err != nil {
+			return fmt.Errorf("BENCH_OUT: %w", err)
+		}
+		fmt.Fprintf(w, "wrote %s\n", o.out)
+	}
+	return ctx.Err()
+}
+
+func selectScenarios(all []scenario, filter string) ([]scenario, error) {
+	if filter == "" {
+		return all, nil
+	}
+	var out []scenario
+	for name := range strings.SplitSeq(filter, ",") {
+		found := false
+		for _, sc := range all {
+			if sc.name == strings.TrimSpace(name) {
+				out, found = append(out, sc), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown scenario %q", name)
+		}
+	}
+	return out, nil
+}
+
+func runScenario(ctx context.Context, st *stack, sc scenario, o options, ids *atomic.Uint64) (result, error) {
+	// Warm-up: one request alone (the token is fetched once, keys enter the cache), then a short
+	// burst so runtimes are pooled and connections are warm.
+	if _, err := oneRequest(ctx, st.keygate, sc.ex, fullModes, ids.Add(1)); err != nil {
+		return result{}, fmt.Errorf("warm-up: %w", err)
+	}
+	warm := phase{client: st.keygate, ex: sc.ex, modes: fullModes, concurrency: o.concurrency, duration: min(o.duration/5, 500*time.Millisecond), ids: ids}
+	_ = warm.run(ctx)
+	var base, kg measured
+	fetches, gets := st.tokenFetches(), st.store.gets.Load()
+	slice := o.duration / time.Duration(o.rounds)
+	for range o.rounds {
+		base.add(phase{client: st.noop, ex: sc.ex, modes: sc.baseline, concurrency: o.concurrency, duration: slice, ids: ids}.run(ctx))
+		kg.add(phase{client: st.keygate, ex: sc.ex, modes: fullModes, concurrency: o.concurrency, duration: slice, ids: ids}.run(ctx))
+	}
+	base.finish()
+	kg.finish()
+	r := result{
+		Scenario: sc.name, RPS: round(kg.rps, 1), BaselineRPS: round(base.rps, 1), P50us: us(kg.p50), P99us: us(kg.p99),
+		AllocsPerReq: round(kg.allocsPerReq, 1), PeakRSSMiB: round(kg.peakRSSMiB, 1), Target: sc.target,
+		BaselineP50us: us(base.p50), BaselineP99us: us(base.p99), BaselineAllocsPerReq: round(base.allocsPerReq, 1),
+		Errors: kg.errors + base.errors, TokenFetches: st.tokenFetches() - fetches, KeystoreGets: st.store.gets.Load() - gets, Note: sc.note,
+	}
+	if base.rps > 0 {
+		r.Ratio = round(kg.rps/base.rps, 3)
+	}
+	if sc.target > 0 {
+		met := r.Ratio >= sc.target
+		r.Met = &met
+	}
+	// A few failures under overload (a script over its time budget on a starved machine) are
+	// reported in the errors column; many mean the setup is broken.
+	if total := kg.requests + kg.errors + base.requests + base.errors; (kg.errors+base.errors)*100 > total {
+		return r, fmt.Errorf("%d keygate and %d baseline errors, first: %v %v", kg.errors, base.errors, kg.firstErr, base.firstErr)
+	}
+	half := phase{client: st.keygate, ex: sc.ex, modes: fullModes, concurrency: o.concurrency, duration: o.halfDuration, rate: kg.rps / 2, ids: ids}.run(ctx)
+	half.finish()
+	r.HalfRateRPS, r.HalfRateP50us, r.HalfRateP99us = round(half.rps, 1), us(half.p50), us(half.p99)
+	r.HalfRateMet = half.errors == 0 && half.p99 < time.Millisecond
+	r.Errors += half.errors
+	var err error
+	if r.PipelineAllocsPerReq, err = pipelineAllocs(st.snap, sc.ex, o.pipelineN); err != nil {
+		return r, err
+	}
+	r.PipelineAllocsPerReq = round(r.PipelineAllocsPerReq, 1)
+	return r, ctx.Err()
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+// result is one scenario's row; the first eight fields are the issue's BENCH_OUT schema.
+type result struct {
+	Scenario     string  `json:"scenario"`
+	RPS          float64 `json:"rps"`
+	BaselineRPS  float64 `json:"baseline_rps"`
+	Ratio        float64 `json:"ratio"`
+	P50us        float64 `json:"p50_us"`
+	P99us        float64 `json:"p99_us"`
+	AllocsPerReq float64 `json:"allocs_per_req"`
+	PeakRSSMiB   float64 `json:"peak_rss_mib"`
+
+	Target               float64 `json:"target,omitempty"`
+	Met                  *bool   `json:"met,omitempty"`
+	BaselineP50us        float64 `json:"baseline_p50_us"`
+	BaselineP99us        float64 `json:"baseline_p99_us"`
+	BaselineAllocsPerReq float64 `json:"baseline_allocs_per_req"`
+	PipelineAllocsPerReq float64 `json:"pipeline_allocs_per_req"`
+	HalfRateRPS          float64 `json:"half_rate_rps"`
+	HalfRateP50us        float64 `json:"half_rate_p50_us"`
+	HalfRateP99us        float64 `json:"half_rate_p99_us"`
+	HalfRateMet          bool    `json:"half_rate_p99_under_1ms"`
+	Errors               int64   `json:"errors"`
+	TokenFetches         int64   `json:"token_fetches_during_load"`
+	KeystoreGets         int64   `json:"keystore_gets_during_load"`
+	Note                 string  `json:"note"`
+}
+
+func us(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/100) / 10 }
+
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
+
+func metText(r result) string {
+	if r.Met == nil {
+		return "-"
+	}
+	if *r.Met {
+		return "yes"
+	}
+	return "NO"
+}
+
+func printTable(w io.Writer, rs []result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\treq/s\tbaseline req/s\tratio\ttarget\tmet\tp50 µs\tp99 µs\tbase p99 µs\tallocs/req\tbase allocs/req\tpipeline allocs/req\tpeak RSS MiB\t")
+	for _, r := range rs {
+		target := "-"
+		if r.Target > 0 {
+			target = fmt.Sprintf(">=%.2f", r.Target)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.3f\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%.1f\t\n", r.Scenario, r.RPS, r.BaselineRPS, r.Ratio,
+			target, metText(r), r.P50us, r.P99us, r.BaselineP99us, r.AllocsPerReq, r.BaselineAllocsPerReq, r.PipelineAllocsPerReq, r.PeakRSSMiB)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "half-rate pass (rate-limited at half the saturating keygate rate; target p99 < 1000 µs):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\toffered req/s\tserved req/s\tp50 µs\tp99 µs\tmet\t")
+	for _, r := range rs {
+		met := "NO"
+		if r.HalfRateMet {
+			met = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.1f\t%.1f\t%s\t\n", r.Scenario, r.RPS/2, r.HalfRateRPS, r.HalfRateP50us, r.HalfRateP99us, met)
+	}
+	_ = tw.Flush()
+}
+
+func writeJSON(path string, rs []result) error {
+	data, err := json.MarshalIndent(rs, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
