@@ -15,6 +15,7 @@ targets=(
   "FuzzArticleScript ./internal/script"
   "FuzzParseValidate ./internal/config"
   "FuzzParseRoundTrip ./internal/jsonbody"
+  "FuzzParseMatchesEncodingJSON ./internal/jsonbody"
 )
 for t in "${targets[@]}"; do
   read -r name pkg <<<"$t"

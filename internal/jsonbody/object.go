@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"unicode/utf8"
 )
 
 // Object is a JSON object with its key order. Not safe for concurrent use.
@@ -21,41 +21,49 @@ type Object struct {
 func New() *Object { return &Object{vals: map[string]json.RawMessage{}} }
 
 // Parse decodes b, which must hold exactly one JSON object. Duplicate keys are rejected: a
-// signer and a provider that resolve them differently would disagree on what was signed.
+// signer and a provider that resolve them differently would disagree on what was signed. The
+// values keep their exact bytes (numbers, escapes, the whitespace inside nested values) and
+// share b's memory: b must not be modified while the object is in use.
 func Parse(b []byte) (*Object, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("body is not JSON: %w", err)
+	if !utf8.Valid(b) {
+		// RFC 8259 JSON is UTF-8. Invalid bytes would be read differently by different decoders:
+		// the signer and the provider could disagree on what was signed.
+		return nil, errors.New("body is not valid UTF-8")
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("body is not a JSON object")
-	}
-	o := New()
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("body is not valid JSON: %w", err)
+	if !json.Valid(b) {
+		var v any
+		err := json.Unmarshal(b, &v) // for the error's position
+		if err == nil {
+			err = errors.New("invalid JSON")
 		}
-		key := tok.(string) // inside an object, encoding/json yields only string keys here
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("body field %q is not valid JSON: %w", key, err)
-		}
-		if _, dup := o.vals[key]; dup {
-			return nil, fmt.Errorf("body has the key %q twice", key)
-		}
-		o.keys = append(o.keys, key)
-		o.vals[key] = raw
-	}
-	if _, err := dec.Token(); err != nil {
 		return nil, fmt.Errorf("body is not valid JSON: %w", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("body has data after the JSON object")
+	o := New()
+	err := split(b, func(key string, raw []byte) error {
+		if _, dup := o.vals[key]; dup {
+			return fmt.Errorf("body has the key %q twice", key)
+		}
+		o.keys = append(o.keys, key)
+		o.vals[key] = compactNested(raw)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return o, nil
+}
+
+// compactNested removes the whitespace inside an object or array value, once, at parse, so
+// that serializing is a plain copy. Other values hold no whitespace outside their strings.
+func compactNested(raw []byte) json.RawMessage {
+	if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') || bytes.IndexAny(raw, " \t\n\r") < 0 {
+		return raw
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return raw // unreachable: Parse validated the whole body
+	}
+	return buf.Bytes()
 }
 
 // Keys returns the keys in order. The slice must not be modified.
@@ -136,26 +144,35 @@ func (o *Object) Delete(key string) {
 	}
 }
 
-// AppendTo appends the compact JSON encoding of the object, keys in order, to dst.
+// AppendTo appends the JSON encoding of the object to dst: keys in order, no whitespace
+// between members, each value's bytes exactly as received or set.
 func (o *Object) AppendTo(dst []byte) []byte {
-	buf := bytes.NewBuffer(dst)
-	buf.WriteByte('{')
+	dst = append(dst, '{')
 	for i, k := range o.keys {
 		if i > 0 {
-			buf.WriteByte(',')
+			dst = append(dst, ',')
 		}
-		key, _ := json.Marshal(k)
-		buf.Write(key)
-		buf.WriteByte(':')
-		if json.Compact(buf, o.vals[k]) != nil {
-			buf.Write(o.vals[k])
-		}
+		dst = appendKey(dst, k)
+		dst = append(dst, ':')
+		dst = append(dst, o.vals[k]...)
 	}
-	buf.WriteByte('}')
-	return buf.Bytes()
+	return append(dst, '}')
 }
 
-// Marshal returns the compact JSON encoding of the object.
+// appendKey writes k as a JSON string; plain keys (the usual case) skip encoding/json.
+func appendKey(dst []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(k)
+			return append(dst, q...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, k...)
+	return append(dst, '"')
+}
+
+// Marshal returns the JSON encoding of the object.
 func (o *Object) Marshal() []byte { return o.AppendTo(nil) }
 
 // MarshalJSON makes an Object embeddable in other JSON.

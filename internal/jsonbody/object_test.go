@@ -26,6 +26,7 @@ func TestParseRejects(t *testing.T) {
 		"trailing":  `{"a":1} {}`,
 		"broken":    `{"a":`,
 		"empty":     ``,
+		"not utf-8": "{\"k\x8a\":1}",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Parse([]byte(in)); err == nil {
