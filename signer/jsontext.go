@@ -2,7 +2,6 @@ package signer
 
 import (
 	"encoding/json"
-	"unicode/utf8"
 
 	"github.com/keygate/keygate/internal/jsonbody"
 )
@@ -13,7 +12,7 @@ import (
 // single cost of the article's signing (profiled with test/loadgen). Any other value takes
 // jsonbody.TextOf, so the result is identical.
 func textOf(raw json.RawMessage) string {
-	if inner, ok := plainString(raw); ok {
+	if inner, ok := jsonbody.PlainString(raw); ok {
 		return string(inner)
 	}
 	return jsonbody.TextOf(raw)
@@ -22,25 +21,10 @@ func textOf(raw json.RawMessage) string {
 // textBytes is textOf as bytes, without a copy on the fast path: the result may alias raw and
 // must only be read.
 func textBytes(raw json.RawMessage) []byte {
-	if inner, ok := plainString(raw); ok {
+	if inner, ok := jsonbody.PlainString(raw); ok {
 		return inner
 	}
 	return []byte(jsonbody.TextOf(raw))
-}
-
-// plainString returns the bytes between the quotes of a JSON string that needs no unescaping.
-func plainString(raw json.RawMessage) ([]byte, bool) {
-	n := len(raw)
-	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
-		return nil, false
-	}
-	inner := raw[1 : n-1]
-	for _, c := range inner {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return nil, false
-		}
-	}
-	return inner, utf8.Valid(inner)
 }
 
 // fieldText is (*jsonbody.Object).Text through textOf.

@@ -3,10 +3,9 @@ package xds_test
 import (
 	"context"
 	"fmt"
+	"github.com/keygate/keygate/internal/procstat"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/internal/app"
@@ -47,28 +46,14 @@ func BenchmarkSnapshot10kProviders(b *testing.B) {
 	b.ReportAllocs()
 	var peak float64
 	for b.Loop() {
-		_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+		procstat.ResetPeakRSS()
 		if _, err := a.Compile(f, gateway.Meta{Version: 1}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := xds.BuildSnapshot("1", f, xds.Options{}); err != nil {
 			b.Fatal(err)
 		}
-		peak = max(peak, vmHWMMiB())
+		peak = max(peak, procstat.PeakRSSMiB())
 	}
 	b.ReportMetric(peak, "peak-rss-MiB")
-}
-
-func vmHWMMiB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

@@ -6,10 +6,10 @@ import (
 	"crypto/cipher"
 	"encoding/base64"
 	"fmt"
+	"github.com/keygate/keygate/internal/procstat"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -55,24 +55,6 @@ func simpleAES(i int) config.Provider {
 	}
 }
 
-// peakRSSMiB resets the peak RSS, runs f, and returns the peak RSS during it (VmHWM; 0 where
-// there is no procfs).
-func peakRSSMiB(f func()) float64 {
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-	f()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // BenchmarkCompile10kProviders compiles 10,000 article providers (two steps, three secrets
 // each) into a Snapshot: the target is under 1 s with RSS under 200 MiB (with the xDS
 // snapshot, xds.BenchmarkSnapshot10kProviders). It reports; it asserts nothing.
@@ -85,7 +67,7 @@ func BenchmarkCompile10kProviders(b *testing.B) {
 	b.ReportAllocs()
 	var peak float64
 	for b.Loop() {
-		peak = max(peak, peakRSSMiB(func() {
+		peak = max(peak, procstat.PeakDuring(func() {
 			if _, err := a.Compile(f, gateway.Meta{Version: 1}); err != nil {
 				b.Fatal(err)
 			}

@@ -90,6 +90,9 @@ func (o *Object) Text(key string) (string, bool) {
 
 // TextOf is Text for one raw value.
 func TextOf(raw json.RawMessage) string {
+	if inner, ok := PlainString(raw); ok {
+		return string(inner)
+	}
 	switch {
 	case len(raw) > 0 && raw[0] == '"':
 		var s string
@@ -104,6 +107,23 @@ func TextOf(raw json.RawMessage) string {
 		return buf.String()
 	}
 	return string(raw)
+}
+
+// PlainString returns the bytes between the quotes of a JSON string that needs no unescaping
+// (no backslash, control character or invalid UTF-8): exactly what json.Unmarshal would give,
+// without its cost. Bodies are mostly such strings.
+func PlainString(raw json.RawMessage) ([]byte, bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return nil, false
+	}
+	inner := raw[1 : n-1]
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return nil, false
+		}
+	}
+	return inner, utf8.Valid(inner)
 }
 
 // Set sets key to the JSON encoding of v; a new key goes last.

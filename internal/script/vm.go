@@ -3,7 +3,7 @@ package script
 import (
 	"encoding/json"
 	"fmt"
-	"unicode/utf8"
+	"github.com/keygate/keygate/internal/jsonbody"
 
 	"github.com/dop251/goja"
 )
@@ -113,7 +113,7 @@ func (st *callState) stringify(v goja.Value) string {
 // else through JSON.parse.
 func (st *callState) fromJSON(raw json.RawMessage) goja.Value {
 	if len(raw) > 0 && raw[0] == '"' {
-		if inner, ok := plainJSONString(raw); ok {
+		if inner, ok := jsonbody.PlainString(raw); ok {
 			return st.rt.ToValue(string(inner)) // no escapes: the text is the bytes (profiled hot)
 		}
 		var s string
@@ -146,21 +146,4 @@ func (s *Step) put(v *vm) {
 	case s.pool <- v:
 	default:
 	}
-}
-
-// plainJSONString returns the bytes between the quotes of a JSON string that needs no
-// unescaping (no backslash, control character or invalid UTF-8), which is what
-// json.Unmarshal would produce for it.
-func plainJSONString(raw json.RawMessage) ([]byte, bool) {
-	n := len(raw)
-	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
-		return nil, false
-	}
-	inner := raw[1 : n-1]
-	for _, c := range inner {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return nil, false
-		}
-	}
-	return inner, utf8.Valid(inner)
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"os"
+	"github.com/keygate/keygate/internal/procstat"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,7 +61,7 @@ func (m *measured) finish() {
 
 func (p phase) run(ctx context.Context) measured {
 	runtime.GC()
-	resetPeakRSS()
+	procstat.ResetPeakRSS()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	ctx, cancel := context.WithTimeout(ctx, p.duration)
@@ -107,7 +105,7 @@ func (p phase) run(ctx context.Context) measured {
 	wg.Wait()
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
-	m := measured{requests: int64(len(all)), errors: errs.Load(), peakRSSMiB: peakRSSMiB(),
+	m := measured{requests: int64(len(all)), errors: errs.Load(), peakRSSMiB: procstat.PeakRSSMiB(),
 		lat: all, elapsed: elapsed, mallocs: after.Mallocs - before.Mallocs}
 	if e, ok := firstErr.Load().(error); ok {
 		m.firstErr = e
@@ -147,23 +145,4 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 		return 0
 	}
 	return sorted[min(int(float64(len(sorted))*q), len(sorted)-1)]
-}
-
-// resetPeakRSS resets VmHWM to the current RSS (Linux: clear_refs 5), so each phase reports
-// its own peak. Where that is not possible the peak is the process's since start.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSSMiB reads VmHWM from /proc/self/status; 0 where there is no procfs.
-func peakRSSMiB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
