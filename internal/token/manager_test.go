@@ -3,6 +3,7 @@ package token
 import (
 	"bytes"
 	"context"
+	"github.com/keygate/keygate/internal/testkit"
 	"log/slog"
 	"sync"
 	"testing"
@@ -18,33 +19,16 @@ type fixture struct {
 	clock *fakeClock
 	m     *Manager
 	src   *ProviderSource
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 }
 
 func newFixture(t *testing.T, p Policy) *fixture {
-	fx := &fixture{srv: newTokenServer(t), clock: newFakeClock(), logs: &syncBuffer{}}
+	fx := &fixture{srv: newTokenServer(t), clock: newFakeClock(), logs: &testkit.SyncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(fx.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	fx.m = NewManager(Options{Logger: log, Clock: fx.clock.Now})
 	fx.src = fx.m.source("acme", "pay", oauth2For(t, fx.srv, fx.clock.Now), p)
 	t.Cleanup(func() { noLeak(t, "log output", fx.logs.String()) })
 	return fx
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
 
 // burst runs n concurrent Token calls and returns the distinct tokens and errors seen.

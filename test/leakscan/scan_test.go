@@ -5,11 +5,10 @@
 package leakscan
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/keygate/keygate/internal/testkit"
 	"log/slog"
-	"sync"
 	"testing"
 
 	"github.com/keygate/keygate/internal/redact"
@@ -46,22 +45,7 @@ func randomHex(prefix string, n int) string {
 }
 
 // capture is a slog handler target: every record as a JSON line, at debug level.
-type capture struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (c *capture) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.Write(p)
-}
-
-func (c *capture) Bytes() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return bytes.Clone(c.b.Bytes())
-}
+type capture struct{ testkit.SyncBuffer }
 
 func (c *capture) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(c, &slog.HandlerOptions{Level: slog.LevelDebug}))
