@@ -15,7 +15,9 @@ import (
 )
 
 // EnvPrefix is the prefix of environment overrides: KEYGATE_LISTEN_EXT_PROC overrides
-// listen.ext_proc, KEYGATE_KEYSTORE_VAULT_ADDRESS overrides keystore.vault.address.
+// listen.ext_proc, KEYGATE_KEYSTORE_VAULT_ADDRESS overrides keystore.vault.address,
+// KEYGATE_STATE_DIR overrides state.dir. Machine-specific settings belong there, so that the
+// replicas of a fleet run byte-identical config files (one version, one hash).
 const EnvPrefix = "KEYGATE"
 
 // overridable lists the settings the environment may override: the ones that differ between
@@ -23,6 +25,7 @@ const EnvPrefix = "KEYGATE"
 var overridable = []string{
 	"listen.ext_proc", "listen.admin", "listen.xds",
 	"keystore.type", "keystore.file.path", "keystore.vault.address", "keystore.vault.namespace",
+	"state.dir", "state.audit_file",
 }
 
 // Loaded is a config file as read: the bytes (versioned as written), the parsed File with
@@ -78,6 +81,8 @@ func applyOverrides(f *config.File, v *viper.Viper) {
 	set("listen.admin", &f.Listen.Admin)
 	set("listen.xds", &f.Listen.XDS)
 	set("keystore.type", &f.Keystore.Type)
+	set("state.dir", &f.State.Dir)
+	set("state.audit_file", &f.State.AuditFile)
 	if v.IsSet("keystore.file.path") {
 		if f.Keystore.File == nil {
 			f.Keystore.File = &config.FileStore{}

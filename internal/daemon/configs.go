@@ -120,7 +120,20 @@ func startConfig(ctx context.Context, c configs, path string, mark fileMark, log
 	if restored && (hash == cur.Hash || hash == mark.load()) {
 		return nil
 	}
-	if _, err := c.Apply(ctx, data, "keygate serve", "config file "+path); err != nil {
+	_, err = c.Apply(ctx, data, "keygate serve", "config file "+path)
+	if errors.Is(err, versions.ErrConflict) {
+		// Another replica stored a version first (replicas of a fleet starting together):
+		// take the stored one, and apply the file over it only if it says something else.
+		if cur, rerr := c.Restore(ctx); rerr == nil {
+			restored = true
+			if cur.Hash == hash {
+				mark.save(hash)
+				return nil
+			}
+			_, err = c.Apply(ctx, data, "keygate serve", "config file "+path)
+		}
+	}
+	if err != nil {
 		if restored {
 			log.Error("config file refused: serving the restored version", "err", err)
 			return nil

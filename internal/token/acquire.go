@@ -184,8 +184,12 @@ func (s *ProviderSource) dropStored(ctx context.Context, rejected secret.Value) 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.p.Timeout)
 	defer cancel()
 	st := s.m.opts.Store
-	t, ok, err := st.Load(sctx, s.e.key)
-	if err == nil && ok && t.Value.Equal(rejected) {
+	var err error
+	if cd, ok := st.(ConditionalDeleter); ok {
+		err = cd.DeleteIf(sctx, s.e.key, rejected)
+	} else if t, ok, lerr := st.Load(sctx, s.e.key); lerr != nil {
+		err = lerr
+	} else if ok && t.Value.Equal(rejected) {
 		err = st.Delete(sctx, s.e.key)
 	}
 	if err != nil {

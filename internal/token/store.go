@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"github.com/keygate/keygate/internal/secret"
 	"sync"
 	"time"
 )
@@ -80,6 +81,28 @@ func (s *MemoryStore) Delete(_ context.Context, key Key) error {
 	s.records[key] = r
 	return nil
 }
+
+// DeleteIf removes the token only if it is rejected.
+func (s *MemoryStore) DeleteIf(_ context.Context, key Key, rejected secret.Value) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.records[key]; r.tok.Value.Equal(rejected) {
+		r.tok = Token{}
+		s.records[key] = r
+	}
+	return nil
+}
+
+// ConditionalDeleter is the optional capability of deleting a stored token only if it is the
+// rejected one, atomically: a replica must never erase the token another replica just saved.
+type ConditionalDeleter interface {
+	DeleteIf(ctx context.Context, key Key, rejected secret.Value) error
+}
+
+var (
+	_ ConditionalDeleter = (*MemoryStore)(nil)
+	_ ConditionalDeleter = (*VaultStore)(nil)
+)
 
 func (s *MemoryStore) TryLease(_ context.Context, key Key, holder string, ttl time.Duration) (bool, error) {
 	s.mu.Lock()

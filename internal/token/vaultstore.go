@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -159,6 +160,18 @@ func (s *VaultStore) Save(ctx context.Context, key Key, t Token) error {
 func (s *VaultStore) Delete(ctx context.Context, key Key) error {
 	return s.update(ctx, key, func(r *vaultRecord) bool {
 		if r.token == "" {
+			return false
+		}
+		r.token, r.expiry = "", time.Time{}
+		return true
+	})
+}
+
+// DeleteIf removes the token only if it is rejected, inside the check-and-set: a token another
+// replica saved in between is kept.
+func (s *VaultStore) DeleteIf(ctx context.Context, key Key, rejected secret.Value) error {
+	return s.update(ctx, key, func(r *vaultRecord) bool {
+		if r.token == "" || subtle.ConstantTimeCompare([]byte(r.token), rejected.Reveal()) != 1 {
 			return false
 		}
 		r.token, r.expiry = "", time.Time{}

@@ -32,6 +32,17 @@ path "transit/sign/*" {
 path "secret/data/keygate-tokens/*" {
   capabilities = ["create", "read", "update"]
 }
+path "secret/metadata/keygate-tokens/*" {
+  capabilities = ["read"]
+}
+
+# keygate: config versions shared by the fleet (state.shared_in_vault); old versions are pruned
+path "secret/data/keygate-config/*" {
+  capabilities = ["create", "read", "update"]
+}
+path "secret/metadata/keygate-config/*" {
+  capabilities = ["read", "list", "delete"]
+}
 `
 
 // AdminPolicy is what the admin API additionally needs to rotate keys (KV v2 writes with CAS).
