@@ -126,24 +126,52 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, true)}}}
 }
 
-// modeOverride asks Envoy for exactly what the provider needs. Envoy applies body modes
-// literally (unset = NONE), so both are always set.
+// modeOverride asks Envoy for exactly what the provider needs: the request body only to
+// change it, the response headers only when something reads the response (a response step, or
+// a token a 401 must invalidate and retry), the response body only for response steps. Envoy
+// applies body modes literally (unset = NONE), so every mode is always set. The messages are
+// shared and never modified.
 func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
-	m := &filterv3.ProcessingMode{
-		RequestHeaderMode:   filterv3.ProcessingMode_SEND,
-		ResponseHeaderMode:  filterv3.ProcessingMode_SEND,
-		RequestBodyMode:     filterv3.ProcessingMode_NONE,
-		ResponseBodyMode:    filterv3.ProcessingMode_NONE,
-		RequestTrailerMode:  filterv3.ProcessingMode_SKIP,
-		ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
+	responseBody := p.call.WantsResponseBody()
+	responseHeaders := responseBody || p.call.Provider.Tokens != nil
+	return modes[b2i(requestBody)][b2i(responseHeaders)][b2i(responseBody)]
+}
+
+// modes[requestBody][responseHeaders][responseBody] are the eight processing modes keygate asks
+// for, built once.
+var modes = func() (t [2][2][2]*filterv3.ProcessingMode) {
+	mode := func(on bool, yes filterv3.ProcessingMode_BodySendMode) filterv3.ProcessingMode_BodySendMode {
+		if on {
+			return yes
+		}
+		return filterv3.ProcessingMode_NONE
 	}
-	if requestBody {
-		m.RequestBodyMode = filterv3.ProcessingMode_BUFFERED
+	for rb := range 2 {
+		for rh := range 2 {
+			for rsb := range 2 {
+				headers := filterv3.ProcessingMode_SKIP
+				if rh == 1 {
+					headers = filterv3.ProcessingMode_SEND
+				}
+				t[rb][rh][rsb] = &filterv3.ProcessingMode{
+					RequestHeaderMode:   filterv3.ProcessingMode_SEND,
+					ResponseHeaderMode:  headers,
+					RequestBodyMode:     mode(rb == 1, filterv3.ProcessingMode_BUFFERED),
+					ResponseBodyMode:    mode(rsb == 1, filterv3.ProcessingMode_BUFFERED),
+					RequestTrailerMode:  filterv3.ProcessingMode_SKIP,
+					ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
+				}
+			}
+		}
 	}
-	if p.call.WantsResponseBody() {
-		m.ResponseBodyMode = filterv3.ProcessingMode_BUFFERED
+	return t
+}()
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	return m
+	return 0
 }
 
 // requestMutation is the CommonResponse that turns the caller's request into the signed one.
