@@ -56,7 +56,7 @@ func Parse(b []byte) (*Object, error) {
 // compactNested removes the whitespace inside an object or array value, once, at parse, so
 // that serializing is a plain copy. Other values hold no whitespace outside their strings.
 func compactNested(raw []byte) json.RawMessage {
-	if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') || bytes.IndexAny(raw, " \t\n\r") < 0 {
+	if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') || !bytes.ContainsAny(raw, " \t\n\r") {
 		return raw
 	}
 	var buf bytes.Buffer
