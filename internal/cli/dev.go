@@ -50,14 +50,14 @@ keygate dev is running (press Ctrl-C to stop)
   ext_proc    %s
   xDS (ADS)   %s   (the egress takes its listener, routes and clusters from here)
   provider    %s   (demo provider, the design article's protocol)
-  keystore    %s   (FILE KEYSTORE: development only, keys in clear)
+  keystore    %s
 
 Send a plain request; keygate encrypts "data", adds appKey and sign, and decrypts the answer:
 
   curl -s %s/orders -H 'Host: demo.egress.local' -H 'Content-Type: application/json' \
     -d '{"data":"{\"amount\":100}","timestamp":"1700000000"}'
 
-`, s.EgressURL, s.ExtProc, s.XDSAddr, devstack.DemoProviderAddr, s.Config.File.Keystore.File.Path, s.EgressURL)
+`, s.EgressURL, s.ExtProc, s.XDSAddr, s.Upstream, keystoreLine(s), s.EgressURL)
 	if _, ok := s.App.Snapshots.Load().ProviderByName("demo-script"); ok {
 		fmt.Fprintf(w, `The same provider through the article's custom-mode script (two-step token, then signing):
 
@@ -66,4 +66,14 @@ Send a plain request; keygate encrypts "data", adds appKey and sign, and decrypt
 
 `, s.EgressURL)
 	}
+}
+
+func keystoreLine(s *devstack.Stack) string {
+	if ks := s.Config.File.Keystore; ks.File != nil && ks.Type != "vault" {
+		return ks.File.Path + "   (FILE KEYSTORE: development only, keys in clear)"
+	}
+	if v := s.Config.File.Keystore.Vault; v != nil {
+		return "vault " + v.Address
+	}
+	return "(none)"
 }

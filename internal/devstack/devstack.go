@@ -59,6 +59,7 @@ type Stack struct {
 	Emulator  *emu.Emulator
 	EgressURL string // http://host:port of the egress
 	ExtProc   string // host:port of keygate's ext_proc server
+	Upstream  string // host:port of the demo provider
 	XDS       *xds.Server
 	XDSAddr   string // host:port of keygate's xDS server
 	closers   []func()
@@ -83,6 +84,7 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo provider: %w", err)
 	}
+	s.Upstream = providerL.Addr().String()
 	s.Provider = demoprovider.New(DemoCredentials, opts.Provider)
 	s.serveHTTP(providerL, s.Provider)
 
