@@ -27,6 +27,7 @@ KEYGATE_KEYSTORE_VAULT_ADDRESS ... override the config. SIGTERM drains in-flight
 	fl := cmd.Flags()
 	fl.StringVar(&opts.ConfigPath, "config", "", "keygate config file (required)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests")
+	fl.DurationVar(&opts.DrainDelay, "drain-delay", 2*time.Second, "how long SIGTERM keeps accepting new requests while reporting NOT_SERVING, so Envoy's health checks notice")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

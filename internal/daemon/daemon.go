@@ -37,6 +37,10 @@ type Options struct {
 	ConfigPath   string
 	Logger       *slog.Logger
 	DrainTimeout time.Duration // default 20s
+	// DrainDelay is how long keygate keeps accepting new streams after SIGTERM while reporting
+	// NOT_SERVING and /readyz 503: Envoy learns of the drain only through its health checks, and
+	// a stream refused before it did is a 500 for a caller. Zero: stop accepting at once.
+	DrainDelay time.Duration
 	// WatchInterval is how often the config file is checked for edits; default 2s, <0 off.
 	WatchInterval time.Duration
 	// Ready is called once every listener is open (tests wait on it).
@@ -144,7 +148,7 @@ func Run(ctx context.Context, opts Options) error {
 		log.Error("listener failed", "err", err)
 	}
 	draining.Store(true)
-	drain(log, opts.DrainTimeout, srv, []*health.Server{extHealth}, []*grpc.Server{extGRPC})
+	drain(log, opts.DrainDelay, opts.DrainTimeout, srv, []*health.Server{extHealth}, []*grpc.Server{extGRPC})
 	xdsGRPC.Stop() // ADS streams live as long as Envoy: they are cut, Envoy reconnects to a new keygate
 	_ = admin.Close()
 	return nil
@@ -174,12 +178,15 @@ func listenAll(addrs ...string) ([]net.Listener, error) {
 	return ls, nil
 }
 
-// drain reports NOT_SERVING, waits for in-flight streams (bounded), then stops the servers.
-// Envoy, seeing NOT_SERVING through its health checks, stops sending new streams meanwhile.
-func drain(log *slog.Logger, timeout time.Duration, srv *extproc.Server, hs []*health.Server, gs []*grpc.Server) {
+// drain reports NOT_SERVING and keeps serving for delay (Envoy's health checks notice and send
+// new streams elsewhere), then stops accepting and waits for in-flight streams (bounded by
+// timeout), then stops the servers.
+func drain(log *slog.Logger, delay, timeout time.Duration, srv *extproc.Server, hs []*health.Server, gs []*grpc.Server) {
 	for _, h := range hs {
 		h.Shutdown() // every service NOT_SERVING
 	}
+	log.Info("draining: NOT_SERVING", "delay", delay, "timeout", timeout)
+	time.Sleep(delay)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
