@@ -43,7 +43,8 @@ type Call struct {
 	Exchange *signer.Exchange
 	Started  time.Time
 
-	inbound Inbound // kept for the one retry of two-step verification
+	tokens  *exchangeTokens // this request's view of the provider's token source, or nil
+	inbound Inbound         // kept for the one retry of two-step verification
 	body    []byte
 	retried bool
 }
@@ -113,13 +114,18 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 		path = p.Upstream.Path + path
 	}
 	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
-	return &Call{
+	call := &Call{
 		Snapshot: s, Provider: p, Started: time.Now(), inbound: in,
 		Exchange: &signer.Exchange{
 			Tenant: tenant, Provider: p.Name, Request: req,
-			Keys: p.Keys, Tokens: newExchangeTokens(p.Tokens), Clock: clock, State: map[string]any{},
+			Keys: p.Keys, Clock: clock, State: map[string]any{},
 		},
-	}, nil
+	}
+	if t := newExchangeTokens(p.Tokens, p.scriptTokenFetch); t != nil {
+		call.tokens = t
+		call.Exchange.Tokens = t // only when set: a typed nil would look like a token source
+	}
+	return call, nil
 }
 
 // SignRequest runs the provider's steps over the request, with body as its body (nil when the
@@ -129,6 +135,9 @@ func (c *Call) SignRequest(ctx context.Context, body []byte) error {
 		return failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", len(body), c.Snapshot.MaxBody)
 	}
 	c.body = body // the caller's request as sent, for the one retry
+	if c.tokens != nil {
+		defer c.tokens.release() // a script that fetched no token lets the next request try
+	}
 	c.Exchange.Request.SetBody(body)
 	start, mark := time.Now(), c.Exchange.Timing.Sum()
 	defer c.Exchange.Timing.AddExclusive(signer.StageCrypto, start, mark)

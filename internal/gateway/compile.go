@@ -144,6 +144,9 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 			p.Steps = append(p.Steps, step)
 			p.Schemes = append(p.Schemes, "script")
 			p.ScriptOwnsPath = true
+			if p.Tokens != nil {
+				p.scriptTokenFetch = make(chan struct{}, 1)
+			}
 		}
 	}
 	for _, st := range p.Steps {

@@ -44,6 +44,8 @@ type Provider struct {
 	// ScriptOwnsPath is set for custom mode: the article's script rewrites the URI itself
 	// (reqHeaders.setURI(PrefixUrl + reqHeaders.getURI())), so Begin leaves the caller's path.
 	ScriptOwnsPath bool
+	// scriptTokenFetch serializes the token fetches of a script provider (exchangeTokens).
+	scriptTokenFetch chan struct{}
 }
 
 // Tenancy authenticates the caller's tenant and checks it may use a provider. It is satisfied

@@ -21,15 +21,22 @@ type tokenRejecter interface {
 type exchangeTokens struct {
 	src  signer.TokenSource
 	used secret.Value
+	// fetch is the provider's one-slot lock for token fetches a script makes itself (custom
+	// mode's token_load, then http_post_json, then token_save): the first request that finds no
+	// token holds it until it saved one or ended, the others wait and then reuse that token. A
+	// provider that revokes earlier tokens when it issues a new one is not given a storm of
+	// fetches. nil for built-in token sources, which have their own single flight.
+	fetch chan struct{}
+	held  bool
 }
 
 var _ signer.TokenSource = (*exchangeTokens)(nil)
 
-func newExchangeTokens(src signer.TokenSource) signer.TokenSource {
+func newExchangeTokens(src signer.TokenSource, fetch chan struct{}) *exchangeTokens {
 	if src == nil {
 		return nil
 	}
-	return &exchangeTokens{src: src}
+	return &exchangeTokens{src: src, fetch: fetch}
 }
 
 func (t *exchangeTokens) Token(ctx context.Context) (secret.Value, error) {
@@ -42,6 +49,18 @@ func (t *exchangeTokens) Token(ctx context.Context) (secret.Value, error) {
 
 func (t *exchangeTokens) Load(ctx context.Context) (secret.Value, bool) {
 	v, ok := t.src.Load(ctx)
+	if !ok && t.fetch != nil && !t.held {
+		select {
+		case t.fetch <- struct{}{}:
+			t.held = true
+		case <-ctx.Done():
+			return secret.Value{}, false
+		}
+		// Another request may have saved a token while this one waited.
+		if v, ok = t.src.Load(ctx); ok {
+			t.release()
+		}
+	}
 	if ok {
 		t.used = v
 	}
@@ -50,7 +69,17 @@ func (t *exchangeTokens) Load(ctx context.Context) (secret.Value, bool) {
 
 func (t *exchangeTokens) Save(ctx context.Context, token secret.Value, expiry time.Time) error {
 	t.used = token
+	defer t.release()
 	return t.src.Save(ctx, token, expiry)
+}
+
+// release gives up the fetch lock, if this request holds it. The request's end releases it too
+// (a script that fetched nothing, or failed).
+func (t *exchangeTokens) release() {
+	if t.held {
+		<-t.fetch
+		t.held = false
+	}
 }
 
 func (t *exchangeTokens) Invalidate(ctx context.Context) {

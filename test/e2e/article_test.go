@@ -58,3 +58,27 @@ func TestArticleScriptTwoStep(t *testing.T) {
 		t.Errorf("the new token must be cached: status %d, %d tokens", status, s.Provider.Stats.TokensIssued.Load())
 	}
 }
+
+// TestArticleScriptFetchesOneTokenUnderConcurrency: the article's script fetches its token
+// itself (token_load, http_post_json, token_save). Concurrent first requests must not each fetch
+// one: many providers revoke earlier tokens when they issue a new one.
+func TestArticleScriptFetchesOneTokenUnderConcurrency(t *testing.T) {
+	s := startStack(t, devstack.Options{})
+	const n = 20
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			status, _, _ := call(t, s, "POST", "demo-script.egress.local", "/orders",
+				`{"data":"{\"amount\":1}","timestamp":"1700000000"}`, nil)
+			statuses <- status
+		}()
+	}
+	for range n {
+		if st := <-statuses; st != 200 {
+			t.Errorf("status %d", st)
+		}
+	}
+	if got := s.Provider.Stats.TokensIssued.Load(); got != 1 {
+		t.Errorf("%d concurrent first requests fetched %d tokens, want 1", n, got)
+	}
+}
