@@ -1,11 +1,10 @@
 package fleet
 
 import (
-	"bytes"
+	"github.com/keygate/keygate/internal/testkit"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ func buildKeygate(t *testing.T) string {
 type replica struct {
 	name    string
 	cmd     *exec.Cmd
-	out     *syncBuffer
+	out     *testkit.SyncBuffer
 	exited  chan struct{}
 	err     error
 	extProc string
@@ -43,7 +42,7 @@ type replica struct {
 // (and by the kernel if the test binary dies first).
 func startReplica(t *testing.T, bin, name, config string) *replica {
 	t.Helper()
-	r := &replica{name: name, out: &syncBuffer{}, exited: make(chan struct{})}
+	r := &replica{name: name, out: &testkit.SyncBuffer{}, exited: make(chan struct{})}
 	r.cmd = exec.Command(bin, "serve", "--config", config, "--log-level", "debug")
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -79,21 +78,4 @@ func (r *replica) waitServing(t *testing.T, limit time.Duration) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
