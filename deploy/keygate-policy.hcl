@@ -1,29 +1,31 @@
-# What keygate may do in Vault: read its secrets, sign with its Transit keys, look after its
-# own token. Nothing else: no listing, no writes to secrets, no key export.
-
-# KV v2 (mount "secret"): secrets under keygate/, and their metadata for version pinning.
+# keygate: read provider secrets (KV v2) and their versions
 path "secret/data/keygate/*" {
   capabilities = ["read"]
 }
 path "secret/metadata/keygate/*" {
+  capabilities = ["read", "list"]
+}
+
+# keygate: compute with Transit keys that never leave Vault
+path "transit/hmac/*" {
+  capabilities = ["update"]
+}
+path "transit/sign/*" {
+  capabilities = ["update"]
+}
+
+# keygate: share provider access tokens across the fleet
+path "secret/data/keygate-tokens/*" {
+  capabilities = ["create", "read", "update"]
+}
+path "secret/metadata/keygate-tokens/*" {
   capabilities = ["read"]
 }
 
-# Transit: sign and verify with keys named keygate-*; the private keys never leave Vault.
-path "transit/sign/keygate-*" {
-  capabilities = ["update"]
+# keygate: config versions shared by the fleet (state.shared_in_vault); old versions are pruned
+path "secret/data/keygate-config/*" {
+  capabilities = ["create", "read", "update"]
 }
-path "transit/verify/keygate-*" {
-  capabilities = ["update"]
-}
-path "transit/keys/keygate-*" {
-  capabilities = ["read"]
-}
-
-# The token's own lifecycle.
-path "auth/token/lookup-self" {
-  capabilities = ["read"]
-}
-path "auth/token/renew-self" {
-  capabilities = ["update"]
+path "secret/metadata/keygate-config/*" {
+  capabilities = ["read", "list", "delete"]
 }
