@@ -76,16 +76,29 @@ func (st *callState) block(fn string, k []byte) cipher.Block {
 	return blk
 }
 
+// cbcParams is the key (argument 0) and IV (argument 2) of an AES-CBC built-in, checked; done
+// wipes the revealed bytes.
+func (st *callState) cbcParams(fn string, c goja.FunctionCall) (blk cipher.Block, iv []byte, done func()) {
+	k, iv, kSec, vSec := st.cipherParams(fn, arg(c, 0), arg(c, 2))
+	done = func() { wipe(k, kSec); wipe(iv, vSec) }
+	defer func() { // a bad key or IV throws into the script: wipe first
+		if r := recover(); r != nil {
+			done()
+			panic(r)
+		}
+	}()
+	blk = st.block(fn, k)
+	if len(iv) != aes.BlockSize {
+		st.typeError("%s: the IV must be 16 bytes, got %d", fn, len(iv))
+	}
+	return blk, iv, done
+}
+
 func (st *callState) installCiphers(g *goja.Object) {
 	_ = g.Set("aes_cbc_pkcs5_encrypt", func(c goja.FunctionCall) goja.Value {
 		const fn = "aes_cbc_pkcs5_encrypt"
-		k, iv, kSec, vSec := st.cipherParams(fn, arg(c, 0), arg(c, 2))
-		defer wipe(k, kSec)
-		defer wipe(iv, vSec)
-		blk := st.block(fn, k)
-		if len(iv) != aes.BlockSize {
-			st.typeError("%s: the IV must be 16 bytes, got %d", fn, len(iv))
-		}
+		blk, iv, done := st.cbcParams(fn, c)
+		defer done()
 		pt := st.plainBytes(fn, arg(c, 1), "the plaintext of "+fn)
 		pad := aes.BlockSize - len(pt)%aes.BlockSize
 		buf := make([]byte, len(pt), len(pt)+pad)
@@ -96,13 +109,8 @@ func (st *callState) installCiphers(g *goja.Object) {
 	})
 	_ = g.Set("aes_cbc_pkcs5_decrypt", func(c goja.FunctionCall) goja.Value {
 		const fn = "aes_cbc_pkcs5_decrypt"
-		k, iv, kSec, vSec := st.cipherParams(fn, arg(c, 0), arg(c, 2))
-		defer wipe(k, kSec)
-		defer wipe(iv, vSec)
-		blk := st.block(fn, k)
-		if len(iv) != aes.BlockSize {
-			st.typeError("%s: the IV must be 16 bytes, got %d", fn, len(iv))
-		}
+		blk, iv, done := st.cbcParams(fn, c)
+		defer done()
 		ct := st.plainBytes(fn, arg(c, 1), "the ciphertext of "+fn)
 		if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 			st.throw(failure.New(failure.BadGateway, "decrypt", "%s: ciphertext length %d is not a positive multiple of 16", fn, len(ct)))
