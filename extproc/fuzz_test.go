@@ -82,7 +82,7 @@ func FuzzProcessRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := a.Apply(loaded.File, gateway.Meta{Version: 1}); err != nil {
+	if _, err := a.Apply(loaded.File, gateway.Meta{}); err != nil {
 		f.Fatal(err)
 	}
 	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots})

@@ -47,7 +47,7 @@ func BenchmarkSnapshot10kProviders(b *testing.B) {
 	var peak float64
 	for b.Loop() {
 		procstat.ResetPeakRSS()
-		if _, err := a.Compile(f, gateway.Meta{Version: 1}); err != nil {
+		if _, err := a.Compile(f, gateway.Meta{}); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := xds.BuildSnapshot("1", f, xds.Options{}); err != nil {

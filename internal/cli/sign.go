@@ -71,7 +71,7 @@ func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout io.Writer
 		return err
 	}
 	defer a.Close()
-	snap, err := a.Compile(loaded.File, gateway.Meta{Hash: "dry-run"})
+	snap, err := a.Compile(loaded.File, gateway.Meta{})
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.config, err)
 	}

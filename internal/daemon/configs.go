@@ -25,7 +25,7 @@ type publisher struct {
 
 func (p *publisher) compile(ctx context.Context, f *config.File, pins map[string]int) error {
 	app.Prepare(f, p.dir)
-	snap, err := p.app.Compile(f, gateway.Meta{Pins: pins, Hash: "pending"})
+	snap, err := p.app.Compile(f, gateway.Meta{Pins: pins})
 	if err != nil {
 		return err
 	}

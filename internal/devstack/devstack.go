@@ -20,7 +20,6 @@ import (
 	"github.com/keygate/keygate/examples/demoprovider"
 	"github.com/keygate/keygate/extproc"
 	"github.com/keygate/keygate/internal/app"
-	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/keystore"
 	"github.com/keygate/keygate/xds"
@@ -95,7 +94,7 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	s.closers = append(s.closers, func() { _ = s.App.Close() })
-	snap, err := s.App.Apply(s.Config.File, gateway.Meta{Version: 1, Hash: config.Hash(s.Config.Data)})
+	snap, err := s.App.Apply(s.Config.File, gateway.Meta{})
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Config.Path, err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/keygate/keygate/envoy/emu"
 	"github.com/keygate/keygate/internal/app"
-	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/xds"
 )
@@ -54,12 +53,12 @@ func (s *Stack) startEmulator(log *slog.Logger, hook func(*http.Request) map[str
 // Apply applies a new config the way keygate serve does on a config change: compile it (an
 // invalid config changes nothing and the error names the field), swap the snapshot, and push
 // the new Envoy resources over xDS. The egress re-routes without a restart.
-func (s *Stack) Apply(ctx context.Context, data []byte, version int) error {
+func (s *Stack) Apply(ctx context.Context, data []byte) error {
 	loaded, err := app.LoadBytes(data, s.Config.Dir, s.Config.Path)
 	if err != nil {
 		return err
 	}
-	if _, err := s.App.Apply(loaded.File, gatewayMeta(version, data)); err != nil {
+	if _, err := s.App.Apply(loaded.File, gateway.Meta{}); err != nil {
 		return err
 	}
 	if _, err := s.XDS.Publish(ctx, loaded.File); err != nil {
@@ -67,8 +66,4 @@ func (s *Stack) Apply(ctx context.Context, data []byte, version int) error {
 	}
 	s.Config = loaded
 	return nil
-}
-
-func gatewayMeta(version int, data []byte) gateway.Meta {
-	return gateway.Meta{Version: version, Hash: config.Hash(data)}
 }

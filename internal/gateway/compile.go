@@ -34,10 +34,9 @@ type Compiler struct {
 	Tenancy func(tenants []config.Tenant) (Tenancy, error)
 }
 
-// Meta identifies the version being compiled.
+// Meta is what a config version adds to its config. (Version numbers, hashes and authors
+// belong to internal/versions; a snapshot does not repeat them.)
 type Meta struct {
-	Version int
-	Hash    string
 	// Pins maps an unversioned KV reference (keystore.Ref.String) to the KV version the config
 	// version pinned at apply, so a rollback restores the keys that version used.
 	Pins map[string]int
@@ -50,7 +49,7 @@ func (c *Compiler) Compile(f *config.File, meta Meta) (*Snapshot, error) {
 		return nil, err
 	}
 	s := &Snapshot{
-		Version: meta.Version, Hash: meta.Hash, File: f, compiled: time.Now(),
+		File: f, compiled: time.Now(),
 		MaxBody: f.Limits.MaxBodyBytes,
 		byHost:  map[string]*Provider{}, byName: map[string]*Provider{},
 	}
@@ -174,10 +173,10 @@ func (c *Compiler) schemeNames() []string {
 	return names
 }
 
-// prefixed makes err name path unless it already names a field path.
+// prefixed makes err name path unless it already is a FieldError (which names its own).
 func prefixed(path string, err error) error {
 	var fe *config.FieldError
-	if errors.As(err, &fe) || strings.HasPrefix(err.Error(), path) {
+	if errors.As(err, &fe) {
 		return err
 	}
 	return config.Errorf(path, "%v", err)

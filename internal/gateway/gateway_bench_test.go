@@ -68,7 +68,7 @@ func BenchmarkCompile10kProviders(b *testing.B) {
 	var peak float64
 	for b.Loop() {
 		peak = max(peak, procstat.PeakDuring(func() {
-			if _, err := a.Compile(f, gateway.Meta{Version: 1}); err != nil {
+			if _, err := a.Compile(f, gateway.Meta{}); err != nil {
 				b.Fatal(err)
 			}
 		}))
@@ -80,7 +80,7 @@ func BenchmarkCompile10kProviders(b *testing.B) {
 // Begin, SignRequest (aes_cbc + simple) and ProcessResponse (decrypt), keys cached.
 func BenchmarkPipelineSimpleAES(b *testing.B) {
 	a := benchApp(b)
-	snap, err := a.Compile(&config.File{Providers: []config.Provider{simpleAES(0)}}, gateway.Meta{Version: 1})
+	snap, err := a.Compile(&config.File{Providers: []config.Provider{simpleAES(0)}}, gateway.Meta{})
 	if err != nil {
 		b.Fatal(err)
 	}

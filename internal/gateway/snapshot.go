@@ -17,8 +17,6 @@ import (
 // Snapshot is one compiled config version. It is immutable: a request holds the snapshot it
 // started with until it ends, and a reload swaps the whole snapshot (Holder).
 type Snapshot struct {
-	Version  int
-	Hash     string
 	File     *config.File // as written; must not be modified
 	MaxBody  int64
 	Tenancy  Tenancy // nil when no tenants are configured (single-tenant development)

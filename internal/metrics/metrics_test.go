@@ -145,7 +145,7 @@ func startKeygate(t *testing.T, m *metrics.Metrics) extprocv3.ExternalProcessorC
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Apply(f, gateway.Meta{Version: 7}); err != nil {
+	if _, err := a.Apply(f, gateway.Meta{}); err != nil {
 		t.Fatal(err)
 	}
 	g, _ := extproc.NewGRPCServer(extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Observer: m}), 1<<20)

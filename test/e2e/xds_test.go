@@ -45,13 +45,13 @@ func TestConfigChangeReroutesWithoutRestart(t *testing.T) {
 		t.Fatalf("before the change: status %d (%s), first upstream saw %d", status, body, seenFirst.count())
 	}
 
-	apply := func(cfg string, version int) {
+	apply := func(cfg string) {
 		t.Helper()
-		if err := s.Apply(context.Background(), []byte(cfg), version); err != nil {
+		if err := s.Apply(context.Background(), []byte(cfg)); err != nil {
 			t.Fatalf("apply: %v", err)
 		}
 	}
-	apply(xdsConfigFor(second.URL, "5s"), 2)
+	apply(xdsConfigFor(second.URL, "5s"))
 	waitFor(t, func() bool {
 		status, _, _ := call(t, s, "GET", "static.egress.local", "/b", "", nil)
 		return status == 200 && seenSecond.count() > 0
@@ -60,13 +60,13 @@ func TestConfigChangeReroutesWithoutRestart(t *testing.T) {
 		t.Errorf("second upstream got %s without the credential", r.URL.Path)
 	}
 
-	apply(xdsConfigFor(slow.URL, "300ms"), 3)
+	apply(xdsConfigFor(slow.URL, "300ms"))
 	waitFor(t, func() bool {
 		status, _, _ := call(t, s, "GET", "static.egress.local", "/c", "", nil)
 		return status == http.StatusGatewayTimeout
 	})
 
-	if err := s.Apply(context.Background(), []byte(`providers: [{name: "Bad Name"}]`), 4); err == nil ||
+	if err := s.Apply(context.Background(), []byte(`providers: [{name: "Bad Name"}]`)); err == nil ||
 		!strings.Contains(err.Error(), "providers[0]") {
 		t.Fatalf("an invalid config must be refused naming the field, got %v", err)
 	}

@@ -31,7 +31,7 @@ func invalidConfigPushed(t *testing.T, e *env, r *record) {
 	if err != nil {
 		t.Fatalf("the bad config should parse (it fails later, at compile): %v", err)
 	}
-	_, err = w.kg.App.Apply(loaded.File, gateway.Meta{Version: 2, Hash: config.Hash([]byte(unknownScheme))})
+	_, err = w.kg.App.Apply(loaded.File, gateway.Meta{})
 	var fe *config.FieldError
 	if err == nil || !errors.As(err, &fe) || !strings.HasPrefix(fe.Path, "providers[0]") {
 		t.Errorf("apply of an unknown scheme: err %v, want a field error under providers[0]", err)
@@ -65,7 +65,7 @@ func configStoreUnreachable(t *testing.T, e *env, r *record) {
 	manager := func(a *app.App) *versions.Manager {
 		return versions.NewManager(versions.Options{Store: store, LastKnownGood: lkg, Logger: e.log,
 			Compile: func(_ context.Context, f *config.File, pins map[string]int) error {
-				_, err := a.Apply(f, gateway.Meta{Version: 1, Pins: pins})
+				_, err := a.Apply(f, gateway.Meta{Pins: pins})
 				return err
 			}})
 	}

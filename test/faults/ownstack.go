@@ -54,7 +54,7 @@ func newApp(t *testing.T, loaded *app.Loaded, log *slog.Logger) *app.App {
 func startKeygate(t *testing.T, a *app.App, loaded *app.Loaded, addr string, log *slog.Logger) *keygate {
 	t.Helper()
 	if a.Snapshots.Load() == nil {
-		if _, err := a.Apply(loaded.File, gateway.Meta{Version: 1, Hash: config.Hash(loaded.Data)}); err != nil {
+		if _, err := a.Apply(loaded.File, gateway.Meta{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -110,7 +110,7 @@ func startStack(ctx context.Context) (_ *stack, err error) {
 	if s.app, err = app.New(ctx, f.Keystore, app.Options{Keystore: cache}); err != nil {
 		return nil, err
 	}
-	if s.snap, err = s.app.Apply(f, gateway.Meta{Version: 1}); err != nil {
+	if s.snap, err = s.app.Apply(f, gateway.Meta{}); err != nil {
 		return nil, err
 	}
 	m.SetConfigVersion(1)
