@@ -71,9 +71,13 @@ func (s *Snapshot) Begin(in Inbound, clock signer.Clock) (*Call, error) {
 func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call, error) {
 	tenant := p.Tenant
 	credential := ""
-	for name := range in.Header {
+	// One pass: refuse spoofed keygate headers, and copy the others, keygate's own left out.
+	header := make(http.Header, len(in.Header))
+	for name, vals := range in.Header {
 		lower := strings.ToLower(name)
-		if strings.HasPrefix(lower, KeygatePrefix) && lower != TenantKeyHeader {
+		if !strings.HasPrefix(lower, KeygatePrefix) {
+			header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
+		} else if lower != TenantKeyHeader {
 			return nil, failure.New(failure.Forbidden, "tenant", "header %q is reserved for keygate", lower)
 		}
 	}
@@ -98,13 +102,6 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	}
 	if in.BodySize > s.MaxBody {
 		return nil, failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", in.BodySize, s.MaxBody)
-	}
-	header := make(http.Header, len(in.Header))
-	for name, vals := range in.Header {
-		if strings.HasPrefix(strings.ToLower(name), KeygatePrefix) {
-			continue
-		}
-		header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
 	}
 	path := in.Path
 	if !strings.HasPrefix(path, "/") {

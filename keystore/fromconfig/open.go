@@ -25,8 +25,13 @@ func OpenObserved(ctx context.Context, cfg config.Keystore, log *slog.Logger, ob
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Type == "" && cfg.File == nil {
+		// No keystore configured (a config whose providers need no secrets): a reference fails
+		// closed with 503, naming it.
+		return keystore.None{}, nil
+	}
 	switch cfg.Type {
-	case "file":
+	case "", "file": // as validation reads it: an unset type with a file section is a file
 		if cfg.File == nil || cfg.File.Path == "" {
 			return nil, fmt.Errorf("keystore.file.path is required when keystore.type is file")
 		}
