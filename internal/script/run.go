@@ -42,15 +42,23 @@ func (s *Step) commonArgs(v *vm) []goja.Value {
 func (s *Step) call(ctx context.Context, x *signer.Exchange, fn func(*vm) error) (err error) {
 	start, mark := time.Now(), x.Timing.Sum()
 	defer x.Timing.AddExclusive(signer.StageScript, start, mark)
+	// The slot comes first: creating a runtime is CPU work too.
+	var sl slot
+	if err := sl.acquire(ctx); err != nil {
+		return failure.Wrap(failure.Timeout, "script", err, "waiting for a processor to run the script")
+	}
 	v, err := s.get()
 	if err != nil {
+		sl.release()
 		return failure.Wrap(failure.Internal, "script", err, "")
 	}
 	st := v.st
+	st.slot = sl
 	st.begin(ctx, x)
 	healthy := false
 	defer func() {
 		st.end()
+		st.slot.release()
 		if healthy {
 			s.put(v)
 		}

@@ -27,6 +27,7 @@ type callState struct {
 	x         *signer.Exchange
 	handles   handleTable
 	violation error // a secret reached an output: the invocation fails whatever the script does
+	slot      slot
 }
 
 func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
@@ -114,8 +115,12 @@ func (st *callState) reveal(s string, allow handleKind, sink string) (out []byte
 // have their own timeouts, and a cold Vault cache must not time out the script.
 func (st *callState) outside(f func()) {
 	st.budget.pause()
+	st.slot.release()
 	defer st.budget.resume()
 	f()
+	// If the request ended while this call ran, the budget has already interrupted the runtime
+	// (run.go): it runs to that interrupt without a slot rather than waiting for one.
+	_ = st.slot.acquire(st.ctx)
 }
 
 // indexMarkerStart finds the next marker or stray marker character.

@@ -31,7 +31,7 @@ var hardening = goja.MustCompile("keygate-hardening.js", `(function (g) {
   }
   Object.defineProperty(g, "Function", {value: blocked, writable: false, configurable: false});
   Object.defineProperty(g, "eval", {value: blocked, writable: false, configurable: false});
-  var seen = new WeakSet();
+  var seen = new Set();
   function freeze(o) {
     if (o === null || (typeof o !== "object" && typeof o !== "function") || seen.has(o)) return;
     seen.add(o);

@@ -65,17 +65,20 @@ func TestArticleScriptTwoStep(t *testing.T) {
 func TestArticleScriptFetchesOneTokenUnderConcurrency(t *testing.T) {
 	s := startStack(t, devstack.Options{})
 	const n = 20
-	statuses := make(chan int, n)
+	type answer struct {
+		status int
+		body   string
+	}
+	answers := make(chan answer, n)
 	for range n {
 		go func() {
-			status, _, _ := call(t, s, "POST", "demo-script.egress.local", "/orders",
-				`{"data":"{\"amount\":1}","timestamp":"1700000000"}`, nil)
-			statuses <- status
+			status, body := post(s, "demo-script.egress.local", "/orders", `{"data":"{\"amount\":1}","timestamp":"1700000000"}`)
+			answers <- answer{status, body}
 		}()
 	}
 	for range n {
-		if st := <-statuses; st != 200 {
-			t.Errorf("status %d", st)
+		if a := <-answers; a.status != 200 {
+			t.Errorf("status %d: %s", a.status, a.body)
 		}
 	}
 	if got := s.Provider.Stats.TokensIssued.Load(); got != 1 {

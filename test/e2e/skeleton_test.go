@@ -31,9 +31,27 @@ func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 // call sends a request to the egress the way a business service would.
 func call(t *testing.T, s *devstack.Stack, method, host, path, body string, header map[string]string) (int, http.Header, string) {
 	t.Helper()
+	status, h, b, err := send(s, method, host, path, body, header)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return status, h, b
+}
+
+// post is call for goroutines other than the test's own (which must not call t.Fatal): a
+// transport error comes back as status 0 with the error as the body.
+func post(s *devstack.Stack, host, path, body string) (int, string) {
+	status, _, b, err := send(s, "POST", host, path, body, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	return status, b
+}
+
+func send(s *devstack.Stack, method, host, path, body string, header map[string]string) (int, http.Header, string, error) {
 	req, err := http.NewRequest(method, s.EgressURL+path, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, "", err
 	}
 	req.Host = host
 	if body != "" {
@@ -44,11 +62,11 @@ func call(t *testing.T, s *devstack.Stack, method, host, path, body string, head
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b), err
 }
 
 func TestSimpleSigningEndToEnd(t *testing.T) {

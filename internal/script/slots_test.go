@@ -1,0 +1,102 @@
+package script
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/internal/secret"
+)
+
+// concurrencyHandler counts how many scripts are between their log("in") and log("out").
+type concurrencyHandler struct {
+	running, peak atomic.Int64
+}
+
+func (h *concurrencyHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *concurrencyHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *concurrencyHandler) WithGroup(string) slog.Handler            { return h }
+func (h *concurrencyHandler) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		switch {
+		case a.Key != "msg":
+		case a.Value.String() == "in":
+			n := h.running.Add(1)
+			for p := h.peak.Load(); n > p && !h.peak.CompareAndSwap(p, n); p = h.peak.Load() {
+			}
+		case a.Value.String() == "out":
+			h.running.Add(-1)
+		}
+		return true
+	})
+	return nil
+}
+
+// A burst of scripts runs at most one per processor: the rest wait for a slot before their time
+// limit starts, instead of sharing the processors and being interrupted for being starved.
+func TestScriptsRunAtMostOnePerProcessor(t *testing.T) {
+	h := &concurrencyHandler{}
+	s := compileInline(t, `function (reqHeaders, reqParams, reqBody) {
+		log("in"); var x = 0; for (var i = 0; i < 300000; i++) { x += i }; log("out")
+	}`, Options{DefaultTimeout: 10 * time.Second, Logger: slog.New(h)})
+	n := 3 * cap(cpuSlots)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() { errs <- s.SignRequest(t.Context(), newExchange("/x", `{}`, nil)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if peak := h.peak.Load(); peak < 1 || peak > int64(cap(cpuSlots)) {
+		t.Fatalf("%d scripts ran at once, want 1 to %d (GOMAXPROCS)", peak, cap(cpuSlots))
+	}
+}
+
+// blockingTokens holds token_load until released: a script waiting for another request's token
+// fetch.
+type blockingTokens struct {
+	fakeTokens
+	waiting chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingTokens) Load(ctx context.Context) (secret.Value, bool) {
+	b.waiting <- struct{}{}
+	<-b.release
+	return b.fakeTokens.Load(ctx)
+}
+
+// A script blocked in a host call gives its slot back: with every slot's script waiting for a
+// token, another script still runs.
+func TestWaitingScriptGivesItsProcessorBack(t *testing.T) {
+	s := compileInline(t, `function (reqHeaders, reqParams, reqBody) {
+		if (reqHeaders.getURI() === "/wait") { token_load() }
+		reqHeaders.set("x-ran", "yes")
+	}`, Options{DefaultTimeout: 10 * time.Second})
+	tokens := &blockingTokens{waiting: make(chan struct{}), release: make(chan struct{})}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(tokens.release)
+	for range cap(cpuSlots) {
+		wg.Go(func() { _ = s.SignRequest(t.Context(), newExchange("/wait", `{}`, tokens)) })
+		<-tokens.waiting
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.SignRequest(t.Context(), newExchange("/run", `{}`, nil)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a script waited for a slot held by scripts blocked in token_load")
+	}
+}
