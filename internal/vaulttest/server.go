@@ -176,12 +176,47 @@ func (s *Server) StartAgain(t testing.TB) {
 
 // Pause stops the process with SIGSTOP: connections are accepted by the kernel but never
 // answered, like a hung Vault. Resume undoes it (Stop does too).
-func (s *Server) Pause(t testing.TB) { s.signal(t, syscall.SIGSTOP) }
+//
+// kill(2) returns once the signal is queued, not once every thread has stopped: on a loaded
+// machine the server could still answer a request sent right after. Pause waits until the
+// kernel reports every thread stopped, so a test's next call really meets a hung Vault.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	pid := s.signal(t, syscall.SIGSTOP)
+	for deadline := time.Now().Add(5 * time.Second); !allThreadsStopped(pid); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("vaulttest: the server did not stop within 5s of SIGSTOP")
+		}
+	}
+}
+
+// allThreadsStopped reports whether /proc says every thread of pid is stopped (state T). Where
+// /proc cannot be read it reports true: there is nothing better to wait for.
+func allThreadsStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return true
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		// The state is the field after the command name, which is in parentheses and may
+		// itself contain spaces and parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume continues a paused server.
 func (s *Server) Resume(t testing.TB) { s.signal(t, syscall.SIGCONT) }
 
-func (s *Server) signal(t testing.TB, sig syscall.Signal) {
+// signal sends sig to the server and returns its pid.
+func (s *Server) signal(t testing.TB, sig syscall.Signal) int {
 	t.Helper()
 	s.mu.Lock()
 	cmd := s.cmd
@@ -192,6 +227,7 @@ func (s *Server) signal(t testing.TB, sig syscall.Signal) {
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("vaulttest: signal %v: %v", sig, err)
 	}
+	return cmd.Process.Pid
 }
 
 // logs is the server output with the root token and unseal key removed.

@@ -2,7 +2,9 @@ package vaulttest_test
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/vaulttest"
 )
@@ -27,5 +29,22 @@ func TestStartStopStartAgain(t *testing.T) {
 	roleID, _ := s.AppRoleCreds(t)
 	if roleID == "" {
 		t.Fatal("approle not set up again")
+	}
+}
+
+// TestPauseMeansHung: once Pause returns, the very next call meets a server that answers
+// nothing (it times out), and after Resume it answers again.
+func TestPauseMeansHung(t *testing.T) {
+	s := vaulttest.Start(t)
+	s.Pause(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	_, err := s.Client().Sys().HealthWithContext(ctx)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a paused server answered: %v", err)
+	}
+	s.Resume(t)
+	if _, err := s.Client().Sys().HealthWithContext(context.Background()); err != nil {
+		t.Fatalf("a resumed server does not answer: %v", err)
 	}
 }
