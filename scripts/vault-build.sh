@@ -33,9 +33,17 @@ if ! flock -n 9; then
 fi
 if [ -x "$out" ] && "$out" version >/dev/null 2>&1; then echo "$out"; exit 0; fi
 
+# Holding the lock, any source folder left here is from a build that was killed: remove it.
+for old in "$cache"/vault-src.*; do
+  [ -e "$old" ] && { chmod -R u+w "$old" 2>/dev/null; rm -rf "$old"; }
+done
 work=$(mktemp -d "$cache/vault-src.XXXXXX")
 tmp="$out.tmp.$$"
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work" "$tmp"' EXIT
+# bash skips the EXIT trap when an untrapped signal kills it: turn them into exits, stopping
+# the build (run in the background below so that bash can take the signal at once).
+trap 'kill $(jobs -p) 2>/dev/null; exit 130' INT
+trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM HUP
 
 echo "vault-build: fetching github.com/hashicorp/vault@v$version sources (module proxy)" >&2
 dir=$(cd "$work" && GOFLAGS= go mod download -json "github.com/hashicorp/vault@v$version" |
@@ -62,7 +70,8 @@ done
 
 echo "vault-build: building vault v$version -tags minimal (about 12 minutes cold on 2 cores)" >&2
 mkdir -p "$(dirname "$out")"
-GOFLAGS=-mod=mod CGO_ENABLED=0 go build -tags minimal -o "$tmp" .
+GOFLAGS=-mod=mod CGO_ENABLED=0 go build -tags minimal -o "$tmp" . &
+wait $!
 mv -f "$tmp" "$out"
 "$out" version >&2
 echo "$out"
