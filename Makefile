@@ -24,6 +24,8 @@ test:
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@out=$$($(GO) run golang.org/x/tools/cmd/goimports@v0.52.0 -local github.com/keygate/keygate -l $$(git ls-files '*.go')); \
+		test -z "$$out" || { echo "$$out"; echo "goimports: imports above are not grouped std / third-party / keygate"; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 

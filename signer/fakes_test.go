@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/keystore"
-	"sigs.k8s.io/yaml"
 )
 
 // memStore is an in-memory keystore.Getter: reference text (unversioned) -> value.

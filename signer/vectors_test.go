@@ -18,9 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/keystore"
-	"sigs.k8s.io/yaml"
 )
 
 const (

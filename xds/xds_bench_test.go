@@ -3,7 +3,6 @@ package xds_test
 import (
 	"context"
 	"fmt"
-	"github.com/keygate/keygate/internal/procstat"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/procstat"
 	"github.com/keygate/keygate/xds"
 )
 

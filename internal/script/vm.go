@@ -3,9 +3,10 @@ package script
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/keygate/keygate/internal/jsonbody"
 
 	"github.com/dop251/goja"
+
+	"github.com/keygate/keygate/internal/jsonbody"
 )
 
 // vm is one pooled runtime with its built-ins, the script's functions and the article's request

@@ -3,7 +3,6 @@ package token
 import (
 	"bytes"
 	"context"
-	"github.com/keygate/keygate/internal/testkit"
 	"log/slog"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // fixture is a manager over a fake clock and a real loopback token endpoint.

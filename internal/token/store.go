@@ -3,9 +3,10 @@ package token
 import (
 	"context"
 	"errors"
-	"github.com/keygate/keygate/internal/secret"
 	"sync"
 	"time"
+
+	"github.com/keygate/keygate/internal/secret"
 )
 
 // ErrConflict is what a Coordinator's store reports when a check-and-set write lost a race.

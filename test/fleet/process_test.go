@@ -1,13 +1,14 @@
 package fleet
 
 import (
-	"github.com/keygate/keygate/internal/testkit"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // buildKeygate builds cmd/keygate once into a temporary folder: the replicas are the real binary

@@ -7,12 +7,12 @@ package leakscan
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/keygate/keygate/internal/testkit"
 	"log/slog"
 	"testing"
 
 	"github.com/keygate/keygate/internal/redact"
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // scanner holds the run's secrets and counts what it scanned.

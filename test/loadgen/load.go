@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/keygate/keygate/internal/procstat"
 	"runtime"
 	"slices"
 	"sync"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/keygate/keygate/internal/procstat"
 )
 
 // phase is one timed run against one server.

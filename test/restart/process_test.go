@@ -2,7 +2,6 @@ package restart
 
 import (
 	"context"
-	"github.com/keygate/keygate/internal/testkit"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // buildKeygate builds cmd/keygate once into a temporary folder.
