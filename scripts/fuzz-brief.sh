@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target briefly (CI: `make fuzz`). Each target first replays its seed corpus,
-# then fuzzes for FUZZTIME (default 10s); 5 targets stay well under 3 minutes. A failure leaves
+# then fuzzes for FUZZTIME (default 10s); the 7 targets stay under 2 minutes. A failure leaves
 # the failing input under the package's testdata/fuzz/ and exits non-zero.
 #
 #   FUZZTIME=30s scripts/fuzz-brief.sh     fuzz longer
@@ -16,6 +16,7 @@ targets=(
   "FuzzParseValidate ./internal/config"
   "FuzzParseRoundTrip ./internal/jsonbody"
   "FuzzParseMatchesEncodingJSON ./internal/jsonbody"
+  "FuzzValidMatchesEncodingJSON ./internal/jsonbody"
 )
 for t in "${targets[@]}"; do
   read -r name pkg <<<"$t"

@@ -3,7 +3,6 @@ package signer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/keygate/keygate/internal/failure"
@@ -194,7 +193,7 @@ func (s *aesStep) open(ctx context.Context, x *Exchange, text string) ([]byte, e
 // JSON string (so "123" stays the string it was encrypted from).
 func setDecrypted(obj *jsonbody.Object, field string, plain []byte) {
 	t := bytes.TrimSpace(plain)
-	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && jsonbody.Valid(t) {
 		obj.SetRaw(field, t)
 		return
 	}

@@ -50,3 +50,16 @@ func countKeys(data []byte) int {
 	_ = split(data, func(string, []byte) error { n++; return nil })
 	return n
 }
+
+// FuzzValidMatchesEncodingJSON: Valid accepts exactly what encoding/json's Valid accepts.
+func FuzzValidMatchesEncodingJSON(f *testing.F) {
+	for _, seed := range []string{`{}`, `[]`, `0`, `-0.5e+7`, `01`, `1.`, `.5`, `"\u00zz"`, `"a\/b"`, "\"\x01\"",
+		`[1,]`, `{"a":1 "b":2}`, `tru`, `nulls`, ` [ {"a" : [ ] } ] `, "\"\xff\"", `{"a":{"b":[[[]]]}}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := Valid(data), json.Valid(data); got != want {
+			t.Fatalf("Valid(%q) = %v, encoding/json says %v", data, got, want)
+		}
+	})
+}

@@ -30,14 +30,6 @@ func Parse(b []byte) (*Object, error) {
 		// the signer and the provider could disagree on what was signed.
 		return nil, errors.New("body is not valid UTF-8")
 	}
-	if !json.Valid(b) {
-		var v any
-		err := json.Unmarshal(b, &v) // for the error's position
-		if err == nil {
-			err = errors.New("invalid JSON")
-		}
-		return nil, fmt.Errorf("body is not valid JSON: %w", err)
-	}
 	o := New()
 	err := split(b, func(key string, raw []byte) error {
 		if _, dup := o.vals[key]; dup {
@@ -47,6 +39,10 @@ func Parse(b []byte) (*Object, error) {
 		o.vals[key] = compactNested(raw)
 		return nil
 	})
+	var syntax *SyntaxError
+	if errors.As(err, &syntax) {
+		return nil, fmt.Errorf("body is not valid JSON: %w", err)
+	}
 	if err != nil {
 		return nil, err
 	}

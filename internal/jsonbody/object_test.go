@@ -1,6 +1,10 @@
 package jsonbody
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
 
 func TestParseKeepsOrderAndText(t *testing.T) {
 	o, err := Parse([]byte(`{"z": 1.50, "a": "x\u0041", "n": {"b": [1, 2]}, "nul": null}`))
@@ -33,5 +37,49 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("Parse(%q) succeeded, want an error", in)
 			}
 		})
+	}
+}
+
+// TestValidAgreesWithEncodingJSON covers the grammar's corners by name; the fuzz target
+// FuzzValidMatchesEncodingJSON covers the rest.
+func TestValidAgreesWithEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		``, ` `, `{}`, `[]`, `{"a":[1,{"b":null}],"c":"d"}`, `0`, `-0`, `-`, `01`, `1.`, `1.5`, `.5`, `1e`, `1e+`,
+		`1E-9`, `+1`, `true`, `tru`, `truex`, `nul`, `false `, `"a`, `"\`, `"\u12"`, `"\u12g4"`, `"\uABCD"`,
+		`"\x"`, "\"\t\"", "\"\x7f\"", "\"\xff\"", `[1,]`, `[,1]`, `{"a":1,}`, `{"a" 1}`, `{1:2}`, `{"a":1}}`,
+		`[1 2]`, `{} {}`, strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth),
+		strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1),
+	} {
+		if got, want := Valid([]byte(in)), json.Valid([]byte(in)); got != want {
+			t.Errorf("Valid(%.40q) = %v, encoding/json says %v", in, got, want)
+		}
+	}
+}
+
+// TestParseDepthLimit: the top-level object counts towards encoding/json's nesting limit.
+func TestParseDepthLimit(t *testing.T) {
+	ok := `{"a":` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `}`
+	if _, err := Parse([]byte(ok)); err != nil {
+		t.Errorf("depth %d refused: %v", maxDepth, err)
+	}
+	deep := `{"a":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`
+	if _, err := Parse([]byte(deep)); err == nil || json.Valid([]byte(deep)) {
+		t.Errorf("depth %d accepted (%v) or encoding/json accepts it", maxDepth+1, err)
+	}
+}
+
+// TestParseErrorsSayWhere: a syntax error names the problem and its offset.
+func TestParseErrorsSayWhere(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":tru}`:     `body is not valid JSON: invalid character '}' in literal true (expecting 'e') (offset 8)`,
+		`{"a":1,}`:      `body is not valid JSON: invalid character '}' looking for beginning of object key string (offset 7)`,
+		`{"a":"x`:       `body is not valid JSON: unexpected end of JSON input (offset 7)`,
+		`[1]`:           `body is not a JSON object`,
+		`{"a":1} x`:     `body is not valid JSON: invalid character 'x' after top-level value (offset 8)`,
+		`{"a":1,"a":2}`: `body has the key "a" twice`,
+	} {
+		if _, err := Parse([]byte(in)); err == nil || err.Error() != want {
+			t.Errorf("Parse(%s) = %v, want %s", in, err, want)
+		}
 	}
 }

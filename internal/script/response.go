@@ -3,10 +3,10 @@ package script
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 
 	"github.com/dop251/goja"
 
+	"github.com/keygate/keygate/internal/jsonbody"
 	"github.com/keygate/keygate/signer"
 )
 
@@ -42,5 +42,5 @@ func (s *Step) ProcessResponse(ctx context.Context, x *signer.Exchange) error {
 
 func isJSONObject(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+	return len(b) > 0 && b[0] == '{' && jsonbody.Valid(b)
 }
