@@ -5,6 +5,7 @@ package jsonbody
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,12 +115,28 @@ func PlainString(raw json.RawMessage) ([]byte, bool) {
 		return nil, false
 	}
 	inner := raw[1 : n-1]
-	for _, c := range inner {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return nil, false
+	return inner, needsNoUnescaping(inner) && utf8.Valid(inner)
+}
+
+// needsNoUnescaping reports whether b holds no backslash, quote or control character. It runs
+// over every 4 KiB data field several times per request, so it looks at 8 bytes at a time:
+// IndexByte is vectorised, and (x - 0x20..20) &^ x & 0x80..80 is non-zero exactly when some
+// byte of x is below 0x20 (a borrow only starts at such a byte).
+func needsNoUnescaping(b []byte) bool {
+	if bytes.IndexByte(b, '\\') >= 0 || bytes.IndexByte(b, '"') >= 0 {
+		return false
+	}
+	for ; len(b) >= 8; b = b[8:] {
+		if x := binary.LittleEndian.Uint64(b); (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
+			return false
 		}
 	}
-	return inner, utf8.Valid(inner)
+	for _, c := range b {
+		if c < 0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // Set sets key to the JSON encoding of v; a new key goes last.

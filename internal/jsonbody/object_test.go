@@ -83,3 +83,18 @@ func TestParseErrorsSayWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestNeedsNoUnescapingEveryByte: each byte value at each position of a word, against the
+// definition (no backslash, quote or control character).
+func TestNeedsNoUnescapingEveryByte(t *testing.T) {
+	for c := range 256 {
+		want := c >= 0x20 && c != '"' && c != '\\'
+		for pos := range 17 {
+			b := []byte(strings.Repeat("a", 17))
+			b[pos] = byte(c)
+			if got := needsNoUnescaping(b); got != want {
+				t.Fatalf("byte %#x at %d: got %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
