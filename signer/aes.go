@@ -98,7 +98,7 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 		if err != nil {
 			return err
 		}
-		r.SetBody([]byte(s.enc.encode(ct)))
+		r.SetBody(s.enc.appendEncode(nil, ct))
 		return nil
 	}
 	obj, err := r.JSON()
@@ -113,7 +113,7 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	obj.SetRaw(s.p.Field, quoted(s.enc.encode(ct))) // = SetString: the encodings need no escaping
+	obj.SetRaw(s.p.Field, s.enc.quoted(ct)) // = SetString: the encodings need no escaping
 	r.MarkJSONChanged()
 	return nil
 }
@@ -138,7 +138,7 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		if len(text) == 0 {
 			return nil
 		}
-		plain, err := s.open(ctx, x, string(text))
+		plain, err := s.open(ctx, x, text)
 		if errors.Is(err, errDecrypt) && lenient {
 			return nil
 		}
@@ -156,11 +156,11 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		return failure.Wrap(failure.BadGateway, "decrypt", err, "response")
 	}
 	raw, ok := obj.Raw(s.respField)
-	text := ""
+	var text []byte
 	if ok {
-		text = textOf(raw)
+		text = textBytes(raw)
 	}
-	if text == "" {
+	if len(text) == 0 {
 		return nil // providers answer errors in plain JSON, without the encrypted field
 	}
 	plain, err := s.open(ctx, x, text)
@@ -173,7 +173,7 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 }
 
 // open decodes and decrypts text; every failure of the data itself is errDecrypt (502).
-func (s *aesStep) open(ctx context.Context, x *Exchange, text string) ([]byte, error) {
+func (s *aesStep) open(ctx context.Context, x *Exchange, text []byte) ([]byte, error) {
 	key, err := s.keyBytes(ctx, x, "decrypt", s.p.Key, 16, 24, 32)
 	if err != nil {
 		return nil, err

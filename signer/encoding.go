@@ -3,6 +3,7 @@ package signer
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -29,25 +30,58 @@ func parseEncoding(s, def string) (byteEncoding, error) {
 }
 
 func (e byteEncoding) encode(b []byte) string {
-	switch e {
-	case encHex:
-		return hex.EncodeToString(b)
-	case encHexUpper:
-		return strings.ToUpper(hex.EncodeToString(b))
-	case encBase64URL:
-		return base64.RawURLEncoding.EncodeToString(b)
-	}
-	return base64.StdEncoding.EncodeToString(b)
+	return string(e.appendEncode(make([]byte, 0, e.encodedLen(len(b))), b))
 }
 
-func (e byteEncoding) decode(s string) ([]byte, error) {
+// appendEncode appends the text of b to dst. Ciphertexts are encoded straight into the body
+// field they become, not through an intermediate string.
+func (e byteEncoding) appendEncode(dst, b []byte) []byte {
+	switch e {
+	case encHex:
+		return hex.AppendEncode(dst, b)
+	case encHexUpper:
+		n := len(dst)
+		dst = hex.AppendEncode(dst, b)
+		for i := n; i < len(dst); i++ {
+			if c := dst[i]; 'a' <= c && c <= 'f' {
+				dst[i] = c - 'a' + 'A'
+			}
+		}
+		return dst
+	case encBase64URL:
+		return base64.RawURLEncoding.AppendEncode(dst, b)
+	}
+	return base64.StdEncoding.AppendEncode(dst, b)
+}
+
+func (e byteEncoding) encodedLen(n int) int {
 	switch e {
 	case encHex, encHexUpper:
-		return hex.DecodeString(s)
+		return hex.EncodedLen(n)
 	case encBase64URL:
-		return base64.RawURLEncoding.DecodeString(s)
+		return base64.RawURLEncoding.EncodedLen(n)
 	}
-	return base64.StdEncoding.DecodeString(s)
+	return base64.StdEncoding.EncodedLen(n)
+}
+
+// quoted is the JSON string of the text of b, in one allocation: hex and base64 text needs no
+// escaping, so this is what json.Marshal would write.
+func (e byteEncoding) quoted(b []byte) json.RawMessage {
+	raw := make([]byte, 0, e.encodedLen(len(b))+2)
+	raw = append(raw, '"')
+	raw = e.appendEncode(raw, b)
+	return append(raw, '"')
+}
+
+// decode returns the bytes of text, in a new slice: text may alias a body.
+func (e byteEncoding) decode(text []byte) ([]byte, error) {
+	switch e {
+	case encHex, encHexUpper:
+		return hex.AppendDecode(nil, text)
+	case encBase64URL:
+		return base64.RawURLEncoding.AppendDecode(nil, text)
+	}
+	return base64.StdEncoding.AppendDecode(nil, text)
 }
 
 // keyEncoding is how a key is stored in a KV field: raw bytes, or base64/hex text of them.

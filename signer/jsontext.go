@@ -26,21 +26,3 @@ func textBytes(raw json.RawMessage) []byte {
 	}
 	return []byte(jsonbody.TextOf(raw))
 }
-
-// fieldText is (*jsonbody.Object).Text through textOf.
-func fieldText(o *jsonbody.Object, key string) (string, bool) {
-	raw, ok := o.Raw(key)
-	if !ok {
-		return "", false
-	}
-	return textOf(raw), true
-}
-
-// quoted is the JSON string of s when s needs no escaping (hex and base64 text): what
-// json.Marshal would write, in one allocation and without a scan.
-func quoted(s string) json.RawMessage {
-	raw := make([]byte, 0, len(s)+2)
-	raw = append(raw, '"')
-	raw = append(raw, s...)
-	return append(raw, '"')
-}

@@ -1,6 +1,8 @@
 package signer
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -26,18 +28,26 @@ func TestTextOfMatchesJSONBody(t *testing.T) {
 	}
 }
 
-// TestQuotedMatchesMarshal: every ciphertext encoding's alphabet marshals unescaped.
+// TestQuotedMatchesMarshal: every ciphertext encoding writes what the standard library's
+// encoder writes, and its alphabet marshals unescaped, so quoted is json.Marshal of the text.
 func TestQuotedMatchesMarshal(t *testing.T) {
 	ct := make([]byte, 256)
 	for i := range ct {
 		ct[i] = byte(i)
 	}
-	for _, enc := range []byteEncoding{encHex, encHexUpper, encBase64, encBase64URL} {
+	for enc, reference := range map[byteEncoding]string{
+		encHex:       hex.EncodeToString(ct),
+		encHexUpper:  strings.ToUpper(hex.EncodeToString(ct)),
+		encBase64:    base64.StdEncoding.EncodeToString(ct),
+		encBase64URL: base64.RawURLEncoding.EncodeToString(ct),
+	} {
 		t.Run(string(enc), func(t *testing.T) {
-			text := enc.encode(ct)
-			want, _ := json.Marshal(text)
-			if got := quoted(text); string(got) != string(want) {
-				t.Errorf("quoted(%q) = %s, want %s", text, got, want)
+			if text := enc.encode(ct); text != reference {
+				t.Fatalf("encode = %q, want %q", text, reference)
+			}
+			want, _ := json.Marshal(reference)
+			if got := enc.quoted(ct); string(got) != string(want) {
+				t.Errorf("quoted = %s, want %s", got, want)
 			}
 		})
 	}

@@ -1,8 +1,8 @@
 package signer
 
 import (
+	"slices"
 	"sort"
-	"strings"
 
 	"github.com/keygate/keygate/internal/jsonbody"
 )
@@ -19,30 +19,47 @@ import (
 // sign = upper(hex(sha256(SortedSignString(body) + AppSecret))). The built-in `simple` scheme and
 // custom mode's reqBody.buildSignStr() both use this function, so they cannot disagree.
 func SortedSignString(o *jsonbody.Object) string {
-	type pair struct{ k, v string }
-	pairs := make([]pair, 0, o.Len())
+	return string(appendSortedSignString(nil, o))
+}
+
+// appendSortedSignString appends the sign string to dst, growing it once.
+func appendSortedSignString(dst []byte, o *jsonbody.Object) []byte {
+	pairs, size := sortedSignPairs(o)
+	dst = slices.Grow(dst, size)
+	for i, p := range pairs {
+		if i > 0 {
+			dst = append(dst, '&')
+		}
+		dst = append(dst, p.k...)
+		dst = append(dst, '=')
+		dst = append(dst, p.v...)
+	}
+	return dst
+}
+
+// signPair is one key=value of the sign string; v may alias the body and must only be read.
+type signPair struct {
+	k string
+	v []byte
+}
+
+// sortedSignPairs returns the sign string's pairs in order and the string's length. Values are
+// read once and not copied: a 4 KiB field is the costly part of the article's signing.
+func sortedSignPairs(o *jsonbody.Object) ([]signPair, int) {
+	pairs := make([]signPair, 0, o.Len())
 	size := 0
 	for _, k := range o.Keys() {
 		if k == "sign" {
 			continue
 		}
-		v, _ := fieldText(o, k) // each value's text once: it is the costly part
-		if v == "" {
+		raw, _ := o.Raw(k)
+		v := textBytes(raw)
+		if len(v) == 0 {
 			continue
 		}
-		pairs = append(pairs, pair{k, v})
+		pairs = append(pairs, signPair{k, v})
 		size += len(k) + len(v) + 2
 	}
 	sort.Slice(pairs, func(i, j int) bool { return pairs[i].k < pairs[j].k })
-	var b strings.Builder
-	b.Grow(size)
-	for i, p := range pairs {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
-	}
-	return b.String()
+	return pairs, size
 }

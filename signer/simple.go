@@ -64,7 +64,7 @@ func (s *simpleStep) SignRequest(ctx context.Context, x *Exchange) error {
 		return err
 	}
 	h := sha256.New()
-	h.Write([]byte(SortedSignString(obj)))
+	h.Write(appendSortedSignString(nil, obj)) // one copy of the body's text, not three
 	h.Write(secret.Reveal())
 	sign := hex.EncodeToString(h.Sum(nil))
 	if s.p.Case == "upper" {
