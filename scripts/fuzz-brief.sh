@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target briefly (CI: `make fuzz`). Each target first replays its seed corpus,
-# then fuzzes for FUZZTIME (default 10s); the 7 targets stay under 2 minutes. A failure leaves
+# then fuzzes for FUZZTIME (default 10s); the 8 targets stay under 2 minutes. A failure leaves
 # the failing input under the package's testdata/fuzz/ and exits non-zero.
 #
 #   FUZZTIME=30s scripts/fuzz-brief.sh     fuzz longer
@@ -17,6 +17,7 @@ targets=(
   "FuzzParseRoundTrip ./internal/jsonbody"
   "FuzzParseMatchesEncodingJSON ./internal/jsonbody"
   "FuzzValidMatchesEncodingJSON ./internal/jsonbody"
+  "FuzzResponseBodyObject ./internal/script"
 )
 for t in "${targets[@]}"; do
   read -r name pkg <<<"$t"

@@ -110,17 +110,15 @@ func (st *callState) stringify(v goja.Value) string {
 	return out.String()
 }
 
-// fromJSON turns a body field's raw JSON into a JavaScript value: strings directly, anything
-// else through JSON.parse.
+// fromJSON turns a body field's raw JSON into a JavaScript value: strings without escapes
+// directly, anything else through JSON.parse.
 func (st *callState) fromJSON(raw json.RawMessage) goja.Value {
 	if len(raw) > 0 && raw[0] == '"' {
 		if inner, ok := jsonbody.PlainString(raw); ok {
 			return st.rt.ToValue(string(inner)) // no escapes: the text is the bytes (profiled hot)
 		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return st.rt.ToValue(s)
-		}
+		// Escapes go through JSON.parse: encoding/json would turn an escaped lone surrogate
+		// into U+FFFD, where JavaScript keeps it.
 	}
 	v, err := st.jsonParse(goja.Undefined(), st.rt.ToValue(string(raw)))
 	if err != nil {
