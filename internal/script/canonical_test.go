@@ -66,5 +66,47 @@ func FuzzResponseBodyObject(f *testing.F) {
 		if got := v.st.stringify(built); got != want {
 			t.Fatalf("objectFromJSON(%q) stringifies as %q, JSON.parse's object as %q", data, got, want)
 		}
+		if got := v.st.stringifyBody(parsed); got != want {
+			t.Fatalf("stringifyBody of %q wrote %q, JSON.stringify %q", data, got, want)
+		}
 	})
+}
+
+// TestStringifyBodyMatchesGoja: the Go fast path writes what goja's JSON.stringify writes, for
+// the values a response function may leave in respBody. Each expression is evaluated twice so
+// that getters with side effects see the same history on both sides.
+func TestStringifyBodyMatchesGoja(t *testing.T) {
+	s := compileInline(t, `function (reqHeaders, reqParams, reqBody) {}`, Options{})
+	v, err := s.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, expr := range []string{
+		`{}`, `{a: "x", b: 1, c: true, d: null, e: undefined}`, `{n: -0, f: 1.5, big: 1e21, small: 1e-7, i: 123456789012345678}`,
+		`{nan: NaN, inf: Infinity, ninf: -Infinity}`, `{s: "q\"b\\s\b\f\n\r\t\u0001\u001f\u007f/é€😀"}`,
+		`{lone: "a\ud800b"}`, `{"\ud800": 1}`, `{fffd: "\ufffd"}`, `{nested: {a: [1, {b: "c"}]}, after: "x"}`,
+		`{f: function () {}, s: Symbol("x"), u: undefined, k: 1}`, `{toJSON: function () { return {replaced: true} }}`,
+		`(function () { var n = 0; return {get g() { n++; return n }, h: 1} })()`,
+		`(function () { var n = 0; return {get g() { n++; return {n: n} }, h: 1} })()`,
+		`{2: "two", 1: "one", b: "b", a: "a"}`, `{__proto__: null, x: 1}`, `{"__proto__": 1}`, `{date: new Date(0)}`,
+		`{str: new String("boxed"), num: new Number(2)}`,
+	} {
+		eval := func() goja.Value {
+			val, err := v.rt.RunString("(" + expr + ")")
+			if err != nil {
+				t.Fatalf("%s: %v", expr, err)
+			}
+			return val
+		}
+		var got, want string
+		if err := v.rt.Try(func() { got = v.st.stringifyBody(eval()) }); err != nil {
+			t.Fatalf("%s: stringifyBody threw %v", expr, err)
+		}
+		if err := v.rt.Try(func() { want = v.st.stringify(eval()) }); err != nil {
+			t.Fatalf("%s: stringify threw %v", expr, err)
+		}
+		if got != want {
+			t.Errorf("%s: stringifyBody wrote %s, JSON.stringify %s", expr, got, want)
+		}
+	}
 }

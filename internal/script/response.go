@@ -29,12 +29,12 @@ func (s *Step) ProcessResponse(ctx context.Context, x *signer.Exchange) error {
 		// For a canonical body (the usual, compact one) that is the body itself: no stringify.
 		before, canonical := "", stringifyCanonical(orig)
 		if !canonical {
-			before = v.st.stringify(body)
+			before = v.st.stringifyBody(body)
 		}
 		if _, err := v.resp(goja.Undefined(), append([]goja.Value{body}, s.commonArgs(v)...)...); err != nil {
 			return err
 		}
-		after := v.st.stringify(body)
+		after := v.st.stringifyBody(body)
 		if hasMarker(after) {
 			v.st.violation = sinkError("the response body")
 			return nil
