@@ -47,6 +47,7 @@ type Readiness func(ctx context.Context) error
 // Options configure the API. Only Tokens and Configs are required.
 type Options struct {
 	Tokens  []Token
+	JWT     JWTVerifier // nil: static tokens only
 	Configs Configs
 	Secrets SecretWriter // nil: secret writes answer 501
 	// SecretMount and SecretPrefix place tenant secrets: PUT /v1/tenants/T/secrets/NAME writes

@@ -75,15 +75,33 @@ func compileTokens(tokens []Token) ([]storedToken, error) {
 	return out, nil
 }
 
-// authenticate finds the principal of the request's bearer token, comparing against every
-// stored hash in constant time.
-func authenticate(tokens []storedToken, r *http.Request) (Principal, bool) {
+// authenticate finds the principal of the request's bearer token: a static token (every
+// stored hash compared in constant time), else a JWT when JWT login is configured. A JWT that
+// fails verification is logged with the reason, never with the token.
+func (s *server) authenticate(r *http.Request) (Principal, bool) {
 	auth := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(auth, " ")
+	tok = strings.TrimSpace(tok)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	if p, ok := matchStatic(s.tokens, tok); ok {
+		return p, true
+	}
+	if s.opts.JWT == nil || !looksLikeJWT(tok) {
+		return Principal{}, false
+	}
+	p, err := s.opts.JWT.Verify(r.Context(), tok)
+	if err != nil {
+		s.opts.Logger.Warn("admin JWT refused", "err", err, "remote", r.RemoteAddr)
+		return Principal{}, false
+	}
+	return p, true
+}
+
+// matchStatic compares tok's hash with every stored hash in constant time.
+func matchStatic(tokens []storedToken, tok string) (Principal, bool) {
+	sum := sha256.Sum256([]byte(tok))
 	match := -1
 	for i := range tokens {
 		eq := subtle.ConstantTimeCompare(sum[:], tokens[i].hash[:])

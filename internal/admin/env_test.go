@@ -108,7 +108,12 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	tok := func(s string, p Principal) Token { return Token{Hash: HashToken(secret.FromString(s)), Principal: p} }
+	jwt, err := NewJWTVerifier(context.Background(), JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksOf(theIssuerKey(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := New(Options{
+		JWT: jwt,
 		Tokens: []Token{
 			tok(rootToken, Principal{Name: "root", Role: RoleGatewayAdmin}),
 			tok(acmeAdminTok, Principal{Name: "acme-admin", Role: RoleTenantAdmin, Tenant: "acme"}),

@@ -78,16 +78,22 @@ var ops = []op{
 
 type caller struct {
 	name, token, tenant string
+	via                 string // "static" or "jwt": how the caller logs in
 }
 
 // TestRoleOperationMatrix runs every operation as every role, against its own tenant and the
 // other tenant, each on a fresh gateway, and checks the status, the error format, the audit
 // event, and that no reply leaks a secret.
 func TestRoleOperationMatrix(t *testing.T) {
+	k := theIssuerKey(t)
 	callers := []caller{
-		{"gateway_admin", rootToken, ""},
-		{"tenant_admin", acmeAdminTok, "acme"},
-		{"tenant_developer", acmeDevTok, "acme"},
+		{"gateway_admin", rootToken, "", "static"},
+		{"tenant_admin", acmeAdminTok, "acme", "static"},
+		{"tenant_developer", acmeDevTok, "acme", "static"},
+		// The same roles through OIDC/JWT login: the matrix does not depend on how one logs in.
+		{"gateway_admin", mint(t, k, roleClaims("gateway_admin", "")), "", "jwt"},
+		{"tenant_admin", mint(t, k, roleClaims("tenant_admin", "acme")), "acme", "jwt"},
+		{"tenant_developer", mint(t, k, roleClaims("tenant_developer", "acme")), "acme", "jwt"},
 	}
 	for _, o := range ops {
 		for _, c := range callers {
@@ -99,7 +105,7 @@ func TestRoleOperationMatrix(t *testing.T) {
 					"tenant_developer": {o.tdOwn, o.tdOther},
 				}[c.name][map[bool]int{true: 0, false: 1}[own]]
 				rel := map[bool]string{true: "own", false: "other"}[own]
-				t.Run(fmt.Sprintf("%s/%s/%s", o.name, c.name, rel), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%s(%s)/%s", o.name, c.name, c.via, rel), func(t *testing.T) {
 					e := newEnv(t)
 					status, body := e.do(t, c.token, o.method, o.path(target), o.body(c.tenant, target))
 					if status != want {
@@ -120,7 +126,7 @@ func TestRoleOperationMatrix(t *testing.T) {
 		}
 		t.Run(o.name+"/unauthenticated", func(t *testing.T) {
 			e := newEnv(t)
-			for _, tok := range []string{"", "TOKEN-wrong", rootToken + "x"} {
+			for _, tok := range []string{"", "TOKEN-wrong", rootToken + "x", "a.b.c", mint(t, newIssuerKey(t, "k1"), roleClaims("gateway_admin", ""))} {
 				if status, body := e.do(t, tok, o.method, o.path("acme"), o.body("", "acme")); status != http.StatusUnauthorized {
 					t.Fatalf("token %q: got %d: %s", tok[:min(len(tok), 5)], status, body)
 				}

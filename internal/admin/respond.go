@@ -61,7 +61,7 @@ func (s *server) handle(mux *http.ServeMux, pattern, action string, h handlerFun
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		var body any
 		var err error
-		p, ok := authenticate(s.tokens, r)
+		p, ok := s.authenticate(r)
 		if ok {
 			c.p = p
 			c.ev.Actor, c.ev.Role = p.Name, string(p.Role)

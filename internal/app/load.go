@@ -110,6 +110,9 @@ func resolvePaths(f *config.File, dir string) {
 		abs(&f.Keystore.File.Path)
 	}
 	abs(&f.State.Dir)
+	if f.Admin.JWT != nil {
+		abs(&f.Admin.JWT.JWKSFile)
+	}
 	if f.State.AuditFile != "-" {
 		abs(&f.State.AuditFile)
 	}

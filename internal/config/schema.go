@@ -34,6 +34,25 @@ type State struct {
 // Admin configures the admin API.
 type Admin struct {
 	Tokens []AdminToken `json:"tokens,omitempty"`
+	// JWT accepts signed JWTs (an OIDC provider's ID or access tokens) as bearer tokens
+	// besides the static ones: docs/admin.md.
+	JWT *AdminJWT `json:"jwt,omitempty"`
+}
+
+// AdminJWT is admin login with JWTs: the token's signature is checked against the issuer's
+// keys, its iss, aud, exp and nbf against this section, and its role and tenant come from
+// claims.
+type AdminJWT struct {
+	Issuer   string `json:"issuer"`              // the iss every token must carry
+	Audience string `json:"audience"`            // a value the token's aud must contain
+	JWKSURL  string `json:"jwks_url,omitempty"`  // the issuer's keys (https; http on loopback only)
+	JWKSFile string `json:"jwks_file,omitempty"` // or a JWKS file (relative to the config)
+	// RoleClaim holds gateway_admin, tenant_admin or tenant_developer; default "keygate_role".
+	RoleClaim string `json:"role_claim,omitempty"`
+	// TenantClaim holds the tenant of a tenant role; default "keygate_tenant".
+	TenantClaim string `json:"tenant_claim,omitempty"`
+	// Algorithms the signature may use; default RS256 and ES256.
+	Algorithms []string `json:"algorithms,omitempty"`
 }
 
 // AdminToken is an admin API bearer token, stored only as its hash.

@@ -61,6 +61,9 @@ func (f *File) Validate() error {
 			add(p+".hash", "want sha256:<64 hex digits>")
 		}
 	}
+	if j := f.Admin.JWT; j != nil {
+		validateAdminJWT(j, add)
+	}
 	if f.Limits.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
 	}

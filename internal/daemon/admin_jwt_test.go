@@ -1,0 +1,70 @@
+package daemon
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// TestServeAdminJWTLogin: `keygate serve` with admin.jwt (a JWKS file next to the config)
+// accepts a JWT from that issuer on the admin API, and refuses one for another audience.
+func TestServeAdminJWTLogin(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	files := map[string]string{
+		"keys.yaml": "secret/keygate/api:\n  key: daemon-test-key-value\n",
+		"jwks.json": string(jwks),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig(t, dir, "https://api.example.test", "v1")
+	cfg, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
+	cfg = append(cfg, []byte("admin:\n  jwt: {issuer: \"https://login.example.test\", audience: keygate-admin, jwks_file: jwks.json, algorithms: [ES256]}\n")...)
+	if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, dir)
+
+	mint := func(aud string) string {
+		claims, _ := json.Marshal(map[string]any{"iss": "https://login.example.test", "aud": aud, "sub": "ops@example.test",
+			"exp": time.Now().Add(time.Hour).Unix(), "keygate_role": "gateway_admin"})
+		s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
+		jws, _ := s.Sign(claims)
+		tok, _ := jws.CompactSerialize()
+		return tok
+	}
+	whoami := func(tok string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+d.addrs.Admin+"/v1/whoami", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := whoami(mint("keygate-admin")); st != http.StatusOK || !strings.Contains(body, "jwt:ops@example.test") {
+		t.Fatalf("a JWT from the configured issuer: %d %s", st, body)
+	}
+	if st, body := whoami(mint("another-app")); st != http.StatusUnauthorized {
+		t.Fatalf("a JWT for another audience: %d %s", st, body)
+	}
+}
