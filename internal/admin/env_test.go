@@ -108,7 +108,7 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	tok := func(s string, p Principal) Token { return Token{Hash: HashToken(secret.FromString(s)), Principal: p} }
-	jwt, err := NewJWTVerifier(context.Background(), JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksOf(theIssuerKey(t))})
+	jwt, err := NewJWTVerifier(JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksOf(theIssuerKey(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

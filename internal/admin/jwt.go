@@ -1,16 +1,15 @@
 package admin
 
 import (
+	"cmp"
 	"context"
-	"crypto"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/go-jose/go-jose/v4"
 )
 
 // JWTVerifier turns a signed JWT into a principal. Options.JWT: nil disables JWT login.
@@ -26,10 +25,12 @@ type JWTConfig struct {
 	// rotation needs nothing here) and JWKS (the key set itself).
 	JWKSURL     string
 	JWKS        []byte
-	RoleClaim   string   // default "keygate_role"
-	TenantClaim string   // default "keygate_tenant"
-	Algorithms  []string // default RS256, ES256
-	HTTPClient  *http.Client
+	RoleClaim   string       // default "keygate_role"
+	TenantClaim string       // default "keygate_tenant"
+	Algorithms  []string     // default RS256, ES256
+	HTTPClient  *http.Client // for the JWKS URL; default a client with a 10 s timeout
+	// JWKSMinRefresh spaces fetches of the JWKS URL; default DefaultJWKSMinRefresh.
+	JWKSMinRefresh time.Duration
 }
 
 type jwtVerifier struct {
@@ -39,34 +40,23 @@ type jwtVerifier struct {
 }
 
 // NewJWTVerifier checks tokens with go-oidc's verifier: signature by one of the issuer's keys
-// with an allowed algorithm, iss, aud, exp and nbf. ctx bounds the key set's fetches: the
-// daemon's lifetime.
-func NewJWTVerifier(ctx context.Context, c JWTConfig) (JWTVerifier, error) {
+// with an allowed algorithm, iss, aud, exp and nbf.
+func NewJWTVerifier(c JWTConfig) (JWTVerifier, error) {
 	if c.Issuer == "" || c.Audience == "" {
 		return nil, errors.New("admin jwt: issuer and audience are required")
 	}
 	var keys oidc.KeySet
 	switch {
 	case c.JWKSURL != "" && len(c.JWKS) == 0:
-		if c.HTTPClient != nil {
-			ctx = oidc.ClientContext(ctx, c.HTTPClient)
+		client := c.HTTPClient
+		if client == nil {
+			client = &http.Client{Timeout: 10 * time.Second}
 		}
-		keys = oidc.NewRemoteKeySet(ctx, c.JWKSURL)
+		keys = &throttledKeySet{url: c.JWKSURL, client: client, minRefresh: cmp.Or(c.JWKSMinRefresh, DefaultJWKSMinRefresh)}
 	case c.JWKSURL == "" && len(c.JWKS) > 0:
-		var set jose.JSONWebKeySet
-		if err := json.Unmarshal(c.JWKS, &set); err != nil {
-			return nil, fmt.Errorf("admin jwt: the JWKS is not a JSON Web Key Set: %w", err)
-		}
-		static := &oidc.StaticKeySet{}
-		for i, k := range set.Keys {
-			if k.IsPublic() && k.Valid() {
-				static.PublicKeys = append(static.PublicKeys, crypto.PublicKey(k.Key))
-				continue
-			}
-			return nil, fmt.Errorf("admin jwt: JWKS key %d (kid %q) is not a valid public key", i, k.KeyID)
-		}
-		if len(static.PublicKeys) == 0 {
-			return nil, errors.New("admin jwt: the JWKS holds no key")
+		static, err := parseJWKS(c.JWKS)
+		if err != nil {
+			return nil, fmt.Errorf("admin jwt: %w", err)
 		}
 		keys = static
 	default:

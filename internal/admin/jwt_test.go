@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -157,8 +158,8 @@ func tamper(tok string) string {
 }
 
 // TestJWTRemoteKeySetFollowsRotation: with jwks_url, a token signed by a key the issuer added
-// after keygate started is accepted (the key set is fetched again for an unknown kid), and a
-// key the issuer removed stops working once the set is fetched again.
+// after keygate started is accepted (the key set is fetched again when no key verifies), and a
+// key the issuer never published is refused.
 func TestJWTRemoteKeySetFollowsRotation(t *testing.T) {
 	k1, k2 := newIssuerKey(t, "k1"), newIssuerKey(t, "k2")
 	var current atomic.Value
@@ -169,8 +170,8 @@ func TestJWTRemoteKeySetFollowsRotation(t *testing.T) {
 		_, _ = w.Write(current.Load().([]byte))
 	}))
 	defer jwks.Close()
-	v, err := NewJWTVerifier(context.Background(), JWTConfig{Issuer: testIssuer, Audience: testAudience,
-		JWKSURL: jwks.URL, Algorithms: []string{"ES256"}, HTTPClient: jwks.Client()})
+	v, err := NewJWTVerifier(JWTConfig{Issuer: testIssuer, Audience: testAudience,
+		JWKSURL: jwks.URL, Algorithms: []string{"ES256"}, HTTPClient: jwks.Client(), JWKSMinRefresh: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,10 +204,50 @@ func TestNewJWTVerifierRefusesBadKeySets(t *testing.T) {
 		"empty JWKS":      {Issuer: testIssuer, Audience: testAudience, JWKS: []byte(`{"keys": []}`)},
 		"a private key":   {Issuer: testIssuer, Audience: testAudience, JWKS: priv},
 	} {
-		if _, err := NewJWTVerifier(context.Background(), c); err == nil {
+		if _, err := NewJWTVerifier(c); err == nil {
 			t.Errorf("%s: accepted", name)
 		} else if strings.Contains(err.Error(), `"d"`) {
 			t.Errorf("%s: the error shows key material: %v", name, err)
 		}
+	}
+}
+
+// TestJWKSFetchesAreThrottled: tokens no key verifies do not make keygate fetch the issuer's
+// JWKS once each, and keys already fetched keep working while the issuer is down.
+func TestJWKSFetchesAreThrottled(t *testing.T) {
+	k := newIssuerKey(t, "k1")
+	var fetches atomic.Int32
+	var down atomic.Bool
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fetches.Add(1)
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write(jwksOf(k))
+	}))
+	defer jwks.Close()
+	v, err := NewJWTVerifier(JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: jwks.URL,
+		Algorithms: []string{"ES256"}, HTTPClient: jwks.Client(), JWKSMinRefresh: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	good := mint(t, k, roleClaims("gateway_admin", ""))
+	if _, err := v.Verify(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		forged := mint(t, newIssuerKey(t, fmt.Sprintf("made-up-%d", i)), roleClaims("gateway_admin", ""))
+		if _, err := v.Verify(ctx, forged); err == nil {
+			t.Fatal("a token signed by an unpublished key was accepted")
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("%d JWKS fetches for 1 good and 20 forged tokens within the refresh interval, want 1", n)
+	}
+	down.Store(true)
+	if _, err := v.Verify(ctx, good); err != nil {
+		t.Fatalf("a known key stopped working while the issuer is down: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"github.com/keygate/keygate/internal/admin"
 	"github.com/keygate/keygate/internal/app"
@@ -21,7 +20,7 @@ import (
 )
 
 // newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz.
-func newAdmin(ctx context.Context, a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
+func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
 	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, error) {
 	tokens := make([]admin.Token, 0, len(f.Admin.Tokens))
 	for _, t := range f.Admin.Tokens {
@@ -45,7 +44,7 @@ func newAdmin(ctx context.Context, a *app.App, f *config.File, cfgs configs, sin
 		opts.Secrets = w
 	}
 	if j := f.Admin.JWT; j != nil {
-		v, err := newJWTVerifier(ctx, j)
+		v, err := newJWTVerifier(j)
 		if err != nil {
 			return nil, fmt.Errorf("admin.jwt: %w", err)
 		}
@@ -54,12 +53,10 @@ func newAdmin(ctx context.Context, a *app.App, f *config.File, cfgs configs, sin
 	return admin.New(opts), nil
 }
 
-// newJWTVerifier is admin.jwt as the admin API's verifier. The JWKS URL is fetched with a
-// timeout: a hung issuer must not hold admin requests.
-func newJWTVerifier(ctx context.Context, j *config.AdminJWT) (admin.JWTVerifier, error) {
+// newJWTVerifier is admin.jwt as the admin API's verifier.
+func newJWTVerifier(j *config.AdminJWT) (admin.JWTVerifier, error) {
 	c := admin.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, JWKSURL: j.JWKSURL,
-		RoleClaim: j.RoleClaim, TenantClaim: j.TenantClaim, Algorithms: j.Algorithms,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}}
+		RoleClaim: j.RoleClaim, TenantClaim: j.TenantClaim, Algorithms: j.Algorithms}
 	if j.JWKSFile != "" {
 		b, err := os.ReadFile(j.JWKSFile)
 		if err != nil {
@@ -67,7 +64,7 @@ func newJWTVerifier(ctx context.Context, j *config.AdminJWT) (admin.JWTVerifier,
 		}
 		c.JWKS = b
 	}
-	return admin.NewJWTVerifier(ctx, c)
+	return admin.NewJWTVerifier(c)
 }
 
 // dryRunner is the admin API's dry run: the same pipeline as `keygate sign`, on the current

@@ -124,7 +124,7 @@ func Run(ctx context.Context, opts Options) error {
 	extGRPC, extHealth := extproc.NewGRPCServer(srv, a.Snapshots.Load().MaxBody)
 	xdsGRPC := grpc.NewServer()
 	xdsSrv.Register(xdsGRPC)
-	adminHandler, err := newAdmin(ctx, a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
+	adminHandler, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
 	if err != nil {
 		return err
 	}
