@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -72,7 +73,10 @@ func TestAlipayRSA2(t *testing.T) {
 
 // wechatResponse signs a response as the WeChat Pay platform would.
 func wechatResponse(t *testing.T, ts int64, serial, body string) *Response {
-	key := testKeys()["rsa"].(*rsa.PrivateKey)
+	return wechatResponseWith(t, testKeys()["rsa"].(*rsa.PrivateKey), ts, serial, body)
+}
+
+func wechatResponseWith(t *testing.T, key *rsa.PrivateKey, ts int64, serial, body string) *Response {
 	tsText := strconv.FormatInt(ts, 10)
 	sum := sha256.Sum256([]byte(tsText + "\nrn\n" + body + "\n"))
 	sig, _ := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
@@ -137,6 +141,45 @@ func TestWechatPayResponse(t *testing.T) {
 				t.Fatalf("body %s", x.Response.Body)
 			}
 		})
+	}
+}
+
+// TestWechatPayPlatformKeyRotation: during WeChat Pay's platform key rotation, responses are
+// signed by the old or the new key; with both in platform_keys, each verifies with its own key
+// (chosen by Wechatpay-Serial), and a key does not verify what the other signed.
+func TestWechatPayPlatformKeyRotation(t *testing.T) {
+	oldKey := testKeys()["rsa"].(*rsa.PrivateKey)
+	newKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]string{"pk": "secret/p#pk", "old": "secret/p#old", "new": "secret/p#new"}
+	store := &memStore{vals: map[string]string{"secret/p#pk": pemOf(t, oldKey, "pkcs8"),
+		"secret/p#old": pemOf(t, oldKey, "public"), "secret/p#new": pemOf(t, newKey, "public")}}
+	params := "{mchid: 1900009191, serial_no: S1, private_key: pk, platform_keys: " +
+		"[{serial: OLD, public_key: old}, {serial: PUB_KEY_ID_NEW, public_key: new}]}"
+	step := mustStep(t, "wechatpay_v3", params, secrets, nil).(ResponseStep)
+	now := pinned.Unix()
+	for _, tc := range []struct {
+		name string
+		resp *Response
+		ok   bool
+	}{
+		{"old key, old serial", wechatResponseWith(t, oldKey, now, "OLD", `{"a":1}`), true},
+		{"new key, new serial", wechatResponseWith(t, newKey, now, "PUB_KEY_ID_NEW", `{"a":1}`), true},
+		{"new key, old serial", wechatResponseWith(t, newKey, now, "OLD", `{"a":1}`), false},
+		{"old key, new serial", wechatResponseWith(t, oldKey, now, "PUB_KEY_ID_NEW", `{"a":1}`), false},
+		{"unknown serial", wechatResponseWith(t, oldKey, now, "OTHER", `{"a":1}`), false},
+	} {
+		x := exchange(t, store, secrets, NewRequest("GET", "https", "api.mch.weixin.qq.com", "/v3/x", nil, nil))
+		x.Response = tc.resp
+		err := step.ProcessResponse(context.Background(), x)
+		if tc.ok && err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if !tc.ok {
+			wantKind(t, err, failure.BadGateway, "verify")
+		}
 	}
 }
 

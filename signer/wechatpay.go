@@ -3,20 +3,31 @@ package signer
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/keygate/keygate/internal/failure"
 )
 
+// wechatPlatformKey is one WeChat Pay platform key (a platform certificate's key, or a
+// "PUB_KEY_ID_..." WeChat Pay public key) and the serial responses name it by.
+type wechatPlatformKey struct {
+	Serial    string `json:"serial"`
+	PublicKey string `json:"public_key"` // secret name, or the PEM itself
+}
+
 // wechatParams configure WeChat Pay API v3.
 type wechatParams struct {
 	MchID      textParam `json:"mchid"`       // literal or var:NAME
 	SerialNo   textParam `json:"serial_no"`   // the merchant certificate serial; literal or var:NAME
 	PrivateKey string    `json:"private_key"` // secret name (KV PEM or transit RSA key)
-	// Response verification, on when platform_public_key is set.
-	PlatformPublicKey string `json:"platform_public_key"` // secret name, or the PEM itself
-	PlatformSerial    string `json:"platform_serial"`
+	// Response verification, on when a platform key is set: platform_public_key with its
+	// platform_serial, or platform_keys for a rotation, when WeChat Pay signs with either the
+	// old or the new platform key until every response uses the new one.
+	PlatformPublicKey string              `json:"platform_public_key"` // secret name, or the PEM itself
+	PlatformSerial    string              `json:"platform_serial"`
+	PlatformKeys      []wechatPlatformKey `json:"platform_keys"`
 	// Resource decryption (AEAD_AES_256_GCM with the APIv3 key).
 	APIv3Key        string `json:"apiv3_key"` // secret name
 	DecryptResource bool   `json:"decrypt_resource"`
@@ -25,7 +36,8 @@ type wechatParams struct {
 type wechatStep struct {
 	p               wechatParams
 	mchid, serialNo string
-	platform        *publicKeySource // nil: responses are not verified
+	platform        map[string]*publicKeySource // by serial; empty: responses are not verified
+	platformSerials []string                    // in config order, for errors
 	apiv3Ref        string
 }
 
@@ -48,13 +60,8 @@ func newWechatPayV3(b Build) (Step, error) {
 		return nil, err
 	}
 	s := &wechatStep{p: p, mchid: mchid.text, serialNo: serial.text}
-	if p.PlatformPublicKey != "" {
-		if p.PlatformSerial == "" {
-			return nil, paramError(b, "platform_serial", "required with platform_public_key: responses name the key that signed them")
-		}
-		if s.platform, err = newPublicKeySource(b, "platform_public_key", p.PlatformPublicKey); err != nil {
-			return nil, err
-		}
+	if err := s.compilePlatformKeys(b); err != nil {
+		return nil, err
 	}
 	if p.DecryptResource {
 		if err := requireParamSecret(b, "apiv3_key", p.APIv3Key, true); err != nil {
@@ -67,8 +74,44 @@ func newWechatPayV3(b Build) (Step, error) {
 	return s, nil
 }
 
+// compilePlatformKeys reads platform_public_key/platform_serial or platform_keys.
+func (s *wechatStep) compilePlatformKeys(b Build) error {
+	p := s.p
+	switch {
+	case p.PlatformPublicKey != "" && len(p.PlatformKeys) > 0:
+		return paramError(b, "platform_keys", "set with platform_public_key: use one or the other")
+	case p.PlatformPublicKey != "":
+		if p.PlatformSerial == "" {
+			return paramError(b, "platform_serial", "required with platform_public_key: responses name the key that signed them")
+		}
+		p.PlatformKeys = []wechatPlatformKey{{Serial: p.PlatformSerial, PublicKey: p.PlatformPublicKey}}
+	case p.PlatformSerial != "":
+		return paramError(b, "platform_serial", "set without platform_public_key")
+	}
+	s.platform = make(map[string]*publicKeySource, len(p.PlatformKeys))
+	for i, k := range p.PlatformKeys {
+		param := fmt.Sprintf("platform_keys[%d]", i)
+		if len(s.p.PlatformKeys) == 0 {
+			param = "platform_public_key" // the single-key form: name the field the user wrote
+		}
+		if k.Serial == "" || k.PublicKey == "" {
+			return paramError(b, param, "needs serial and public_key")
+		}
+		if _, dup := s.platform[k.Serial]; dup {
+			return paramError(b, param+".serial", "%q is listed twice", k.Serial)
+		}
+		src, err := newPublicKeySource(b, param, k.PublicKey)
+		if err != nil {
+			return err
+		}
+		s.platform[k.Serial] = src
+		s.platformSerials = append(s.platformSerials, k.Serial)
+	}
+	return nil
+}
+
 func (s *wechatStep) Needs() Needs {
-	return Needs{RequestBody: true, ResponseBody: s.platform != nil || s.p.DecryptResource}
+	return Needs{RequestBody: true, ResponseBody: len(s.platform) > 0 || s.p.DecryptResource}
 }
 
 func (s *wechatStep) SignRequest(ctx context.Context, x *Exchange) error {

@@ -28,7 +28,7 @@ func (s *wechatStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 	if resp == nil || resp.Status < 200 || resp.Status > 299 {
 		return nil
 	}
-	if s.platform != nil {
+	if len(s.platform) > 0 {
 		if err := s.verify(ctx, x); err != nil {
 			return err
 		}
@@ -46,8 +46,9 @@ func (s *wechatStep) verify(ctx context.Context, x *Exchange) error {
 	if serial == "" || ts == "" || nonce == "" || sigText == "" {
 		return failure.New(failure.BadGateway, "verify", "response lacks the Wechatpay-Serial, -Timestamp, -Nonce or -Signature header")
 	}
-	if serial != s.p.PlatformSerial {
-		return failure.New(failure.BadGateway, "verify", "response is signed by platform key %q, not the configured %q", serial, s.p.PlatformSerial)
+	platform, ok := s.platform[serial]
+	if !ok {
+		return failure.New(failure.BadGateway, "verify", "response is signed by platform key %q, not one of the configured %q", serial, s.platformSerials)
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
@@ -60,13 +61,13 @@ func (s *wechatStep) verify(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return failure.New(failure.BadGateway, "verify", "Wechatpay-Signature is not base64")
 	}
-	key, err := s.platform.get(ctx, x)
+	key, err := platform.get(ctx, x)
 	if err != nil {
 		return err
 	}
 	pub, ok := key.(*rsa.PublicKey)
 	if !ok {
-		return failure.New(failure.Internal, "verify", "platform key %s is not an RSA key", s.platform.describe())
+		return failure.New(failure.Internal, "verify", "platform key %s is not an RSA key", platform.describe())
 	}
 	sum := sha256.Sum256(wechatMessage(ts, nonce, x.Response.Body))
 	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
