@@ -2,6 +2,7 @@ package jsonbody
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
 	"testing"
 )
@@ -33,7 +34,12 @@ func FuzzParseRoundTrip(f *testing.F) {
 			t.Fatalf("Marshal is not a fixed point: %q then %q", out, again.Marshal())
 		}
 		for _, k := range o.Keys() {
-			_, _ = o.Text(k)
+			text, _ := o.Text(k)
+			o.SetString(k, text) // the verbatim shortcut must write what json.Marshal writes
+			got, _ := o.Raw(k)
+			if want, _ := json.Marshal(text); !bytes.Equal(got, want) {
+				t.Fatalf("SetString(%q) wrote %s, json.Marshal %s", text, got, want)
+			}
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -149,10 +150,34 @@ func (o *Object) Set(key string, v any) error {
 	return nil
 }
 
-// SetString sets key to the JSON string s.
+// SetString sets key to the JSON string s, as json.Marshal writes it. A string json.Marshal
+// would write between quotes unchanged (base64 and hex ciphertexts, signatures: most of what
+// signing sets) is copied without its scan.
 func (o *Object) SetString(key, s string) {
+	if marshalsVerbatim(s) {
+		raw := make([]byte, 0, len(s)+2)
+		raw = append(raw, '"')
+		raw = append(raw, s...)
+		o.SetRaw(key, append(raw, '"'))
+		return
+	}
 	raw, _ := json.Marshal(s) // a string always marshals
 	o.SetRaw(key, raw)
+}
+
+// marshalsVerbatim reports whether json.Marshal writes s as its bytes between quotes: no
+// quote, backslash or control character, none of the HTML characters it escapes (<, >, &),
+// valid UTF-8, and no U+2028 or U+2029 (which it escapes too).
+func marshalsVerbatim(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if stringStop[c] || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	return ascii || utf8.ValidString(s) && !strings.ContainsRune(s, '\u2028') && !strings.ContainsRune(s, '\u2029')
 }
 
 // SetRaw sets key to raw, which must be valid JSON.

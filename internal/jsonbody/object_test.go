@@ -98,3 +98,21 @@ func TestNeedsNoUnescapingEveryByte(t *testing.T) {
 		}
 	}
 }
+
+// TestSetStringWritesWhatMarshalWrites: the verbatim shortcut agrees with json.Marshal on
+// every byte value and the characters it escapes beyond them.
+func TestSetStringWritesWhatMarshalWrites(t *testing.T) {
+	inputs := []string{"", "QUJD+/=", "é€😀", "a<b", "a>b", "a&b", "\u2028", "\u2029", "x\u2028y", "\xff", "a\"b", `a\b`, "tab\t"}
+	for c := range 256 {
+		inputs = append(inputs, "ab"+string(rune(c))+"cd", "ab"+string([]byte{byte(c)})+"cd")
+	}
+	for _, in := range inputs {
+		o := New()
+		o.SetString("k", in)
+		got, _ := o.Raw("k")
+		want, _ := json.Marshal(in)
+		if string(got) != string(want) {
+			t.Errorf("SetString(%q) wrote %s, json.Marshal %s", in, got, want)
+		}
+	}
+}

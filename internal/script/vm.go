@@ -3,6 +3,7 @@ package script
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/dop251/goja"
 
@@ -110,8 +111,9 @@ func (st *callState) stringify(v goja.Value) string {
 	return out.String()
 }
 
-// fromJSON turns a body field's raw JSON into a JavaScript value: strings directly, anything
-// else through JSON.parse.
+// fromJSON turns a body field's raw JSON into a JavaScript value: strings, numbers and
+// literals directly, objects and arrays through JSON.parse. FuzzResponseBodyObject holds each
+// shortcut to JSON.parse's result.
 func (st *callState) fromJSON(raw json.RawMessage) goja.Value {
 	if len(raw) > 0 && raw[0] == '"' {
 		if inner, ok := jsonbody.PlainString(raw); ok {
@@ -123,6 +125,21 @@ func (st *callState) fromJSON(raw json.RawMessage) goja.Value {
 		var s string
 		if !hasSurrogateEscape(raw) && json.Unmarshal(raw, &s) == nil {
 			return st.rt.ToValue(s)
+		}
+	}
+	switch string(raw) {
+	case "true":
+		return st.rt.ToValue(true)
+	case "false":
+		return st.rt.ToValue(false)
+	case "null":
+		return goja.Null()
+	}
+	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		// JSON.parse reads a number through encoding/json as a float64 (goja's decoder), so
+		// ParseFloat gives the same value; out of range, JSON.parse decides (it throws).
+		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
+			return st.rt.ToValue(f)
 		}
 	}
 	v, err := st.jsonParse(goja.Undefined(), st.rt.ToValue(string(raw)))
