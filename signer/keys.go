@@ -80,14 +80,32 @@ func (k *keySet) ref(name string) (keystore.Ref, error) {
 }
 
 func (k *keySet) Secret(ctx context.Context, x *Exchange, name string) (secret.Value, error) {
+	s, _, err := k.readFor(ctx, x, name)
+	return s.Value, err
+}
+
+// keyRead is a secret an exchange has read, by the provider's name for it.
+type keyRead struct {
+	name string
+	s    keystore.Secret
+}
+
+// readFor is read through the exchange's memo, recording the first use of each key.
+func (k *keySet) readFor(ctx context.Context, x *Exchange, name string) (keystore.Secret, keystore.Ref, error) {
+	for _, r := range x.keysRead {
+		if r.name == name {
+			return r.s, k.refs[name], nil
+		}
+	}
 	start := time.Now()
-	s, _, err := k.read(ctx, name)
+	s, ref, err := k.read(ctx, name)
 	x.Timing.AddSince(StageKeyFetch, start)
 	if err != nil {
-		return secret.Value{}, err
+		return keystore.Secret{}, ref, err
 	}
+	x.keysRead = append(x.keysRead, keyRead{name, s})
 	x.Used = append(x.Used, KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})
-	return s.Value, nil
+	return s, ref, nil
 }
 
 // read fetches a KV secret; a Transit reference is an error here (its bytes never leave Vault).
@@ -127,13 +145,10 @@ func (k *keySet) Sign(ctx context.Context, x *Exchange, name, hash string, data 
 	if sig, remote, err := k.inTransit(ctx, x, name, hash, data, keystore.TransitSigner.Sign); remote || err != nil {
 		return sig, err
 	}
-	start := time.Now()
-	s, ref, err := k.read(ctx, name)
-	x.Timing.AddSince(StageKeyFetch, start)
+	s, ref, err := k.readFor(ctx, x, name)
 	if err != nil {
 		return nil, err
 	}
-	x.Used = append(x.Used, KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})
 	key, err := k.parsed.get(ref, s)
 	if err != nil {
 		return nil, err

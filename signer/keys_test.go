@@ -149,3 +149,26 @@ func TestKeysTransit(t *testing.T) {
 		t.Fatalf("calls %d gets %d used %+v", ts.calls, ts.gets, x.Used)
 	}
 }
+
+// TestExchangeReadsEachKeyOnce: the steps and both phases of one exchange use one version of
+// each key, read from the keystore once, and the audit record lists each key once. A new
+// exchange reads again and sees a rotation.
+func TestExchangeReadsEachKeyOnce(t *testing.T) {
+	store := &memStore{vals: map[string]string{"secret/p#k": "v1"}, version: 1}
+	secrets := map[string]string{"k": "secret/p#k"}
+	x := exchange(t, store, secrets, jsonRequest(`{}`))
+	ctx := context.Background()
+	first, err := x.Keys.Secret(ctx, x, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.vals["secret/p#k"], store.version = "v2", 2 // rotated between the phases
+	again, _ := x.Keys.Secret(ctx, x, "k")
+	if string(again.Reveal()) != string(first.Reveal()) || store.gets != 1 || len(x.Used) != 1 || x.Used[0].Version != 1 {
+		t.Fatalf("second read: same value %v, keystore gets %d, used %v", string(again.Reveal()) == string(first.Reveal()), store.gets, x.Used)
+	}
+	next := exchange(t, store, secrets, jsonRequest(`{}`))
+	if v, _ := next.Keys.Secret(ctx, next, "k"); string(v.Reveal()) != "v2" {
+		t.Fatal("a new exchange did not see the rotated key")
+	}
+}

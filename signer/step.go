@@ -67,6 +67,10 @@ type Exchange struct {
 	// Timing is the time this phase spent per stage (metrics). The pipeline records identify,
 	// config and crypto; Keys, token and script steps record their own (see StageTimes).
 	Timing StageTimes
+
+	// keysRead are the secrets this exchange has read (keys.go): every step and both phases
+	// use one version of each key, and the keystore is asked once per key and request.
+	keysRead []keyRead
 }
 
 // MarkSensitive records that s, written into the request, carries a secret.
