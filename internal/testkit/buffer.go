@@ -9,6 +9,10 @@ import (
 // SyncBuffer is a bytes.Buffer safe for concurrent writers: a slog handler's target, or a
 // subprocess's stderr, read by the test while it runs.
 type SyncBuffer struct {
+	// Limit, when positive, bounds memory: writes once the buffer holds Limit bytes are
+	// dropped (reported as written). The start of a log is what tests read.
+	Limit int
+
 	mu sync.Mutex
 	b  bytes.Buffer
 }
@@ -16,6 +20,9 @@ type SyncBuffer struct {
 func (w *SyncBuffer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.Limit > 0 && w.b.Len() > w.Limit {
+		return len(p), nil
+	}
 	return w.b.Write(p)
 }
 

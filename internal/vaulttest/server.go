@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // Server is one running (or stopped) dev server.
@@ -36,7 +37,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
+	out    *testkit.SyncBuffer
 	client *api.Client
 }
 
@@ -93,12 +94,12 @@ func (s *Server) run() error {
 		s.mu.Unlock()
 		return fmt.Errorf("vault dev server at %s is already running", s.addr)
 	}
-	s.out = &syncBuffer{}
+	s.out = &testkit.SyncBuffer{Limit: 1 << 20}
 	cmd := exec.Command(s.bin, "server", "-dev", "-dev-listen-address="+s.addr,
 		"-dev-root-token-id="+s.token, "-dev-no-store-token", "-log-level=warn")
 	cmd.Env = []string{"HOME=" + os.TempDir(), "PATH=/usr/bin:/bin", "VAULT_DISABLE_MLOCK=true"}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = testkit.ProcAttr()
 	if err := cmd.Start(); err != nil {
 		s.mu.Unlock()
 		return fmt.Errorf("start %s: %w", s.bin, err)
@@ -249,24 +250,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.b.Len() > 1<<20 { // keep memory bounded; the start of the log is what matters
-		return len(p), nil
-	}
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }

@@ -34,7 +34,7 @@ func wantStage(t *testing.T, c *caller, stage string) {
 			} `json:"error"`
 		}
 		if err := json.Unmarshal(b, &e); err != nil || e.Error.Stage != stage {
-			t.Errorf("error body %.200q does not name stage %q", b, stage)
+			t.Errorf("an error body (%d bytes, not shown: bodies are scanned for secrets) names stage %q, want %q", len(b), e.Error.Stage, stage)
 			return
 		}
 	}

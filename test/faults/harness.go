@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/keygate/keygate/internal/app"
 )
 
 // Secrets are this run's key material, random so a leak scan can look for them and so nothing
@@ -133,7 +131,6 @@ func verifyingUpstream(t *testing.T, s Secrets, is *issuer, delay time.Duration)
 
 // world is one fault's running keygate and egress.
 type world struct {
-	loaded *app.Loaded
 	kg     *keygate
 	egress string
 }
@@ -143,7 +140,7 @@ func startWorld(t *testing.T, e *env, dir string) *world {
 	t.Helper()
 	loaded := loadConfig(t, dir)
 	kg := startKeygate(t, newApp(t, loaded, e.log), loaded, "127.0.0.1:0", e.log)
-	return &world{loaded: loaded, kg: kg, egress: StartEgress(t, loaded.File, kg.addr, e.log)}
+	return &world{kg: kg, egress: StartEgress(t, loaded.File, kg.addr, e.log)}
 }
 
 // caller sends requests the way a business service does and tallies what it got back.
@@ -185,6 +182,18 @@ func (c *caller) send(host, body string) int {
 	}
 	c.mu.Unlock()
 	return status
+}
+
+// until200 sends to host every 250ms until one request gets 200, at most tries times (the
+// egress's gRPC channel reconnects with backoff after keygate or Vault come back).
+func (c *caller) until200(host, body string, tries int) bool {
+	for range tries {
+		if c.send(host, body) == http.StatusOK {
+			return true
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return false
 }
 
 // sendN sends n requests, conc at a time.

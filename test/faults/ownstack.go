@@ -25,7 +25,6 @@ type keygate struct {
 	App  *app.App
 	addr string
 	g    *grpc.Server
-	srv  *extproc.Server
 }
 
 // loadConfig reads dir/keygate.yaml as `keygate serve` does.
@@ -70,8 +69,8 @@ func startKeygate(t *testing.T, a *app.App, loaded *app.Loaded, addr string, log
 		t.Fatal(err)
 	}
 	k := &keygate{App: a, addr: l.Addr().String()}
-	k.srv = extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log})
-	k.g, _ = extproc.NewGRPCServer(k.srv, a.Snapshots.Load().MaxBody)
+	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log})
+	k.g, _ = extproc.NewGRPCServer(srv, a.Snapshots.Load().MaxBody)
 	go func() { _ = k.g.Serve(l) }()
 	t.Cleanup(k.g.Stop)
 	return k

@@ -31,15 +31,7 @@ func restartUnderLoad(t *testing.T, e *env, r *record) {
 	startKeygate(t, newApp(t, loaded, e.log), loaded, kg.addr, e.log) // the new process, same port
 	r.note("keygate was down for %s", time.Since(down).Round(10*time.Millisecond))
 	wg.Wait()
-	recovered := false
-	for range 40 { // bounded: the egress's gRPC channel reconnects with backoff
-		if r.caller.send("static.faults.local", orderBody(e.s)) == http.StatusOK {
-			recovered = true
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if !recovered {
+	if !r.caller.until200("static.faults.local", orderBody(e.s), 40) {
 		t.Errorf("requests did not succeed again within 10s of the restart")
 	}
 	wantOnly(t, r.caller, http.StatusOK, http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout)

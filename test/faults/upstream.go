@@ -80,9 +80,8 @@ type issuer struct {
 	mode         atomic.Value // string: ok | 500 | timeout | empty200 | garbage | 401
 	calls        atomic.Int64
 
-	mu      sync.Mutex
-	tokens  map[string]bool // token -> still valid
-	counter int
+	mu     sync.Mutex
+	tokens map[string]bool // token -> still valid
 }
 
 func newIssuer(t *testing.T, clientSecret string) *issuer {
@@ -124,7 +123,6 @@ func (is *issuer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	is.mu.Lock()
-	is.counter++
 	tok := "tok-" + randomText(12)
 	is.tokens[tok] = true
 	is.mu.Unlock()

@@ -106,15 +106,7 @@ func vaultDownAtStart(t *testing.T, e *env, r *record) {
 	wantStage(t, r.caller, "keystore")
 	e.vaultUp(t)
 	back := time.Now()
-	recovered := false
-	for range 120 { // bounded: at most 30s
-		if r.caller.send("static.faults.local", orderBody(e.s)) == http.StatusOK {
-			recovered = true
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if !recovered {
+	if !r.caller.until200("static.faults.local", orderBody(e.s), 120) { // at most 30s
 		t.Fatalf("keygate did not recover within 30s of Vault coming back")
 	}
 	r.note("first 200 came %s after Vault was back (keystore login retry backoff)", time.Since(back).Round(100*time.Millisecond))

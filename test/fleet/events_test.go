@@ -25,7 +25,7 @@ var appliedVersion = regexp.MustCompile(`msg="config version applied" version=(\
 
 // events counts tokenEvents in r's log and lists the config versions it applied.
 func (r *replica) events() (map[string]int, []string) {
-	out := r.out.String()
+	out := r.Out.String()
 	counts := map[string]int{}
 	for _, ev := range tokenEvents {
 		if n := strings.Count(out, `msg="`+ev+`"`); n > 0 {
@@ -45,8 +45,8 @@ func checkEvents(t *testing.T, fleet []*replica) {
 	for _, r := range fleet {
 		counts, versions := r.events()
 		t.Logf("%s: token events %v; config versions applied %v", r.name, counts, versions)
-		if strings.Contains(r.out.String(), "WARNING: DATA RACE") {
-			t.Errorf("%s: the race detector reported a data race:\n%s", r.name, r.out.String())
+		if strings.Contains(r.Out.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s: the race detector reported a data race; its log, secrets withheld:\n%s", r.name, r.shown())
 		}
 		for ev, n := range counts {
 			if bypassEvents[ev] {

@@ -11,13 +11,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/keygate/keygate/internal/redact"
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/testkit"
 	"github.com/keygate/keygate/internal/vaulttest"
 )
 
@@ -62,7 +63,7 @@ providers:
 // recovered by keygate's one retry, and the fleet again fetches exactly once. Last, the token
 // cached by every replica expires: one fetch again, and no request with a revoked token.
 func TestFleetSharesTokens(t *testing.T) {
-	bin := buildKeygate(t)
+	bin := testkit.BuildKeygate(t, raceBuild)
 	began := time.Now()
 	v := vaulttest.Start(t)
 	root := v.Client()
@@ -82,6 +83,7 @@ func TestFleetSharesTokens(t *testing.T) {
 
 	// An earlier fetch's token, expired, left in the shared store.
 	seed, seedExpiry := is.mint(-time.Minute)
+	secrets := func() []string { return append(is.issuedTokens(), seed, clientSecret, created.Auth.ClientToken) }
 	if _, err := root.KVv2("secret").Put(ctx, tokenPath, map[string]any{
 		"token": seed, "expiry": seedExpiry.UTC().Format(time.RFC3339Nano)}); err != nil {
 		t.Fatal(err)
@@ -98,7 +100,7 @@ func TestFleetSharesTokens(t *testing.T) {
 		if err := os.WriteFile(cfg, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		fleet[i] = startReplica(t, bin, "replica-"+string(rune('a'+i)), cfg)
+		fleet[i] = startReplica(t, bin, "replica-"+string(rune('a'+i)), cfg, secrets)
 	}
 	egress := make([]string, replicas)
 	for i, r := range fleet {
@@ -135,7 +137,7 @@ func TestFleetSharesTokens(t *testing.T) {
 
 	checkStoredToken(t, root, is)
 	checkEvents(t, fleet)
-	checkLogs(t, fleet, append(is.issuedTokens(), clientSecret, created.Auth.ClientToken))
+	checkLogs(t, fleet, secrets())
 	t.Logf("summary: %d replicas, 3 bursts of %d requests, token endpoint calls %d in all, upstream accepted %d rejected %d unsigned %d; %s after the build",
 		replicas, requests, is.calls.Load(), up.accepted.Load(), up.rejected.Load(), up.unsigned.Load(), time.Since(began).Round(100*time.Millisecond))
 }
@@ -156,15 +158,17 @@ func checkStoredToken(t *testing.T, root *api.Client, is *issuer) {
 	}
 }
 
-// checkLogs: no replica logged a token, the client secret or its Vault token (the values are
-// never printed here, only which kind leaked).
+// checkLogs: no replica logged a token, the client secret or its Vault token, in any form the
+// redaction set knows (the values are never printed here, only which kind leaked).
 func checkLogs(t *testing.T, fleet []*replica, secrets []string) {
 	t.Helper()
 	for _, r := range fleet {
-		out := r.out.String()
+		out := r.Out.Bytes()
 		for i, s := range secrets {
-			if strings.Contains(out, s) {
-				t.Errorf("%s's log holds secret #%d of %d (a token, the client secret or the Vault token)", r.name, i+1, len(secrets))
+			var set redact.Set
+			set.Add(secret.FromString(s))
+			if found, form := set.Find(out); found {
+				t.Errorf("%s's log holds secret #%d of %d (a token, the client secret or the Vault token; form %d)", r.name, i+1, len(secrets), form)
 			}
 		}
 	}

@@ -28,7 +28,7 @@ type phase struct {
 
 // run fires the burst and checks what every phase promises: one token call for the whole
 // fleet, 200 for every caller, nothing unsigned, and every request accepted in the end.
-func (p phase) run(t *testing.T, fleet []*replica, egress []string, is *issuer, up *upstream) counters {
+func (p phase) run(t *testing.T, fleet []*replica, egress []string, is *issuer, up *upstream) {
 	t.Helper()
 	before := is.counters(up)
 	ty := burst(fleet, egress, requests, host)
@@ -50,7 +50,6 @@ func (p phase) run(t *testing.T, fleet []*replica, egress []string, is *issuer, 
 	if d.accepted != requests {
 		t.Errorf("%s: the provider accepted %d requests, want %d (each rejected one retried once)", p.name, d.accepted, requests)
 	}
-	return d
 }
 
 // String lists statuses per replica in a stable order: "replica-a 200x67, ...".

@@ -5,11 +5,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/cli"
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/testkit"
 	"github.com/keygate/keygate/test/faults"
 )
 
@@ -37,7 +36,7 @@ func newWorld(t *testing.T, upstream string) *world {
 	w := &world{dir: t.TempDir(), apiKey: randomHex("lk-api-", 12), appSecret: randomHex("lk-app-", 12),
 		aesKey: randomHex("", 8), aesIV: randomHex("", 8), adminToken: randomHex("lk-admin-", 16)}
 	w.cfg = filepath.Join(w.dir, "keygate.yaml")
-	w.ext, w.admin = freeAddr(t), freeAddr(t)
+	w.ext, w.admin = testkit.FreeAddr(t), testkit.FreeAddr(t)
 	keys := "secret/leak/k:\n  api_key: " + w.apiKey + "\n  app_secret: " + w.appSecret +
 		"\n  aes_key: " + w.aesKey + "\n  aes_iv: " + w.aesIV + "\n"
 	cfg := `listen: {ext_proc: 'EXT', admin: 'ADMIN', xds: 'XDS'}
@@ -59,7 +58,7 @@ providers:
       - {scheme: aes_cbc, key: aes_key, iv: aes_iv, field: data}
       - {scheme: simple, app_key: leak-app, app_secret: app_secret}
 `
-	cfg = strings.NewReplacer("EXT", w.ext, "ADMIN", w.admin, "XDS", freeAddr(t), "STATE", filepath.Join(w.dir, "state"),
+	cfg = strings.NewReplacer("EXT", w.ext, "ADMIN", w.admin, "XDS", testkit.FreeAddr(t), "STATE", filepath.Join(w.dir, "state"),
 		"HASH", admin.HashToken(secret.FromString(w.adminToken)), "UPSTREAM", upstream).Replace(cfg)
 	for name, data := range map[string]string{"keygate.yaml": cfg, "keys.yaml": keys} {
 		if err := os.WriteFile(filepath.Join(w.dir, name), []byte(data), 0o600); err != nil {
@@ -83,19 +82,9 @@ func TestNoSecretInDaemonOutputs(t *testing.T) {
 	}))
 	defer up.Close()
 	w := newWorld(t, up.URL)
-	bin := filepath.Join(t.TempDir(), "keygate")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/keygate/keygate/cmd/keygate").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var out capture
-	cmd := exec.Command(bin, "--log-level", "debug", "serve", "--config", w.cfg, "--drain-timeout", "2s")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	waitReady(t, w.admin, func() []byte { return w.scanner().set.Apply(out.Bytes()) })
+	bin := testkit.BuildKeygate(t, false)
+	p := testkit.StartProcess(t, bin, "--log-level", "debug", "serve", "--config", w.cfg, "--drain-timeout", "2s")
+	p.WaitHTTP200(t, "http://"+w.admin+"/readyz", 10*time.Second, w.scanner().set.Apply)
 
 	loaded, err := app.Load(w.cfg)
 	if err != nil {
@@ -118,10 +107,10 @@ func TestNoSecretInDaemonOutputs(t *testing.T) {
 		}
 		s.check(t, "admin "+path+" ("+itoa(status)+")", body)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
-	s.check(t, "keygate serve's log output", out.Bytes())
-	t.Logf("scanned %d bytes (log output %d bytes)", s.scanned, len(out.Bytes()))
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	<-p.Exited
+	s.check(t, "keygate serve's log output", p.Out.Bytes())
+	t.Logf("scanned %d bytes (log output %d bytes)", s.scanned, len(p.Out.Bytes()))
 }
 
 // TestNoSecretInDryRun: `keygate sign` without --reveal prints no secret; with --reveal it does
@@ -177,29 +166,6 @@ func do(t *testing.T, req *http.Request) (int, []byte) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
-}
-
-func waitReady(t *testing.T, admin string, redactedOutput func() []byte) {
-	for range 200 {
-		c := http.Client{Timeout: time.Second}
-		if resp, err := c.Get("http://" + admin + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("keygate serve not ready after 10s; its output, secrets redacted:\n%s", redactedOutput())
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

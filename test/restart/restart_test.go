@@ -24,6 +24,7 @@ import (
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/redact"
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/testkit"
 	"github.com/keygate/keygate/test/faults"
 )
 
@@ -34,10 +35,13 @@ const drainTimeout = 5 * time.Second
 // exits 0 within the drain timeout; a new process serves the same config; no request reaches
 // the upstream without its credential.
 func TestGracefulRestartUnderLoad(t *testing.T) {
-	bin := buildKeygate(t)
+	bin := testkit.BuildKeygate(t, false)
 	raw := make([]byte, 16)
 	_, _ = rand.Read(raw)
 	apiKey := "restart-key-" + hex.EncodeToString(raw)
+	var set redact.Set // what this test prints of keygate's output has the key withheld
+	set.Add(secret.FromString(apiKey))
+	shown := func(out []byte) []byte { return set.Apply(out) }
 	var reached, leaks atomic.Int64
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
@@ -51,7 +55,7 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 	defer up.Close()
 
 	dir := t.TempDir()
-	ext, admin, xdsAddr := freePort(t), freePort(t), freePort(t)
+	ext, admin, xdsAddr := testkit.FreeAddr(t), testkit.FreeAddr(t), testkit.FreeAddr(t)
 	cfgPath := filepath.Join(dir, "keygate.yaml")
 	writeFile(t, filepath.Join(dir, "keys.yaml"), "secret/restart/static:\n  api_key: "+apiKey+"\n")
 	writeFile(t, cfgPath, "listen: {ext_proc: '"+ext+"', admin: '"+admin+"', xds: '"+xdsAddr+"'}\n"+
@@ -60,8 +64,9 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 		"    upstream: {url: '"+up.URL+"/api', timeout: 5s}\n    secrets: {api_key: secret/restart/static#api_key}\n"+
 		"    signing: [{scheme: static, secret: api_key, in: header, name: X-Api-Key}]\n")
 
-	first := startProcess(t, bin, cfgPath, drainTimeout)
-	first.waitReady(t, admin)
+	serve := []string{"serve", "--config", cfgPath, "--drain-timeout", drainTimeout.String()}
+	first := testkit.StartProcess(t, bin, serve...)
+	first.WaitHTTP200(t, "http://"+admin+"/readyz", 10*time.Second, shown)
 	loaded, err := app.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -75,13 +80,13 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 
 	conn := dial(t, ext)
 	term := time.Now()
-	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := first.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	sawNotServing, saw503 := false, false
 	for !(sawNotServing && saw503) {
 		select {
-		case <-first.exited:
+		case <-first.Exited:
 			t.Fatalf("exited before NOT_SERVING (%v) and /readyz 503 (%v) were both seen", sawNotServing, saw503)
 		default:
 		}
@@ -94,13 +99,13 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 		}
 	}
 	select {
-	case <-first.exited:
+	case <-first.Exited:
 	case <-time.After(drainTimeout + 5*time.Second):
 		t.Fatalf("keygate did not exit within the drain timeout (%s) after SIGTERM", drainTimeout)
 	}
 	took := time.Since(term)
-	if first.err != nil {
-		t.Errorf("keygate exited with %v after SIGTERM, want 0\n%s", first.err, first.out.String())
+	if first.Err != nil {
+		t.Errorf("keygate exited with %v after SIGTERM, want 0; its output, the key withheld:\n%s", first.Err, shown(first.Out.Bytes()))
 	}
 	l.wg.Wait()
 	t.Logf("drain: exit %s after SIGTERM; load before and during drain: %v", took.Round(10*time.Millisecond), l.statuses())
@@ -110,8 +115,8 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 		}
 	}
 
-	second := startProcess(t, bin, cfgPath, drainTimeout)
-	second.waitReady(t, admin)
+	second := testkit.StartProcess(t, bin, serve...)
+	second.WaitHTTP200(t, "http://"+admin+"/readyz", 10*time.Second, shown)
 	after := &load{egress: egress}
 	ok := false
 	for range 40 { // the egress's gRPC channel reconnects with backoff
@@ -130,10 +135,8 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 	if leaks.Load() != 0 {
 		t.Errorf("%d requests reached the upstream without the credential", leaks.Load())
 	}
-	var set redact.Set
-	set.Add(secret.FromString(apiKey))
-	for i, out := range []string{first.out.String(), second.out.String()} {
-		if found, form := set.Find([]byte(out)); found {
+	for i, out := range [][]byte{first.Out.Bytes(), second.Out.Bytes()} {
+		if found, form := set.Find(out); found {
 			t.Errorf("process %d's log holds the API key (form %d; value withheld)", i+1, form)
 		}
 	}
