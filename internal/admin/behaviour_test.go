@@ -191,3 +191,43 @@ func TestValidateTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantAdminCannotChangeGatewaySections: the admin section mints admin tokens and the
+// state section decides where versions and the audit log go; a tenant admin's apply that
+// touches either is refused and changes nothing.
+func TestTenantAdminCannotChangeGatewaySections(t *testing.T) {
+	e := newEnv(t)
+	for name, cfg := range map[string]string{
+		"admin token": baseConfig + "admin:\n  tokens: [{name: mine, role: gateway_admin, hash: \"sha256:" + strings.Repeat("ab", 32) + "\"}]\n",
+		"admin jwt":   baseConfig + "admin:\n  jwt: {issuer: \"https://evil.test\", audience: a, jwks_url: \"https://evil.test/keys\"}\n",
+		"state":       baseConfig + "state: {audit_file: /tmp/elsewhere.jsonl}\n",
+	} {
+		status, body := e.do(t, acmeAdminTok, "POST", "/v1/config", cfg)
+		if status != http.StatusForbidden || !strings.Contains(body, "only a gateway admin") {
+			t.Errorf("%s: got %d: %s", name, status, body)
+		}
+	}
+	if v, _ := e.configs.Current(); v.Number != 1 {
+		t.Fatalf("a refused change made version %d", v.Number)
+	}
+}
+
+// TestConfigReadShowsTheConfig: GET /v1/config and /v1/config/versions/N carry the config
+// itself (YAML for a gateway admin, the tenant's view for a tenant role), and a tenant role
+// does not see who changed what in other tenants.
+func TestConfigReadShowsTheConfig(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/v1/config", "/v1/config/versions/1"} {
+		if _, body := e.do(t, rootToken, "GET", path, ""); !strings.Contains(body, `"yaml": "tenants:`) || !strings.Contains(body, `"globex-pay"`) {
+			t.Errorf("gateway admin %s has no yaml or config: %s", path, body)
+		}
+		_, body := e.do(t, acmeDevTok, "GET", path, "")
+		if !strings.Contains(body, `"acme-pay"`) || strings.Contains(body, "globex") || strings.Contains(body, `"yaml"`) {
+			t.Errorf("tenant developer %s: want acme's view only: %s", path, body)
+		}
+	}
+	_, body := e.do(t, acmeDevTok, "GET", "/v1/config/versions", "")
+	if strings.Contains(body, `"setup"`) || strings.Contains(body, `"base"`) { // newEnv's author and message
+		t.Errorf("a tenant role sees authors and messages of every change: %s", body)
+	}
+}

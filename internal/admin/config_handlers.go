@@ -13,35 +13,41 @@ import (
 // versionView is a version as the API shows it: the whole YAML to a gateway admin; to a tenant
 // role its tenant's view of the config and only the pins of its own references.
 type versionView struct {
-	versions.Version
+	// versionMeta, not versions.Version: Version's MarshalJSON would be promoted to the view
+	// and write the version alone, without yaml and config.
+	versionMeta
 	YAML   string       `json:"yaml,omitempty"`
 	Config *config.File `json:"config,omitempty"`
 }
 
-func (s *server) view(c *call, v versions.Version) (versionView, error) {
+// versionMeta is a version's metadata with encoding/json's default encoding.
+type versionMeta versions.Version
+
+// view shows v, whose config is f (parsed once by the caller).
+func (s *server) view(c *call, v versions.Version, f *config.File) versionView {
 	if c.p.Role == RoleGatewayAdmin {
-		f, err := parseConfig(v.Config)
-		if err != nil {
-			return versionView{}, err
-		}
-		return versionView{Version: v.Meta(), YAML: string(v.Config), Config: f}, nil
+		return versionView{versionMeta: versionMeta(v.Meta()), YAML: string(v.Config), Config: f}
 	}
-	f, err := parseConfig(v.Config)
-	if err != nil {
-		return versionView{}, err
-	}
-	meta := v.Meta()
+	meta := tenantMeta(v)
 	meta.SecretVersions = tenantPins(v.SecretVersions, tenantRefs(f, c.p.Tenant))
-	return versionView{Version: meta, Config: tenantView(f, c.p.Tenant)}, nil
+	return versionView{versionMeta: versionMeta(meta), Config: tenantView(f, c.p.Tenant)}
+}
+
+// tenantMeta is a version's metadata as a tenant role sees it: no pins, and no author or
+// message, which name other tenants' changes ("issue credential ... of tenant globex").
+func tenantMeta(v versions.Version) versions.Version {
+	m := v.Meta()
+	m.SecretVersions, m.Author, m.Message = nil, "", ""
+	return m
 }
 
 func (s *server) getConfig(c *call) (any, error) {
-	v, _, err := s.current()
+	v, f, err := s.current()
 	if err != nil {
 		return nil, err
 	}
 	c.ev.Version = v.Number
-	return s.view(c, v)
+	return s.view(c, v, f), nil
 }
 
 // applyConfig applies a whole config (YAML body). A tenant admin may change only its own
@@ -85,7 +91,7 @@ func (s *server) listVersions(c *call) (any, error) {
 	for _, v := range vs {
 		m := v.Meta()
 		if c.p.Role != RoleGatewayAdmin {
-			m.SecretVersions = nil
+			m = tenantMeta(v)
 		}
 		out = append(out, m)
 	}
@@ -102,7 +108,11 @@ func (s *server) getVersion(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.view(c, v)
+	f, err := parseConfig(v.Config)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(c, v, f), nil
 }
 
 func (s *server) diff(c *call) (any, error) {
@@ -124,14 +134,15 @@ func (s *server) diff(c *call) (any, error) {
 	if c.p.Role == RoleGatewayAdmin {
 		return versions.DiffVersions(a, b), nil
 	}
-	va, err := s.view(c, a)
+	fa, err := parseConfig(a.Config)
 	if err != nil {
 		return nil, err
 	}
-	vb, err := s.view(c, b)
+	fb, err := parseConfig(b.Config)
 	if err != nil {
 		return nil, err
 	}
+	va, vb := s.view(c, a, fa), s.view(c, b, fb)
 	ya, _ := renderConfig(va.Config)
 	yb, _ := renderConfig(vb.Config)
 	return versions.Diff{
