@@ -42,6 +42,12 @@ func (m cbcMode) seal(ctx context.Context, x *Exchange, key, plain []byte) ([]by
 		return nil, err
 	}
 	block, _ := aes.NewCipher(key) // the key length was checked
+	return SealCBC(block, iv, plain), nil
+}
+
+// SealCBC encrypts plain with AES-CBC and PKCS#7 padding (Java's "PKCS5Padding"). The built-in
+// scheme and custom mode's aes_cbc_pkcs5_encrypt both use it.
+func SealCBC(block cipher.Block, iv, plain []byte) []byte {
 	pad := aes.BlockSize - len(plain)%aes.BlockSize
 	out := make([]byte, len(plain)+pad)
 	copy(out, plain)
@@ -49,7 +55,22 @@ func (m cbcMode) seal(ctx context.Context, x *Exchange, key, plain []byte) ([]by
 		out[i] = byte(pad)
 	}
 	cipher.NewCBCEncrypter(block, iv).CryptBlocks(out, out)
-	return out, nil
+	return out
+}
+
+// OpenCBC decrypts ct with AES-CBC and removes its PKCS#7 padding; ok is false for a length
+// that is not a positive multiple of the block or for bad padding (checked in constant time).
+func OpenCBC(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
+	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
+		return nil, false
+	}
+	out := make([]byte, len(ct))
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, ct)
+	n, ok := unpadPKCS7(out)
+	if !ok {
+		return nil, false
+	}
+	return out[:n], true
 }
 
 func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte, error) {
@@ -57,17 +78,12 @@ func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
-		return nil, errDecrypt
-	}
 	block, _ := aes.NewCipher(key)
-	out := make([]byte, len(ct))
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, ct)
-	n, ok := unpadPKCS7(out)
+	out, ok := OpenCBC(block, iv, ct)
 	if !ok {
 		return nil, errDecrypt
 	}
-	return out[:n], nil
+	return out, nil
 }
 
 // unpadPKCS7 checks the padding over the whole last block without an early exit on the pad

@@ -13,6 +13,7 @@ import (
 	"hash"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +157,29 @@ func TestRequestObjects(t *testing.T) {
 	}
 	if got := string(x.Request.Body()); got != `{"n":2,"o":{"z":1,"a":[true,null]}}` {
 		t.Fatalf("body %s", got)
+	}
+}
+
+// TestRefusedCipherCallBindsNothing: a call refused for a bad IV size neither binds the secret
+// key to that IV (which broke every later correct call until a reload) nor tells the secret
+// IV's length.
+func TestRefusedCipherCallBindsNothing(t *testing.T) {
+	step := compileInline(t, `function (reqHeaders, reqParams, reqBody, AppKey, AesKey, AesIV) {
+		var msg = "";
+		try { aes_cbc_pkcs5_encrypt(AesKey, "x", AesIV + "x") } catch (e) { msg = String(e) }
+		reqHeaders.set("X-Refused", msg);
+		reqHeaders.set("X-Ok", base64_encode(aes_cbc_pkcs5_encrypt(AesKey, "x", AesIV)));
+	}`, Options{})
+	for i := range 2 { // the second request proves nothing was bound by the first
+		x := newExchange("/pay", `{}`, nil)
+		if err := step.SignRequest(context.Background(), x); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if msg := x.Request.Header.Get("X-Refused"); !strings.Contains(msg, "the IV must be 16 bytes") || strings.Contains(msg, "got") {
+			t.Fatalf("request %d: refusal %q, want the rule without the secret's length", i, msg)
+		}
+		if x.Request.Header.Get("X-Ok") == "" {
+			t.Fatalf("request %d: the correct call did not run", i)
+		}
 	}
 }

@@ -1,14 +1,15 @@
 package script
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"fmt"
 	"strings"
 
 	"github.com/dop251/goja"
 
 	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/signer"
 )
 
 // Cipher built-ins. The key and IV may be secret handles; the plaintext of an encryption and the
@@ -21,34 +22,51 @@ import (
 //     expression, or "plain IVs"); using it with another IV fails. Decrypting the same block
 //     under one key with a secret IV and with a known IV would reveal the secret IV by XOR.
 
-// cipherParams reveals key and IV and checks the rules above. The caller wipes both.
-func (st *callState) cipherParams(fn string, key, iv goja.Value) (k, v []byte, kSec, vSec bool) {
-	k, kSec = st.bytesArg(fn, key, keyHandle, fn+" key")
+// cipherParams reveals key and IV and checks the rules above: check (the built-in's own size
+// rules) first, then the IV binding, so that a call refused for a bad size binds nothing.
+// done wipes the revealed bytes; when anything throws they are wiped before it leaves.
+func (st *callState) cipherParams(fn string, key, iv goja.Value, check func(k, v []byte, kSec, vSec bool)) (k, v []byte, done func()) {
 	if missing(iv) {
 		st.typeError("%s: the IV is missing", fn)
 	}
+	var kSec, vSec bool
+	done = func() { wipe(k, kSec); wipe(v, vSec) }
+	ok := false
+	defer func() {
+		if !ok {
+			done()
+		}
+	}()
+	k, kSec = st.bytesArg(fn, key, keyHandle, fn+" key")
 	v, vSec = st.bytesArg(fn, iv, keyHandle, fn+" iv")
 	if vSec && !kSec {
-		wipe(k, kSec)
-		wipe(v, vSec)
 		st.violate("the IV of " + fn + " under a non-secret key")
 	}
+	check(k, v, kSec, vSec)
 	if kSec {
 		ivKind := "plain"
 		if vSec {
 			ivKind = st.handleShape(iv.String())
 		}
 		if prev, loaded := st.step.ivBinding.LoadOrStore(st.handleShape(key.String()), ivKind); loaded && prev != ivKind {
-			wipe(k, kSec)
-			wipe(v, vSec)
 			st.throw(failure.New(failure.Internal, "script",
 				"%s: a secret key must always be used with the same IV (first %s, now %s)", fn, prev, ivKind))
 		}
 	}
-	return k, v, kSec, vSec
+	ok = true
+	return k, v, done
 }
 
-// handleShape renders s with each marker replaced by {secret name} ({token}, {derived}): a
+// sizeOf is ", got N bytes" for a value the script knows, nothing for a secret: an error must
+// not tell a secret's length.
+func sizeOf(b []byte, secret bool) string {
+	if secret {
+		return ""
+	}
+	return fmt.Sprintf(", got %d bytes", len(b))
+}
+
+// handleShape renders s with each marker replaced by {secret name} ({} for a token): a
 // stable, value-free description of a secret expression.
 func (st *callState) handleShape(s string) string {
 	var b strings.Builder
@@ -68,10 +86,10 @@ func (st *callState) handleShape(s string) string {
 	}
 }
 
-func (st *callState) block(fn string, k []byte) cipher.Block {
+func (st *callState) block(fn string, k []byte, kSec bool) cipher.Block {
 	blk, err := aes.NewCipher(k)
 	if err != nil {
-		st.typeError("%s: the key must be 16, 24 or 32 bytes, got %d", fn, len(k))
+		st.typeError("%s: the key must be 16, 24 or 32 bytes%s", fn, sizeOf(k, kSec))
 	}
 	return blk
 }
@@ -79,18 +97,12 @@ func (st *callState) block(fn string, k []byte) cipher.Block {
 // cbcParams is the key (argument 0) and IV (argument 2) of an AES-CBC built-in, checked; done
 // wipes the revealed bytes.
 func (st *callState) cbcParams(fn string, c goja.FunctionCall) (blk cipher.Block, iv []byte, done func()) {
-	k, iv, kSec, vSec := st.cipherParams(fn, arg(c, 0), arg(c, 2))
-	done = func() { wipe(k, kSec); wipe(iv, vSec) }
-	defer func() { // a bad key or IV throws into the script: wipe first
-		if r := recover(); r != nil {
-			done()
-			panic(r)
+	_, iv, done = st.cipherParams(fn, arg(c, 0), arg(c, 2), func(k, v []byte, kSec, vSec bool) {
+		blk = st.block(fn, k, kSec)
+		if len(v) != aes.BlockSize {
+			st.typeError("%s: the IV must be 16 bytes%s", fn, sizeOf(v, vSec))
 		}
-	}()
-	blk = st.block(fn, k)
-	if len(iv) != aes.BlockSize {
-		st.typeError("%s: the IV must be 16 bytes, got %d", fn, len(iv))
-	}
+	})
 	return blk, iv, done
 }
 
@@ -100,12 +112,7 @@ func (st *callState) installCiphers(g *goja.Object) {
 		blk, iv, done := st.cbcParams(fn, c)
 		defer done()
 		pt := st.plainBytes(fn, arg(c, 1), "the plaintext of "+fn)
-		pad := aes.BlockSize - len(pt)%aes.BlockSize
-		buf := make([]byte, len(pt), len(pt)+pad)
-		copy(buf, pt)
-		buf = append(buf, bytes.Repeat([]byte{byte(pad)}, pad)...)
-		cipher.NewCBCEncrypter(blk, iv).CryptBlocks(buf, buf)
-		return st.bytesValue(buf)
+		return st.bytesValue(signer.SealCBC(blk, iv, pt))
 	})
 	_ = g.Set("aes_cbc_pkcs5_decrypt", func(c goja.FunctionCall) goja.Value {
 		const fn = "aes_cbc_pkcs5_decrypt"
@@ -115,13 +122,11 @@ func (st *callState) installCiphers(g *goja.Object) {
 		if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 			st.throw(failure.New(failure.BadGateway, "decrypt", "%s: ciphertext length %d is not a positive multiple of 16", fn, len(ct)))
 		}
-		buf := make([]byte, len(ct))
-		cipher.NewCBCDecrypter(blk, iv).CryptBlocks(buf, ct)
-		pad := int(buf[len(buf)-1])
-		if pad == 0 || pad > aes.BlockSize || !bytes.Equal(buf[len(buf)-pad:], bytes.Repeat([]byte{byte(pad)}, pad)) {
+		pt, ok := signer.OpenCBC(blk, iv, ct)
+		if !ok {
 			st.throw(failure.New(failure.BadGateway, "decrypt", "%s: bad padding", fn))
 		}
-		return st.rt.ToValue(string(buf[:len(buf)-pad]))
+		return st.rt.ToValue(string(pt))
 	})
 	_ = g.Set("aes_gcm_encrypt", func(c goja.FunctionCall) goja.Value {
 		const fn = "aes_gcm_encrypt"
@@ -144,21 +149,14 @@ func (st *callState) installCiphers(g *goja.Object) {
 }
 
 // gcm builds the AEAD from (key, _, nonce[, aad]); done wipes the revealed key and nonce.
-func (st *callState) gcm(fn string, c goja.FunctionCall) (cipher.AEAD, []byte, func()) {
-	k, nonce, kSec, vSec := st.cipherParams(fn, arg(c, 0), arg(c, 2))
-	done := func() { wipe(k, kSec); wipe(nonce, vSec) }
-	ok := false
-	defer func() {
-		if !ok {
-			done() // a panic (a thrown TypeError) leaves before the caller can defer done
+func (st *callState) gcm(fn string, c goja.FunctionCall) (aead cipher.AEAD, nonce []byte, done func()) {
+	_, nonce, done = st.cipherParams(fn, arg(c, 0), arg(c, 2), func(k, v []byte, kSec, vSec bool) {
+		var err error
+		aead, err = cipher.NewGCMWithNonceSize(st.block(fn, k, kSec), max(len(v), 1))
+		if err != nil || len(v) == 0 {
+			st.typeError("%s: bad nonce%s", fn, sizeOf(v, vSec))
 		}
-	}()
-	aead, err := cipher.NewGCMWithNonceSize(st.block(fn, k), max(len(nonce), 1))
-	if err != nil || len(nonce) == 0 {
-		done()
-		st.typeError("%s: bad nonce of %d bytes", fn, len(nonce))
-	}
-	ok = true
+	})
 	return aead, nonce, done
 }
 

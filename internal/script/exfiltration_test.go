@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/failure"
 )
@@ -149,4 +150,42 @@ func headerText(h http.Header) string {
 	var b strings.Builder
 	_ = h.Write(&b)
 	return b.String()
+}
+
+// TestTokenReadBackStaysAHandle: a token put in a header (by the script, or by an earlier step
+// that marked it sensitive) comes back from reqHeaders.get as a handle, so it can go into a
+// header again but into no other output.
+func TestTokenReadBackStaysAHandle(t *testing.T) {
+	const tok = "tok-7f3a9c0e51d2"
+	for _, tc := range []struct{ name, body, sink string }{
+		{"to the log", `reqHeaders.set("X-Tmp", token_load()); log(reqHeaders.get("X-Tmp"))`, "log"},
+		{"to the body", `reqHeaders.set("X-Tmp", token_load()); var t = reqHeaders.get("X-Tmp"); reqHeaders.remove("X-Tmp"); reqBody.set("t", t)`, "body field t"},
+		{"set by an earlier step", `reqParams.set("t", reqHeaders.get("Authorization"))`, "query parameter t"},
+		{"back into a header", `reqHeaders.set("X-Copy", reqHeaders.get("Authorization"))`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logger, logBuf := captureLog()
+			step := compileInline(t, "function (reqHeaders, reqParams, reqBody) {\n"+tc.body+"\n}", Options{Logger: logger})
+			tokens := &fakeTokens{}
+			_ = tokens.Save(context.Background(), secretFromString(tok), pinned.Add(time.Hour))
+			x := newExchange("/pay", `{"data":"d"}`, tokens)
+			x.Request.Header.Set("Authorization", "Bearer "+tok)
+			x.MarkSensitive("Bearer " + tok)
+			err := step.SignRequest(context.Background(), x)
+			if tc.sink == "" {
+				if err != nil || x.Request.Header.Get("X-Copy") != "Bearer "+tok {
+					t.Fatalf("a header copy of the token: err %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "secret value reached "+tc.sink) {
+				t.Fatalf("err = %v, want a violation naming %q", err, tc.sink)
+			}
+			for _, out := range []string{x.Request.Path, string(x.Request.Body()), logBuf.String()} {
+				if strings.Contains(out, tok) {
+					t.Fatal("the token reached an output (value withheld)")
+				}
+			}
+		})
+	}
 }

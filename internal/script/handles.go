@@ -29,13 +29,13 @@ const (
 type handleKind uint8
 
 const (
-	keyHandle   handleKind = 1 << iota // AppSecret, AesKey, AesIV, a derived key: never leaves
+	keyHandle   handleKind = 1 << iota // AppSecret, AesKey, AesIV, private keys: never leaves
 	tokenHandle                        // a bearer token: may go into request headers only
 )
 
 type handle struct {
 	kind   handleKind
-	name   string // the provider's secret name; "" for tokens and derived keys
+	name   string // the provider's secret name; "" for tokens
 	val    secret.Value
 	loaded bool
 }
@@ -69,7 +69,7 @@ func (t *handleTable) named(name string) string {
 	return t.marker(len(t.list) - 1)
 }
 
-// value returns the marker of a secret the script must not see (a token, a derived key).
+// value returns the marker of a secret the script must not see (a token).
 func (t *handleTable) value(kind handleKind, v secret.Value) string {
 	t.list = append(t.list, handle{kind: kind, val: v, loaded: true})
 	return t.marker(len(t.list) - 1)

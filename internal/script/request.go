@@ -11,6 +11,7 @@ import (
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/jsonbody"
+	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/signer"
 )
 
@@ -27,10 +28,16 @@ func (st *callState) newRequestObjects() requestObjects {
 	rt := st.rt
 	h := rt.NewObject()
 	_ = h.Set("get", func(c goja.FunctionCall) goja.Value {
-		if v := st.x.Request.Header.Values(st.plain(arg(c, 0), "reqHeaders.get")); len(v) > 0 {
-			return rt.ToValue(v[0])
+		v := st.x.Request.Header.Values(st.plain(arg(c, 0), "reqHeaders.get"))
+		if len(v) == 0 {
+			return goja.Null()
 		}
-		return goja.Null()
+		if st.sensitive(v[0]) {
+			// A token this script or an earlier step put in a header comes back as the handle
+			// it went in as: reading it back must not turn it into text the script can print.
+			return rt.ToValue(st.handles.value(tokenHandle, secret.FromString(v[0])))
+		}
+		return rt.ToValue(v[0])
 	})
 	_ = h.Set("set", func(c goja.FunctionCall) goja.Value {
 		name := st.headerName(arg(c, 0))
@@ -39,12 +46,16 @@ func (st *callState) newRequestObjects() requestObjects {
 		}
 		// Token handles may go into a request header: that is what a token is for. Key handles
 		// may not.
-		val, _ := st.reveal(arg(c, 1).String(), tokenHandle, "header "+name)
+		val, revealed := st.reveal(arg(c, 1).String(), tokenHandle, "header "+name)
 		if !httpguts.ValidHeaderFieldValue(string(val)) {
 			clear(val)
 			st.typeError("reqHeaders.set: the value of %s holds characters a header cannot carry", name)
 		}
 		st.x.Request.Header.Set(name, string(val))
+		if revealed {
+			st.x.MarkSensitive(string(val)) // reqHeaders.get hands it back as a handle; dry runs redact it
+		}
+		wipe(val, revealed)
 		return goja.Undefined()
 	})
 	_ = h.Set("remove", func(c goja.FunctionCall) goja.Value {
@@ -116,11 +127,10 @@ func (st *callState) newRequestObjects() requestObjects {
 		return goja.Undefined()
 	})
 	_ = b.Set("buildSignStr", func(goja.FunctionCall) goja.Value {
-		s := signer.SortedSignString(st.bodyObject(false))
 		if _, ok := st.step.secrets[appSecretName]; !ok {
 			st.typeError("reqBody.buildSignStr: the provider declares no secret %q", appSecretName)
 		}
-		return rt.ToValue(s + st.handles.named(appSecretName))
+		return rt.ToValue(signer.SortedSignString(st.bodyObject(false)) + st.handles.named(appSecretName))
 	})
 	return requestObjects{headers: h, params: p, body: b}
 }
@@ -178,4 +188,14 @@ func (st *callState) setParam(name, value string, remove bool) {
 		out = append(out, rfc3986(name)+"="+rfc3986(value))
 	}
 	st.x.Request.SetRawQuery(strings.Join(out, "&"))
+}
+
+// sensitive reports whether a header value carries a secret a step wrote into the request.
+func (st *callState) sensitive(v string) bool {
+	for _, s := range st.x.Sensitive {
+		if s != "" && strings.Contains(v, s) {
+			return true
+		}
+	}
+	return false
 }
