@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -92,10 +94,18 @@ type fileEntry struct {
 	Key  string `json:"key"`
 }
 
+// yamlLine finds the position in a YAML error.
+var yamlLine = regexp.MustCompile(`line \d+(: column \d+)?`)
+
 func parseFileStore(data []byte) (map[string]map[string]secret.Value, map[string]transitKey, error) {
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("not valid YAML: %w", err)
+		// The YAML library may quote values in its errors (a null key prints its value): keep
+		// only where the problem is.
+		if at := yamlLine.FindString(err.Error()); at != "" {
+			return nil, nil, fmt.Errorf("not valid YAML at %s", at)
+		}
+		return nil, nil, errors.New("not valid YAML (a null or non-scalar key?)")
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(js, &top); err != nil {

@@ -121,6 +121,15 @@ func TestFileKeystore(t *testing.T) {
 		if _, err := f.Get(ctx, mustRef(t, "secret/keygate/demo#app_secret")); err != nil {
 			t.Fatalf("previous contents lost after failed reload: %v", err)
 		}
+		// The YAML library quotes a null key's value in its error; that must not come through.
+		for _, bad := range []string{"secret/keygate/demo:\n  ~: s3cr3t-v4lue\n", "~: {app_secret: s3cr3t-v4lue}\n", "a: [s3cr3t-v4lue\n"} {
+			if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Reload(); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+				t.Fatalf("reload of bad YAML: want an error without the value, got one holding it or none (%v)", err == nil)
+			}
+		}
 	})
 }
 

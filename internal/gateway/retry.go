@@ -39,14 +39,14 @@ func (c *Call) Retry(ctx context.Context, client *http.Client, clock signer.Cloc
 	body := out.Body()
 	req, err := http.NewRequestWithContext(ctx, out.Method, out.Scheme+"://"+out.Authority+out.Path, bytes.NewReader(body))
 	if err != nil {
-		return nil, failure.Wrap(failure.Internal, "retry", err, "build the retried request")
+		return nil, failure.Wrap(failure.Internal, "retry", failure.WithoutURL(err), "build the retried request")
 	}
 	req.Header = out.Header.Clone()
 	req.Host = out.Authority
 	req.ContentLength = int64(len(body))
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, failure.Wrap(failure.KindOf(err), "retry", errorWithoutURL(err), "provider unreachable on retry")
+		return nil, failure.Wrap(failure.TransportKind(ctx, err), "retry", failure.WithoutURL(err), "provider unreachable on retry")
 	}
 	defer resp.Body.Close()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, c.Snapshot.MaxBody+1))
@@ -61,15 +61,8 @@ func (c *Call) Retry(ctx context.Context, client *http.Client, clock signer.Cloc
 		return nil, err
 	}
 	c.Exchange.Used = append(c.Exchange.Used, again.Exchange.Used...)
-	return answer, nil
-}
-
-// errorWithoutURL keeps a transport error's cause but not the request URL, whose query may
-// carry a credential (a static key in: query).
-func errorWithoutURL(err error) error {
-	type unwrapper interface{ Unwrap() error }
-	if u, ok := err.(unwrapper); ok && u.Unwrap() != nil {
-		return u.Unwrap()
+	for stage, d := range again.Exchange.Timing { // the retry's key reads, token and crypto count too
+		c.Exchange.Timing[stage] += d
 	}
-	return err
+	return answer, nil
 }

@@ -3,7 +3,6 @@ package script
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -148,11 +147,7 @@ func (st *callState) httpPost(c goja.FunctionCall, fn, contentType string, encod
 	var resp *http.Response
 	st.outside(func() { resp, err = st.step.client.Do(req) })
 	if err != nil {
-		kind := failure.Unavailable
-		if errors.Is(err, context.DeadlineExceeded) {
-			kind = failure.Timeout
-		}
-		st.throw(failure.New(kind, "token", "%s %s: %v", fn, u.Host, redactURLError(err)))
+		st.throw(failure.New(failure.TransportKind(ctx, err), "token", "%s %s: %v", fn, u.Host, failure.WithoutURL(err)))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	var buf bytes.Buffer
@@ -163,13 +158,4 @@ func (st *callState) httpPost(c goja.FunctionCall, fn, contentType string, encod
 		st.throw(failure.New(failure.BadGateway, "token", "%s %s: status %d", fn, u.Host, resp.StatusCode))
 	}
 	return st.rt.ToValue(buf.String())
-}
-
-// redactURLError drops the URL (whose query might carry parameters) from a client error.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 
@@ -60,15 +58,10 @@ func call(client *http.Client, req *http.Request, ep string) (any, string, error
 // transportError classifies a failure to get an answer: out of time is Timeout, anything else
 // (refused, reset, DNS) is Unavailable. The url.Error wrapper is dropped: it quotes the full URL.
 func transportError(ctx context.Context, ep string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
+	if failure.TransportKind(ctx, err) == failure.Timeout {
+		return failure.Wrap(failure.Timeout, stage, failure.WithoutURL(err), "token endpoint "+ep+" did not answer in time")
 	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
-		return failure.Wrap(failure.Timeout, stage, err, "token endpoint "+ep+" did not answer in time")
-	}
-	return failure.Wrap(failure.Unavailable, stage, err, "token endpoint "+ep+" is unreachable")
+	return failure.Wrap(failure.Unavailable, stage, failure.WithoutURL(err), "token endpoint "+ep+" is unreachable")
 }
 
 // describe says what a body was without quoting it.
