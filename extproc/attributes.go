@@ -2,6 +2,8 @@ package extproc
 
 import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/keygate/keygate/internal/tenancy"
 )
 
 // Attribute names keygate asks Envoy for (request_attributes in the filter config). Envoy puts
@@ -9,7 +11,7 @@ import (
 // the first message of the request direction only.
 const (
 	attributesNamespace = "envoy.filters.http.ext_proc"
-	AttrPeerURISAN      = "connection.uri_san_peer_certificate" // the caller's SPIFFE ID under mTLS
+	AttrPeerURISAN      = tenancy.SPIFFEAttribute // the caller's SPIFFE ID under mTLS, as xds asks Envoy for it
 )
 
 func spiffeID(msg *extprocv3.ProcessingRequest) string {

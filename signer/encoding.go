@@ -1,11 +1,11 @@
 package signer
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // byteEncoding is how a signature or ciphertext is written as text.
@@ -98,21 +98,20 @@ func parseKeyEncoding(s string) (keyEncoding, error) {
 }
 
 // decode returns the key bytes. The caller names the reference in errors; the value never.
+// Key text is read as bytes, never copied into strings that could not be wiped.
 func (e keyEncoding) decode(b []byte) ([]byte, error) {
+	var text byteEncoding
 	switch e {
 	case "base64":
-		out := make([]byte, base64.StdEncoding.DecodedLen(len(b)))
-		n, err := base64.StdEncoding.Decode(out, []byte(strings.TrimSpace(string(b))))
-		if err != nil {
-			return nil, fmt.Errorf("key is not valid base64")
-		}
-		return out[:n], nil
+		text = encBase64
 	case "hex":
-		out := make([]byte, hex.DecodedLen(len(strings.TrimSpace(string(b)))))
-		if _, err := hex.Decode(out, []byte(strings.TrimSpace(string(b)))); err != nil {
-			return nil, fmt.Errorf("key is not valid hex")
-		}
-		return out, nil
+		text = encHex
+	default:
+		return b, nil
 	}
-	return b, nil
+	out, err := text.decode(bytes.TrimSpace(b))
+	if err != nil {
+		return nil, fmt.Errorf("key is not valid %s", e)
+	}
+	return out, nil
 }

@@ -98,7 +98,7 @@ var pinned = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 // exchange makes an Exchange over store for secrets, with a pinned clock.
 func exchange(t testing.TB, store keystore.Getter, secrets map[string]string, r *Request) *Exchange {
 	return &Exchange{Provider: "p", Request: r, Keys: NewKeys(store, refsOf(t, secrets)),
-		Clock: FixedClock(pinned, "n0nce"), State: map[string]any{}}
+		Clock: FixedClock(pinned, "n0nce")}
 }
 
 func jsonRequest(body string) *Request {

@@ -69,3 +69,11 @@ func BenchmarkTextOf(b *testing.B) {
 		}
 	})
 }
+
+// textOf is textBytes as a string: what the fast path costs against jsonbody.TextOf.
+func textOf(raw json.RawMessage) string {
+	if inner, ok := jsonbody.PlainString(raw); ok {
+		return string(inner)
+	}
+	return jsonbody.TextOf(raw)
+}

@@ -84,6 +84,17 @@ func (k *keySet) Secret(ctx context.Context, x *Exchange, name string) (secret.V
 	return s.Value, err
 }
 
+// recordUse adds u to the audit record once per key: several steps, a script or both phases
+// may use one key.
+func (x *Exchange) recordUse(u KeyUse) {
+	for _, used := range x.Used {
+		if used.Name == u.Name {
+			return
+		}
+	}
+	x.Used = append(x.Used, u)
+}
+
 // keyRead is a secret an exchange has read, by the provider's name for it.
 type keyRead struct {
 	name string
@@ -104,7 +115,7 @@ func (k *keySet) readFor(ctx context.Context, x *Exchange, name string) (keystor
 		return keystore.Secret{}, ref, err
 	}
 	x.keysRead = append(x.keysRead, keyRead{name, s})
-	x.Used = append(x.Used, KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})
+	x.recordUse(KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})
 	return s, ref, nil
 }
 
@@ -175,6 +186,6 @@ func (k *keySet) inTransit(ctx context.Context, x *Exchange, name, hash string, 
 	if err != nil {
 		return nil, true, err
 	}
-	x.Used = append(x.Used, KeyUse{Name: name, Ref: k.refText[name]})
+	x.recordUse(KeyUse{Name: name, Ref: k.refText[name]})
 	return out, true, nil
 }

@@ -55,9 +55,6 @@ type Exchange struct {
 	Tokens TokenSource // nil when the provider declares no token source
 	Clock  Clock
 
-	// State carries per-request values from the request phase to the response phase (for
-	// example a nonce a response signature must echo). Keys are the step's own.
-	State map[string]any
 	// Used records which keys (and KV versions) signed this request, for the audit log.
 	Used []KeyUse
 	// Sensitive lists strings a step wrote into the request that carry a secret as is (a static

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/keygate/keygate/internal/tenancy"
+
 	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -17,8 +19,6 @@ import (
 const (
 	hcmFilterName    = "envoy.filters.network.http_connection_manager"
 	routerFilterName = "envoy.filters.http.router"
-	// SPIFFEAttribute is the CEL attribute carrying the caller's mTLS identity to keygate.
-	SPIFFEAttribute = "connection.uri_san_peer_certificate"
 )
 
 // egressListener is the listener services send plain HTTP to: HCM with ext_proc, then router.
@@ -82,7 +82,7 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
-		RequestAttributes: []string{SPIFFEAttribute},
+		RequestAttributes: []string{tenancy.SPIFFEAttribute}, // what extproc reads the SPIFFE ID from
 		MessageTimeout:    durationpb.New(o.MessageTimeout),
 		MutationRules: &mutationv3.HeaderMutationRules{
 			// keygate rewrites :authority to the provider's upstream host (routing stays by alias).

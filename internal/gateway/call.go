@@ -8,14 +8,8 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/tenancy"
 	"github.com/keygate/keygate/signer"
-)
-
-// Header names keygate owns. Every header with KeygatePrefix is stripped before a request
-// leaves; a caller may send only TenantKeyHeader (a spoofed x-keygate-* header is refused).
-const (
-	KeygatePrefix   = "x-keygate-"
-	TenantKeyHeader = "x-keygate-tenant-key"
 )
 
 // Inbound is a request as the calling service sent it to the egress.
@@ -41,7 +35,6 @@ type Call struct {
 	Snapshot *Snapshot
 	Provider *Provider
 	Exchange *signer.Exchange
-	Started  time.Time
 
 	tokens  *exchangeTokens // this request's view of the provider's token source, or nil
 	inbound Inbound         // kept for the one retry of two-step verification
@@ -71,20 +64,23 @@ func (s *Snapshot) Begin(in Inbound, clock signer.Clock) (*Call, error) {
 func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call, error) {
 	tenant := p.Tenant
 	credential := ""
-	// One pass: refuse spoofed keygate headers, and copy the others, keygate's own left out.
+	// One pass: refuse spoofed keygate headers, take the tenant key, and copy the others.
 	header := make(http.Header, len(in.Header))
+	var credentials []string
 	for name, vals := range in.Header {
-		lower := strings.ToLower(name)
-		if !strings.HasPrefix(lower, KeygatePrefix) {
+		switch {
+		case !tenancy.IsKeygateHeader(name):
 			header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
-		} else if lower != TenantKeyHeader {
-			return nil, failure.New(failure.Forbidden, "tenant", "header %q is reserved for keygate", lower)
+		case strings.EqualFold(name, tenancy.TenantKeyHeader):
+			credentials = append(credentials, vals...)
+		default:
+			return nil, failure.New(failure.Forbidden, "tenant", "header %q is reserved for keygate", strings.ToLower(name))
 		}
 	}
-	if vals := in.Header.Values(TenantKeyHeader); len(vals) > 1 {
-		return nil, failure.New(failure.Unauthenticated, "tenant", "more than one %s header", TenantKeyHeader)
-	} else if len(vals) == 1 {
-		credential = vals[0]
+	if len(credentials) > 1 {
+		return nil, failure.New(failure.Unauthenticated, "tenant", "more than one %s header", tenancy.TenantKeyHeader)
+	} else if len(credentials) == 1 {
+		credential = credentials[0]
 	}
 	if op := in.Operator; op != nil {
 		if op.Tenant != "" && op.Tenant != p.Tenant {
@@ -112,10 +108,10 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	}
 	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
 	call := &Call{
-		Snapshot: s, Provider: p, Started: time.Now(), inbound: in,
+		Snapshot: s, Provider: p, inbound: in,
 		Exchange: &signer.Exchange{
 			Tenant: tenant, Provider: p.Name, Request: req,
-			Keys: p.Keys, Clock: clock, State: map[string]any{},
+			Keys: p.Keys, Clock: clock,
 		},
 	}
 	if t := newExchangeTokens(p.Tokens, p.scriptTokenFetch); t != nil {

@@ -49,7 +49,7 @@ func (c *Compiler) Compile(f *config.File, meta Meta) (*Snapshot, error) {
 		return nil, err
 	}
 	s := &Snapshot{
-		File: f, compiled: time.Now(),
+		File:    f,
 		MaxBody: f.Limits.MaxBodyBytes,
 		byHost:  map[string]*Provider{}, byName: map[string]*Provider{},
 	}

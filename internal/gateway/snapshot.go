@@ -17,12 +17,11 @@ import (
 // Snapshot is one compiled config version. It is immutable: a request holds the snapshot it
 // started with until it ends, and a reload swaps the whole snapshot (Holder).
 type Snapshot struct {
-	File     *config.File // as written; must not be modified
-	MaxBody  int64
-	Tenancy  Tenancy // nil when no tenants are configured (single-tenant development)
-	byHost   map[string]*Provider
-	byName   map[string]*Provider
-	compiled time.Time
+	File    *config.File // as written; must not be modified
+	MaxBody int64
+	Tenancy Tenancy // nil when no tenants are configured (single-tenant development)
+	byHost  map[string]*Provider
+	byName  map[string]*Provider
 }
 
 // Provider is one compiled provider.

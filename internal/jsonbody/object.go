@@ -140,16 +140,6 @@ func needsNoUnescaping(b []byte) bool {
 	return true
 }
 
-// Set sets key to the JSON encoding of v; a new key goes last.
-func (o *Object) Set(key string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("body field %q: %w", key, err)
-	}
-	o.SetRaw(key, raw)
-	return nil
-}
-
 // SetString sets key to the JSON string s, as json.Marshal writes it. A string json.Marshal
 // would write between quotes unchanged (base64 and hex ciphertexts, signatures: most of what
 // signing sets) is copied without its scan.
@@ -232,6 +222,3 @@ func appendKey(dst []byte, k string) []byte {
 
 // Marshal returns the JSON encoding of the object.
 func (o *Object) Marshal() []byte { return o.AppendTo(nil) }
-
-// MarshalJSON makes an Object embeddable in other JSON.
-func (o *Object) MarshalJSON() ([]byte, error) { return o.Marshal(), nil }

@@ -146,7 +146,7 @@ func newExchange(path string, body string, tokens signer.TokenSource) *signer.Ex
 	return &signer.Exchange{
 		Tenant: "t", Provider: "demo",
 		Request: signer.NewRequest("POST", "https", "pay.example.com", path, http.Header{}, []byte(body)),
-		Keys:    &fakeKeys{}, Tokens: tokens, Clock: fixedClock{pinned}, State: map[string]any{},
+		Keys:    &fakeKeys{}, Tokens: tokens, Clock: fixedClock{pinned},
 	}
 }
 

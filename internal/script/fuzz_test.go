@@ -42,7 +42,7 @@ func FuzzArticleScript(f *testing.F) {
 		resp := &signer.Response{Status: 200, Header: http.Header{}, Body: []byte(body)}
 		checkFailClosed(t, step.ProcessResponse(context.Background(), &signer.Exchange{
 			Tenant: x.Tenant, Provider: x.Provider, Request: x.Request, Response: resp,
-			Keys: x.Keys, Tokens: tokens, Clock: x.Clock, State: x.State,
+			Keys: x.Keys, Tokens: tokens, Clock: x.Clock,
 		}))
 	})
 }

@@ -85,7 +85,7 @@ func (st *callState) installHost(g *goja.Object) {
 		for i, a := range c.Arguments {
 			parts[i] = st.plain(a, "log")
 		}
-		st.step.log.DebugContext(st.ctx, "script log", "provider", st.step.provider, "msg", strings.Join(parts, " "))
+		st.step.opts.Logger.DebugContext(st.ctx, "script log", "provider", st.step.provider, "msg", strings.Join(parts, " "))
 		return goja.Undefined()
 	}
 	console := st.rt.NewObject()

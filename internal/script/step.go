@@ -76,7 +76,6 @@ type Step struct {
 	prefix   string
 	tokenURL *url.URL
 	client   *http.Client
-	log      *slog.Logger
 
 	pool      chan *vm // idle runtimes, see vm.go
 	ivBinding sync.Map // secret key shape -> IV shape, see cipher.go
@@ -114,7 +113,7 @@ func Compile(cfg config.Script, b signer.Build, opts Options) (*Step, error) {
 	}
 	s := &Step{
 		opts: opts, provider: b.Provider, src: src, program: prog,
-		timeout: cfg.Timeout.Or(opts.DefaultTimeout), secrets: b.Secrets, log: opts.Logger,
+		timeout: cfg.Timeout.Or(opts.DefaultTimeout), secrets: b.Secrets,
 	}
 	if s.reqFn, s.respFn, err = pickFunctions(cfg, src); err != nil {
 		return nil, err

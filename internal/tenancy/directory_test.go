@@ -146,18 +146,13 @@ func TestIssueCredential(t *testing.T) {
 
 func TestKeygateHeaders(t *testing.T) {
 	names := []string{"Content-Type", "X-Keygate-Tenant-Key", "x-keygate-anything", "x-keygatex", "authorization"}
-	got := KeygateHeaders(names)
+	var got []string
+	for _, n := range names {
+		if IsKeygateHeader(n) {
+			got = append(got, n)
+		}
+	}
 	if strings.Join(got, ",") != "X-Keygate-Tenant-Key,x-keygate-anything" {
 		t.Fatalf("got %v", got)
-	}
-	h := http.Header{"X-Keygate-Tenant-Key": {"kg_x"}, "X-Keygate-Provider": {"spoof"}, "Accept": {"*/*"}}
-	StripKeygateHeaders(h)
-	if len(h) != 1 || h.Get("Accept") == "" {
-		t.Fatalf("after strip: %v", h)
-	}
-	m := map[string]string{"x-keygate-tenant-key": "kg", "host": "a"}
-	StripKeygateHeaders(m)
-	if len(m) != 1 {
-		t.Fatalf("after strip: %v", m)
 	}
 }

@@ -98,7 +98,7 @@ type exchangeKeys struct {
 
 func (k exchangeKeys) Secret(ctx context.Context, name string) (secret.Value, error) {
 	// The token fetch is not part of one request's exchange: a throwaway one carries the names.
-	return k.keys.Secret(ctx, &signer.Exchange{Tenant: k.tenant, Provider: k.provider, State: map[string]any{}}, name)
+	return k.keys.Secret(ctx, &signer.Exchange{Tenant: k.tenant, Provider: k.provider}, name)
 }
 
 // Provider compiles a provider's token source and returns its Source: the function
