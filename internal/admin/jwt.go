@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/keygate/keygate/internal/config"
 )
 
 // JWTVerifier turns a signed JWT into a principal. Options.JWT: nil disables JWT login.
@@ -25,9 +28,9 @@ type JWTConfig struct {
 	// rotation needs nothing here) and JWKS (the key set itself).
 	JWKSURL     string
 	JWKS        []byte
-	RoleClaim   string       // default "keygate_role"
-	TenantClaim string       // default "keygate_tenant"
-	Algorithms  []string     // default RS256, ES256
+	RoleClaim   string       // default config.DefaultRoleClaim
+	TenantClaim string       // default config.DefaultTenantClaim
+	Algorithms  []string     // default config.DefaultJWTAlgorithms
 	HTTPClient  *http.Client // for the JWKS URL; default a client with a 10 s timeout
 	// JWKSMinRefresh spaces fetches of the JWKS URL; default DefaultJWKSMinRefresh.
 	JWKSMinRefresh time.Duration
@@ -64,18 +67,12 @@ func NewJWTVerifier(c JWTConfig) (JWTVerifier, error) {
 	}
 	algs := c.Algorithms
 	if len(algs) == 0 {
-		algs = []string{oidc.RS256, oidc.ES256}
+		algs = slices.Clone(config.DefaultJWTAlgorithms)
 	}
 	v := &jwtVerifier{
 		v:           oidc.NewVerifier(c.Issuer, keys, &oidc.Config{ClientID: c.Audience, SupportedSigningAlgs: algs}),
-		roleClaim:   c.RoleClaim,
-		tenantClaim: c.TenantClaim,
-	}
-	if v.roleClaim == "" {
-		v.roleClaim = "keygate_role"
-	}
-	if v.tenantClaim == "" {
-		v.tenantClaim = "keygate_tenant"
+		roleClaim:   cmp.Or(c.RoleClaim, config.DefaultRoleClaim),
+		tenantClaim: cmp.Or(c.TenantClaim, config.DefaultTenantClaim),
 	}
 	return v, nil
 }

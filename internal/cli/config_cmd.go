@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/versions"
 )
@@ -35,7 +36,8 @@ func NewConfigCommand(compile versions.Compiler, secrets versions.SecretVersions
 		if run == nil {
 			run = func(context.Context, *config.File, map[string]int) error { return nil }
 		}
-		return versions.NewManager(versions.Options{Store: store, Compile: run, Secrets: secrets}), nil
+		return versions.NewManager(versions.Options{Store: store, Compile: run, Secrets: secrets,
+			LastKnownGood: versions.LastKnownGoodIn(stateDir)}), nil
 	}
 
 	history := &cobra.Command{
@@ -179,7 +181,13 @@ func versionArg(s string) (int, error) {
 }
 
 // defaultStateDir is the same folder `keygate serve` keeps its versions in.
-func defaultStateDir() string { return config.DefaultStateDir() }
+// defaultStateDir is where `keygate serve` keeps its state without a config file to say:
+// KEYGATE_STATE_DIR, else the default.
+func defaultStateDir() string {
+	var f config.File
+	app.Prepare(&f, ".")
+	return f.StateDir()
+}
 
 func defaultAuthor() string {
 	if u := os.Getenv("USER"); u != "" {

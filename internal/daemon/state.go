@@ -24,13 +24,16 @@ func bootConfig(path string, log *slog.Logger) (*app.Loaded, error) {
 	if err == nil {
 		return loaded, nil
 	}
-	lkg := &versions.LastKnownGood{Path: filepath.Join(config.DefaultStateDir(), "last-known-good.json")}
-	v, lerr := lkg.Load()
+	// The file is unreadable, so only the environment can say where the state is
+	// (KEYGATE_STATE_DIR, else the default).
+	var env config.File
+	dir, _ := filepath.Abs(filepath.Dir(path))
+	app.Prepare(&env, dir)
+	v, lerr := versions.LastKnownGoodIn(env.StateDir()).Load()
 	if lerr != nil {
 		return nil, err // nothing to fall back on: the file's own error says what is wrong
 	}
 	log.Warn("config file unreadable: starting from the last-known-good version", "err", err, "version", v.Number)
-	dir, _ := filepath.Abs(filepath.Dir(path))
 	return app.LoadBytes(v.Config, dir, "last-known-good version "+fmt.Sprint(v.Number))
 }
 
@@ -47,7 +50,7 @@ func openShared(store keystore.Store, f *config.File) (sharedState, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return sharedState{}, fmt.Errorf("state.dir: %w", err)
 	}
-	lkg := &versions.LastKnownGood{Path: filepath.Join(dir, "last-known-good.json")}
+	lkg := versions.LastKnownGoodIn(dir)
 	if !f.State.SharedInVault {
 		disk, err := versions.OpenDisk(filepath.Join(dir, "versions"), 0)
 		if err != nil {

@@ -9,6 +9,12 @@ import (
 	"path/filepath"
 )
 
+// LastKnownGoodIn is the last-known-good file of a state directory (state.dir): where
+// `keygate serve` saves it, falls back on it, and where `keygate config` keeps it current.
+func LastKnownGoodIn(stateDir string) *LastKnownGood {
+	return &LastKnownGood{Path: filepath.Join(stateDir, LastKnownGoodFile)}
+}
+
 // LastKnownGood is a local file holding the whole last version this machine applied (content
 // and pins), replaced atomically on every apply. With a Vault-backed store it is the only copy
 // a restart can read while Vault is unreachable.
