@@ -3,11 +3,11 @@ package admin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/secret"
 )
 
@@ -40,10 +40,7 @@ type Token struct {
 }
 
 // HashToken is the stored form of an API token: "sha256:<hex>".
-func HashToken(token secret.Value) string {
-	sum := sha256.Sum256(token.Reveal())
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func HashToken(token secret.Value) string { return config.Hash(token.Reveal()) }
 
 type storedToken struct {
 	hash [sha256.Size]byte
@@ -53,10 +50,9 @@ type storedToken struct {
 func compileTokens(tokens []Token) ([]storedToken, error) {
 	out := make([]storedToken, 0, len(tokens))
 	for i, t := range tokens {
-		h, ok := strings.CutPrefix(t.Hash, "sha256:")
-		b, err := hex.DecodeString(h)
-		if !ok || err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("admin token %d (%s): hash: want sha256:<64 hex digits>", i, t.Principal.Name)
+		h, err := config.ParseHash(t.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("admin token %d (%s): hash: %w", i, t.Principal.Name, err)
 		}
 		switch t.Principal.Role {
 		case RoleGatewayAdmin:
@@ -67,10 +63,7 @@ func compileTokens(tokens []Token) ([]storedToken, error) {
 		default:
 			return nil, fmt.Errorf("admin token %d (%s): unknown role %q", i, t.Principal.Name, t.Principal.Role)
 		}
-		var st storedToken
-		copy(st.hash[:], b)
-		st.p = t.Principal
-		out = append(out, st)
+		out = append(out, storedToken{hash: h, p: t.Principal})
 	}
 	return out, nil
 }

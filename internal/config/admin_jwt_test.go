@@ -33,3 +33,24 @@ func TestAdminJWTValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestHashesAreCheckedAsHex: a stored hash of the right length but not hex is refused when the
+// config is validated, not only when keygate serve starts.
+func TestHashesAreCheckedAsHex(t *testing.T) {
+	notHex := "sha256:" + strings.Repeat("zz", 32)
+	for _, cfg := range []string{
+		"admin:\n  tokens: [{name: a, role: gateway_admin, hash: \"" + notHex + "\"}]\n",
+		"tenants:\n  - name: acme\n    credentials: [{id: k1, hash: \"" + notHex + "\"}]\n",
+	} {
+		f, err := Parse([]byte(cfg))
+		if err == nil {
+			err = f.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "want sha256:<64 hex digits>") {
+			t.Errorf("%s: got %v", cfg, err)
+		}
+	}
+	if _, err := ParseHash(Hash([]byte("x"))); err != nil {
+		t.Errorf("ParseHash refuses what Hash writes: %v", err)
+	}
+}

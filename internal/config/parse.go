@@ -40,7 +40,22 @@ func Parse(data []byte) (*File, error) {
 // Hash is the content hash of a config as written: "sha256:<hex>".
 func Hash(data []byte) string {
 	sum := sha256.Sum256(data)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return HashPrefix + hex.EncodeToString(sum[:])
+}
+
+// HashPrefix starts every stored hash: config versions, tenant credentials, admin tokens.
+const HashPrefix = "sha256:"
+
+// ParseHash decodes a "sha256:<64 hex digits>" hash, as Hash writes it.
+func ParseHash(s string) ([sha256.Size]byte, error) {
+	var out [sha256.Size]byte
+	h, ok := strings.CutPrefix(s, HashPrefix)
+	b, err := hex.DecodeString(h)
+	if !ok || err != nil || len(b) != sha256.Size {
+		return out, fmt.Errorf("want %s<64 hex digits>", HashPrefix)
+	}
+	copy(out[:], b)
+	return out, nil
 }
 
 func cleanJSONError(err error) string {

@@ -57,8 +57,8 @@ func (f *File) Validate() error {
 		default:
 			add(p+".role", "%q is not one of gateway_admin, tenant_admin, tenant_developer", t.Role)
 		}
-		if h, ok := strings.CutPrefix(t.Hash, "sha256:"); !ok || len(h) != 64 {
-			add(p+".hash", "want sha256:<64 hex digits>")
+		if _, err := ParseHash(t.Hash); err != nil {
+			add(p+".hash", "%v", err)
 		}
 	}
 	if j := f.Admin.JWT; j != nil {
@@ -82,8 +82,8 @@ func (f *File) Validate() error {
 			if c.ID == "" {
 				add(fmt.Sprintf("%s.credentials[%d].id", p, j), "required")
 			}
-			if h, ok := strings.CutPrefix(c.Hash, "sha256:"); !ok || len(h) != 64 {
-				add(fmt.Sprintf("%s.credentials[%d].hash", p, j), "want sha256:<64 hex digits>")
+			if _, err := ParseHash(c.Hash); err != nil {
+				add(fmt.Sprintf("%s.credentials[%d].hash", p, j), "%v", err)
 			}
 		}
 	}

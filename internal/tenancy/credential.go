@@ -2,12 +2,9 @@ package tenancy
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"fmt"
-	"strings"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/secret"
 )
@@ -16,7 +13,7 @@ import (
 const AppKeyPrefix = "kg_"
 
 // HashPrefix starts a stored credential hash.
-const HashPrefix = "sha256:"
+const HashPrefix = config.HashPrefix
 
 // IssueCredential makes a new AppKey (32 random bytes, base64url, prefixed "kg_") and the hash
 // to store in the config. The AppKey itself is never stored: the caller hands it to the tenant
@@ -31,22 +28,4 @@ func IssueCredential() (appKey secret.Value, hash string, err error) {
 }
 
 // HashCredential is the stored form of an AppKey: "sha256:<hex>".
-func HashCredential(appKey secret.Value) string {
-	sum := sha256.Sum256(appKey.Reveal())
-	return HashPrefix + hex.EncodeToString(sum[:])
-}
-
-// parseHash decodes a stored "sha256:<hex>" hash.
-func parseHash(s string) ([sha256.Size]byte, error) {
-	var out [sha256.Size]byte
-	h, ok := strings.CutPrefix(s, HashPrefix)
-	if !ok {
-		return out, fmt.Errorf("want %s<64 hex digits>", HashPrefix)
-	}
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) != sha256.Size {
-		return out, fmt.Errorf("want %s<64 hex digits>", HashPrefix)
-	}
-	copy(out[:], b)
-	return out, nil
-}
+func HashCredential(appKey secret.Value) string { return config.Hash(appKey.Reveal()) }

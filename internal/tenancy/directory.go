@@ -37,7 +37,7 @@ func Compile(tenants []config.Tenant) (*Directory, error) {
 	for i, t := range tenants {
 		d.names[t.Name] = true
 		for j, c := range t.Credentials {
-			h, err := parseHash(c.Hash)
+			h, err := config.ParseHash(c.Hash)
 			if err != nil {
 				return nil, config.Errorf(fmt.Sprintf("tenants[%d].credentials[%d].hash", i, j), "%v", err)
 			}
