@@ -25,9 +25,13 @@ type VaultOptions struct {
 	LoginRetry time.Duration
 }
 
+// DefaultVaultTimeout bounds each Vault call when keystore.vault.timeout is unset. xds sizes
+// Envoy's ext_proc message timeout from it.
+const DefaultVaultTimeout = 2 * time.Second
+
 func (o VaultOptions) withDefaults() VaultOptions {
 	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Second
+		o.Timeout = DefaultVaultTimeout
 	}
 	if o.LoginRetry <= 0 {
 		o.LoginRetry = 2 * time.Second

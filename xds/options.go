@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/keystore"
 )
 
 // Defaults for Options; Envoy names and numbers the rest of keygate relies on.
@@ -56,13 +57,6 @@ type Options struct {
 	DefaultCAFile string
 }
 
-// DefaultTokenTimeout is the token manager's default fetch timeout (token.timeout), and
-// DefaultVaultTimeout the keystore's per-call Vault timeout (keystore.vault.timeout).
-const (
-	DefaultTokenTimeout = 5 * time.Second
-	DefaultVaultTimeout = 2 * time.Second
-)
-
 // withDefaults fills every zero field; it is the one place defaults live.
 func (o Options) withDefaults(f *config.File) Options {
 	if o.ListenerName == "" {
@@ -97,11 +91,11 @@ func (o Options) withDefaults(f *config.File) Options {
 		o.MessageTimeout = max(time.Second, time.Duration(mib)*time.Second)
 		var vault time.Duration
 		if f.Keystore.Type == "vault" && f.Keystore.Vault != nil {
-			vault = f.Keystore.Vault.Timeout.Or(DefaultVaultTimeout)
+			vault = f.Keystore.Vault.Timeout.Or(keystore.DefaultVaultTimeout)
 		}
 		for _, p := range f.Providers {
 			if p.Token != nil {
-				o.MessageTimeout = max(o.MessageTimeout, p.Token.Timeout.Or(DefaultTokenTimeout)+time.Second)
+				o.MessageTimeout = max(o.MessageTimeout, p.Token.Timeout.Or(config.DefaultTokenTimeout)+time.Second)
 			}
 			o.MessageTimeout = max(o.MessageTimeout, time.Duration(len(p.Secrets))*vault+time.Second)
 		}

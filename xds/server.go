@@ -92,8 +92,11 @@ func (s *Server) Publish(ctx context.Context, f *config.File) (string, error) {
 	}
 	s.seq++
 	s.current = snap
+	// The version is committed: push it to every node even if the caller goes away, or some
+	// nodes would keep the old one (SetSnapshot fails only on a cancelled context).
+	push := context.WithoutCancel(ctx)
 	for _, node := range s.knownNodes() {
-		if err := s.cache.SetSnapshot(ctx, node, snap); err != nil {
+		if err := s.cache.SetSnapshot(push, node, snap); err != nil {
 			return version, fmt.Errorf("xds: push version %s to node %q: %w", version, node, err)
 		}
 	}

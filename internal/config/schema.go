@@ -3,7 +3,10 @@
 // runs; internal/gateway compiles a File into an immutable runtime snapshot.
 package config
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // File is a whole keygate configuration file.
 type File struct {
@@ -30,6 +33,10 @@ type State struct {
 	// AuditFile is the JSON-lines audit log; default Dir/audit.jsonl, "-" for standard output.
 	AuditFile string `json:"audit_file,omitempty"`
 }
+
+// DefaultTokenTimeout bounds a token fetch when token.timeout is unset (the token manager's
+// default; xds sizes Envoy's ext_proc message timeout from it).
+const DefaultTokenTimeout = 5 * time.Second
 
 // Admin configures the admin API.
 type Admin struct {

@@ -50,20 +50,23 @@ func (s *Stack) startEmulator(log *slog.Logger, hook func(*http.Request) map[str
 	return nil
 }
 
-// Apply applies a new config the way keygate serve does on a config change: compile it (an
-// invalid config changes nothing and the error names the field), swap the snapshot, and push
-// the new Envoy resources over xDS. The egress re-routes without a restart.
+// Apply applies a new config the way keygate serve does on a config change: compile it, push
+// the new Envoy resources over xDS, and only then swap the snapshot, so that a config either
+// compiler refuses changes nothing (the error names the field). The egress re-routes without
+// a restart.
 func (s *Stack) Apply(ctx context.Context, data []byte) error {
 	loaded, err := app.LoadBytes(data, s.Config.Dir, s.Config.Path)
 	if err != nil {
 		return err
 	}
-	if _, err := s.App.Apply(loaded.File, gateway.Meta{}); err != nil {
+	snap, err := s.App.Compile(loaded.File, gateway.Meta{})
+	if err != nil {
 		return err
 	}
 	if _, err := s.XDS.Publish(ctx, loaded.File); err != nil {
 		return fmt.Errorf("xds: %w", err)
 	}
+	s.App.Snapshots.Store(snap)
 	s.Config = loaded
 	return nil
 }

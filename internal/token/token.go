@@ -20,7 +20,7 @@ const stage = "token"
 
 // Defaults of a token source's policy (config.TokenSource documents the first three).
 const (
-	DefaultTimeout         = 5 * time.Second
+	DefaultTimeout         = config.DefaultTokenTimeout
 	DefaultRefreshBefore   = 60 * time.Second
 	DefaultBackoffMin      = 250 * time.Millisecond
 	DefaultBackoffMax      = 30 * time.Second
