@@ -134,13 +134,17 @@ func (v *Vault) Ready(ctx context.Context) error {
 // notLoggedIn is the read failure while no login has succeeded: Vault is unavailable to
 // keygate (the cache may serve stale values), not a policy denial.
 func (v *Vault) notLoggedIn(ref Ref) error {
-	v.mu.Lock()
-	err := v.authErr
-	v.mu.Unlock()
-	if err == nil {
-		return nil
+	if err := v.loginErr(); err != nil {
+		return readFailure(ref, ErrUnavailable, "not logged in to vault: "+err.Error())
 	}
-	return readFailure(ref, ErrUnavailable, "not logged in to vault: "+err.Error())
+	return nil
+}
+
+// loginErr is why keygate is not logged in to Vault, or nil.
+func (v *Vault) loginErr() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.authErr
 }
 
 func (v *Vault) setAuthErr(err error) {

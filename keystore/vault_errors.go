@@ -12,6 +12,10 @@ import (
 	"github.com/keygate/keygate/internal/failure"
 )
 
+// ClassifyVaultError is classify for the other users of Vault KV (the shared token store and
+// config version store): ErrCASMismatch tells a lost check-and-set race.
+func ClassifyVaultError(err error) (detail string, sentinel error) { return classify(err) }
+
 // classify maps a vault/api error to a keystore sentinel and a short, secret-free detail.
 // Vault's error bodies name paths and reasons, never secret values; request bodies (which may
 // hold values on writes) are never echoed.

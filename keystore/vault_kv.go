@@ -70,6 +70,10 @@ func kvVersion(meta any) int {
 
 // Put writes a new version of mount/path with check-and-set (cas -1: no check) and returns it.
 func (v *Vault) Put(ctx context.Context, mount, path string, fields map[string]secret.Value, cas int) (int, error) {
+	if err := v.loginErr(); err != nil {
+		// Without a login Vault would answer 403, read as a policy problem; it is an outage.
+		return 0, writeFailure(mount, path, ErrUnavailable, "not logged in to vault: "+err.Error())
+	}
 	ctx, cancel := context.WithTimeout(ctx, v.opts.Timeout)
 	defer cancel()
 	data := make(map[string]any, len(fields))

@@ -5,10 +5,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/keygate/keygate/keystore"
 
 	"github.com/hashicorp/vault/api"
 
@@ -76,20 +77,12 @@ func (s *VaultStore) path(key Key) string {
 func (s *VaultStore) read(ctx context.Context, key Key) (vaultRecord, int, error) {
 	sec, err := s.kv.Get(ctx, s.path(key))
 	if errors.Is(err, api.ErrSecretNotFound) {
-		// Never written, written since the Get (a racing replica), or its latest version deleted
-		// by hand. The metadata names the current version; that version's data (immutable) is
-		// read by number, so the record and the version CAS will check always go together.
-		meta, merr := s.kv.GetMetadata(ctx, s.path(key))
-		if merr != nil || meta.CurrentVersion == 0 {
-			return vaultRecord{}, 0, nil
-		}
-		sec, err = s.kv.GetVersion(ctx, s.path(key), meta.CurrentVersion)
-		if errors.Is(err, api.ErrSecretNotFound) {
-			return vaultRecord{}, meta.CurrentVersion, nil
-		}
+		// Never written. (A latest version deleted by hand comes back as a secret without data
+		// but with its version; a replica that wrote since loses its race to check-and-set.)
+		return vaultRecord{}, 0, nil
 	}
 	if err != nil {
-		return vaultRecord{}, 0, fmt.Errorf("token store: reading %s: %w", s.path(key), vaultCause(err))
+		return vaultRecord{}, 0, vaultFailure("reading "+s.path(key), err)
 	}
 	var r vaultRecord
 	str := func(k string) string { v, _ := sec.Data[k].(string); return v }
@@ -112,13 +105,8 @@ func (s *VaultStore) write(ctx context.Context, key Key, r vaultRecord, cas int)
 	if !r.until.IsZero() {
 		data["lease_until"] = r.until.UTC().Format(time.RFC3339Nano)
 	}
-	_, err := s.kv.Put(ctx, s.path(key), data, api.WithCheckAndSet(cas))
-	var re *api.ResponseError
-	if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest && strings.Contains(strings.Join(re.Errors, " "), "check-and-set") {
-		return ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("token store: writing %s: %w", s.path(key), vaultCause(err))
+	if _, err := s.kv.Put(ctx, s.path(key), data, api.WithCheckAndSet(cas)); err != nil {
+		return vaultFailure("writing "+s.path(key), err)
 	}
 	return nil
 }
@@ -208,11 +196,12 @@ func (s *VaultStore) Release(ctx context.Context, key Key, holder string) error 
 	})
 }
 
-// vaultCause keeps Vault's status and error list but not the request URL.
-func vaultCause(err error) error {
-	var re *api.ResponseError
-	if errors.As(err, &re) {
-		return fmt.Errorf("vault answered %d: %s", re.StatusCode, strings.Join(re.Errors, "; "))
+// vaultFailure is ErrConflict for a lost check-and-set race, else the keystore's classified,
+// secret-free description of the Vault error (no request URL).
+func vaultFailure(what string, err error) error {
+	detail, sentinel := keystore.ClassifyVaultError(err)
+	if errors.Is(sentinel, keystore.ErrCASMismatch) {
+		return ErrConflict
 	}
-	return err
+	return fmt.Errorf("token store: %s: %w: %s", what, sentinel, detail)
 }

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
+
+	"github.com/keygate/keygate/keystore"
 
 	"github.com/hashicorp/vault/api"
 )
@@ -190,11 +191,11 @@ func (s *VaultStore) Put(ctx context.Context, v Version, expectedLatest int) err
 // vaultFailure classifies a Vault error: a check-and-set mismatch is ErrConflict, the rest
 // ErrUnavailable. Vault's messages name paths, never the data.
 func vaultFailure(what string, err error) error {
-	var re *api.ResponseError
-	if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest && strings.Contains(strings.Join(re.Errors, " "), "check-and-set") {
+	detail, sentinel := keystore.ClassifyVaultError(err)
+	if errors.Is(sentinel, keystore.ErrCASMismatch) {
 		return fmt.Errorf("%s: %w", what, ErrConflict)
 	}
-	return fmt.Errorf("%s: %w: %v", what, ErrUnavailable, err)
+	return fmt.Errorf("%s: %w: %s", what, ErrUnavailable, detail)
 }
 
 func asInt(v any) (int, bool) {
