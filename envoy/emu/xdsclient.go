@@ -80,7 +80,7 @@ func (e *Emulator) SubscribeADS(ctx context.Context, conn grpc.ClientConnInterfa
 		if err != nil {
 			return err
 		}
-		next, err := st.stage(resp)
+		next, err := st.stage(resp, ac.ListenerName)
 		if err == nil {
 			err = e.applyADS(next, ac)
 		}
@@ -137,9 +137,9 @@ func (e *Emulator) applyADS(st *adsState, ac ADSConfig) error {
 }
 
 // stage returns a copy of the state with resp's resources in place of that type's.
-func (st *adsState) stage(resp *discoveryv3.DiscoveryResponse) (*adsState, error) {
+// listenerName picks the listener whose route configuration to subscribe to, as build will.
+func (st *adsState) stage(resp *discoveryv3.DiscoveryResponse, listenerName string) (*adsState, error) {
 	next := *st
-	next.versions, next.nonces = st.versions, st.nonces
 	switch resp.GetTypeUrl() {
 	case ListenerTypeURL:
 		next.listeners = map[string]*listenerv3.Listener{}
@@ -172,7 +172,7 @@ func (st *adsState) stage(resp *discoveryv3.DiscoveryResponse) (*adsState, error
 		return nil, fmt.Errorf("unexpected type %q", resp.GetTypeUrl())
 	}
 	next.rdsNames = nil
-	if l := next.listener(""); l != nil {
+	if l := next.listener(listenerName); l != nil {
 		if p, err := convertListener(l); err == nil && p.routeName != "" {
 			next.rdsNames = []string{p.routeName}
 		}

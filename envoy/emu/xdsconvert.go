@@ -3,8 +3,10 @@ package emu
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -207,7 +209,11 @@ func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver) (Cluster, err
 		if err := ts.GetTypedConfig().UnmarshalTo(utc); err != nil {
 			return out, fmt.Errorf("cluster %q transport_socket: %w", c.GetName(), err)
 		}
-		out.TLS = upstreamTLS(utc)
+		tc, err := upstreamTLS(utc)
+		if err != nil {
+			return out, fmt.Errorf("%w: cluster %q: %v", ErrInvalidConfig, c.GetName(), err)
+		}
+		out.TLS = tc
 	}
 	if a, ok := c.GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]; ok {
 		po := &upstreamhttpv3.HttpProtocolOptions{}
@@ -228,14 +234,25 @@ func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver) (Cluster, err
 }
 
 // upstreamTLS mirrors UpstreamTlsContext: sni, and verification only when trusted_ca is set
-// (Envoy does not verify the server otherwise).
-func upstreamTLS(utc *tlsv3.UpstreamTlsContext) *tls.Config {
+// (Envoy does not verify the server otherwise). trusted_ca may be inline or a file, which is
+// how keygate's xDS names it; a file Envoy cannot read makes the cluster invalid, as in Envoy.
+func upstreamTLS(utc *tlsv3.UpstreamTlsContext) (*tls.Config, error) {
 	tc := &tls.Config{ServerName: utc.GetSni(), InsecureSkipVerify: true} //nolint:gosec // Envoy's default
 	ca := utc.GetCommonTlsContext().GetValidationContext().GetTrustedCa()
-	if pem := append(ca.GetInlineBytes(), ca.GetInlineString()...); len(pem) > 0 {
+	pem := append(ca.GetInlineBytes(), ca.GetInlineString()...)
+	if name := ca.GetFilename(); name != "" {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_ca: %w", err)
+		}
+		pem = b
+	}
+	if len(pem) > 0 {
 		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("trusted_ca holds no PEM certificate")
+		}
 		tc.RootCAs, tc.InsecureSkipVerify = pool, false
 	}
-	return tc
+	return tc, nil
 }
