@@ -97,7 +97,9 @@ func (m fileMark) save(hash string) {
 // startConfig brings the config up at start: the newest stored version (or, with the store
 // unreachable, the last-known-good one), then the config file if it was edited while keygate
 // was down. A broken or unreadable file does not stop a keygate that has a version to serve.
-func startConfig(ctx context.Context, c configs, path string, mark fileMark, log *slog.Logger) error {
+// It returns the hash of the file content it dealt with ("" if unreadable): the watcher starts
+// from it, so an edit made after this read is applied, not taken as already seen.
+func startConfig(ctx context.Context, c configs, path string, mark fileMark, log *slog.Logger) (string, error) {
 	cur, err := c.Restore(ctx)
 	restored := err == nil
 	switch {
@@ -112,13 +114,13 @@ func startConfig(ctx context.Context, c configs, path string, mark fileMark, log
 	if ferr != nil {
 		if restored {
 			log.Warn("config file unreadable: serving the restored version", "err", ferr)
-			return nil
+			return "", nil
 		}
-		return fmt.Errorf("read config: %w", ferr)
+		return "", fmt.Errorf("read config: %w", ferr)
 	}
 	hash := config.Hash(data)
 	if restored && (hash == cur.Hash || hash == mark.load()) {
-		return nil
+		return hash, nil
 	}
 	_, err = c.Apply(ctx, data, "keygate serve", "config file "+path)
 	if errors.Is(err, versions.ErrConflict) {
@@ -128,7 +130,7 @@ func startConfig(ctx context.Context, c configs, path string, mark fileMark, log
 			restored = true
 			if cur.Hash == hash {
 				mark.save(hash)
-				return nil
+				return hash, nil
 			}
 			_, err = c.Apply(ctx, data, "keygate serve", "config file "+path)
 		}
@@ -136,10 +138,10 @@ func startConfig(ctx context.Context, c configs, path string, mark fileMark, log
 	if err != nil {
 		if restored {
 			log.Error("config file refused: serving the restored version", "err", err)
-			return nil
+			return hash, nil
 		}
-		return fmt.Errorf("%s: %w", path, err)
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	mark.save(hash)
-	return nil
+	return hash, nil
 }

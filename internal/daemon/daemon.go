@@ -103,7 +103,8 @@ func Run(ctx context.Context, opts Options) error {
 		},
 	}
 	mark := fileMark{path: filepath.Join(boot.File.StateDir(), "config-file.sha256")}
-	if err := startConfig(ctx, cfgs, opts.ConfigPath, mark, log); err != nil {
+	seen, err := startConfig(ctx, cfgs, opts.ConfigPath, mark, log)
+	if err != nil {
 		return err
 	}
 	if v, ok := cfgs.Current(); ok {
@@ -136,7 +137,7 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { errs <- admin.Serve(ls[2]) }()
 	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
 	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
-	go watchFile(ctx, opts.ConfigPath, opts.WatchInterval, cfgs, mark, log)
+	go watchFile(ctx, opts.ConfigPath, opts.WatchInterval, seen, cfgs, mark, log)
 	go followStore(ctx, shared.versions, opts.WatchInterval, cfgs, log)
 	if opts.Ready != nil {
 		opts.Ready(addrs)

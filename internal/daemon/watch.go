@@ -14,11 +14,8 @@ import (
 // not modification events, so editors that write a new file and rename it, and Kubernetes
 // ConfigMap symlink swaps, are seen the same way. A refused config is logged with the field
 // that is wrong and changes nothing; the next edit is tried again.
-func watchFile(ctx context.Context, path string, every time.Duration, c configs, mark fileMark, log *slog.Logger) {
-	last := ""
-	if data, err := os.ReadFile(path); err == nil {
-		last = config.Hash(data) // start-up already dealt with the file as it is now
-	}
+// last is the hash of the content start-up dealt with.
+func watchFile(ctx context.Context, path string, every time.Duration, last string, c configs, mark fileMark, log *slog.Logger) {
 	tick(ctx, every, func() {
 		data, err := os.ReadFile(path)
 		if err != nil {
