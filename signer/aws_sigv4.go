@@ -166,7 +166,7 @@ func (s *awsStep) canonicalRequest(r *Request, payload string) (string, string, 
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
-	b.WriteString(awsEscape(path, false))
+	b.WriteString(URIEncode(path, false))
 	b.WriteByte('\n')
 	b.WriteString(query)
 	b.WriteByte('\n')
@@ -201,7 +201,7 @@ func awsCanonicalQuery(raw string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		pairs = append(pairs, kv{awsEscape(uk, true), awsEscape(uv, true)})
+		pairs = append(pairs, kv{URIEncode(uk, true), URIEncode(uv, true)})
 	}
 	sort.Slice(pairs, func(i, j int) bool {
 		if pairs[i].k != pairs[j].k {
@@ -221,11 +221,12 @@ func awsCanonicalQuery(raw string) (string, error) {
 	return b.String(), nil
 }
 
-// awsEscape is AWS's UriEncode: every byte but A-Z a-z 0-9 - _ . ~ as %XX (upper case);
-// "/" kept unless encodeSlash.
-func awsEscape(s string, encodeSlash bool) string {
+// URIEncode percent-encodes every byte but RFC 3986's unreserved characters (and '/' unless
+// encodeSlash), hex in upper case: SigV4's UriEncode, and custom mode's url_encode.
+func URIEncode(s string, encodeSlash bool) string {
 	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

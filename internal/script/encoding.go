@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keygate/keygate/signer"
+
 	"github.com/dop251/goja"
 )
 
@@ -20,7 +22,7 @@ func (st *callState) installEncoding(g *goja.Object) {
 		"base64_encode":    base64.StdEncoding.EncodeToString,
 		"base64url_encode": base64.RawURLEncoding.EncodeToString,
 		"hex_encode":       hex.EncodeToString,
-		"url_encode":       func(b []byte) string { return rfc3986(string(b)) },
+		"url_encode":       func(b []byte) string { return signer.URIEncode(string(b), true) },
 	}
 	for fn, enc := range encoders {
 		_ = g.Set(fn, func(c goja.FunctionCall) goja.Value {
@@ -110,22 +112,4 @@ func (st *callState) formEncode(c goja.FunctionCall) goja.Value {
 		b.WriteString(url.QueryEscape(st.plain(o.Get(k), "form_encode")))
 	}
 	return st.rt.ToValue(b.String())
-}
-
-// rfc3986 percent-encodes every byte but the unreserved characters, hex in upper case.
-func rfc3986(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&15])
-	}
-	return b.String()
 }

@@ -177,7 +177,7 @@ func (st *callState) setParam(name, value string, remove bool) {
 		k, _, _ := strings.Cut(pair, "=")
 		if uk, err := url.QueryUnescape(k); err == nil && uk == name {
 			if !done {
-				out = append(out, rfc3986(name)+"="+rfc3986(value))
+				out = append(out, signer.URIEncode(name, true)+"="+signer.URIEncode(value, true))
 				done = true
 			}
 			continue
@@ -185,7 +185,7 @@ func (st *callState) setParam(name, value string, remove bool) {
 		out = append(out, pair)
 	}
 	if !done {
-		out = append(out, rfc3986(name)+"="+rfc3986(value))
+		out = append(out, signer.URIEncode(name, true)+"="+signer.URIEncode(value, true))
 	}
 	st.x.Request.SetRawQuery(strings.Join(out, "&"))
 }
