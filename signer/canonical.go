@@ -30,6 +30,8 @@ type canonicalStep struct {
 	value    stringTemplate
 	encoding byteEncoding
 	sign     func(ctx context.Context, x *Exchange, data []byte) ([]byte, error)
+	// needNonce: a template or the nonce header uses the nonce (decided once, at compile time)
+	needNonce bool
 }
 
 var _ Step = (*canonicalStep)(nil)
@@ -68,14 +70,15 @@ func buildCanonical(b Build, p *canonicalParams, hashes []string, defEncoding st
 	if err := oneOf(b, "timestamp_format", &p.TimestampFormat, "unix", "unix_ms", "rfc3339"); err != nil {
 		return nil, err
 	}
-	return &canonicalStep{p: *p, toSign: toSign, value: value, encoding: enc}, nil
+	return &canonicalStep{p: *p, toSign: toSign, value: value, encoding: enc,
+		needNonce: toSign.uses("nonce") || value.uses("nonce") || p.NonceHeader != ""}, nil
 }
 
 func (s *canonicalStep) Needs() Needs { return Needs{RequestBody: s.toSign.needBody} }
 
 func (s *canonicalStep) SignRequest(ctx context.Context, x *Exchange) error {
 	v := templateVars{timestamp: formatTimestamp(x.Clock.Now(), s.p.TimestampFormat)}
-	if s.toSign.uses("nonce") || s.value.uses("nonce") || s.p.NonceHeader != "" {
+	if s.needNonce {
 		v.nonce = x.Clock.Nonce()
 	}
 	r := x.Request
