@@ -5,6 +5,7 @@ package config
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -32,6 +33,15 @@ type State struct {
 	SharedInVault bool `json:"shared_in_vault,omitempty"`
 	// AuditFile is the JSON-lines audit log; default Dir/audit.jsonl, "-" for standard output.
 	AuditFile string `json:"audit_file,omitempty"`
+}
+
+// RetryStatuses are the provider statuses that mean "token rejected" (purge it and retry once):
+// retry_on, default [401]. The gateway and the token manager both read it here.
+func (t *TokenSource) RetryStatuses() []int {
+	if t == nil || len(t.RetryOn) == 0 {
+		return []int{401}
+	}
+	return slices.Clone(t.RetryOn)
 }
 
 // DefaultTokenTimeout bounds a token fetch when token.timeout is unset (the token manager's

@@ -108,10 +108,7 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 			errs = append(errs, prefixed(path+".token", err))
 		} else {
 			p.Tokens = ts
-			p.RetryOn = pc.Token.RetryOn
-			if len(p.RetryOn) == 0 {
-				p.RetryOn = []int{401}
-			}
+			p.RetryOn = pc.Token.RetryStatuses()
 		}
 	}
 	build := func(stepPath string, params []byte) signer.Build {

@@ -72,8 +72,8 @@ type Policy struct {
 	// (stale-if-error). Without it a token inside the refresh window is served only while no
 	// refresh has failed (stale-while-revalidate); an expired token is never served.
 	ServeStale bool
-	// RetryOn are the provider statuses that mean "token rejected": purge and retry once. The
-	// manager does not read it; the gateway does.
+	// RetryOn are the provider statuses that mean "token rejected": purge and retry once
+	// (config.TokenSource.RetryStatuses). The manager does not read it; the gateway does.
 	RetryOn []int
 	// BackoffMin and BackoffMax bound the wait after a failed fetch, during which callers fail
 	// fast with the last error. The wait doubles per consecutive failure, with jitter.
@@ -85,12 +85,11 @@ type Policy struct {
 
 // PolicyFrom builds the policy a token source's config declares, defaults applied.
 func PolicyFrom(cfg *config.TokenSource) Policy {
-	p := Policy{}
+	p := Policy{RetryOn: cfg.RetryStatuses()}
 	if cfg != nil {
 		p.Timeout = cfg.Timeout.Std()
 		p.RefreshBefore = cfg.RefreshBefore.Std()
 		p.ServeStale = cfg.ServeStale
-		p.RetryOn = append([]int(nil), cfg.RetryOn...)
 	}
 	return p.withDefaults()
 }
@@ -102,9 +101,6 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.RefreshBefore <= 0 {
 		p.RefreshBefore = DefaultRefreshBefore
-	}
-	if len(p.RetryOn) == 0 {
-		p.RetryOn = []int{401}
 	}
 	if p.BackoffMin <= 0 {
 		p.BackoffMin = DefaultBackoffMin
