@@ -21,6 +21,9 @@ type publisher struct {
 	app *app.App
 	xds *xds.Server
 	dir string // relative paths in a config resolve against the config file's folder
+	// maxBody is the body limit the ext_proc gRPC server's message size was set from when it
+	// started (0 before): a config may lower the limit live, not raise it above that.
+	maxBody int64
 }
 
 func (p *publisher) compile(ctx context.Context, f *config.File, pins map[string]int) error {
@@ -28,6 +31,11 @@ func (p *publisher) compile(ctx context.Context, f *config.File, pins map[string
 	snap, err := p.app.Compile(f, gateway.Meta{Pins: pins})
 	if err != nil {
 		return err
+	}
+	if p.maxBody > 0 && snap.MaxBody > p.maxBody {
+		// Envoy would buffer bodies the gRPC server then refuses (a 500 for each): refuse the
+		// config instead, with what to do.
+		return config.Errorf("limits.max_body_bytes", "%d is above the %d keygate serve started with (its ext_proc message size): restart keygate to raise it", snap.MaxBody, p.maxBody)
 	}
 	// xDS validates the Envoy side before anything is swapped: a config Envoy would reject is
 	// refused whole, and keygate keeps serving the previous snapshot.

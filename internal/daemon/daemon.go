@@ -122,7 +122,8 @@ func Run(ctx context.Context, opts Options) error {
 			v, _ := cfgs.Current()
 			return v.Number
 		}}})
-	extGRPC, extHealth := extproc.NewGRPCServer(srv, a.Snapshots.Load().MaxBody)
+	pub.maxBody = a.Snapshots.Load().MaxBody
+	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody)
 	xdsGRPC := grpc.NewServer()
 	xdsSrv.Register(xdsGRPC)
 	adminHandler, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
