@@ -198,6 +198,15 @@ func (s *server) current() (versions.Version, *config.File, error) {
 	return v, f, nil
 }
 
+// currentTenant is current for an operation on tenant, which must be defined (404 otherwise).
+func (s *server) currentTenant(tenant string) (versions.Version, *config.File, error) {
+	v, f, err := s.current()
+	if err == nil {
+		err = tenantExists(f, tenant)
+	}
+	return v, f, err
+}
+
 // tenantExists reports whether tenant is defined in f (404 otherwise).
 func tenantExists(f *config.File, tenant string) error {
 	for _, t := range f.Tenants {

@@ -84,11 +84,8 @@ func (s *server) putProviders(c *call) (any, error) {
 	if err := yaml.UnmarshalStrict(data, &providers); err != nil {
 		return nil, errorf(http.StatusBadRequest, "providers: %v", err)
 	}
-	cur, f, err := s.current()
+	cur, f, err := s.currentTenant(tenant)
 	if err != nil {
-		return nil, err
-	}
-	if err := tenantExists(f, tenant); err != nil {
 		return nil, err
 	}
 	next := *f
@@ -131,11 +128,8 @@ func (s *server) issueCredential(c *call) (any, error) {
 			return nil, err
 		}
 	}
-	cur, f, err := s.current()
+	cur, f, err := s.currentTenant(tenant)
 	if err != nil {
-		return nil, err
-	}
-	if err := tenantExists(f, tenant); err != nil {
 		return nil, err
 	}
 	appKey, hash, err := tenancy.IssueCredential()
@@ -181,11 +175,8 @@ func (s *server) revokeCredential(c *call) (any, error) {
 		return nil, forbidden("%s %q may not revoke credentials of tenant %q", c.p.Role, c.p.Name, tenant)
 	}
 	c.ev.Target = "credential " + id
-	cur, f, err := s.current()
+	cur, f, err := s.currentTenant(tenant)
 	if err != nil {
-		return nil, err
-	}
-	if err := tenantExists(f, tenant); err != nil {
 		return nil, err
 	}
 	next := *f

@@ -56,11 +56,8 @@ func (s *server) putSecret(c *call) (any, error) {
 	if req.CAS != nil {
 		cas = *req.CAS
 	}
-	cur, f, err := s.current()
+	cur, _, err := s.currentTenant(tenant)
 	if err != nil {
-		return nil, err
-	}
-	if err := tenantExists(f, tenant); err != nil {
 		return nil, err
 	}
 	n, err := s.opts.Secrets.Put(c.r.Context(), mount, path, fields, cas)
