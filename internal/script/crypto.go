@@ -118,8 +118,13 @@ func (st *callState) keyName(fn string, v goja.Value) string {
 	if hasMarker(s) {
 		st.typeError("%s: the key must be a secret name or a handle from secret()", fn)
 	}
-	if _, ok := st.step.secrets[s]; !ok {
-		st.typeError("%s: the provider declares no secret %q", fn, s)
-	}
+	st.declared(fn, s)
 	return s
+}
+
+// declared throws unless the provider declares the secret name.
+func (st *callState) declared(fn, name string) {
+	if _, ok := st.step.secrets[name]; !ok {
+		st.typeError("%s: the provider declares no secret %q", fn, name)
+	}
 }

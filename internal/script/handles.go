@@ -46,9 +46,14 @@ type handleTable struct {
 	list []handle
 }
 
-func (t *handleTable) reset() {
+// clear drops the handles (and the secrets they hold) of the invocation that ended.
+func (t *handleTable) clear() {
 	clear(t.list)
 	t.list = t.list[:0]
+}
+
+func (t *handleTable) reset() {
+	t.clear()
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
 	t.inv = hex.EncodeToString(b[:])

@@ -75,9 +75,7 @@ func (st *callState) installHost(g *goja.Object) {
 	})
 	_ = g.Set("secret", func(c goja.FunctionCall) goja.Value {
 		name := st.plain(arg(c, 0), "secret")
-		if _, ok := st.step.secrets[name]; !ok {
-			st.typeError("secret: the provider declares no secret %q", name)
-		}
+		st.declared("secret", name)
 		return st.rt.ToValue(st.handles.named(name))
 	})
 	logFn := func(c goja.FunctionCall) goja.Value {

@@ -127,9 +127,7 @@ func (st *callState) newRequestObjects() requestObjects {
 		return goja.Undefined()
 	})
 	_ = b.Set("buildSignStr", func(goja.FunctionCall) goja.Value {
-		if _, ok := st.step.secrets[appSecretName]; !ok {
-			st.typeError("reqBody.buildSignStr: the provider declares no secret %q", appSecretName)
-		}
+		st.declared("reqBody.buildSignStr", appSecretName)
 		return rt.ToValue(signer.SortedSignString(st.bodyObject(false)) + st.handles.named(appSecretName))
 	})
 	return requestObjects{headers: h, params: p, body: b}

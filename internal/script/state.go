@@ -37,8 +37,7 @@ func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 
 func (st *callState) end() {
 	st.ctx, st.x = nil, nil
-	clear(st.handles.list)
-	st.handles.list = st.handles.list[:0]
+	st.handles.clear()
 }
 
 // throw raises err as a JavaScript exception; classify recovers a *failure.Error from it.
