@@ -50,14 +50,23 @@ func (hs *headerSet) get(name string) string {
 	return ""
 }
 
-// httpHeader returns the regular (non-pseudo) headers as an http.Header.
+// httpHeader returns the regular (non-pseudo) headers as an http.Header the caller may change.
 func (hs *headerSet) httpHeader() http.Header {
+	h := hs.view()
+	for name, v := range h {
+		h[name] = slices.Clone(v)
+	}
+	return h
+}
+
+// view is httpHeader sharing the value slices: for a reader. The request's headers are only
+// read (gateway.BeginWith copies what it forwards), so they are not copied twice.
+func (hs *headerSet) view() http.Header {
 	h := make(http.Header, len(hs.names))
 	for _, name := range hs.names {
-		if strings.HasPrefix(name, ":") {
-			continue
+		if !strings.HasPrefix(name, ":") {
+			h[http.CanonicalHeaderKey(name)] = hs.vals[name]
 		}
-		h[http.CanonicalHeaderKey(name)] = slices.Clone(hs.vals[name])
 	}
 	return h
 }

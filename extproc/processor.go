@@ -77,7 +77,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		Method:    p.inbound.get(":method"),
 		Authority: p.inbound.get(":authority"),
 		Path:      p.inbound.get(":path"),
-		Header:    p.inbound.httpHeader(),
+		Header:    p.inbound.view(),
 		SPIFFEID:  spiffeID(msg),
 		BodySize:  bodySize,
 	}, p.opts.Clock)

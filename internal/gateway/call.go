@@ -15,11 +15,11 @@ import (
 // Inbound is a request as the calling service sent it to the egress.
 type Inbound struct {
 	Method    string
-	Authority string // the provider alias the caller used, e.g. pay.egress.local
-	Path      string // path and query as sent
-	Header    http.Header
-	SPIFFEID  string // the caller's mTLS identity, when Envoy forwarded it
-	BodySize  int64  // -1 when unknown
+	Authority string      // the provider alias the caller used, e.g. pay.egress.local
+	Path      string      // path and query as sent
+	Header    http.Header // read, never changed: the call works on its own copy
+	SPIFFEID  string      // the caller's mTLS identity, when Envoy forwarded it
+	BodySize  int64       // -1 when unknown
 	// Operator is set only by in-process callers that already authenticated an operator (the
 	// dry run, the admin API): the tenant is then taken as given and only authorized. The
 	// ext_proc server never sets it.
