@@ -38,6 +38,8 @@ func validateAdminJWT(j *AdminJWT, add func(string, string, ...any)) {
 		switch {
 		case err != nil || u.Host == "":
 			add(p+".jwks_url", "not a URL with a host")
+		case u.User != nil:
+			add(p+".jwks_url", "must not carry credentials: a JWKS is public, and the URL is logged")
 		case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
 			add(p+".jwks_url", "must be https (http only on loopback): the keys decide who is an admin")
 		}

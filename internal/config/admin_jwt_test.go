@@ -18,6 +18,7 @@ func TestAdminJWTValidation(t *testing.T) {
 		`{issuer: i, audience: a, jwks_file: f, jwks_url: "https://x.test/k"}`:                      "admin.jwt: jwks_url and jwks_file are exclusive",
 		`{issuer: i, audience: a, jwks_url: "http://login.test/keys"}`:                              "admin.jwt.jwks_url: must be https",
 		`{issuer: i, audience: a, jwks_url: "keys"}`:                                                "admin.jwt.jwks_url: not a URL with a host",
+		`{issuer: i, audience: a, jwks_url: "https://u:p@login.test/keys"}`:                         "admin.jwt.jwks_url: must not carry credentials",
 		`{issuer: i, audience: a, jwks_file: f, algorithms: [ES256, HS256]}`:                        "admin.jwt.algorithms[1]: \"HS256\" is not one of",
 		`{issuer: i, audience: a, jwks_file: f, unknown_field: 1}`:                                  "unknown_field",
 	} {
@@ -31,26 +32,5 @@ func TestAdminJWTValidation(t *testing.T) {
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: got %v, want an error containing %q", jwt, err, want)
 		}
-	}
-}
-
-// TestHashesAreCheckedAsHex: a stored hash of the right length but not hex is refused when the
-// config is validated, not only when keygate serve starts.
-func TestHashesAreCheckedAsHex(t *testing.T) {
-	notHex := "sha256:" + strings.Repeat("zz", 32)
-	for _, cfg := range []string{
-		"admin:\n  tokens: [{name: a, role: gateway_admin, hash: \"" + notHex + "\"}]\n",
-		"tenants:\n  - name: acme\n    credentials: [{id: k1, hash: \"" + notHex + "\"}]\n",
-	} {
-		f, err := Parse([]byte(cfg))
-		if err == nil {
-			err = f.Validate()
-		}
-		if err == nil || !strings.Contains(err.Error(), "want sha256:<64 hex digits>") {
-			t.Errorf("%s: got %v", cfg, err)
-		}
-	}
-	if _, err := ParseHash(Hash([]byte("x"))); err != nil {
-		t.Errorf("ParseHash refuses what Hash writes: %v", err)
 	}
 }

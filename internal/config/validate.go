@@ -148,6 +148,8 @@ func validateUpstream(p string, u Upstream, add func(string, string, ...any)) {
 		add(p+".url", "scheme %q is not http or https", parsed.Scheme)
 	case parsed.Host == "":
 		add(p+".url", "has no host")
+	case parsed.User != nil:
+		add(p+".url", "must not carry credentials: put them in secrets and sign with a scheme")
 	case parsed.RawQuery != "" || parsed.Fragment != "":
 		add(p+".url", "must not have a query or fragment: it is a path prefix")
 	}
