@@ -30,6 +30,13 @@ for t in "${targets[@]}"; do
   read -r name pkg execs <<<"$t"
   n=$((execs * scale))
   echo "== $name ($pkg, ${n} executions)"
-  "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "${n}x" -timeout 10m "$pkg"
+  if ! "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "${n}x" -timeout 10m "$pkg"; then
+    # The failing input is under the package's testdata/fuzz/; print it so that a CI log, whose
+    # clone is thrown away, still carries the reproducer (add it to the corpus and fix).
+    git status --porcelain --untracked-files=all -- "${pkg#./}/testdata/fuzz" | while read -r _ f; do
+      echo "== failing input $f (go test -run '${name}/$(basename "$f")' $pkg):"; cat "$f"
+    done
+    exit 1
+  fi
 done
 echo "fuzz: ${#targets[@]} targets passed"

@@ -11,7 +11,7 @@ import (
 )
 
 func newDevCmd(logger func() *slog.Logger) *cobra.Command {
-	var opts devstack.Options
+	opts := devstack.Options{DocumentedPorts: true}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run keygate, an Envoy emulator as egress, and a demo provider, all on loopback",

@@ -34,17 +34,19 @@ var DemoCredentials = demoprovider.Credentials{
 	AESKey: []byte("demo-aes-key-16b"), AESIV: []byte("demo-aes-iv-16by"),
 }
 
-// Options configure a stack. Addresses default to the documented dev ports; tests pass
-// "127.0.0.1:0" for free ones.
+// Options configure a stack. An empty address is a free loopback port, so that a test can never
+// collide with a running `keygate dev` or another test run; DocumentedPorts (keygate dev) makes
+// empty addresses the documented dev ports and the config's listen section instead.
 type Options struct {
-	EgressAddr   string // default 127.0.0.1:10000
-	ExtProcAddr  string // default the config's listen.ext_proc
-	ProviderAddr string // default DemoProviderAddr
-	ConfigDir    string // a folder holding keygate.yaml; default the embedded examples/dev
-	Logger       *slog.Logger
-	Keystore     keystore.Store // instead of the config's (tests with Vault)
-	Provider     demoprovider.Options
-	XDSAddr      string // default the config's listen.xds
+	DocumentedPorts bool
+	EgressAddr      string // documented: 127.0.0.1:10000
+	ExtProcAddr     string // documented: the config's listen.ext_proc
+	ProviderAddr    string // documented: DemoProviderAddr
+	ConfigDir       string // a folder holding keygate.yaml; default the embedded examples/dev
+	Logger          *slog.Logger
+	Keystore        keystore.Store // instead of the config's (tests with Vault)
+	Provider        demoprovider.Options
+	XDSAddr         string // documented: the config's listen.xds
 	// AttributeHook stands in for Envoy's CEL attributes (e.g. the caller's mTLS SPIFFE ID in
 	// connection.uri_san_peer_certificate) in tests.
 	AttributeHook func(*http.Request) map[string]any
@@ -62,11 +64,13 @@ type Stack struct {
 	XDS       *xds.Server
 	XDSAddr   string // host:port of keygate's xDS server
 	closers   []func()
+
+	documentedPorts bool
 }
 
 // Start starts the stack. Close stops it; on error everything started is stopped.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
-	s := &Stack{}
+	s := &Stack{documentedPorts: opts.DocumentedPorts}
 	if err := s.start(ctx, opts); err != nil {
 		s.Close()
 		return nil, err
@@ -79,7 +83,7 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	providerL, err := listen(opts.ProviderAddr, DemoProviderAddr)
+	providerL, err := s.listen(opts.ProviderAddr, DemoProviderAddr)
 	if err != nil {
 		return fmt.Errorf("demo provider: %w", err)
 	}
@@ -100,7 +104,7 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	}
 
 	listenCfg := app.ListenOrDefault(s.Config.File.Listen)
-	extL, err := listen(opts.ExtProcAddr, listenCfg.ExtProc)
+	extL, err := s.listen(opts.ExtProcAddr, listenCfg.ExtProc)
 	if err != nil {
 		return fmt.Errorf("ext_proc: %w", err)
 	}
@@ -119,7 +123,7 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	if err := s.startEmulator(log, opts.AttributeHook); err != nil {
 		return err
 	}
-	egressL, err := listen(opts.EgressAddr, "127.0.0.1:10000")
+	egressL, err := s.listen(opts.EgressAddr, "127.0.0.1:10000")
 	if err != nil {
 		return fmt.Errorf("egress: %w", err)
 	}
@@ -142,9 +146,14 @@ func (s *Stack) serveHTTP(l net.Listener, h http.Handler) {
 	s.closers = append(s.closers, func() { _ = hs.Close() })
 }
 
-func listen(addr, def string) (net.Listener, error) {
-	if addr == "" {
-		addr = def
+// listen binds addr; an empty one is documented (keygate dev) or a free loopback port.
+func (s *Stack) listen(addr, documented string) (net.Listener, error) {
+	switch {
+	case addr != "":
+	case s.documentedPorts:
+		addr = documented
+	default:
+		addr = "127.0.0.1:0"
 	}
 	return net.Listen("tcp", addr)
 }

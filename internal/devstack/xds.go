@@ -19,7 +19,7 @@ import (
 const NodeID = "keygate-dev-egress"
 
 func (s *Stack) startXDS(addr, def string, log *slog.Logger) error {
-	l, err := listen(addr, def)
+	l, err := s.listen(addr, def)
 	if err != nil {
 		return fmt.Errorf("xds: %w", err)
 	}

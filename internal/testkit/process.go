@@ -1,10 +1,10 @@
 package testkit
 
 import (
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -22,17 +22,6 @@ func BuildKeygate(t testing.TB, race bool) string {
 		t.Fatalf("go build ./cmd/keygate: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// FreeAddr returns a loopback address nothing listens on (yet).
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // Process is a subprocess a test started. It is killed when the test ends, and by the kernel
@@ -80,6 +69,33 @@ func (p *Process) WaitHTTP200(t testing.TB, url string, limit time.Duration, sho
 		case <-deadline:
 			t.Fatalf("%s did not answer 200 within %s; the process's output, secrets withheld:\n%s", url, limit, show(p.Out.Bytes()))
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Serving is where a `keygate serve` process listens, as it reported it.
+type Serving struct{ ExtProc, XDS, Admin string }
+
+// servingLine is the daemon's "keygate serving" log line (slog text). Tests give every listener
+// port 0 and learn the bound addresses from here: a port picked before the process binds it can
+// be taken by another test run in between, and then the test would talk to that run's keygate.
+var servingLine = regexp.MustCompile(`msg="keygate serving" ext_proc=(\S+) xds=(\S+) admin=(\S+)`)
+
+// WaitServing waits (bounded) for the serving line and returns the addresses. On failure it
+// prints the process's output through show, which must withhold every secret the output may hold.
+func (p *Process) WaitServing(t testing.TB, limit time.Duration, show func([]byte) []byte) Serving {
+	t.Helper()
+	deadline := time.After(limit)
+	for {
+		if m := servingLine.FindStringSubmatch(p.Out.String()); m != nil {
+			return Serving{ExtProc: m[1], XDS: m[2], Admin: m[3]}
+		}
+		select {
+		case <-p.Exited:
+			t.Fatalf("the process exited before serving: %v; its output, secrets withheld:\n%s", p.Err, show(p.Out.Bytes()))
+		case <-deadline:
+			t.Fatalf("not serving after %s; the process's output, secrets withheld:\n%s", limit, show(p.Out.Bytes()))
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

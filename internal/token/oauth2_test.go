@@ -32,7 +32,7 @@ func capturingServer(t *testing.T, answer string, got *captured) *httptest.Serve
 }
 
 func TestOAuth2VectorRFC6749(t *testing.T) {
-	raw, err := os.ReadFile("../../../shared/vectors/rfc6749-client-credentials.json")
+	raw, err := os.ReadFile("../../test/vectors/rfc6749-client-credentials.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,6 @@ import (
 
 func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 	t.Helper()
-	for _, addr := range []*string{&opts.EgressAddr, &opts.ExtProcAddr, &opts.ProviderAddr} {
-		if *addr == "" {
-			*addr = "127.0.0.1:0"
-		}
-	}
 	s, err := devstack.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start stack: %v", err)

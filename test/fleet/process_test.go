@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"regexp"
 	"testing"
 	"time"
 
@@ -38,25 +37,9 @@ func (r *replica) shown() string {
 	return string(set.Apply(r.Out.Bytes()))
 }
 
-// servingLine is the daemon's "keygate serving" log line (slog text); the config asks for port
-// 0 everywhere, so the addresses come from here.
-var servingLine = regexp.MustCompile(`msg="keygate serving" ext_proc=(\S+) xds=(\S+) admin=(\S+)`)
-
 // waitServing waits (bounded) for the serving line and records the addresses.
 func (r *replica) waitServing(t *testing.T, limit time.Duration) {
 	t.Helper()
-	deadline := time.After(limit)
-	for {
-		if m := servingLine.FindStringSubmatch(r.Out.String()); m != nil {
-			r.extProc, r.xds, r.admin = m[1], m[2], m[3]
-			return
-		}
-		select {
-		case <-r.Exited:
-			t.Fatalf("%s exited before serving: %v; its log, secrets withheld:\n%s", r.name, r.Err, r.shown())
-		case <-deadline:
-			t.Fatalf("%s not serving after %s; its log, secrets withheld:\n%s", r.name, limit, r.shown())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	a := r.WaitServing(t, limit, func([]byte) []byte { return []byte(r.shown()) })
+	r.extProc, r.xds, r.admin = a.ExtProc, a.XDS, a.Admin
 }

@@ -36,10 +36,9 @@ func newWorld(t *testing.T, upstream string) *world {
 	w := &world{dir: t.TempDir(), apiKey: randomHex("lk-api-", 12), appSecret: randomHex("lk-app-", 12),
 		aesKey: randomHex("", 8), aesIV: randomHex("", 8), adminToken: randomHex("lk-admin-", 16)}
 	w.cfg = filepath.Join(w.dir, "keygate.yaml")
-	w.ext, w.admin = testkit.FreeAddr(t), testkit.FreeAddr(t)
 	keys := "secret/leak/k:\n  api_key: " + w.apiKey + "\n  app_secret: " + w.appSecret +
 		"\n  aes_key: " + w.aesKey + "\n  aes_iv: " + w.aesIV + "\n"
-	cfg := `listen: {ext_proc: 'EXT', admin: 'ADMIN', xds: 'XDS'}
+	cfg := `listen: {ext_proc: '127.0.0.1:0', admin: '127.0.0.1:0', xds: '127.0.0.1:0'}
 state: {dir: 'STATE'}
 admin:
   tokens: [{name: ops, role: gateway_admin, hash: 'HASH'}]
@@ -58,7 +57,7 @@ providers:
       - {scheme: aes_cbc, key: aes_key, iv: aes_iv, field: data}
       - {scheme: simple, app_key: leak-app, app_secret: app_secret}
 `
-	cfg = strings.NewReplacer("EXT", w.ext, "ADMIN", w.admin, "XDS", testkit.FreeAddr(t), "STATE", filepath.Join(w.dir, "state"),
+	cfg = strings.NewReplacer("STATE", filepath.Join(w.dir, "state"),
 		"HASH", admin.HashToken(secret.FromString(w.adminToken)), "UPSTREAM", upstream).Replace(cfg)
 	for name, data := range map[string]string{"keygate.yaml": cfg, "keys.yaml": keys} {
 		if err := os.WriteFile(filepath.Join(w.dir, name), []byte(data), 0o600); err != nil {
@@ -84,6 +83,8 @@ func TestNoSecretInDaemonOutputs(t *testing.T) {
 	w := newWorld(t, up.URL)
 	bin := testkit.BuildKeygate(t, false)
 	p := testkit.StartProcess(t, bin, "--log-level", "debug", "serve", "--config", w.cfg, "--drain-timeout", "2s")
+	addrs := p.WaitServing(t, 10*time.Second, w.scanner().set.Apply)
+	w.ext, w.admin = addrs.ExtProc, addrs.Admin
 	p.WaitHTTP200(t, "http://"+w.admin+"/readyz", 10*time.Second, w.scanner().set.Apply)
 
 	loaded, err := app.Load(w.cfg)

@@ -55,17 +55,23 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 	defer up.Close()
 
 	dir := t.TempDir()
-	ext, admin, xdsAddr := testkit.FreeAddr(t), testkit.FreeAddr(t), testkit.FreeAddr(t)
 	cfgPath := filepath.Join(dir, "keygate.yaml")
 	writeFile(t, filepath.Join(dir, "keys.yaml"), "secret/restart/static:\n  api_key: "+apiKey+"\n")
-	writeFile(t, cfgPath, "listen: {ext_proc: '"+ext+"', admin: '"+admin+"', xds: '"+xdsAddr+"'}\n"+
-		"state: {dir: '"+filepath.Join(dir, "state")+"'}\n"+
-		"keystore: {type: file, file: {path: keys.yaml}}\nproviders:\n  - name: static\n    hosts: [static.restart.local]\n"+
-		"    upstream: {url: '"+up.URL+"/api', timeout: 5s}\n    secrets: {api_key: secret/restart/static#api_key}\n"+
-		"    signing: [{scheme: static, secret: api_key, in: header, name: X-Api-Key}]\n")
+	// Every port is 0: the process reports what it bound. The restarted process must come back on
+	// the first one's ext_proc address (the egress, like Envoy's cluster, still points there).
+	config := func(ext string) string {
+		return "listen: {ext_proc: '" + ext + "', admin: '127.0.0.1:0', xds: '127.0.0.1:0'}\n" +
+			"state: {dir: '" + filepath.Join(dir, "state") + "'}\n" +
+			"keystore: {type: file, file: {path: keys.yaml}}\nproviders:\n  - name: static\n    hosts: [static.restart.local]\n" +
+			"    upstream: {url: '" + up.URL + "/api', timeout: 5s}\n    secrets: {api_key: secret/restart/static#api_key}\n" +
+			"    signing: [{scheme: static, secret: api_key, in: header, name: X-Api-Key}]\n"
+	}
+	writeFile(t, cfgPath, config("127.0.0.1:0"))
 
 	serve := []string{"serve", "--config", cfgPath, "--drain-timeout", drainTimeout.String()}
 	first := testkit.StartProcess(t, bin, serve...)
+	addrs := first.WaitServing(t, 10*time.Second, shown)
+	ext, admin := addrs.ExtProc, addrs.Admin
 	first.WaitHTTP200(t, "http://"+admin+"/readyz", 10*time.Second, shown)
 	loaded, err := app.Load(cfgPath)
 	if err != nil {
@@ -115,7 +121,9 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 		}
 	}
 
+	writeFile(t, cfgPath, config(ext))
 	second := testkit.StartProcess(t, bin, serve...)
+	admin = second.WaitServing(t, 10*time.Second, shown).Admin
 	second.WaitHTTP200(t, "http://"+admin+"/readyz", 10*time.Second, shown)
 	after := &load{egress: egress}
 	ok := false
