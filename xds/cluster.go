@@ -100,18 +100,26 @@ func providerCluster(p config.Provider, up upstream, o Options) (*clusterv3.Clus
 			},
 		},
 	}
-	anyTLS, err := pack(tls)
-	if err != nil {
+	var err error
+	if c.TransportSocket, err = tlsSocket(tls); err != nil {
 		return nil, err
-	}
-	c.TransportSocket = &corev3.TransportSocket{
-		Name:       tlsTransportSocket,
-		ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: anyTLS},
 	}
 	return c, nil
 }
 
-// extProcCluster is keygate's ext_proc gRPC server: HTTP/2 cleartext.
+func tlsSocket(utc *tlsv3.UpstreamTlsContext) (*corev3.TransportSocket, error) {
+	anyTLS, err := pack(utc)
+	if err != nil {
+		return nil, err
+	}
+	return &corev3.TransportSocket{
+		Name:       tlsTransportSocket,
+		ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: anyTLS},
+	}, nil
+}
+
+// extProcCluster is keygate's ext_proc gRPC server: HTTP/2, in mutual TLS when keygate serves
+// it so, else cleartext.
 func extProcCluster(o Options) (*clusterv3.Cluster, error) {
 	host, portText, err := net.SplitHostPort(o.ExtProcAddress)
 	if err != nil {
@@ -124,6 +132,15 @@ func extProcCluster(o Options) (*clusterv3.Cluster, error) {
 	c := baseCluster(o.ExtProcClusterName, host, uint32(port), net.ParseIP(host) != nil, DefaultExtProcConnect)
 	if err := setProtocol(c, true); err != nil {
 		return nil, err
+	}
+	if t := o.ExtProcTLS; t != nil && t.Envoy != nil {
+		utc, err := extProcTLS(t.Envoy)
+		if err != nil {
+			return nil, fmt.Errorf("listen.tls.envoy.server_id: %w", err)
+		}
+		if c.TransportSocket, err = tlsSocket(utc); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

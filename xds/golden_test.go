@@ -57,13 +57,14 @@ func TestGolden(t *testing.T) {
 			if err := f.Validate(); err != nil {
 				t.Fatalf("validate %s: %v", path, err)
 			}
-			r, err := Build(f, Options{})
+			// As keygate serve does: Envoy's side of ext_proc follows the listener's listen.tls.
+			r, err := Build(f, Options{ExtProcTLS: f.Listen.TLS})
 			if err != nil {
 				t.Fatalf("build %s: %v", path, err)
 			}
 			// Build checks values; here every resource also passes the full check, which
 			// rejects deprecated fields anywhere (a property of this package's code).
-			for _, m := range append(append(messages(r.Listeners), messages(r.Routes)...), messages(r.Clusters)...) {
+			for _, m := range append(append(append(messages(r.Listeners), messages(r.Routes)...), messages(r.Clusters)...), messages(r.Secrets)...) {
 				if err := envoyconfig.ValidateResource(m); err != nil {
 					t.Errorf("generated resource fails Envoy's protos: %v", err)
 				}

@@ -42,6 +42,10 @@ type Options struct {
 	// 127.0.0.1:18080. Set it when Envoy reaches keygate by another name (a container, a Service).
 	ExtProcAddress    string
 	ExtProcFilterName string // default "envoy.filters.http.ext_proc"
+	// ExtProcTLS is listen.tls of the running ext_proc server (nil: plaintext). It comes from
+	// the listener keygate really serves, not from each pushed config, so Envoy's side always
+	// matches it; listen changes take a restart.
+	ExtProcTLS *config.ListenTLS
 
 	// MaxBodyBytes is Envoy's per-connection buffer limit, the largest body ext_proc sees in
 	// BUFFERED mode. Default: limits.max_body_bytes, else 1 MiB.

@@ -9,7 +9,7 @@ import (
 )
 
 // JSON renders r as one stable, indented JSON document
-// {"listeners": [...], "routes": [...], "clusters": [...]} with Envoy's field names, Anys
+// {"listeners": [...], "routes": [...], "clusters": [...]} (and "secrets" with mTLS) with Envoy's field names, Anys
 // expanded with their @type. protojson's own whitespace is deliberately unstable, so each
 // message is compacted and the document indented once: the bytes depend only on the content.
 // Resources hold file names and addresses, never secrets, so this is safe to print.
@@ -23,6 +23,12 @@ func (r *Resources) JSON() ([]byte, error) {
 		{"listeners", messages(r.Listeners)},
 		{"routes", messages(r.Routes)},
 		{"clusters", messages(r.Clusters)},
+	}
+	if len(r.Secrets) > 0 {
+		sections = append(sections, struct {
+			name string
+			msgs []proto.Message
+		}{"secrets", messages(r.Secrets)})
 	}
 	opts := protojson.MarshalOptions{UseProtoNames: true}
 	for i, s := range sections {

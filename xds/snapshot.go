@@ -10,6 +10,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
@@ -31,6 +32,7 @@ type Resources struct {
 	Listeners []*listenerv3.Listener
 	Routes    []*routev3.RouteConfiguration
 	Clusters  []*clusterv3.Cluster
+	Secrets   []*tlsv3.Secret // SDS: file names for Envoy's side of mTLS to ext_proc, never bytes
 }
 
 // Build generates and validates the resources for f. Every problem is reported at once; any
@@ -51,6 +53,9 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 		errs = append(errs, fmt.Errorf("listen.ext_proc: %w", err))
 	} else {
 		r.Clusters = append(r.Clusters, ep)
+	}
+	if t := o.ExtProcTLS; t != nil && t.Envoy != nil {
+		r.Secrets = extProcSecrets(t.Envoy)
 	}
 	routes := newRouteTable(o.RouteConfigName, f.Providers)
 	for i, p := range f.Providers {
@@ -123,6 +128,9 @@ func (r *Resources) validate(f *config.File) []error {
 	for _, c := range r.Clusters {
 		check("cluster", c.GetName(), c)
 	}
+	for _, sec := range r.Secrets {
+		check("secret", sec.GetName(), sec)
+	}
 	if len(errs) > 0 {
 		return errs
 	}
@@ -155,6 +163,7 @@ func (r *Resources) Snapshot(version string) (*cache.Snapshot, error) {
 		resource.ListenerType: asResources(r.Listeners),
 		resource.RouteType:    asResources(r.Routes),
 		resource.ClusterType:  asResources(r.Clusters),
+		resource.SecretType:   asResources(r.Secrets),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)

@@ -31,8 +31,11 @@ type Config struct {
 	// grpc_service and http_service). Disabled turns the filter off (no http_filters entry).
 	ExtProcConn grpc.ClientConnInterface
 	// ExtProcAddress mirrors grpc_service.envoy_grpc.cluster_name resolved to host:port; the
-	// emulator dials it with plaintext HTTP/2 and owns the connection.
+	// emulator dials it with HTTP/2 (in TLS when ExtProcTLS is set) and owns the connection.
 	ExtProcAddress string
+	// ExtProcTLS mirrors the ext_proc cluster's transport_socket; nil = plaintext (h2c).
+	ExtProcTLS    *tls.Config
+	extProcTLSKey string // what the TLS config was built from: one channel per distinct one
 	// Disabled means the HCM has no ext_proc filter: only the router runs.
 	Disabled bool
 
@@ -138,6 +141,8 @@ type Cluster struct {
 	HTTP2 bool
 	// ConnectTimeout mirrors connect_timeout (default 5s).
 	ConnectTimeout time.Duration
+
+	tlsKey string // the UpstreamTlsContext an SDS-backed TLS was built from
 }
 
 // Duration returns a pointer to d, for Route.Timeout.

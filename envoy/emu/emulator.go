@@ -12,6 +12,7 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -93,14 +94,19 @@ func (e *Emulator) extProcClient(cfg Config) (extprocv3.ExternalProcessorClient,
 	if e.closed {
 		return nil, errors.New("emu: emulator closed")
 	}
-	cc, ok := e.conns[cfg.ExtProcAddress]
+	key := cfg.ExtProcAddress + "\x00" + cfg.extProcTLSKey
+	cc, ok := e.conns[key]
 	if !ok {
+		creds := insecure.NewCredentials()
+		if cfg.ExtProcTLS != nil {
+			creds = credentials.NewTLS(cfg.ExtProcTLS)
+		}
 		var err error
-		cc, err = grpc.NewClient(cfg.ExtProcAddress, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err = grpc.NewClient(cfg.ExtProcAddress, grpc.WithTransportCredentials(creds))
 		if err != nil {
 			return nil, err
 		}
-		e.conns[cfg.ExtProcAddress] = cc
+		e.conns[key] = cc
 	}
 	return extprocv3.NewExternalProcessorClient(cc), nil
 }

@@ -11,6 +11,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
@@ -46,9 +47,11 @@ type adsState struct {
 	listeners map[string]*listenerv3.Listener
 	clusters  map[string]*clusterv3.Cluster
 	routes    map[string]*routev3.RouteConfiguration
+	secrets   map[string]*tlsv3.Secret
 	versions  map[string]string
 	nonces    map[string]string
 	rdsNames  []string
+	sdsNames  []string // the secrets the clusters name (Envoy: one SdsApi subscription each)
 }
 
 // SubscribeADS opens an ADS stream on conn, subscribes to Listener and Cluster (wildcard) and to
@@ -85,10 +88,7 @@ func (e *Emulator) SubscribeADS(ctx context.Context, conn grpc.ClientConnInterfa
 			err = e.applyADS(next, ac)
 		}
 		st.nonces[resp.GetTypeUrl()] = resp.GetNonce()
-		names := st.rdsNames
-		if resp.GetTypeUrl() != RouteTypeURL {
-			names = nil
-		}
+		names := map[string][]string{RouteTypeURL: st.rdsNames, SecretTypeURL: st.sdsNames}[resp.GetTypeUrl()]
 		if err != nil { // NACK: keep the previous version
 			if sendErr := request(resp.GetTypeUrl(), names, err); sendErr != nil {
 				return sendErr
@@ -96,17 +96,25 @@ func (e *Emulator) SubscribeADS(ctx context.Context, conn grpc.ClientConnInterfa
 			notify(ac, resp, err)
 			continue
 		}
-		prevNames := st.rdsNames
+		prevNames, prevSDS := st.rdsNames, st.sdsNames
 		*st = *next
 		st.versions[resp.GetTypeUrl()] = resp.GetVersionInfo()
-		if resp.GetTypeUrl() == RouteTypeURL {
+		switch resp.GetTypeUrl() {
+		case RouteTypeURL:
 			names = st.rdsNames
+		case SecretTypeURL:
+			names = st.sdsNames
 		}
 		if err := request(resp.GetTypeUrl(), names, nil); err != nil {
 			return err
 		}
 		if !slices.Equal(prevNames, st.rdsNames) && len(st.rdsNames) > 0 {
 			if err := request(RouteTypeURL, st.rdsNames, nil); err != nil {
+				return err
+			}
+		}
+		if !slices.Equal(prevSDS, st.sdsNames) && len(st.sdsNames) > 0 {
+			if err := request(SecretTypeURL, st.sdsNames, nil); err != nil {
 				return err
 			}
 		}
@@ -168,9 +176,19 @@ func (st *adsState) stage(resp *discoveryv3.DiscoveryResponse, listenerName stri
 			}
 			next.routes[r.GetName()] = r
 		}
+	case SecretTypeURL:
+		next.secrets = map[string]*tlsv3.Secret{}
+		for _, a := range resp.GetResources() {
+			sec := &tlsv3.Secret{}
+			if err := a.UnmarshalTo(sec); err != nil {
+				return nil, fmt.Errorf("secret: %w", err)
+			}
+			next.secrets[sec.GetName()] = sec
+		}
 	default:
 		return nil, fmt.Errorf("unexpected type %q", resp.GetTypeUrl())
 	}
+	next.sdsNames = sdsNames(next.clusters)
 	next.rdsNames = nil
 	if l := next.listener(listenerName); l != nil {
 		if p, err := convertListener(l); err == nil && p.routeName != "" {
@@ -218,7 +236,7 @@ func (st *adsState) build(ac ADSConfig) (Config, error) {
 	}
 	cfg.Clusters = map[string]Cluster{}
 	for name, c := range st.clusters {
-		if cfg.Clusters[name], err = convertCluster(c, ac.Resolve); err != nil {
+		if cfg.Clusters[name], err = convertCluster(c, ac.Resolve, st.secrets); err != nil {
 			return Config{}, err
 		}
 	}
@@ -231,7 +249,7 @@ func (st *adsState) build(ac ADSConfig) (Config, error) {
 		if !ok || len(pc.Endpoints) == 0 {
 			return Config{}, errIncomplete
 		}
-		cfg.ExtProcAddress = pc.Endpoints[0]
+		cfg.ExtProcAddress, cfg.ExtProcTLS, cfg.extProcTLSKey = pc.Endpoints[0], pc.TLS, pc.tlsKey
 	}
 	return cfg, nil
 }

@@ -190,7 +190,7 @@ func convertPerRoute(a *anypb.Any) (*ExtProcPerRoute, error) {
 }
 
 // convertCluster maps a Cluster to endpoints, TLS and protocol; resolve may override the first two.
-func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver) (Cluster, error) {
+func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver, secrets map[string]*tlsv3.Secret) (Cluster, error) {
 	out := Cluster{}
 	if d := c.GetConnectTimeout(); d != nil {
 		out.ConnectTimeout = d.AsDuration()
@@ -209,7 +209,17 @@ func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver) (Cluster, err
 		if err := ts.GetTypedConfig().UnmarshalTo(utc); err != nil {
 			return out, fmt.Errorf("cluster %q transport_socket: %w", c.GetName(), err)
 		}
-		tc, err := upstreamTLS(utc)
+		var tc *tls.Config
+		var err error
+		if usesSDS(utc) {
+			tc, err = sdsTLS(utc, secrets)
+			out.tlsKey = utc.String()
+		} else {
+			tc, err = upstreamTLS(utc)
+		}
+		if errors.Is(err, errIncomplete) {
+			return out, err
+		}
 		if err != nil {
 			return out, fmt.Errorf("%w: cluster %q: %v", ErrInvalidConfig, c.GetName(), err)
 		}

@@ -110,6 +110,11 @@ func resolvePaths(f *config.File, dir string) {
 		abs(&f.Keystore.File.Path)
 	}
 	abs(&f.State.Dir)
+	if t := f.Listen.TLS; t != nil { // keygate's own files; listen.tls.envoy names Envoy's
+		abs(&t.CertFile)
+		abs(&t.KeyFile)
+		abs(&t.ClientCAFile)
+	}
 	if f.Admin.JWT != nil {
 		abs(&f.Admin.JWT.JWKSFile)
 	}

@@ -85,6 +85,46 @@ type Listen struct {
 	ExtProc string `json:"ext_proc,omitempty"` // gRPC ext_proc, default 127.0.0.1:18080
 	Admin   string `json:"admin,omitempty"`    // admin API, /metrics, /healthz, /readyz; default 127.0.0.1:18081
 	XDS     string `json:"xds,omitempty"`      // ADS for Envoy; default 127.0.0.1:18000
+	// TLS turns on mutual TLS on all three listeners. Without it, keygate serve refuses an
+	// ext_proc or xDS listener beyond loopback unless InsecurePlaintext is set: whatever reaches
+	// ext_proc gets requests signed with the providers' keys.
+	TLS               *ListenTLS `json:"tls,omitempty"`
+	InsecurePlaintext bool       `json:"insecure_plaintext,omitempty"`
+}
+
+// ListenTLS is mTLS on keygate's own listeners: its certificate and the CA its clients'
+// certificates must chain to, from files that are re-read when they change (cert-manager and
+// SPIRE rotate them), and per listener the client identities allowed.
+type ListenTLS struct {
+	CertFile     string        `json:"cert_file"`
+	KeyFile      string        `json:"key_file"`
+	ClientCAFile string        `json:"client_ca_file"`
+	Clients      ListenClients `json:"clients"`
+	// Envoy is Envoy's side of the ext_proc connection, pushed over xDS; paths are on Envoy's
+	// file system. Required when keygate pushes Envoy its config (it always does over xDS).
+	Envoy *EnvoyClientTLS `json:"envoy,omitempty"`
+}
+
+// ListenClients are the client identities each listener accepts: "spiffe://..." matches a URI
+// SAN, "dns:NAME" a DNS SAN, both exactly. A listener with an empty list accepts nobody.
+type ListenClients struct {
+	ExtProc []string `json:"ext_proc,omitempty"`
+	XDS     []string `json:"xds,omitempty"`
+	Admin   []string `json:"admin,omitempty"`
+}
+
+// EnvoyClientTLS is the client certificate Envoy presents to keygate's ext_proc server, the CA
+// it trusts keygate's certificate with, and the identity keygate's certificate must carry.
+// keygate pushes them to Envoy as SDS secrets that name the files (never their bytes); Envoy
+// watches their folders and picks up rotated files without a restart.
+type EnvoyClientTLS struct {
+	CertFile string `json:"cert_file"`
+	KeyFile  string `json:"key_file"`
+	CAFile   string `json:"ca_file"`
+	// ServerID is keygate's identity in its certificate: "spiffe://..." (URI SAN) or "dns:NAME".
+	ServerID string `json:"server_id"`
+	// SNI sent to keygate; default the DNS name of ServerID, if it is one.
+	SNI string `json:"sni,omitempty"`
 }
 
 // Keystore selects and configures the secret backend.

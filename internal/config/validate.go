@@ -64,6 +64,7 @@ func (f *File) Validate() error {
 	if j := f.Admin.JWT; j != nil {
 		validateAdminJWT(j, add)
 	}
+	validateListen(f.Listen, add)
 	if f.Limits.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
 	}

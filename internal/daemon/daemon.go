@@ -82,6 +82,10 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	listen := app.ListenOrDefault(boot.File.Listen)
+	tr, err := listenTransport(listen, log)
+	if err != nil {
+		return err
+	}
 	ls, err := listenAll(listen.ExtProc, listen.XDS, listen.Admin)
 	if err != nil {
 		return err
@@ -92,7 +96,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	// Envoy dials ext_proc where it is really bound (the config may say port 0).
-	xdsSrv := xds.NewServerWithOptions(log, xds.Options{ExtProcAddress: dialable(ls[0].Addr())})
+	xdsSrv := xds.NewServerWithOptions(log, xds.Options{ExtProcAddress: dialable(ls[0].Addr()), ExtProcTLS: listen.TLS})
 	pub := &publisher{app: a, xds: xdsSrv, dir: boot.Dir}
 	cfgs := configs{
 		Manager: versions.NewManager(versions.Options{Store: shared.versions, Compile: pub.compile,
@@ -123,19 +127,20 @@ func Run(ctx context.Context, opts Options) error {
 			return v.Number
 		}}})
 	pub.maxBody = a.Snapshots.Load().MaxBody
-	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody)
-	xdsGRPC := grpc.NewServer()
+	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody, tr.extProc...)
+	xdsGRPC := grpc.NewServer(tr.xds...)
 	xdsSrv.Register(xdsGRPC)
 	adminHandler, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
 	if err != nil {
 		return err
 	}
-	admin := &http.Server{Handler: adminHandler, ReadHeaderTimeout: 5 * time.Second}
+	admin := &http.Server{Handler: adminHandler, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)} // refused handshakes, at debug
 
 	errs := make(chan error, 3)
 	go func() { errs <- extGRPC.Serve(ls[0]) }()
 	go func() { errs <- xdsGRPC.Serve(ls[1]) }()
-	go func() { errs <- admin.Serve(ls[2]) }()
+	go func() { errs <- admin.Serve(tr.adminListener(ls[2])) }()
 	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
 	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
 	go watchFile(ctx, opts.ConfigPath, opts.WatchInterval, seen, cfgs, mark, log)

@@ -1,0 +1,79 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/mtls"
+)
+
+// transport is how each listener secures its connections: mTLS when listen.tls is set, else
+// plaintext (allowed beyond loopback only with listen.insecure_plaintext).
+type transport struct {
+	extProc, xds []grpc.ServerOption
+	admin        *tls.Config // nil: plaintext
+}
+
+// listenTransport refuses plaintext where anyone but a local Envoy could connect, and builds
+// the mTLS servers otherwise. An ext_proc port is a signing oracle and xDS lists every provider:
+// neither may be open beyond loopback by default. The admin API authenticates every call with
+// a bearer token, so a plaintext admin beyond loopback is only warned about.
+func listenTransport(l config.Listen, log *slog.Logger) (transport, error) {
+	t := l.TLS
+	if t == nil {
+		for _, c := range []struct{ name, addr string }{{"ext_proc", l.ExtProc}, {"xds", l.XDS}} {
+			if !config.IsLoopback(c.addr) && !l.InsecurePlaintext {
+				return transport{}, fmt.Errorf("listen.%s: %s is not a loopback address and listen.tls is not set: "+
+					"anything that reaches the %s port could %s. Set listen.tls (mutual TLS; docs/operations.md), "+
+					"bind 127.0.0.1, or set listen.insecure_plaintext: true if a network policy already guards it",
+					c.name, c.addr, c.name, map[string]string{"ext_proc": "get requests signed with your providers' keys",
+						"xds": "read every provider, host and upstream"}[c.name])
+			}
+		}
+		for _, c := range []struct{ name, addr string }{{"ext_proc", l.ExtProc}, {"xds", l.XDS}, {"admin", l.Admin}} {
+			if !config.IsLoopback(c.addr) {
+				log.Warn("listener in plaintext beyond loopback", "listener", c.name, "address", c.addr)
+			}
+		}
+		return transport{}, nil
+	}
+	files := mtls.Files{Cert: t.CertFile, Key: t.KeyFile, ClientCA: t.ClientCAFile}
+	server := func(name string, allowed []string) (*mtls.Server, error) {
+		s, err := mtls.New(name, files, allowed, log)
+		if err != nil {
+			return nil, fmt.Errorf("listen.tls: %w", err)
+		}
+		return s, nil
+	}
+	ext, err := server("ext_proc", t.Clients.ExtProc)
+	if err != nil {
+		return transport{}, err
+	}
+	xdsTLS, err := server("xds", t.Clients.XDS)
+	if err != nil {
+		return transport{}, err
+	}
+	admin, err := server("admin", t.Clients.Admin)
+	if err != nil {
+		return transport{}, err
+	}
+	return transport{
+		extProc: []grpc.ServerOption{grpc.Creds(credentials.NewTLS(ext.Config("h2")))},
+		xds:     []grpc.ServerOption{grpc.Creds(credentials.NewTLS(xdsTLS.Config("h2")))},
+		admin:   admin.Config("http/1.1"), // net/http serves h2 only through ServeTLS
+	}, nil
+}
+
+// adminListener wraps the admin listener in TLS when it has a config.
+func (t transport) adminListener(l net.Listener) net.Listener {
+	if t.admin == nil {
+		return l
+	}
+	return tls.NewListener(l, t.admin)
+}
