@@ -66,6 +66,7 @@ type Stack struct {
 	closers   []func()
 
 	documentedPorts bool
+	acked           *acks // what the egress ACKed over xDS
 }
 
 // Start starts the stack. Close stops it; on error everything started is stopped.

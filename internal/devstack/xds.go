@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -40,8 +43,9 @@ func (s *Stack) startEmulator(log *slog.Logger, hook func(*http.Request) map[str
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.closers = append(s.closers, func() { cancel(); _ = conn.Close() })
+	s.acked = newAcks()
 	e, err := emu.NewFromADS(ctx, conn, emu.ADSConfig{NodeID: NodeID, NodeCluster: "dev",
-		Base: emu.Config{AttributeHook: hook}}, emu.WithLogger(log))
+		Base: emu.Config{AttributeHook: hook}, OnUpdate: s.acked.record}, emu.WithLogger(log))
 	if err != nil {
 		return fmt.Errorf("emulator over xDS: %w", err)
 	}
@@ -53,7 +57,9 @@ func (s *Stack) startEmulator(log *slog.Logger, hook func(*http.Request) map[str
 // Apply applies a new config the way keygate serve does on a config change: compile it, push
 // the new Envoy resources over xDS, and only then swap the snapshot, so that a config either
 // compiler refuses changes nothing (the error names the field). The egress re-routes without
-// a restart.
+// a restart; Apply returns once it has ACKed the new listener, routes and clusters (bounded),
+// so that a request sent next meets the new config, as an operator waiting on Envoy's
+// config_dump would see it.
 func (s *Stack) Apply(ctx context.Context, data []byte) error {
 	loaded, err := app.LoadBytes(data, s.Config.Dir, s.Config.Path)
 	if err != nil {
@@ -63,10 +69,64 @@ func (s *Stack) Apply(ctx context.Context, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.XDS.Publish(ctx, loaded.File); err != nil {
+	version, err := s.XDS.Publish(ctx, loaded.File)
+	if err != nil {
 		return fmt.Errorf("xds: %w", err)
+	}
+	if err := s.acked.wait(ctx, version, 10*time.Second); err != nil {
+		return err
 	}
 	s.App.Snapshots.Store(snap)
 	s.Config = loaded
 	return nil
+}
+
+// acks tracks the versions the egress ACKed per resource type (xDS versions are decimal and
+// increase per server).
+type acks struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every ACK
+	version map[string]uint64
+}
+
+func newAcks() *acks { return &acks{changed: make(chan struct{}), version: map[string]uint64{}} }
+
+func (a *acks) record(typeURL, version string, err error) {
+	n, perr := strconv.ParseUint(version, 10, 64)
+	if err != nil || perr != nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.version[typeURL] = max(a.version[typeURL], n)
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// wait returns once the listener, route and cluster types are ACKed at version or later.
+func (a *acks) wait(ctx context.Context, version string, limit time.Duration) error {
+	want, err := strconv.ParseUint(version, 10, 64)
+	if err != nil {
+		return fmt.Errorf("xds: version %q: %w", version, err)
+	}
+	deadline := time.After(limit)
+	for {
+		a.mu.Lock()
+		done := true
+		for _, t := range []string{emu.ListenerTypeURL, emu.RouteTypeURL, emu.ClusterTypeURL} {
+			done = done && a.version[t] >= want
+		}
+		changed := a.changed
+		a.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("xds: the egress did not ACK version %s within %s", version, limit)
+		}
+	}
 }
