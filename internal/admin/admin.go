@@ -19,8 +19,10 @@ import (
 type Configs interface {
 	Current() (versions.Version, bool)
 	Apply(ctx context.Context, data []byte, author, message string) (versions.Version, error)
-	ApplyPinned(ctx context.Context, data []byte, keep map[string]int, author, message string) (versions.Version, error)
-	Rollback(ctx context.Context, n int, author, message string) (versions.Version, error)
+	// Commit applies a change; one whose Base is no longer the newest version fails with
+	// versions.ErrStale (a 409), never undoing the newer version.
+	Commit(ctx context.Context, c versions.Change) (versions.Version, error)
+	RollbackFrom(ctx context.Context, n, base int, author, message string) (versions.Version, error)
 	History(ctx context.Context) ([]versions.Version, error)
 	Get(ctx context.Context, n int) (versions.Version, error)
 }

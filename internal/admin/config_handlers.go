@@ -47,6 +47,7 @@ func (s *server) getConfig(c *call) (any, error) {
 		return nil, err
 	}
 	c.ev.Version = v.Number
+	c.w.Header().Set("ETag", `"`+strconv.Itoa(v.Number)+`"`) // send it back as If-Match
 	return s.view(c, v, f), nil
 }
 
@@ -61,14 +62,22 @@ func (s *server) applyConfig(c *call) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
 	}
 	msg := c.r.URL.Query().Get("message")
+	base, err := baseVersion(c.r)
+	if err != nil {
+		return nil, err
+	}
 	if c.p.Role == RoleGatewayAdmin {
-		v, err := s.opts.Configs.Apply(c.r.Context(), data, c.p.Name, msg)
+		// The caller's whole config: with If-Match it must still be based on the newest version.
+		v, err := s.opts.Configs.Commit(c.r.Context(), versions.Change{Config: data, Base: base, Author: c.p.Name, Message: msg})
 		c.ev.Version = v.Number
 		return v.Meta(), err
 	}
 	cur, curFile, err := s.current()
 	if err != nil {
 		return nil, err
+	}
+	if base == 0 {
+		base = cur.Number // checked against this version's other tenants: it must still be the newest
 	}
 	next, err := parseConfig(data)
 	if err != nil {
@@ -77,7 +86,8 @@ func (s *server) applyConfig(c *call) (any, error) {
 	if err := s.checkTenantChange(curFile, next, c.p.Tenant); err != nil {
 		return nil, err
 	}
-	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, othersPins(curFile, cur.SecretVersions, c.p.Tenant), c.p.Name, msg)
+	v, err := s.opts.Configs.Commit(c.r.Context(), versions.Change{Config: data, Base: base,
+		Keep: othersPins(curFile, cur.SecretVersions, c.p.Tenant), Author: c.p.Name, Message: msg})
 	c.ev.Version = v.Number
 	return v.Meta(), err
 }
@@ -172,7 +182,11 @@ func (s *server) rollback(c *call) (any, error) {
 		req.Message = fmt.Sprintf("rollback to version %d", req.Version)
 	}
 	if c.p.Role == RoleGatewayAdmin {
-		v, err := s.opts.Configs.Rollback(c.r.Context(), req.Version, c.p.Name, req.Message)
+		base, err := baseVersion(c.r)
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.opts.Configs.RollbackFrom(c.r.Context(), req.Version, base, c.p.Name, req.Message)
 		c.ev.Version = v.Number
 		return v.Meta(), err
 	}
@@ -184,43 +198,31 @@ func (s *server) rollback(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cur, curFile, err := s.current()
-	if err != nil {
-		return nil, err
-	}
 	tenant := c.p.Tenant
-	next := *curFile
-	next.Providers = nil
-	for _, p := range curFile.Providers {
-		if p.Tenant != tenant {
-			next.Providers = append(next.Providers, p)
+	v, err := s.commit(c, func(cur versions.Version, curFile *config.File) (versions.Change, error) {
+		next := *curFile
+		next.Providers = nil
+		for _, p := range curFile.Providers {
+			if p.Tenant != tenant {
+				next.Providers = append(next.Providers, p)
+			}
 		}
-	}
-	for _, p := range oldFile.Providers {
-		if p.Tenant == tenant {
-			next.Providers = append(next.Providers, p)
+		for _, p := range oldFile.Providers {
+			if p.Tenant == tenant {
+				next.Providers = append(next.Providers, p)
+			}
 		}
-	}
-	keep := othersPins(curFile, cur.SecretVersions, tenant)
-	for k, n := range tenantPins(old.SecretVersions, tenantRefs(oldFile, tenant)) {
-		keep[k] = n
-	}
-	return s.applyTenantChange(c, curFile, &next, keep, req.Message)
-}
-
-// applyTenantChange renders next, checks it against cur for c's tenant (when c is a tenant
-// admin) and applies it with keep's pins.
-func (s *server) applyTenantChange(c *call, cur, next *config.File, keep map[string]int, msg string) (any, error) {
-	if c.p.Role != RoleGatewayAdmin {
-		if err := s.checkTenantChange(cur, next, c.p.Tenant); err != nil {
-			return nil, err
+		keep := othersPins(curFile, cur.SecretVersions, tenant)
+		for k, n := range tenantPins(old.SecretVersions, tenantRefs(oldFile, tenant)) {
+			// A pin another tenant's provider uses is theirs too: moving it back would hand them
+			// a rotated-out key. A tenant rollback cannot move it; a gateway admin's can.
+			if other, shared := keep[k]; shared && other != n {
+				return versions.Change{}, errorf(http.StatusConflict, "secret %s is also used by another tenant's provider "+
+					"(pinned at version %d): a tenant rollback cannot move it back to version %d; ask a gateway admin", k, other, n)
+			}
+			keep[k] = n
 		}
-	}
-	data, err := renderConfig(next)
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, keep, c.p.Name, msg)
-	c.ev.Version = v.Number
+		return s.tenantChange(c, curFile, &next, keep, req.Message)
+	})
 	return v.Meta(), err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/tenancy"
+	"github.com/keygate/keygate/internal/versions"
 )
 
 type tenantSummary struct {
@@ -58,16 +59,15 @@ func (s *server) createTenant(c *call) (any, error) {
 		return nil, err
 	}
 	c.ev.Tenant, c.ev.Target = req.Name, "tenant "+req.Name
-	cur, f, err := s.current()
-	if err != nil {
-		return nil, err
-	}
-	if tenantExists(f, req.Name) == nil {
-		return nil, errorf(http.StatusConflict, "tenant %q exists", req.Name)
-	}
-	next := *f
-	next.Tenants = append(slices.Clone(f.Tenants), config.Tenant{Name: req.Name, SPIFFEIDs: req.SPIFFEIDs})
-	return s.applyTenantChange(c, f, &next, cur.SecretVersions, "create tenant "+req.Name)
+	v, err := s.commit(c, func(cur versions.Version, f *config.File) (versions.Change, error) {
+		if tenantExists(f, req.Name) == nil {
+			return versions.Change{}, errorf(http.StatusConflict, "tenant %q exists", req.Name)
+		}
+		next := *f
+		next.Tenants = append(slices.Clone(f.Tenants), config.Tenant{Name: req.Name, SPIFFEIDs: req.SPIFFEIDs})
+		return s.tenantChange(c, f, &next, cur.SecretVersions, "create tenant "+req.Name)
+	})
+	return v.Meta(), err
 }
 
 // putProviders replaces all of a tenant's providers with the body (a YAML or JSON list).
@@ -84,31 +84,33 @@ func (s *server) putProviders(c *call) (any, error) {
 	if err := yaml.UnmarshalStrict(data, &providers); err != nil {
 		return nil, errorf(http.StatusBadRequest, "providers: %v", err)
 	}
-	cur, f, err := s.currentTenant(tenant)
-	if err != nil {
-		return nil, err
-	}
-	next := *f
-	next.Providers = nil
-	for _, p := range f.Providers {
-		if p.Tenant != tenant {
-			next.Providers = append(next.Providers, p)
+	for i := range providers {
+		if providers[i].Tenant == "" {
+			providers[i].Tenant = tenant
 		}
-	}
-	for i, p := range providers {
-		if p.Tenant == "" {
-			p.Tenant = tenant
+		if providers[i].Tenant != tenant {
+			return nil, forbidden("providers[%d].tenant: %q is not tenant %q", i, providers[i].Tenant, tenant)
 		}
-		if p.Tenant != tenant {
-			return nil, forbidden("providers[%d].tenant: %q is not tenant %q", i, p.Tenant, tenant)
-		}
-		next.Providers = append(next.Providers, p)
 	}
 	msg := c.r.URL.Query().Get("message")
 	if msg == "" {
 		msg = "replace providers of tenant " + tenant
 	}
-	return s.applyTenantChange(c, f, &next, othersPins(f, cur.SecretVersions, tenant), msg)
+	v, err := s.commit(c, func(cur versions.Version, f *config.File) (versions.Change, error) {
+		if err := tenantExists(f, tenant); err != nil {
+			return versions.Change{}, err
+		}
+		next := *f
+		next.Providers = nil
+		for _, p := range f.Providers {
+			if p.Tenant != tenant {
+				next.Providers = append(next.Providers, p)
+			}
+		}
+		next.Providers = append(next.Providers, providers...)
+		return s.tenantChange(c, f, &next, othersPins(f, cur.SecretVersions, tenant), msg)
+	})
+	return v.Meta(), err
 }
 
 type issueRequest struct {
@@ -128,41 +130,39 @@ func (s *server) issueCredential(c *call) (any, error) {
 			return nil, err
 		}
 	}
-	cur, f, err := s.currentTenant(tenant)
-	if err != nil {
-		return nil, err
-	}
 	appKey, hash, err := tenancy.IssueCredential()
 	if err != nil {
 		return nil, err
 	}
-	next := *f
-	next.Tenants = slices.Clone(f.Tenants)
-	for i := range next.Tenants {
-		t := &next.Tenants[i]
-		if t.Name != tenant {
-			continue
+	askedID := req.ID
+	v, err := s.commit(c, func(cur versions.Version, f *config.File) (versions.Change, error) {
+		if err := tenantExists(f, tenant); err != nil {
+			return versions.Change{}, err
 		}
-		if req.ID == "" {
-			req.ID = fmt.Sprintf("key-%d", len(t.Credentials)+1)
-		}
-		for _, cr := range t.Credentials {
-			if cr.ID == req.ID {
-				return nil, errorf(http.StatusConflict, "tenant %q already has credential %q", tenant, req.ID)
+		next := *f
+		next.Tenants = slices.Clone(f.Tenants)
+		for i := range next.Tenants {
+			t := &next.Tenants[i]
+			if t.Name != tenant {
+				continue
 			}
+			if req.ID = askedID; req.ID == "" {
+				req.ID = fmt.Sprintf("key-%d", len(t.Credentials)+1)
+			}
+			for _, cr := range t.Credentials {
+				if cr.ID == req.ID {
+					return versions.Change{}, errorf(http.StatusConflict, "tenant %q already has credential %q", tenant, req.ID)
+				}
+			}
+			t.Credentials = append(slices.Clone(t.Credentials), config.TenantCredential{ID: req.ID, Hash: hash})
 		}
-		t.Credentials = append(slices.Clone(t.Credentials), config.TenantCredential{ID: req.ID, Hash: hash})
-	}
-	c.ev.Target = "credential " + req.ID
-	data, err := renderConfig(&next)
+		c.ev.Target = "credential " + req.ID
+		data, err := renderConfig(&next)
+		return versions.Change{Config: data, Keep: cur.SecretVersions, Message: fmt.Sprintf("issue credential %s of tenant %s", req.ID, tenant)}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, cur.SecretVersions, c.p.Name, fmt.Sprintf("issue credential %s of tenant %s", req.ID, tenant))
-	if err != nil {
-		return nil, err
-	}
-	c.ev.Version = v.Number
 	return map[string]any{
 		"tenant": tenant, "id": req.ID, "version": v.Number, "header": tenancy.TenantKeyHeader,
 		"app_key": string(appKey.Reveal()), // the one reveal: shown once, stored only as its hash
@@ -175,29 +175,26 @@ func (s *server) revokeCredential(c *call) (any, error) {
 		return nil, forbidden("%s %q may not revoke credentials of tenant %q", c.p.Role, c.p.Name, tenant)
 	}
 	c.ev.Target = "credential " + id
-	cur, f, err := s.currentTenant(tenant)
-	if err != nil {
-		return nil, err
-	}
-	next := *f
-	next.Tenants = slices.Clone(f.Tenants)
-	found := false
-	for i := range next.Tenants {
-		t := &next.Tenants[i]
-		if t.Name == tenant {
-			n := len(t.Credentials)
-			t.Credentials = slices.DeleteFunc(slices.Clone(t.Credentials), func(cr config.TenantCredential) bool { return cr.ID == id })
-			found = len(t.Credentials) < n
+	v, err := s.commit(c, func(cur versions.Version, f *config.File) (versions.Change, error) {
+		if err := tenantExists(f, tenant); err != nil {
+			return versions.Change{}, err
 		}
-	}
-	if !found {
-		return nil, errorf(http.StatusNotFound, "tenant %q has no credential %q", tenant, id)
-	}
-	data, err := renderConfig(&next)
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.opts.Configs.ApplyPinned(c.r.Context(), data, cur.SecretVersions, c.p.Name, fmt.Sprintf("revoke credential %s of tenant %s", id, tenant))
-	c.ev.Version = v.Number
+		next := *f
+		next.Tenants = slices.Clone(f.Tenants)
+		found := false
+		for i := range next.Tenants {
+			t := &next.Tenants[i]
+			if t.Name == tenant {
+				n := len(t.Credentials)
+				t.Credentials = slices.DeleteFunc(slices.Clone(t.Credentials), func(cr config.TenantCredential) bool { return cr.ID == id })
+				found = len(t.Credentials) < n
+			}
+		}
+		if !found {
+			return versions.Change{}, errorf(http.StatusNotFound, "tenant %q has no credential %q", tenant, id)
+		}
+		data, err := renderConfig(&next)
+		return versions.Change{Config: data, Keep: cur.SecretVersions, Message: fmt.Sprintf("revoke credential %s of tenant %s", id, tenant)}, err
+	})
 	return v.Meta(), err
 }

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/versions"
 	"github.com/keygate/keygate/keystore"
 )
 
@@ -56,8 +59,7 @@ func (s *server) putSecret(c *call) (any, error) {
 	if req.CAS != nil {
 		cas = *req.CAS
 	}
-	cur, _, err := s.currentTenant(tenant)
-	if err != nil {
+	if _, _, err := s.currentTenant(tenant); err != nil {
 		return nil, err
 	}
 	n, err := s.opts.Secrets.Put(c.r.Context(), mount, path, fields, cas)
@@ -65,26 +67,36 @@ func (s *server) putSecret(c *call) (any, error) {
 		return nil, err
 	}
 	reply := map[string]any{"secret": mount + "/" + path, "version": n}
-	// Re-pin the references into this secret that the running config uses.
-	keep := map[string]int{}
+	// Re-pin the references into this secret that the running config uses, on the config as it
+	// is after the write (not as read before it: a change stored meanwhile stays).
 	uses := false
-	for k, v := range cur.SecretVersions {
-		if ref, err := keystore.ParseRef(k); err == nil && ref.Mount == mount && ref.Path == path {
-			uses = true
-			continue
+	v, err := s.commit(c, func(cur versions.Version, _ *config.File) (versions.Change, error) {
+		keep := map[string]int{}
+		uses = false
+		for k, v := range cur.SecretVersions {
+			if ref, err := keystore.ParseRef(k); err == nil && ref.Mount == mount && ref.Path == path {
+				uses = true
+				continue
+			}
+			keep[k] = v
 		}
-		keep[k] = v
-	}
-	if uses {
-		v, err := s.opts.Configs.ApplyPinned(c.r.Context(), cur.Config, keep, c.p.Name, fmt.Sprintf("secret %s/%s is now version %d", mount, path, n))
-		if err != nil {
-			return nil, fmt.Errorf("secret written as version %d, but the config was not re-pinned: %w", n, err)
+		if !uses {
+			return versions.Change{}, errNothingToPin
 		}
-		c.ev.Version = v.Number
+		return versions.Change{Config: cur.Config, Keep: keep, Message: fmt.Sprintf("secret %s/%s is now version %d", mount, path, n)}, nil
+	})
+	switch {
+	case errors.Is(err, errNothingToPin):
+	case err != nil:
+		return nil, fmt.Errorf("secret written as version %d, but the config was not re-pinned: %w", n, err)
+	default:
 		reply["config_version"] = v.Number
 	}
 	return reply, nil
 }
+
+// errNothingToPin ends a re-pin commit when the running config does not use the secret.
+var errNothingToPin = errors.New("the running config does not use the secret")
 
 func validSecretName(s string) bool {
 	if s == "" || len(s) > 63 {

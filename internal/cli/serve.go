@@ -28,6 +28,7 @@ KEYGATE_KEYSTORE_VAULT_ADDRESS ... override the config. SIGTERM drains in-flight
 	fl.StringVar(&opts.ConfigPath, "config", "", "keygate config file (required)")
 	fl.DurationVar(&opts.DrainTimeout, "drain-timeout", 20*time.Second, "how long SIGTERM waits for in-flight requests")
 	fl.DurationVar(&opts.DrainDelay, "drain-delay", 2*time.Second, "how long SIGTERM keeps accepting new requests while reporting NOT_SERVING, so Envoy's health checks notice")
+	fl.BoolVar(&opts.ConfigFileWins, "config-file-wins", false, "apply edits of the config file even when they drop changes made since through the admin API or keygate config (refused and logged otherwise)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }

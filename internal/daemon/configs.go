@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/config"
@@ -81,6 +82,14 @@ func (c configs) Rollback(ctx context.Context, n int, author, message string) (v
 	return c.done(c.Manager.Rollback(ctx, n, author, message))
 }
 
+func (c configs) Commit(ctx context.Context, ch versions.Change) (versions.Version, error) {
+	return c.done(c.Manager.Commit(ctx, ch))
+}
+
+func (c configs) RollbackFrom(ctx context.Context, n, base int, author, message string) (versions.Version, error) {
+	return c.done(c.Manager.RollbackFrom(ctx, n, base, author, message))
+}
+
 func (c configs) done(v versions.Version, err error) (versions.Version, error) {
 	if err == nil {
 		c.onApplied(v)
@@ -88,18 +97,38 @@ func (c configs) done(v versions.Version, err error) (versions.Version, error) {
 	return v, err
 }
 
-// fileMark remembers the hash of the config file content last applied, so that the file is
-// applied when it was edited, not merely because it differs from the current version (which
-// the admin API may have changed since).
+// fileMark remembers the hash of the config file content last applied and the version it
+// became, so that the file is applied when it was edited, not merely because it differs from
+// the current version (which the admin API may have changed since), and so that an edit is
+// based on the version the file last made (see fileChange).
 type fileMark struct{ path string }
 
-func (m fileMark) load() string {
+func (m fileMark) load() (hash string, version int) {
 	b, _ := os.ReadFile(m.path)
-	return string(b)
+	if _, err := fmt.Sscanf(string(b), "%s %d", &hash, &version); err != nil {
+		return strings.TrimSpace(string(b)), 0 // written by an older keygate: the hash alone
+	}
+	return hash, version
 }
 
-func (m fileMark) save(hash string) {
-	_ = os.WriteFile(m.path, []byte(hash), 0o600)
+func (m fileMark) save(hash string, version int) {
+	_ = os.WriteFile(m.path, []byte(fmt.Sprintf("%s %d\n", hash, version)), 0o600)
+}
+
+// fileChange is an edit of the config file as a change: based on the version the file last
+// became, so that a file edit never silently drops what the admin API or the CLI stored since
+// (tenants, credentials handed to callers, providers). The ownership model (docs/admin.md):
+// the file and the API own the same config; an edit of the file applies only on top of the
+// version it produced. When other changes came after it, the edit is refused with ErrStale
+// naming the versions, logged at error and audited, and keygate keeps serving; the operator
+// brings those changes into the file (keygate config show) or, to drop them on purpose,
+// restarts with --config-file-wins (base 0).
+func fileChange(data []byte, mark fileMark, fileWins bool, author, path string) versions.Change {
+	_, base := mark.load()
+	if fileWins {
+		base = 0
+	}
+	return versions.Change{Config: data, Base: base, Author: author, Message: "config file " + path}
 }
 
 // startConfig brings the config up at start: the newest stored version (or, with the store
@@ -107,7 +136,7 @@ func (m fileMark) save(hash string) {
 // was down. A broken or unreadable file does not stop a keygate that has a version to serve.
 // It returns the hash of the file content it dealt with ("" if unreadable): the watcher starts
 // from it, so an edit made after this read is applied, not taken as already seen.
-func startConfig(ctx context.Context, c configs, path string, mark fileMark, log *slog.Logger) (string, error) {
+func startConfig(ctx context.Context, c configs, path string, mark fileMark, fileWins bool, log *slog.Logger) (string, error) {
 	cur, err := c.Restore(ctx)
 	restored := err == nil
 	switch {
@@ -127,20 +156,27 @@ func startConfig(ctx context.Context, c configs, path string, mark fileMark, log
 		return "", fmt.Errorf("read config: %w", ferr)
 	}
 	hash := config.Hash(data)
-	if restored && (hash == cur.Hash || hash == mark.load()) {
+	if markHash, _ := mark.load(); restored && (hash == cur.Hash || hash == markHash) {
+		if hash == cur.Hash {
+			mark.save(hash, cur.Number)
+		}
 		return hash, nil
 	}
-	_, err = c.Apply(ctx, data, "keygate serve", "config file "+path)
-	if errors.Is(err, versions.ErrConflict) {
+	change := fileChange(data, mark, fileWins, "keygate serve", path)
+	if !restored {
+		change.Base = 0 // nothing stored to lose
+	}
+	v, err := c.Commit(ctx, change)
+	if errors.Is(err, versions.ErrConflict) && !errors.Is(err, versions.ErrStale) {
 		// Another replica stored a version first (replicas of a fleet starting together):
 		// take the stored one, and apply the file over it only if it says something else.
 		if cur, rerr := c.Restore(ctx); rerr == nil {
 			restored = true
 			if cur.Hash == hash {
-				mark.save(hash)
+				mark.save(hash, cur.Number)
 				return hash, nil
 			}
-			_, err = c.Apply(ctx, data, "keygate serve", "config file "+path)
+			v, err = c.Commit(ctx, fileChange(data, mark, fileWins, "keygate serve", path))
 		}
 	}
 	if err != nil {
@@ -150,6 +186,6 @@ func startConfig(ctx context.Context, c configs, path string, mark fileMark, log
 		}
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	mark.save(hash)
+	mark.save(hash, v.Number)
 	return hash, nil
 }

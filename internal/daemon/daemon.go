@@ -45,6 +45,9 @@ type Options struct {
 	WatchInterval time.Duration
 	// Ready is called once every listener is open (tests wait on it).
 	Ready func(Addrs)
+	// ConfigFileWins applies edits of the config file even when they drop changes the admin
+	// API or the CLI stored since the file was last applied (see fileChange).
+	ConfigFileWins bool
 }
 
 // Addrs are the addresses the daemon listens on (useful when the config asks for port 0).
@@ -107,7 +110,7 @@ func Run(ctx context.Context, opts Options) error {
 		},
 	}
 	mark := fileMark{path: filepath.Join(boot.File.StateDir(), "config-file.sha256")}
-	seen, err := startConfig(ctx, cfgs, opts.ConfigPath, mark, log)
+	seen, err := startConfig(ctx, cfgs, opts.ConfigPath, mark, opts.ConfigFileWins, log)
 	if err != nil {
 		return err
 	}
@@ -143,7 +146,8 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { errs <- admin.Serve(tr.adminListener(ls[2])) }()
 	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
 	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
-	go watchFile(ctx, opts.ConfigPath, opts.WatchInterval, seen, cfgs, mark, log)
+	go watchFile(ctx, fileWatch{path: opts.ConfigPath, every: opts.WatchInterval, last: seen, configs: cfgs,
+		mark: mark, fileWins: opts.ConfigFileWins, audit: auditSink, log: log})
 	go followStore(ctx, shared.versions, opts.WatchInterval, cfgs, log)
 	if opts.Ready != nil {
 		opts.Ready(addrs)

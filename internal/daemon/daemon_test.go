@@ -39,13 +39,18 @@ type running struct {
 
 func startDaemon(t *testing.T, dir string) *running {
 	t.Helper()
+	return startDaemonWith(t, dir, Options{})
+}
+
+// startDaemonWith starts a daemon on dir/keygate.yaml with opts (path, timeouts and Ready set here).
+func startDaemonWith(t *testing.T, dir string, opts Options) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan Addrs, 1)
 	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		r.done <- Run(ctx, Options{ConfigPath: filepath.Join(dir, "keygate.yaml"), DrainTimeout: 2 * time.Second,
-			WatchInterval: 50 * time.Millisecond, Ready: func(a Addrs) { ready <- a }})
-	}()
+	opts.ConfigPath, opts.DrainTimeout = filepath.Join(dir, "keygate.yaml"), 2*time.Second
+	opts.WatchInterval, opts.Ready = 50*time.Millisecond, func(a Addrs) { ready <- a }
+	go func() { r.done <- Run(ctx, opts) }()
 	select {
 	case r.addrs = <-ready:
 	case err := <-r.done:

@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/keygate/keygate/internal/audit"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/versions"
 )
@@ -14,10 +16,13 @@ import (
 // not modification events, so editors that write a new file and rename it, and Kubernetes
 // ConfigMap symlink swaps, are seen the same way. A refused config is logged with the field
 // that is wrong and changes nothing; the next edit is tried again.
+// An edit is based on the version the file last became (fileChange): one that would drop
+// changes stored since through the admin API or the CLI is refused, logged and audited.
 // last is the hash of the content start-up dealt with.
-func watchFile(ctx context.Context, path string, every time.Duration, last string, c configs, mark fileMark, log *slog.Logger) {
-	tick(ctx, every, func() {
-		data, err := os.ReadFile(path)
+func watchFile(ctx context.Context, w fileWatch) {
+	last := w.last
+	tick(ctx, w.every, func() {
+		data, err := os.ReadFile(w.path)
 		if err != nil {
 			return // the file is being replaced, or the store is away: keep serving
 		}
@@ -26,12 +31,32 @@ func watchFile(ctx context.Context, path string, every time.Duration, last strin
 			return
 		}
 		last = hash
-		if _, err := c.Apply(ctx, data, "file-watcher", "config file "+path+" changed"); err != nil {
-			log.Error("config file change refused: still serving the current version", "err", err)
+		v, err := w.configs.Commit(ctx, fileChange(data, w.mark, w.fileWins, "file-watcher", w.path))
+		if err != nil {
+			msg := "config file change refused: still serving the current version"
+			if errors.Is(err, versions.ErrStale) {
+				msg = "config file change refused: it would drop changes stored since the file was last applied " +
+					"(admin API or keygate config); bring them into the file (keygate config show) or restart with --config-file-wins"
+			}
+			w.log.Error(msg, "file", w.path, "err", err)
+			_ = w.audit.Write(ctx, audit.Admin{Time: time.Now().UTC(), Actor: "file-watcher", Role: "cli",
+				Action: "config.file", Target: w.path, Outcome: "refused", Error: err.Error()})
 			return
 		}
-		mark.save(hash)
+		w.mark.save(hash, v.Number)
 	})
+}
+
+// fileWatch is what watchFile needs.
+type fileWatch struct {
+	path     string
+	every    time.Duration
+	last     string // the hash of the content start-up dealt with
+	configs  configs
+	mark     fileMark
+	fileWins bool
+	audit    audit.Sink
+	log      *slog.Logger
 }
 
 // followStore applies versions other writers stored: another replica of a fleet (versions in

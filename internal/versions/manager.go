@@ -45,14 +45,31 @@ func (o *Options) defaults() {
 	}
 }
 
-// Manager runs the apply flow: parse -> validate -> pin -> compile (and swap) -> store ->
-// cache as last-known-good. Applies are serialized.
+// Manager is the one owner of the running config. Every change, whoever makes it (start-up,
+// file watcher, store follower, admin API, CLI), runs the same flow under one lock: parse ->
+// validate -> pin -> check the base -> compile (and swap) -> store -> cache as last-known-good.
+// Two compiles never interleave, so keygate's snapshot and Envoy's resources always come from
+// the same version.
 type Manager struct {
 	opts    Options
-	mu      sync.Mutex // serializes applies
+	mu      sync.Mutex // serializes every compile: apply, rollback, restore, last-known-good
 	curMu   sync.RWMutex
 	current *Version
 }
+
+// Change is one change of the running config.
+type Change struct {
+	Config []byte         // the whole next config (YAML)
+	Keep   map[string]int // pins to keep; the other references are pinned to their current version
+	// Base is the version the change was built from. When another version was stored since,
+	// the change is refused with ErrStale (wrapping ErrConflict, a 409) instead of silently
+	// undoing that version. 0 applies unconditionally (an operator's whole config).
+	Base            int
+	Author, Message string
+}
+
+// ErrStale is a change built from a version that is no longer the newest.
+var ErrStale = fmt.Errorf("%w: the change was built from an older version", ErrConflict)
 
 // NewManager returns a manager; nothing runs until Apply, Restore or LoadLastKnownGood.
 func NewManager(opts Options) *Manager {
@@ -92,12 +109,22 @@ func (m *Manager) Apply(ctx context.Context, data []byte, author, message string
 // are pinned to their current version. The admin API uses it so that a tenant's change leaves
 // other tenants' pins alone.
 func (m *Manager) ApplyPinned(ctx context.Context, data []byte, keep map[string]int, author, message string) (Version, error) {
-	return m.apply(ctx, data, keep, 0, author, message)
+	return m.apply(ctx, Change{Config: data, Keep: keep, Author: author, Message: message}, 0)
+}
+
+// Commit applies c, refusing it with ErrStale if c.Base is set and no longer the newest version.
+func (m *Manager) Commit(ctx context.Context, c Change) (Version, error) {
+	return m.apply(ctx, c, 0)
 }
 
 // Rollback makes a new version with the content and pinned secret versions of version n, so the
 // keys that config used come back too. History is append-only.
 func (m *Manager) Rollback(ctx context.Context, n int, author, message string) (Version, error) {
+	return m.RollbackFrom(ctx, n, 0, author, message)
+}
+
+// RollbackFrom is Rollback refused with ErrStale when base is set and no longer the newest.
+func (m *Manager) RollbackFrom(ctx context.Context, n, base int, author, message string) (Version, error) {
 	old, err := m.opts.Store.Get(ctx, n)
 	if err != nil {
 		return Version{}, storeFailure(err)
@@ -105,15 +132,16 @@ func (m *Manager) Rollback(ctx context.Context, n int, author, message string) (
 	if message == "" {
 		message = fmt.Sprintf("rollback to version %d", n)
 	}
-	return m.apply(ctx, old.Config, old.SecretVersions, n, author, message)
+	return m.apply(ctx, Change{Config: old.Config, Keep: old.SecretVersions, Base: base, Author: author, Message: message}, n)
 }
 
-func (m *Manager) apply(ctx context.Context, data []byte, keep map[string]int, rollbackOf int, author, message string) (Version, error) {
+func (m *Manager) apply(ctx context.Context, c Change, rollbackOf int) (Version, error) {
+	data, author, message := c.Config, c.Author, c.Message
 	f, err := parseValid(data)
 	if err != nil {
 		return Version{}, err
 	}
-	pins, err := pinSecrets(ctx, m.opts.Secrets, f, keep)
+	pins, err := pinSecrets(ctx, m.opts.Secrets, f, c.Keep)
 	if err != nil {
 		return Version{}, err
 	}
@@ -126,6 +154,10 @@ func (m *Manager) apply(ctx context.Context, data []byte, keep map[string]int, r
 	}
 	hash := config.Hash(data)
 	unchanged := latest.Number > 0 && latest.Hash == hash && equalPins(latest.SecretVersions, pins)
+	if c.Base > 0 && c.Base != latest.Number && !unchanged {
+		return Version{}, fmt.Errorf("%w: it was based on version %d, and version %d (by %s) is now the newest; read it and retry",
+			ErrStale, c.Base, latest.Number, latest.Author)
+	}
 	if unchanged {
 		if cur, ok := m.Current(); ok && cur.Number == latest.Number {
 			return cur, nil
@@ -171,14 +203,19 @@ func (m *Manager) restorePrevious(ctx context.Context) {
 // cache when the store is unreachable or its newest version does not compile here. An error
 // wrapping ErrNotFound means there is nothing to restore (a first start).
 func (m *Manager) Restore(ctx context.Context) (Version, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	latest, err := m.opts.Store.Latest(ctx)
 	if err == nil {
+		if cur, ok := m.Current(); ok && cur.Number == latest.Number && cur.Hash == latest.Hash {
+			return cur, nil // already running: the store follower asks on every tick
+		}
 		if err = m.activate(ctx, latest); err == nil {
 			return latest, nil
 		}
 	}
 	m.opts.Logger.Warn("config store unusable, trying last-known-good", "err", err)
-	v, lerr := m.LoadLastKnownGood(ctx)
+	v, lerr := m.loadLastKnownGood(ctx)
 	if lerr != nil {
 		return Version{}, errors.Join(storeFailure(err), lerr)
 	}
@@ -188,6 +225,12 @@ func (m *Manager) Restore(ctx context.Context) (Version, error) {
 // LoadLastKnownGood compiles and activates the locally cached last-known-good version without
 // touching the store (or Vault, beyond what compiling needs).
 func (m *Manager) LoadLastKnownGood(ctx context.Context) (Version, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loadLastKnownGood(ctx)
+}
+
+func (m *Manager) loadLastKnownGood(ctx context.Context) (Version, error) {
 	if m.opts.LastKnownGood == nil {
 		return Version{}, fmt.Errorf("no last-known-good cache configured: %w", ErrNotFound)
 	}
@@ -195,14 +238,13 @@ func (m *Manager) LoadLastKnownGood(ctx context.Context) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err := m.activate(ctx, v); err != nil {
 		return Version{}, err
 	}
 	return v, nil
 }
 
+// activate compiles v and makes it current; the caller holds m.mu.
 func (m *Manager) activate(ctx context.Context, v Version) error {
 	f, err := parseValid(v.Config)
 	if err != nil {
