@@ -180,6 +180,12 @@ type Cache struct {
 // Limits bound what keygate accepts.
 type Limits struct {
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"` // default 1 MiB, Envoy's buffer limit
+	// ExtProcMaxStreams bounds concurrent ext_proc streams per connection (gRPC
+	// MaxConcurrentStreams); default 1024. Envoy opens one stream per request.
+	ExtProcMaxStreams uint32 `json:"ext_proc_max_streams,omitempty"`
+	// AdminMaxConnections bounds open admin connections, so that the admin plane cannot take
+	// the file descriptors ext_proc needs; default 256. Read at start.
+	AdminMaxConnections int `json:"admin_max_connections,omitempty"`
 }
 
 // Tenant owns providers. Consumers prove their tenant with a credential or mTLS identity.

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -130,20 +129,19 @@ func Run(ctx context.Context, opts Options) error {
 			return v.Number
 		}}})
 	pub.maxBody = a.Snapshots.Load().MaxBody
-	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody, tr.extProc...)
+	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody, append(extProcLimits(boot.File.Limits), tr.extProc...)...)
 	xdsGRPC := grpc.NewServer(tr.xds...)
 	xdsSrv.Register(xdsGRPC)
 	adminHandler, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
 	if err != nil {
 		return err
 	}
-	admin := &http.Server{Handler: adminHandler, ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)} // refused handshakes, at debug
+	admin := adminServer(adminHandler, log)
 
 	errs := make(chan error, 3)
 	go func() { errs <- extGRPC.Serve(ls[0]) }()
 	go func() { errs <- xdsGRPC.Serve(ls[1]) }()
-	go func() { errs <- admin.Serve(tr.adminListener(ls[2])) }()
+	go func() { errs <- admin.Serve(tr.adminListener(ls[2], boot.File.Limits)) }()
 	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
 	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
 	go watchFile(ctx, fileWatch{path: opts.ConfigPath, every: opts.WatchInterval, last: seen, configs: cfgs,

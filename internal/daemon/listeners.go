@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/mtls"
@@ -70,10 +73,53 @@ func listenTransport(l config.Listen, log *slog.Logger) (transport, error) {
 	}, nil
 }
 
-// adminListener wraps the admin listener in TLS when it has a config.
-func (t transport) adminListener(l net.Listener) net.Listener {
+// Defaults of the limits that bound what clients of keygate's ports can hold.
+const (
+	DefaultExtProcMaxStreams   = 1024
+	DefaultAdminMaxConnections = 256
+	// AdminMaxPerPeer bounds one IP address's share of the admin connections.
+	AdminMaxPerPeer = 32
+)
+
+// adminListener caps the admin listener's open connections, in all and per client address
+// (capListener), and wraps it in TLS when it has a config.
+func (t transport) adminListener(l net.Listener, limits config.Limits) net.Listener {
+	n := limits.AdminMaxConnections
+	if n == 0 {
+		n = DefaultAdminMaxConnections
+	}
+	l = capListener(l, n, min(n, AdminMaxPerPeer))
 	if t.admin == nil {
 		return l
 	}
 	return tls.NewListener(l, t.admin)
+}
+
+// adminServer bounds every phase of an admin connection: a slow or idle client is cut, not
+// kept (together with the connection cap, a flood of idle connections leaves /readyz and
+// ext_proc answering).
+func adminServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // a dry run may wait on a token endpoint
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // refused handshakes, at debug
+	}
+}
+
+// extProcLimits are the ext_proc server's bounds: concurrent streams per connection, and
+// keepalive enforcement (a client pinging more often than every 10s is cut; dead connections
+// are found within 40s).
+func extProcLimits(limits config.Limits) []grpc.ServerOption {
+	streams := limits.ExtProcMaxStreams
+	if streams == 0 {
+		streams = DefaultExtProcMaxStreams
+	}
+	return []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(streams),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	}
 }
