@@ -90,6 +90,7 @@ func (o *Options) defaults() {
 type server struct {
 	opts   Options
 	tokens []storedToken
+	guard  *guard // failed logins and unauthenticated floods
 }
 
 // ValidateTokens checks configured tokens: a sha256 hash, a known role, a tenant for tenant
@@ -111,7 +112,7 @@ func New(opts Options) http.Handler {
 		}
 		tokens = append(tokens, st...)
 	}
-	s := &server{opts: opts, tokens: tokens}
+	s := &server{opts: opts, tokens: tokens, guard: newGuard()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

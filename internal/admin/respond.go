@@ -61,7 +61,15 @@ func (s *server) handle(mux *http.ServeMux, pattern, action string, h handlerFun
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		var body any
 		var err error
-		p, ok := s.authenticate(r)
+		var p Principal
+		ok := false
+		if s.guard.blocked(r) {
+			err = errorf(http.StatusTooManyRequests, "too many failed logins from this address; retry later")
+		} else if p, ok = s.authenticate(r); !ok {
+			s.guard.failed(r)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="keygate-admin"`)
+			err = errorf(http.StatusUnauthorized, "missing or invalid bearer token")
+		}
 		if ok {
 			c.p = p
 			c.ev.Actor, c.ev.Role = p.Name, string(p.Role)
@@ -70,8 +78,7 @@ func (s *server) handle(mux *http.ServeMux, pattern, action string, h handlerFun
 			}
 			body, err = h(s, c)
 		} else {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="keygate-admin"`)
-			err = errorf(http.StatusUnauthorized, "missing or invalid bearer token")
+			c.ev.Tenant = "" // an unauthenticated request concerns no tenant, whatever its URL says
 		}
 		status := http.StatusOK
 		switch {
@@ -93,6 +100,15 @@ func (s *server) handle(mux *http.ServeMux, pattern, action string, h handlerFun
 			writeJSON(w, status, body)
 		}
 		c.ev.Status = status
+		if !ok {
+			record, skipped := s.guard.recordAnonymous()
+			if !record {
+				return
+			}
+			if skipped > 0 {
+				c.ev.Error = fmt.Sprintf("%s (%d more unauthenticated requests were not recorded)", c.ev.Error, skipped)
+			}
+		}
 		if aerr := s.opts.Audit.Write(r.Context(), c.ev); aerr != nil {
 			s.opts.Logger.Error("audit write failed", "action", action, "err", aerr)
 		}

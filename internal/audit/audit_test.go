@@ -64,10 +64,10 @@ func TestJSONLinesConcurrentLinesStayWhole(t *testing.T) {
 }
 
 func TestMemoryQuery(t *testing.T) {
-	m := NewMemory(3)
+	m := NewMemory(3) // per tenant
 	ctx := context.Background()
 	for i, tenant := range []string{"a", "b", "a", "a", "b"} {
-		_ = m.Write(ctx, Admin{Tenant: tenant, Version: i})
+		_ = m.Write(ctx, Admin{Actor: "ops", Tenant: tenant, Version: i})
 	}
 	_ = m.Write(ctx, Sign{Tenant: "a", Provider: "p"})
 	cases := []struct {
@@ -75,9 +75,9 @@ func TestMemoryQuery(t *testing.T) {
 		f    Filter
 		want int
 	}{
-		{"all kept", Filter{}, 3},
-		{"tenant a", Filter{Tenant: "a"}, 2},
-		{"tenant b", Filter{Tenant: "b"}, 1},
+		{"all kept", Filter{}, 5}, // a keeps its newest 3 (v2, v3, the sign event), b both
+		{"tenant a", Filter{Tenant: "a"}, 3},
+		{"tenant b", Filter{Tenant: "b"}, 2},
 		{"sign only", Filter{Kind: KindSign}, 1},
 		{"limit", Filter{Limit: 1}, 1},
 		{"no such tenant", Filter{Tenant: "c"}, 0},
@@ -90,8 +90,27 @@ func TestMemoryQuery(t *testing.T) {
 		})
 	}
 	got := m.Query(Filter{})
-	if got[0].(Admin).Version != 3 || got[2].Kind() != KindSign {
-		t.Fatalf("ring order wrong: %+v", got)
+	if got[0].(Admin).Version != 1 || got[4].Kind() != KindSign {
+		t.Fatalf("order wrong (want oldest first across tenants): %+v", got)
+	}
+}
+
+// TestRetentionIsPerTenant: a flood of one tenant's events, or of unauthenticated requests
+// (no actor; whatever tenant their URL names), evicts no other tenant's events.
+func TestRetentionIsPerTenant(t *testing.T) {
+	m := NewMemory(100)
+	ctx := context.Background()
+	_ = m.Write(ctx, Admin{Actor: "beta-admin", Tenant: "beta", Action: "credential.revoke"})
+	for range 10000 {
+		_ = m.Write(ctx, Admin{Tenant: "beta", Action: "config.read", Outcome: OutcomeDenied}) // token-less
+		_ = m.Write(ctx, Admin{Actor: "alpha-admin", Tenant: "alpha", Action: "config.read"})
+	}
+	beta := m.Query(Filter{Tenant: "beta"})
+	if len(beta) != 1 || beta[0].(Admin).Action != "credential.revoke" {
+		t.Fatalf("beta's events after the floods: %d, want its one revoke", len(beta))
+	}
+	if n := len(m.Query(Filter{})); n > 100+100+AnonymousCapacity+1 {
+		t.Fatalf("%d events kept: the memory is not bounded", n)
 	}
 }
 

@@ -1,37 +1,89 @@
 package audit
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 )
 
-// DefaultMemoryCapacity is how many events a Memory sink keeps by default.
+// DefaultMemoryCapacity is how many events a Memory sink keeps per tenant by default.
 const DefaultMemoryCapacity = 10000
 
-// Memory keeps the latest events in a ring, for the admin API's audit query and for tests.
+// AnonymousCapacity is how many events of unauthenticated callers a Memory keeps: they have a
+// ring of their own, so that a flood of token-less requests cannot evict real events.
+const AnonymousCapacity = 1000
+
+// anonymous is the ring key of admin events with no authenticated actor.
+const anonymous = "\x00anonymous"
+
+// Memory keeps the latest events per tenant (and gateway-wide, and anonymous) in rings, for
+// the admin API's audit query and for tests. Retention is per ring: one tenant's volume, or an
+// unauthenticated flood, never evicts another tenant's events.
 type Memory struct {
-	mu     sync.Mutex
-	events []Event
+	mu       sync.Mutex
+	capacity int
+	seq      uint64
+	rings    map[string]*ring
+}
+
+type stored struct {
+	seq uint64
+	e   Event
+}
+
+type ring struct {
+	events []stored
 	next   int
 	full   bool
 }
 
-// NewMemory keeps the latest capacity events (DefaultMemoryCapacity when capacity <= 0).
+func (r *ring) add(s stored) {
+	r.events[r.next] = s
+	r.next = (r.next + 1) % len(r.events)
+	r.full = r.full || r.next == 0
+}
+
+func (r *ring) all() []stored {
+	if !r.full {
+		return r.events[:r.next]
+	}
+	return append(slices.Clone(r.events[r.next:]), r.events[:r.next]...)
+}
+
+// NewMemory keeps the latest capacity events per tenant (DefaultMemoryCapacity when
+// capacity <= 0).
 func NewMemory(capacity int) *Memory {
 	if capacity <= 0 {
 		capacity = DefaultMemoryCapacity
 	}
-	return &Memory{events: make([]Event, capacity)}
+	return &Memory{capacity: capacity, rings: map[string]*ring{}}
+}
+
+// ringKey: an admin event without an actor is anonymous whatever tenant it names (the tenant
+// of an unauthenticated request is only what its URL claims).
+func ringKey(e Event) string {
+	if a, ok := e.(Admin); ok && a.Actor == "" {
+		return anonymous
+	}
+	return e.TenantName()
 }
 
 func (m *Memory) Write(_ context.Context, e Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events[m.next] = e
-	m.next = (m.next + 1) % len(m.events)
-	if m.next == 0 {
-		m.full = true
+	key := ringKey(e)
+	r := m.rings[key]
+	if r == nil {
+		n := m.capacity
+		if key == anonymous {
+			n = min(n, AnonymousCapacity)
+		}
+		r = &ring{events: make([]stored, n)}
+		m.rings[key] = r
 	}
+	m.seq++
+	r.add(stored{seq: m.seq, e: e})
 	return nil
 }
 
@@ -42,20 +94,21 @@ type Filter struct {
 	Limit  int    // the newest Limit matches; 0: all
 }
 
-// Query returns the matching events, oldest first.
+// Query returns the matching events, oldest first. A tenant's query reads only its own ring.
 func (m *Memory) Query(f Filter) []Event {
 	m.mu.Lock()
-	var all []Event
-	if m.full {
-		all = append(all, m.events[m.next:]...)
+	var all []stored
+	for key, r := range m.rings {
+		if f.Tenant == "" || key == f.Tenant {
+			all = append(all, r.all()...)
+		}
 	}
-	all = append(all, m.events[:m.next]...)
 	m.mu.Unlock()
-
+	slices.SortFunc(all, func(a, b stored) int { return cmp.Compare(a.seq, b.seq) })
 	var out []Event
-	for _, e := range all {
-		if (f.Tenant == "" || e.TenantName() == f.Tenant) && (f.Kind == "" || e.Kind() == f.Kind) {
-			out = append(out, e)
+	for _, s := range all {
+		if (f.Tenant == "" || s.e.TenantName() == f.Tenant) && (f.Kind == "" || s.e.Kind() == f.Kind) {
+			out = append(out, s.e)
 		}
 	}
 	if f.Limit > 0 && len(out) > f.Limit {

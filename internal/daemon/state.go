@@ -82,7 +82,7 @@ func openAudit(f *config.File) (audit.Sink, *audit.Memory, func(), error) {
 	var w io.Writer = os.Stdout
 	closeFn := func() {}
 	if path != "-" {
-		file, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		file, err := audit.OpenRotating(path, 0, 0) // bounded: 64 MiB × 5 files
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("state.audit_file: %w", err)
 		}
