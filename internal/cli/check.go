@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/versions"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -43,15 +43,17 @@ func newCheckCmd() *cobra.Command {
 
 // compileOffline is what `keygate config apply|rollback` runs before storing a version: the
 // same compile `keygate serve` runs, with the keystore the config names (Vault being down does
-// not fail it: references are checked, values are not read).
-func compileOffline(ctx context.Context, f *config.File, pins map[string]int) error {
-	wd, _ := os.Getwd()
-	app.Prepare(f, wd)
-	a, err := app.New(ctx, f.Keystore, app.Options{})
-	if err != nil {
+// not fail it: references are checked, values are not read). Relative paths in the config
+// are relative to dir.
+func compileOffline(dir string) versions.Compiler {
+	return func(ctx context.Context, f *config.File, pins map[string]int) error {
+		app.Prepare(f, dir)
+		a, err := app.New(ctx, f.Keystore, app.Options{})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		_, err = a.Compile(f, gateway.Meta{Pins: pins})
 		return err
 	}
-	defer a.Close()
-	_, err = a.Compile(f, gateway.Meta{Pins: pins})
-	return err
 }

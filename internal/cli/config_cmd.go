@@ -18,7 +18,7 @@ import (
 // NewConfigCommand is `keygate config`: history, show, diff, apply and rollback of the versioned
 // config in a local state directory, usable offline. compile is run on every apply and rollback
 // (nil: parse and validate only); secrets pins KV versions (nil: no pins, e.g. offline).
-func NewConfigCommand(compile versions.Compiler, secrets versions.SecretVersions) *cobra.Command {
+func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets versions.SecretVersions) *cobra.Command {
 	var stateDir, author string
 	cmd := &cobra.Command{
 		Use:   "config",
@@ -27,17 +27,23 @@ func NewConfigCommand(compile versions.Compiler, secrets versions.SecretVersions
 	cmd.PersistentFlags().StringVar(&stateDir, "state-dir", defaultStateDir(), "directory holding config versions and the last-known-good cache")
 	cmd.PersistentFlags().StringVar(&author, "author", defaultAuthor(), "author recorded in new versions")
 
-	manager := func() (*versions.Manager, error) {
+	// managerIn compiles with relative paths resolved against dir: the applied file's folder,
+	// as in every other place a config file is read; else the working directory.
+	managerIn := func(dir string) (*versions.Manager, error) {
 		store, err := versions.OpenDisk(filepath.Join(stateDir, "versions"), 0)
 		if err != nil {
 			return nil, err
 		}
-		run := compile
-		if run == nil {
-			run = func(context.Context, *config.File, map[string]int) error { return nil }
+		run := func(context.Context, *config.File, map[string]int) error { return nil }
+		if compileIn != nil {
+			run = compileIn(dir)
 		}
 		return versions.NewManager(versions.Options{Store: store, Compile: run, Secrets: secrets,
 			LastKnownGood: versions.LastKnownGoodIn(stateDir)}), nil
+	}
+	manager := func() (*versions.Manager, error) {
+		wd, _ := os.Getwd()
+		return managerIn(wd)
 	}
 
 	history := &cobra.Command{
@@ -54,7 +60,7 @@ func NewConfigCommand(compile versions.Compiler, secrets versions.SecretVersions
 			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "VERSION\tTIME\tAUTHOR\tHASH\tMESSAGE")
 			for _, v := range vs {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%.19s\t%s\n", v.Number, v.Time.Format("2006-01-02 15:04:05"), v.Author, v.Hash, v.Message)
+				fmt.Fprintf(w, "%d\t%s\t%s\t%.19s\t%s\n", v.Number, v.Time.Format("2006-01-02 15:04:05"), printable(v.Author), v.Hash, printable(v.Message))
 			}
 			return w.Flush()
 		},
@@ -87,7 +93,7 @@ func NewConfigCommand(compile versions.Compiler, secrets versions.SecretVersions
 				}
 			}
 			out := c.OutOrStdout()
-			fmt.Fprintf(out, "# version %d by %s at %s: %s\n", v.Number, v.Author, v.Time.Format("2006-01-02 15:04:05"), v.Message)
+			fmt.Fprintf(out, "# version %d by %s at %s: %s\n", v.Number, printable(v.Author), v.Time.Format("2006-01-02 15:04:05"), printable(v.Message))
 			for _, p := range versions.DiffPins(nil, v.SecretVersions) {
 				fmt.Fprintf(out, "# pinned %s@%d\n", p.Ref, p.To)
 			}
@@ -132,7 +138,11 @@ func NewConfigCommand(compile versions.Compiler, secrets versions.SecretVersions
 			if err != nil {
 				return err
 			}
-			m, err := manager()
+			abs, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			m, err := managerIn(filepath.Dir(abs))
 			if err != nil {
 				return err
 			}
