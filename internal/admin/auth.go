@@ -85,6 +85,13 @@ func (s *server) authenticate(r *http.Request) (Principal, bool) {
 		return Principal{}, false
 	}
 	p, err := s.opts.JWT.Verify(r.Context(), tok)
+	if err == nil && p.Tenant != "" {
+		// A tenant the issuer names but the config does not define is no tenant: deny, rather
+		// than let it act once someone creates a tenant of that name.
+		if _, f, cerr := s.current(); cerr != nil || tenantExists(f, p.Tenant) != nil {
+			err = fmt.Errorf("claim names tenant %q, which is not defined", p.Tenant)
+		}
+	}
 	if err != nil {
 		s.opts.Logger.Warn("admin JWT refused", "err", err, "remote", r.RemoteAddr)
 		return Principal{}, false

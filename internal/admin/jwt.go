@@ -34,12 +34,23 @@ type JWTConfig struct {
 	HTTPClient  *http.Client // for the JWKS URL; default a client with a 10 s timeout
 	// JWKSMinRefresh spaces fetches of the JWKS URL; default DefaultJWKSMinRefresh.
 	JWKSMinRefresh time.Duration
+	// MaxLifetime refuses a token still valid for longer than this; default DefaultJWTMaxLifetime.
+	MaxLifetime time.Duration
+	Now         func() time.Time // default time.Now
 }
+
+// Bounds on a JWT's times, beyond go-oidc's exp and nbf checks.
+const (
+	DefaultJWTMaxLifetime = 24 * time.Hour
+	jwtClockSkew          = time.Minute
+)
 
 type jwtVerifier struct {
 	v           *oidc.IDTokenVerifier
 	roleClaim   string
 	tenantClaim string
+	maxLifetime time.Duration
+	now         func() time.Time
 }
 
 // NewJWTVerifier checks tokens with go-oidc's verifier: signature by one of the issuer's keys
@@ -73,6 +84,11 @@ func NewJWTVerifier(c JWTConfig) (JWTVerifier, error) {
 		v:           oidc.NewVerifier(c.Issuer, keys, &oidc.Config{ClientID: c.Audience, SupportedSigningAlgs: algs}),
 		roleClaim:   cmp.Or(c.RoleClaim, config.DefaultRoleClaim),
 		tenantClaim: cmp.Or(c.TenantClaim, config.DefaultTenantClaim),
+		maxLifetime: cmp.Or(c.MaxLifetime, DefaultJWTMaxLifetime),
+		now:         c.Now,
+	}
+	if v.now == nil {
+		v.now = time.Now
 	}
 	return v, nil
 }
@@ -83,6 +99,13 @@ func (v *jwtVerifier) Verify(ctx context.Context, raw string) (Principal, error)
 	tok, err := v.v.Verify(ctx, raw)
 	if err != nil {
 		return Principal{}, err
+	}
+	now := v.now()
+	if tok.IssuedAt.After(now.Add(jwtClockSkew)) {
+		return Principal{}, fmt.Errorf("the token's iat %s is in the future", tok.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	if left := tok.Expiry.Sub(now); left > v.maxLifetime+jwtClockSkew {
+		return Principal{}, fmt.Errorf("the token is valid for %s more, beyond the %s allowed (admin.jwt.max_lifetime)", left.Round(time.Minute), v.maxLifetime)
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {

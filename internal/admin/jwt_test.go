@@ -143,6 +143,9 @@ func TestJWTLogin(t *testing.T) {
 		"HS256 (a symmetric alg)":      hsTok,
 		"alg none":                     "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2xvZ2luLmV4YW1wbGUudGVzdCIsImtleWdhdGVfcm9sZSI6ImdhdGV3YXlfYWRtaW4ifQ.",
 		"tampered payload":             tamper(mint(t, k, roleClaims("tenant_developer", "acme"))),
+		"valid for 100 years":          mint(t, k, with(map[string]any{"exp": time.Now().AddDate(100, 0, 0).Unix()})),
+		"issued in the future":         mint(t, k, with(map[string]any{"iat": time.Now().Add(time.Hour).Unix()})),
+		"a tenant the config lacks":    mint(t, k, roleClaims("tenant_admin", "initech")),
 	} {
 		if status, body := whoami(tok); status != http.StatusUnauthorized {
 			t.Errorf("%s: got %d, want 401: %s", name, status, body)

@@ -70,6 +70,9 @@ type AdminJWT struct {
 	TenantClaim string `json:"tenant_claim,omitempty"`
 	// Algorithms the signature may use; default RS256 and ES256.
 	Algorithms []string `json:"algorithms,omitempty"`
+	// MaxLifetime refuses tokens still valid for longer than this (a leaked 100-year token is
+	// no login); default 24h.
+	MaxLifetime Duration `json:"max_lifetime,omitempty"`
 }
 
 // AdminToken is an admin API bearer token, stored only as its hash.

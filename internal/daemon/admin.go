@@ -56,7 +56,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 // newJWTVerifier is admin.jwt as the admin API's verifier.
 func newJWTVerifier(j *config.AdminJWT) (admin.JWTVerifier, error) {
 	c := admin.JWTConfig{Issuer: j.Issuer, Audience: j.Audience, JWKSURL: j.JWKSURL,
-		RoleClaim: j.RoleClaim, TenantClaim: j.TenantClaim, Algorithms: j.Algorithms}
+		RoleClaim: j.RoleClaim, TenantClaim: j.TenantClaim, Algorithms: j.Algorithms, MaxLifetime: j.MaxLifetime.Or(0)}
 	if j.JWKSFile != "" {
 		b, err := os.ReadFile(j.JWKSFile)
 		if err != nil {
