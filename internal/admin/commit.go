@@ -30,6 +30,9 @@ func (s *server) commit(c *call, build func(cur versions.Version, f *config.File
 			return versions.Version{}, err
 		}
 		ch.Base, ch.Author = cur.Number, c.p.Name
+		if c.p.Role != RoleGatewayAdmin {
+			ch.Tenant = c.p.Tenant // retention keeps each tenant's newest versions apart
+		}
 		v, err := s.opts.Configs.Commit(c.r.Context(), ch)
 		if errors.Is(err, versions.ErrStale) && attempt < maxRebase {
 			// The newer version may be another replica's, not yet followed here: give the store

@@ -33,11 +33,11 @@ func (s *server) view(c *call, v versions.Version, f *config.File) versionView {
 	return versionView{versionMeta: versionMeta(meta), Config: tenantView(f, c.p.Tenant)}
 }
 
-// tenantMeta is a version's metadata as a tenant role sees it: no pins, and no author or
-// message, which name other tenants' changes ("issue credential ... of tenant globex").
+// tenantMeta is a version's metadata as a tenant role sees it: no pins, and no author,
+// message or tenant, which name other tenants' changes ("issue credential ... of tenant globex").
 func tenantMeta(v versions.Version) versions.Version {
 	m := v.Meta()
-	m.SecretVersions, m.Author, m.Message = nil, "", ""
+	m.SecretVersions, m.Author, m.Message, m.Tenant = nil, "", "", ""
 	return m
 }
 
@@ -87,7 +87,7 @@ func (s *server) applyConfig(c *call) (any, error) {
 		return nil, err
 	}
 	v, err := s.opts.Configs.Commit(c.r.Context(), versions.Change{Config: data, Base: base,
-		Keep: othersPins(curFile, cur.SecretVersions, c.p.Tenant), Author: c.p.Name, Message: msg})
+		Keep: othersPins(curFile, cur.SecretVersions, c.p.Tenant), Author: c.p.Name, Message: msg, Tenant: c.p.Tenant})
 	c.ev.Version = v.Number
 	return v.Meta(), err
 }

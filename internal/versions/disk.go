@@ -133,10 +133,22 @@ func (s *DiskStore) Put(_ context.Context, v Version, expectedLatest int) error 
 		}
 		return fmt.Errorf("put version %d: %w: %v", v.Number, ErrUnavailable, err)
 	}
-	nums = append(nums, v.Number)
-	for len(nums) > s.keep {
-		_ = os.Remove(s.path(nums[0]))
-		nums = nums[1:]
+	if len(nums)+1 > s.keep {
+		s.prune()
 	}
 	return nil
+}
+
+// prune removes the versions Retained does not keep.
+func (s *DiskStore) prune() {
+	vs, err := s.List(context.Background())
+	if err != nil {
+		return // retried at the next Put
+	}
+	keep := Retained(vs, s.keep)
+	for _, v := range vs {
+		if !keep[v.Number] {
+			_ = os.Remove(s.path(v.Number))
+		}
+	}
 }

@@ -66,6 +66,8 @@ type Change struct {
 	// undoing that version. 0 applies unconditionally (an operator's whole config).
 	Base            int
 	Author, Message string
+	// Tenant is the tenant a tenant-scoped change was made for ("" for gateway-wide ones).
+	Tenant string
 }
 
 // ErrStale is a change built from a version that is no longer the newest.
@@ -172,7 +174,7 @@ func (m *Manager) apply(ctx context.Context, c Change, rollbackOf int) (Version,
 	}
 	v := Version{
 		Number: latest.Number + 1, Hash: hash, Author: author, Time: m.opts.Now().UTC(),
-		Message: message, RollbackOf: rollbackOf, Config: data, SecretVersions: pins,
+		Message: message, RollbackOf: rollbackOf, Config: data, SecretVersions: pins, Tenant: c.Tenant,
 	}
 	if err := m.opts.Store.Put(ctx, v, latest.Number); err != nil {
 		m.restorePrevious(ctx)

@@ -3,6 +3,7 @@ package versions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -93,5 +94,35 @@ func TestStaleBaseIsRefused(t *testing.T) {
 	}
 	if _, err := m.RollbackFrom(ctx, v1.Number, v1.Number, "t", ""); !errors.Is(err, ErrStale) {
 		t.Fatalf("a rollback on a stale base: %v, want ErrStale", err)
+	}
+}
+
+// TestRetentionKeepsEveryTenantsRollbackTargets: a tenant applying many versions evicts only
+// what the overall window and its own share allow; another tenant's newest versions stay.
+func TestRetentionKeepsEveryTenantsRollbackTargets(t *testing.T) {
+	store, err := OpenDisk(t.TempDir(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewManager(Options{Store: store, Compile: (&recorder{}).compile})
+	ctx := context.Background()
+	beta, err := m.Commit(ctx, Change{Config: testConfig("beta's change"), Author: "beta-admin", Tenant: "beta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		if _, err := m.Commit(ctx, Change{Config: testConfig(fmt.Sprint("alpha ", i)), Author: "alpha-admin", Tenant: "alpha"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := m.History(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Get(ctx, beta.Number); err != nil {
+		t.Fatalf("beta's version %d was evicted by alpha's 60 applies: %v", beta.Number, err)
+	}
+	if len(vs) > 5+DefaultKeepPerTenant+1 {
+		t.Fatalf("%d versions kept: retention is not bounded", len(vs))
 	}
 }

@@ -176,9 +176,8 @@ func (s *VaultStore) Put(ctx context.Context, v Version, expectedLatest int) err
 		idx.Oldest = v.Number
 	}
 	var drop []int
-	for idx.Latest-idx.Oldest+1 > s.opts.Keep {
-		drop = append(drop, idx.Oldest)
-		idx.Oldest++
+	if idx.Latest-idx.Oldest+1 > s.opts.Keep {
+		drop, idx.Oldest = s.pruned(ctx, idx)
 	}
 	// The version is stored (and would be adopted); a failed index write loses nothing.
 	_, _ = s.writeIndex(ctx, idx, kvVersion)
@@ -186,6 +185,32 @@ func (s *VaultStore) Put(ctx context.Context, v Version, expectedLatest int) err
 		_ = s.kv.DeleteMetadata(ctx, s.versionPath(n))
 	}
 	return nil
+}
+
+// pruned lists the versions Retained does not keep, and the oldest one kept (the index's
+// Oldest: versions between it and Latest that were dropped are skipped by List).
+func (s *VaultStore) pruned(ctx context.Context, idx vaultIndex) (drop []int, oldest int) {
+	var vs []Version
+	for n := max(idx.Oldest, 1); n <= idx.Latest; n++ {
+		v, err := s.Get(ctx, n)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, idx.Oldest // retried at the next Put
+		}
+		vs = append(vs, v.Meta())
+	}
+	keep := Retained(vs, s.opts.Keep)
+	oldest = idx.Latest
+	for _, v := range vs {
+		if keep[v.Number] {
+			oldest = min(oldest, v.Number)
+		} else {
+			drop = append(drop, v.Number)
+		}
+	}
+	return drop, oldest
 }
 
 // vaultFailure classifies a Vault error: a check-and-set mismatch is ErrConflict, the rest

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -21,6 +22,9 @@ type Version struct {
 	Message string    `json:"message,omitempty"`
 	// RollbackOf is the version whose content and pins this one restored (0: an ordinary apply).
 	RollbackOf int `json:"rollback_of,omitempty"`
+	// Tenant is the tenant whose admin made a tenant-scoped change ("" for gateway-wide ones):
+	// retention keeps each tenant's newest versions apart (see Retained).
+	Tenant string `json:"tenant,omitempty"`
 	// Config is the YAML exactly as written.
 	Config []byte `json:"-"`
 	// SecretVersions pins each unversioned KV reference the providers use ("mount/path#field")
@@ -81,3 +85,25 @@ var (
 	ErrConflict    = errors.New("config version conflict: another apply stored a version first")
 	ErrUnavailable = errors.New("config store unavailable")
 )
+
+// DefaultKeepPerTenant is how many of each tenant's newest versions a store keeps beyond its
+// overall retention, so that one tenant applying many versions cannot evict another tenant's
+// rollback targets.
+const DefaultKeepPerTenant = 10
+
+// Retained reports which of vs (any order) a store keeps: the newest keep overall, and the
+// newest min(DefaultKeepPerTenant, keep) of each tenant (gateway-wide changes count as one).
+func Retained(vs []Version, keep int) map[int]bool {
+	floor := min(DefaultKeepPerTenant, keep)
+	sorted := slices.Clone(vs)
+	slices.SortFunc(sorted, func(a, b Version) int { return b.Number - a.Number }) // newest first
+	out := map[int]bool{}
+	perTenant := map[string]int{}
+	for i, v := range sorted {
+		if i < keep || perTenant[v.Tenant] < floor {
+			out[v.Number] = true
+		}
+		perTenant[v.Tenant]++
+	}
+	return out
+}
