@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -144,9 +145,17 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { errs <- admin.Serve(tr.adminListener(ls[2], boot.File.Limits)) }()
 	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
 	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
-	go watchFile(ctx, fileWatch{path: opts.ConfigPath, every: opts.WatchInterval, last: seen, configs: cfgs,
-		mark: mark, fileWins: opts.ConfigFileWins, audit: auditSink, log: log})
-	go followStore(ctx, shared.versions, opts.WatchInterval, cfgs, log)
+	// The watchers are owned here: stopped and waited for before the store, the keystore and
+	// the audit log they use are closed (the defers above), whichever way Run ends.
+	watchCtx, stopWatchers := context.WithCancel(ctx)
+	var watchers sync.WaitGroup
+	defer watchers.Wait()
+	defer stopWatchers()
+	watchers.Go(func() {
+		watchFile(watchCtx, fileWatch{path: opts.ConfigPath, every: opts.WatchInterval, last: seen, configs: cfgs,
+			mark: mark, fileWins: opts.ConfigFileWins, audit: auditSink, log: log})
+	})
+	watchers.Go(func() { followStore(watchCtx, shared.versions, opts.WatchInterval, cfgs, log) })
 	if opts.Ready != nil {
 		opts.Ready(addrs)
 	}
@@ -156,6 +165,8 @@ func Run(ctx context.Context, opts Options) error {
 	case err := <-errs:
 		log.Error("listener failed", "err", err)
 	}
+	stopWatchers()
+	watchers.Wait() // no config change starts once the drain has
 	draining.Store(true)
 	drain(log, opts.DrainDelay, opts.DrainTimeout, srv, []*health.Server{extHealth}, []*grpc.Server{extGRPC})
 	xdsGRPC.Stop() // ADS streams live as long as Envoy: they are cut, Envoy reconnects to a new keygate

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,23 @@ func TestFileEditNeverDropsAPIChanges(t *testing.T) {
 	base = "http://" + d.addrs.Admin
 	if strings.Contains(tenants(), `"beta"`) {
 		t.Fatal("with --config-file-wins the edited file should be the config (no tenant beta)")
+	}
+}
+
+// TestRunWaitsForItsGoroutines: when Run returns, the file watcher and the store follower have
+// stopped (they use the store and keystore Run closes).
+func TestRunWaitsForItsGoroutines(t *testing.T) {
+	dir := t.TempDir()
+	cfg := strings.NewReplacer("UPSTREAM", "http://127.0.0.1:9", "PREFIX", "v1").Replace(testConfig)
+	_ = os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(cfg), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "keys.yaml"), []byte("secret/keygate/api:\n  key: k\n"), 0o600)
+	d := startDaemon(t, dir)
+	d.stop()
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"daemon.watchFile", "daemon.followStore"} {
+		if strings.Contains(stacks, fn) {
+			t.Errorf("%s still runs after Run returned", fn)
+		}
 	}
 }
