@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -27,13 +28,23 @@ import (
 //	  transit/demo-rsa:  {type: rsa, key: "-----BEGIN PRIVATE KEY-----..."}
 //
 // The file has one version of each secret: a pinned reference (@N) resolves to it and reports
-// version 0. Reload re-reads the file on demand; a failed reload keeps the previous contents.
+// version 0. An edit of the file is picked up without a restart: a read checks, at most once
+// per FileReloadCheck, whether the file changed (size or modification time) and re-reads it.
+// A file that no longer parses keeps the previous contents in use, and says why in the log.
 type File struct {
 	path string
+	log  *slog.Logger
 	mu   sync.RWMutex
 	kv   map[string]map[string]secret.Value // "mount/path" -> field -> value
 	keys map[string]transitKey              // "mount/key"
+
+	checkMu   sync.Mutex
+	lastCheck time.Time
+	stamp     string // size and modification time of the contents in use
 }
+
+// FileReloadCheck is how often, at most, the file keystore looks for an edit of its file.
+const FileReloadCheck = time.Second
 
 var (
 	_ Store         = (*File)(nil)
@@ -44,15 +55,46 @@ var (
 func OpenFile(path string, log *slog.Logger) (*File, error) {
 	log.Warn("FILE KEYSTORE IN USE: keys are read in clear from a local file; this is high-risk and for development only, use keystore.type vault in production",
 		"path", path)
-	f := &File{path: path}
+	f := &File{path: path, log: log}
 	if err := f.Reload(); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
+func fileStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// fresh re-reads the file when it changed since it was read (checked at most once per
+// FileReloadCheck).
+func (f *File) fresh() {
+	f.checkMu.Lock()
+	defer f.checkMu.Unlock()
+	if time.Since(f.lastCheck) < FileReloadCheck {
+		return
+	}
+	f.lastCheck = time.Now()
+	f.mu.RLock()
+	inUse := f.stamp
+	f.mu.RUnlock()
+	if st := fileStamp(f.path); st == "" || st == inUse {
+		return
+	}
+	if err := f.Reload(); err != nil {
+		f.log.Error("file keystore changed but cannot be read: the previous contents stay in use", "err", err)
+		return
+	}
+	f.log.Info("file keystore reloaded", "path", f.path)
+}
+
 // Reload re-reads the file. On error the previous contents stay in use.
 func (f *File) Reload() error {
+	st := fileStamp(f.path)
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		return fmt.Errorf("file keystore: %w", err) // the path error names the file, not contents
@@ -62,7 +104,7 @@ func (f *File) Reload() error {
 		return fmt.Errorf("file keystore %s: %w", f.path, err)
 	}
 	f.mu.Lock()
-	f.kv, f.keys = kv, keys
+	f.kv, f.keys, f.stamp = kv, keys, st
 	f.mu.Unlock()
 	return nil
 }
@@ -72,6 +114,7 @@ func (f *File) Get(_ context.Context, ref Ref) (Secret, error) {
 	if ref.Kind != KV {
 		return Secret{}, readFailure(ref, ErrNotFound, "not a KV reference")
 	}
+	f.fresh()
 	f.mu.RLock()
 	fields, ok := f.kv[ref.Mount+"/"+ref.Path]
 	v, hasField := fields[ref.Field]

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/keygate/keygate/internal/failure"
@@ -161,4 +162,47 @@ func checkReadFailure(t testing.TB, err, sentinel error, ref, secretValue string
 	if secretValue != "" && strings.Contains(err.Error(), secretValue) {
 		t.Errorf("error message contains the secret value")
 	}
+}
+
+// TestFileKeystorePicksUpEdits: a key added to the file is served without a restart; an edit
+// that breaks the file keeps the previous keys (and the error names no value).
+func TestFileKeystorePicksUpEdits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.yaml")
+	write := func(s string) {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("secret/a:\n  k: one\n")
+	f, err := keystore.OpenFile(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := keystore.ParseRef("secret/b#k")
+	if _, err := f.Get(context.Background(), ref); err == nil {
+		t.Fatal("secret/b exists before it was added")
+	}
+	write("secret/a:\n  k: one\nsecret/b:\n  k: two\n")
+	waitGet := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			s, err := f.Get(context.Background(), ref)
+			if err == nil && string(s.Value.Reveal()) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the edited file was not picked up: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitGet("two")
+	write("secret/b: [not, a, map\n")
+	time.Sleep(keystore.FileReloadCheck + 100*time.Millisecond)
+	waitGet("two") // a broken edit keeps the previous contents
 }

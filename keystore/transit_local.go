@@ -100,6 +100,7 @@ func (f *File) transitKey(ref Ref) (transitKey, error) {
 	if ref.Kind != Transit {
 		return transitKey{}, readFailure(ref, ErrNotFound, "not a transit reference")
 	}
+	f.fresh()
 	f.mu.RLock()
 	k, ok := f.keys[ref.Mount+"/"+ref.Path]
 	f.mu.RUnlock()
