@@ -18,8 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/keystore"
