@@ -32,6 +32,7 @@ var testSecrets = map[string]string{
 	"aes_iv":     "fedcba9876543210",
 	"other":      "another-secret-0",
 	"aws_secret": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", // the AWS SigV4 test suite's
+	"k2":         "a second AES key",
 
 }
 

@@ -14,7 +14,10 @@ import (
 // response function, the decoding of a whole string of the response body as received (raw,
 // hex, base64 or base64url). Decrypting under a secret IV is otherwise an IV oracle (cipher.go).
 // A whole string, not a part: dropping a ciphertext's first blocks would make a later block
-// the first, decrypted under the IV instead of the block before it.
+// the first, decrypted under the IV instead of the block before it. Not a string the request
+// carried: a provider that echoes a caller's field (an order number) would otherwise decrypt a
+// ciphertext the caller chose. A provider that returns caller data stored from an earlier
+// request defeats this; docs/custom-mode.md says what a fixed secret IV can and cannot protect.
 func (st *callState) providerCiphertext(fn string, ct []byte) {
 	if !st.inResponse || st.x.Response == nil {
 		st.fatal(failure.New(failure.Internal, "script",
@@ -24,6 +27,9 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 		st.sent = responseStrings(st.x.Response.Body)
 	}
 	for _, s := range st.sent {
+		if st.echoed(s) {
+			continue
+		}
 		for _, dec := range decodings(s) {
 			if bytes.Equal(dec, ct) {
 				return
@@ -63,4 +69,23 @@ func decodings(s string) [][]byte {
 		}
 	}
 	return out
+}
+
+// echoed reports whether s appears in the request as sent: its path, body or a header value.
+func (st *callState) echoed(s string) bool {
+	r := st.x.Request
+	if r == nil || len(s) < 4 {
+		return false
+	}
+	if strings.Contains(r.Path, s) || bytes.Contains(r.Body(), []byte(s)) {
+		return true
+	}
+	for _, vs := range r.Header {
+		for _, v := range vs {
+			if strings.Contains(v, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
