@@ -17,8 +17,8 @@ func missing(v goja.Value) bool { return v == nil || goja.IsUndefined(v) || goja
 // binary returns the bytes of an ArrayBuffer or Uint8Array, or ok=false for other values.
 func binary(v goja.Value) ([]byte, bool) {
 	o, ok := v.(*goja.Object)
-	if !ok {
-		return nil, false
+	if !ok || (o.ClassName() != "ArrayBuffer" && o.Get("byteLength") == nil) {
+		return nil, false // never Export an array: that copies every element
 	}
 	switch b := o.Export().(type) {
 	case goja.ArrayBuffer:

@@ -38,7 +38,6 @@ var testSecrets = map[string]string{
 	"ali_secret": "testsecretAliyunRpc",
 	"amap_key":   "amapPrivateKey0042",
 	"baidu_sk":   "baiduSkExample7788",
-
 }
 
 // fakeKeys is an in-memory signer.Keys over testSecrets and one RSA key "private_key".
