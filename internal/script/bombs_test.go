@@ -38,6 +38,7 @@ func TestBombs(t *testing.T) {
 		{"concat doubling", `var s = 'x'; for (;;) s += s`, timeout},
 		{"flat of references", `var a = new Array(1e3).fill(1); new Array(1e4).fill(a).flat()`, memory},
 		{"encoder", `hex_encode(new Uint8Array(2e7))`, memory},
+		{"backtracking regexp", `for (;;) /^(a|aa)*\1$/.test('a'.repeat(40) + 'b')`, timeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			step := compileInline(t, reqHead+tc.body+"\n}", Options{DefaultTimeout: 50 * time.Millisecond})

@@ -3,7 +3,10 @@ package script
 import (
 	"math"
 	"strconv"
+	"sync"
+	"time"
 
+	"github.com/dlclark/regexp2/v2"
 	"github.com/dop251/goja"
 
 	"github.com/keygate/keygate/internal/failure"
@@ -358,4 +361,19 @@ func lengthOf(rt *goja.Runtime, v goja.Value) float64 {
 		return 0
 	}
 	return f
+}
+
+// regexpMatchTimeout bounds one backtracking regular expression match. goja runs patterns
+// that Go's linear regexp cannot (backreferences, lookaround) on regexp2, which backtracks in
+// Go where the interrupt cannot reach: /^(a|aa)*\1$/ on 40 characters ran 44 s. A match over
+// the bound fails as "no match" (goja's handling of regexp2's timeout); the script's own time
+// limit still ends the invocation.
+const regexpMatchTimeout = 100 * time.Millisecond
+
+var boundRegexpsOnce sync.Once
+
+// boundRegexps sets regexp2's process-wide match timeout, which every pattern compiled later
+// takes. goja is the only user of regexp2 in keygate.
+func boundRegexps() {
+	boundRegexpsOnce.Do(func() { regexp2.DefaultMatchTimeout = regexpMatchTimeout })
 }

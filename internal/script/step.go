@@ -98,6 +98,7 @@ var (
 // functions exist. It runs at config load; a *SyntaxError carries the file, line and column.
 func Compile(cfg config.Script, b signer.Build, opts Options) (*Step, error) {
 	opts = opts.withDefaults()
+	boundRegexps()
 	name, text := "inline", cfg.Inline
 	if cfg.File != "" {
 		name = cfg.File
