@@ -55,8 +55,10 @@ func (s *Step) call(ctx context.Context, x *signer.Exchange, fn func(*vm) error)
 	st := v.st
 	st.slot = sl
 	st.begin(ctx, x)
+	watcher.start(st, st.mem.limit)
 	healthy := false
 	defer func() {
+		watcher.stop(st)
 		st.end()
 		st.slot.release()
 		if healthy {

@@ -84,12 +84,14 @@ func (st *callState) plain(v goja.Value, sink string) string {
 // have their own timeouts, and a cold Vault cache must not time out the script.
 func (st *callState) outside(f func()) {
 	st.budget.pause()
+	watcher.stop(st)
 	st.slot.release()
 	defer st.budget.resume()
 	f()
 	// If the request ended while this call ran, the budget has already interrupted the runtime
 	// (run.go): it runs to that interrupt without a slot rather than waiting for one.
 	_ = st.slot.acquire(st.ctx)
+	watcher.start(st, st.mem.limit)
 }
 
 // indexMarkerStart finds the next marker or stray marker character.
