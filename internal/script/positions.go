@@ -269,5 +269,6 @@ func (st *callState) tokenArg(s, sink string) (out []byte, secretUsed bool) {
 
 // derived returns a handle for material derived from origin's secret.
 func (st *callState) derived(origin string, r role, depth int, b []byte) goja.Value {
+	st.charge(len(b) + 64) // a handle and its bytes live until the invocation ends
 	return st.rt.ToValue(st.handles.value(handle{name: origin, role: r, derived: true, depth: depth}, secret.New(b)))
 }
