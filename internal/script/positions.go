@@ -1,6 +1,8 @@
 package script
 
 import (
+	"bytes"
+
 	"github.com/dop251/goja"
 
 	"github.com/keygate/keygate/internal/failure"
@@ -270,5 +272,8 @@ func (st *callState) tokenArg(s, sink string) (out []byte, secretUsed bool) {
 // derived returns a handle for material derived from origin's secret.
 func (st *callState) derived(origin string, r role, depth int, b []byte) goja.Value {
 	st.charge(len(b) + 64) // a handle and its bytes live until the invocation ends
+	if f := st.step.opts.observeDerived; f != nil {
+		f(bytes.Clone(b))
+	}
 	return st.rt.ToValue(st.handles.value(handle{name: origin, role: r, derived: true, depth: depth}, secret.New(b)))
 }

@@ -42,6 +42,8 @@ type Options struct {
 	TokenTimeout   time.Duration // per http_post_* call; default 5s
 	Logger         *slog.Logger  // for log()/console.log at debug level; default discards
 	MaxMemory      int64         // ceiling of script.memory_bytes; default DefaultMemory
+
+	observeDerived func([]byte) // tests: sees each value a built-in derived from a secret
 }
 
 func (o Options) withDefaults() Options {
