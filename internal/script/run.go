@@ -43,7 +43,7 @@ func (s *Step) call(ctx context.Context, x *signer.Exchange, fn func(*vm) error)
 	start, mark := time.Now(), x.Timing.Sum()
 	defer x.Timing.AddExclusive(signer.StageScript, start, mark)
 	// The slot comes first: creating a runtime is CPU work too.
-	sl := slot{tenant: x.Tenant}
+	sl := slot{tenant: fairShare(x)}
 	if err := sl.acquire(ctx); err != nil {
 		return failure.Wrap(failure.Timeout, "script", err, "waiting for a processor to run the script")
 	}

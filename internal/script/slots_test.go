@@ -106,13 +106,17 @@ func TestWaitingScriptGivesItsProcessorBack(t *testing.T) {
 func TestSlotsAreFairBetweenTenants(t *testing.T) {
 	s := newScheduler(2)
 	ctx := t.Context()
-	if err := s.acquire(ctx, "bomber"); err != nil {
+	if err := s.acquire(ctx, "victim", false); err != nil { // the victim has run recently
+		t.Fatal(err)
+	}
+	s.release("victim")
+	if err := s.acquire(ctx, "bomber", false); err != nil {
 		t.Fatal(err)
 	}
 	second := make(chan error, 1)
-	go func() { second <- s.acquire(ctx, "bomber") }()
+	go func() { second <- s.acquire(ctx, "bomber", false) }()
 	waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.waiting) == 1 })
-	if err := s.acquire(ctx, "victim"); err != nil { // immediately: the bomber is at its share
+	if err := s.acquire(ctx, "victim", false); err != nil { // immediately: the bomber is at its share
 		t.Fatal(err)
 	}
 	s.release("victim")
@@ -127,13 +131,22 @@ func TestSlotsAreFairBetweenTenants(t *testing.T) {
 	}
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.acquire(gone, "bomber"); err == nil {
+	if err := s.acquire(gone, "bomber", false); err == nil {
 		t.Fatal("a canceled wait got a slot")
 	}
 	s.release("bomber")
 	if s.free != 2 || len(s.held) != 0 || len(s.waiting) != 0 {
 		t.Fatalf("free %d held %v waiting %d, want everything back", s.free, s.held, len(s.waiting))
 	}
+	// Alone (the victim not seen for a while), a tenant uses every slot.
+	s.now = func() time.Time { return time.Now().Add(time.Minute) }
+	for range 2 {
+		if err := s.acquire(ctx, "bomber", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.release("bomber")
+	s.release("bomber")
 }
 
 func waitFor(t *testing.T, cond func() bool) {
