@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target briefly (CI: `make fuzz`). Each target first replays its seed corpus,
-# then fuzzes for a number of executions (about 10 s each on a 2-core machine; the 8 targets
+# then fuzzes for a number of executions (about 10 s each on a 2-core machine; the 9 targets
 # stay under 2 minutes). A failure leaves the failing input under the package's testdata/fuzz/
 # and exits non-zero.
 #
@@ -25,6 +25,7 @@ targets=(
   "FuzzParseMatchesEncodingJSON ./internal/jsonbody 150000"
   "FuzzValidMatchesEncodingJSON ./internal/jsonbody 150000"
   "FuzzResponseBodyObject ./internal/script 10000"
+  "FuzzRoleComposition ./internal/script 2000"
 )
 for t in "${targets[@]}"; do
   read -r name pkg execs <<<"$t"

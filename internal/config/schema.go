@@ -247,4 +247,18 @@ type Script struct {
 	Timeout  Duration `json:"timeout,omitempty"` // per invocation, default 50ms
 	Request  string   `json:"request,omitempty"` // function name, when the source defines several
 	Response string   `json:"response,omitempty"`
+	// Secrets declares the role of the provider's secrets for the script (where each may go);
+	// a secret not declared here takes its role from its name (aes_key, aes_iv, app_secret,
+	// private_key) or from its first use: docs/custom-mode.md, "Secret roles".
+	Secrets map[string]ScriptSecret `json:"secrets,omitempty"`
+	// MemoryBytes is the per-invocation memory budget (strings, arrays, buffers the script
+	// makes); default and ceiling 32 MiB.
+	MemoryBytes int64 `json:"memory_bytes,omitempty"`
+}
+
+// ScriptSecret is the role of one provider secret in a script.
+type ScriptSecret struct {
+	Role  string `json:"role"`            // aes_key | iv | hmac_key | sign_string | private_key | opaque
+	Key   string `json:"key,omitempty"`   // iv: the aes_key secret this IV or nonce goes with
+	Chain int    `json:"chain,omitempty"` // hmac_key: HMACs in its key chain (TC3 4, SigV4 5); default 1
 }

@@ -40,6 +40,14 @@ func (s *Set) AddBytes(b []byte) {
 	}
 }
 
+// AddExact adds b as it is, whatever its length: a value a step marked as carrying a secret
+// (a token written into a header) is tainted as a whole, so even a short one is redacted.
+func (s *Set) AddExact(b []byte) {
+	if len(b) > 0 {
+		s.forms = append(s.forms, bytes.Clone(b))
+	}
+}
+
 // Empty reports whether nothing was added.
 func (s *Set) Empty() bool { return len(s.forms) == 0 }
 

@@ -34,13 +34,13 @@ func (st *callState) digestValue(sum []byte, suffix string) goja.Value {
 
 // installDigests defines md5/sha1/sha256/sha512(data) and hmac_sha1/sha256/sha512(key, data),
 // each with _base64 and _bytes variants. Secret handles in data and key are replaced by their
-// bytes; digests and MACs are not secret.
+// bytes where their role allows it (positions.go); digests and final MACs are not secret.
 func (st *callState) installDigests(g *goja.Object) {
 	for name, newHash := range hashes {
 		for _, suffix := range digestOutputs {
 			fn := name + suffix
 			_ = g.Set(fn, func(c goja.FunctionCall) goja.Value {
-				data, sec := st.bytesArg(fn, arg(c, 0), keyHandle|tokenHandle, fn)
+				data, sec := st.dataArg(fn, "the data", arg(c, 0))
 				h := newHash()
 				h.Write(data)
 				wipe(data, sec)
@@ -51,7 +51,7 @@ func (st *callState) installDigests(g *goja.Object) {
 			}
 			hfn := "hmac_" + name + suffix
 			_ = g.Set(hfn, func(c goja.FunctionCall) goja.Value {
-				return st.digestValue(st.hmac(hfn, name, newHash, arg(c, 0), arg(c, 1)), suffix)
+				return st.hmac(hfn, name, newHash, suffix, arg(c, 0), arg(c, 1))
 			})
 		}
 	}
@@ -59,25 +59,43 @@ func (st *callState) installDigests(g *goja.Object) {
 
 // hmac computes a MAC. A key that is exactly one named secret goes through signer.Keys.HMAC
 // (Vault Transit when the reference is a transit key); any other key is revealed locally.
-func (st *callState) hmac(fn, hashName string, newHash func() hash.Hash, key, data goja.Value) []byte {
-	msg, msgSec := st.bytesArg(fn, data, keyHandle|tokenHandle, fn)
+// Under a secret key, the outputs of the first chain-1 HMACs of the key's chain are key
+// material: they come back as handles (in the encoding asked for) usable only as the next
+// HMAC key; the last one's is the signature, plain.
+func (st *callState) hmac(fn, hashName string, newHash func() hash.Hash, suffix string, key, data goja.Value) goja.Value {
+	msg, msgSec := st.dataArg(fn, "the data", data)
 	defer wipe(msg, msgSec)
-	if !missing(key) {
-		if h, ok := st.handles.only(key.String()); ok && h.name != "" && st.x.Keys != nil {
-			var sum []byte
-			var err error
-			st.outside(func() { sum, err = st.x.Keys.HMAC(st.ctx, st.x, h.name, hashName, msg) })
-			if err != nil {
-				st.throw(failure.Wrap(failure.Unavailable, "keystore", err, "hmac with "+h.name))
-			}
-			return sum
-		}
+	if missing(key) {
+		st.typeError("%s: the key is missing", fn)
 	}
-	k, kSec := st.bytesArg(fn, key, keyHandle|tokenHandle, fn)
-	defer wipe(k, kSec)
-	m := hmac.New(newHash, k)
-	m.Write(msg)
-	return m.Sum(nil)
+	k, h, root := st.hmacKeyArg(fn, key)
+	var sum []byte
+	if root && st.x.Keys != nil {
+		wipe(k, true)
+		var err error
+		st.outside(func() { sum, err = st.x.Keys.HMAC(st.ctx, st.x, h.name, hashName, msg) })
+		if err != nil {
+			st.throw(failure.Wrap(failure.Unavailable, "keystore", err, "hmac with "+h.name))
+		}
+	} else {
+		m := hmac.New(newHash, k)
+		wipe(k, h != nil)
+		m.Write(msg)
+		sum = m.Sum(nil)
+	}
+	if h == nil || h.depth+1 >= st.roleOf(h, roleHMACKey).chainLen() {
+		return st.digestValue(sum, suffix)
+	}
+	var out []byte
+	switch suffix {
+	case "_base64":
+		out = []byte(base64.StdEncoding.EncodeToString(sum))
+	case "_bytes":
+		out = sum
+	default:
+		out = []byte(hex.EncodeToString(sum))
+	}
+	return st.derived(h.name, roleHMACKey, h.depth+1, out)
 }
 
 // installSigners defines rsa_sign and ecdsa_sign(key, data[, hash]): key is a secret name or a
@@ -86,11 +104,11 @@ func (st *callState) installSigners(g *goja.Object) {
 	for _, fn := range []string{"rsa_sign", "ecdsa_sign"} {
 		_ = g.Set(fn, func(c goja.FunctionCall) goja.Value {
 			name := st.keyName(fn, arg(c, 0))
-			data, sec := st.bytesArg(fn, arg(c, 1), keyHandle|tokenHandle, fn)
+			data, sec := st.dataArg(fn, "the data", arg(c, 1))
 			defer wipe(data, sec)
 			hashName := "sha256"
 			if v := arg(c, 2); !missing(v) {
-				hashName = v.String()
+				hashName = st.plain(v, fn+" hash")
 			}
 			if st.x.Keys == nil {
 				st.throw(failure.New(failure.Internal, "script", "%s: no keys", fn))
@@ -112,14 +130,21 @@ func (st *callState) keyName(fn string, v goja.Value) string {
 		st.typeError("%s: the key name is missing", fn)
 	}
 	s := v.String()
-	if h, ok := st.handles.only(s); ok && h.name != "" {
-		return h.name
-	}
+	var h *handle
 	if hasMarker(s) {
-		st.typeError("%s: the key must be a secret name or a handle from secret()", fn)
+		ps := st.pieces(s, "the key")
+		if len(ps) != 1 || ps[0].h == nil {
+			st.fatal(failure.New(failure.Internal, "script", "%s: the key must be a secret name or a handle from secret(), alone", fn))
+		}
+		h = ps[0].h
+	} else {
+		st.declared(fn, s)
+		h = &handle{name: s}
 	}
-	st.declared(fn, s)
-	return s
+	if r := st.roleOf(h, rolePrivateKey).role; r != rolePrivateKey || h.derived {
+		st.refuse(fn, "the key", h, r)
+	}
+	return h.name
 }
 
 // declared throws unless the provider declares the secret name.

@@ -26,7 +26,15 @@ func (st *callState) installEncoding(g *goja.Object) {
 	}
 	for fn, enc := range encoders {
 		_ = g.Set(fn, func(c goja.FunctionCall) goja.Value {
-			return st.rt.ToValue(enc(st.plainBytes(fn, arg(c, 0), fn)))
+			b, origin, sec := st.encodeArg(fn, arg(c, 0))
+			st.charge(2 * len(b))
+			out := enc(b)
+			wipe(b, sec)
+			if sec {
+				// An encoded sign string is still one: a handle, usable where its origin is.
+				return st.derived(origin, roleSignString, 0, []byte(out))
+			}
+			return st.rt.ToValue(out)
 		})
 	}
 	decoders := map[string]func(string) ([]byte, error){
@@ -47,6 +55,7 @@ func (st *callState) installEncoding(g *goja.Object) {
 			if err != nil {
 				st.typeError("%s: %v", fn, err)
 			}
+			st.charge(len(b))
 			return st.bytesValue(b)
 		})
 	}

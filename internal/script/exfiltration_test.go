@@ -46,20 +46,21 @@ func TestNoExfiltration(t *testing.T) {
 		{"log", `log("key", AesKey)`, "log"},
 		{"console", `console.log(AesKey)`, "log"},
 		{"token_save", `token_save(AesKey, 60); reqHeaders.set("Authorization", token_load())`, "token_save"},
-		{"base64 of a key", `reqHeaders.set("X", base64_encode(AesKey))`, "base64_encode"},
-		{"hex of a key", `reqHeaders.set("X", hex_encode(AesKey))`, "hex_encode"},
-		{"url_encode", `reqParams.set("k", url_encode(AesKey))`, "url_encode"},
+		{"base64 of a key", `reqHeaders.set("X", base64_encode(AesKey))`, "base64_encode: the input does not take secret aes_key (role aes_key)"},
+		{"hex of a key", `reqHeaders.set("X", hex_encode(AesKey))`, "hex_encode: the input does not take secret aes_key (role aes_key)"},
+		{"url_encode", `reqParams.set("k", url_encode(AesKey))`, "url_encode: the input does not take secret aes_key (role aes_key)"},
 		{"encrypt then decrypt", `var c = aes_cbc_pkcs5_encrypt("0000000000000000", AesKey, "0000000000000000");
-			reqHeaders.set("X", aes_cbc_pkcs5_decrypt("0000000000000000", c, "0000000000000000"))`, "the plaintext of aes_cbc_pkcs5_encrypt"},
-		{"decrypt a key", `reqHeaders.set("X", aes_cbc_pkcs5_decrypt(AesKey, AesKey, AesIV))`, "the ciphertext of aes_cbc_pkcs5_decrypt"},
-		{"secret iv with a known key", `reqHeaders.set("X", base64_encode(aes_cbc_pkcs5_encrypt("0000000000000000", "x", AesIV)))`, "the IV of aes_cbc_pkcs5_encrypt under a non-secret key"},
-		{"gcm plaintext", `aes_gcm_encrypt(AesKey, AesIV, "000000000000")`, "the plaintext of aes_gcm_encrypt"},
+			reqHeaders.set("X", aes_cbc_pkcs5_decrypt("0000000000000000", c, "0000000000000000"))`, "aes_cbc_pkcs5_encrypt: the plaintext does not take secret aes_key (role aes_key)"},
+		{"decrypt a key", `reqHeaders.set("X", aes_cbc_pkcs5_decrypt(AesKey, AesKey, AesIV))`, "aes_cbc_pkcs5_decrypt: the ciphertext does not take secret aes_key (role aes_key)"},
+		{"secret iv with a known key", `reqHeaders.set("X", base64_encode(aes_cbc_pkcs5_encrypt("0000000000000000", "x", AesIV)))`, "aes_cbc_pkcs5_encrypt: the IV aes_iv is secret and the key is not"},
+		{"gcm plaintext", `aes_gcm_encrypt(AesKey, AesIV, "000000000000")`, "aes_gcm_encrypt: the plaintext does not take secret aes_iv (role iv)"},
 		{"caught violation still fails", `try { reqHeaders.set("X", AesKey) } catch (e) {} reqHeaders.set("X", "fine")`, "header X"},
 		{"reversed marker", `reqHeaders.set("X", AesKey.split("").reverse().join(""))`, "header X"},
 		{"marker without delimiters", `reqHeaders.set("X", AesKey.slice(1, -1))`, ""},
 		{"char codes of the marker", `var s = ""; for (var i = 0; i < AesKey.length; i++) s += AesKey.charCodeAt(i) + ",";
 			reqHeaders.set("X", s); reqBody.set("len", AppKey.length)`, ""},
-		{"digest is fine", `reqHeaders.set("X", sha256(AesKey) + hmac_sha256_base64(AesKey, "m"))`, ""},
+		{"digest of a sign string is fine", `reqHeaders.set("X", sha256(reqBody.buildSignStr()) + hmac_sha256_base64(secret("other"), "m"))`, ""},
+		{"digest of an AES key is refused", `reqHeaders.set("X", sha256(AesKey))`, "sha256: the data does not take secret aes_key (role aes_key)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,8 +74,12 @@ func TestNoExfiltration(t *testing.T) {
 					t.Fatalf("unexpected error: %v", err)
 				}
 			} else {
+				want := tc.sink
+				if !strings.Contains(want, ": ") {
+					want = "secret value reached " + want
+				}
 				if err == nil || failure.KindOf(err) != failure.Internal || failure.StageOf(err) != "script" ||
-					!strings.Contains(err.Error(), "secret value reached "+tc.sink) {
+					!strings.Contains(err.Error(), want) {
 					t.Fatalf("err = %v, want internal script error naming %q", err, tc.sink)
 				}
 			}
@@ -132,16 +137,16 @@ func TestTokenHandleGoesOnlyToHeaders(t *testing.T) {
 	}
 }
 
-// TestIVBinding: a secret key keeps the IV it was first used with, so decrypting one block with
-// the secret IV and with a known IV (whose XOR would reveal the IV) cannot happen.
+// TestIVBinding: a secret key keeps the mode and IV it was first used with, so encrypting
+// under the secret IV and decrypting under a known IV (whose XOR would reveal the IV) cannot
+// both happen; the refusal is uncatchable.
 func TestIVBinding(t *testing.T) {
 	step := compileInline(t, `function (reqHeaders, reqParams, reqBody, AppKey, AesKey, AesIV) {
-  var c = base64_decode("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-  try { aes_cbc_pkcs5_decrypt(AesKey, c, AesIV) } catch (e) {}
-  aes_cbc_pkcs5_decrypt(AesKey, c, "0000000000000000");
+  aes_cbc_pkcs5_encrypt(AesKey, "x", AesIV);
+  try { aes_cbc_pkcs5_decrypt(AesKey, base64_decode("AAAAAAAAAAAAAAAAAAAAAA=="), "0000000000000000") } catch (e) {}
 }`, Options{})
 	err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
-	if err == nil || !strings.Contains(err.Error(), "same IV") {
+	if err == nil || !strings.Contains(err.Error(), "same mode with the same IV (first cbc with IV aes_iv, now cbc with plain IVs)") {
 		t.Fatalf("err = %v, want the IV binding error", err)
 	}
 }

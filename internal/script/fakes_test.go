@@ -32,7 +32,12 @@ var testSecrets = map[string]string{
 	"aes_iv":     "fedcba9876543210",
 	"other":      "another-secret-0",
 	"aws_secret": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", // the AWS SigV4 test suite's
-
+	"k2":         "a second AES key",
+	"tc3_key":    "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+	"acs_secret": "testSecretAcs3Example",
+	"ali_secret": "testsecretAliyunRpc",
+	"amap_key":   "amapPrivateKey0042",
+	"baidu_sk":   "baiduSkExample7788",
 }
 
 // fakeKeys is an in-memory signer.Keys over testSecrets and one RSA key "private_key".
@@ -112,7 +117,7 @@ func (f *fakeTokens) Invalidate(context.Context) {
 type fixedClock struct{ t time.Time }
 
 func (c fixedClock) Now() time.Time { return c.t }
-func (c fixedClock) Nonce() string  { return "0123456789abcdef0123456789abcdef" }
+func (c fixedClock) Nonce() string  { return "a1b2c3d4e5f60718293a4b5c6d7e8f90" }
 
 var pinned = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 

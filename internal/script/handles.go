@@ -26,18 +26,16 @@ const (
 	markPrefix = "\uE000kg:"
 )
 
-type handleKind uint8
-
-const (
-	keyHandle   handleKind = 1 << iota // AppSecret, AesKey, AesIV, private keys: never leaves
-	tokenHandle                        // a bearer token: may go into request headers only
-)
-
+// A handle stands for a provider secret (by name, loaded on first use), a token, or material
+// derived from a secret by a built-in (an HMAC chain key, an encoded sign string): derived
+// material keeps its origin's name and role, so it goes where its origin may go and no further.
 type handle struct {
-	kind   handleKind
-	name   string // the provider's secret name; "" for tokens
-	val    secret.Value
-	loaded bool
+	name    string // the provider's secret name, or the one derived material came from; "" for tokens
+	role    role   // roleUnset for a named secret: its role is the step's (roles.go)
+	derived bool
+	depth   int // hmac_key: HMACs applied since the root secret
+	val     secret.Value
+	loaded  bool
 }
 
 // handleTable holds one invocation's handles.
@@ -66,17 +64,18 @@ func (t *handleTable) marker(i int) string {
 // named returns the marker of the provider secret name, one per invocation.
 func (t *handleTable) named(name string) string {
 	for i := range t.list {
-		if t.list[i].name == name {
+		if t.list[i].name == name && !t.list[i].derived && t.list[i].role == roleUnset {
 			return t.marker(i)
 		}
 	}
-	t.list = append(t.list, handle{kind: keyHandle, name: name})
+	t.list = append(t.list, handle{name: name})
 	return t.marker(len(t.list) - 1)
 }
 
-// value returns the marker of a secret the script must not see (a token).
-func (t *handleTable) value(kind handleKind, v secret.Value) string {
-	t.list = append(t.list, handle{kind: kind, val: v, loaded: true})
+// value returns the marker of a value the script must not see (a token, derived material).
+func (t *handleTable) value(h handle, v secret.Value) string {
+	h.val, h.loaded = v, true
+	t.list = append(t.list, h)
 	return t.marker(len(t.list) - 1)
 }
 
@@ -99,18 +98,6 @@ func (t *handleTable) lookup(s string) (int, int, error) {
 		return 0, 0, errBadHandle
 	}
 	return n, end + len(string(markClose)), nil
-}
-
-// only returns the handle when s is exactly one marker.
-func (t *handleTable) only(s string) (*handle, bool) {
-	if !strings.HasPrefix(s, markPrefix) {
-		return nil, false
-	}
-	n, l, err := t.lookup(s)
-	if err != nil || l != len(s) {
-		return nil, false
-	}
-	return &t.list[n], true
 }
 
 // sinkError is the fail-closed error for a secret reaching an output. It names the sink, never

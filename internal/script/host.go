@@ -49,7 +49,7 @@ func (st *callState) installHost(g *goja.Object) {
 		if !ok || tok.IsZero() {
 			return goja.Null()
 		}
-		return st.rt.ToValue(st.handles.value(tokenHandle, tok))
+		return st.rt.ToValue(st.handles.value(handle{role: roleToken}, tok))
 	})
 	_ = g.Set("token_save", func(c goja.FunctionCall) goja.Value {
 		if st.x.Tokens == nil {
@@ -58,7 +58,7 @@ func (st *callState) installHost(g *goja.Object) {
 		if missing(arg(c, 0)) {
 			st.typeError("token_save: the token is missing")
 		}
-		tok, _ := st.reveal(arg(c, 0).String(), tokenHandle, "token_save")
+		tok, _ := st.tokenArg(arg(c, 0).String(), "token_save")
 		expiry := st.expiry(arg(c, 1))
 		var err error
 		st.outside(func() { err = st.x.Tokens.Save(st.ctx, secret.New(tok), expiry) })

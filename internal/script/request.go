@@ -35,7 +35,7 @@ func (st *callState) newRequestObjects() requestObjects {
 		if st.sensitive(v[0]) {
 			// A token this script or an earlier step put in a header comes back as the handle
 			// it went in as: reading it back must not turn it into text the script can print.
-			return rt.ToValue(st.handles.value(tokenHandle, secret.FromString(v[0])))
+			return rt.ToValue(st.handles.value(handle{role: roleToken}, secret.FromString(v[0])))
 		}
 		return rt.ToValue(v[0])
 	})
@@ -46,9 +46,12 @@ func (st *callState) newRequestObjects() requestObjects {
 		}
 		// Token handles may go into a request header: that is what a token is for. Key handles
 		// may not.
-		val, revealed := st.reveal(arg(c, 1).String(), tokenHandle, "header "+name)
+		val, revealed := st.tokenArg(arg(c, 1).String(), "header "+name)
 		if !httpguts.ValidHeaderFieldValue(string(val)) {
 			clear(val)
+			if revealed { // about a token's bytes: not a bit the script may read
+				st.fatal(failure.New(failure.Internal, "script", "reqHeaders.set: the value of %s holds characters a header cannot carry", name))
+			}
 			st.typeError("reqHeaders.set: the value of %s holds characters a header cannot carry", name)
 		}
 		st.x.Request.Header.Set(name, string(val))

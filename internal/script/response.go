@@ -20,6 +20,7 @@ func (s *Step) ProcessResponse(ctx context.Context, x *signer.Exchange) error {
 		return nil
 	}
 	return s.call(ctx, x, func(v *vm) error {
+		v.st.inResponse = true
 		orig := x.Response.Body
 		body, err := v.st.objectFromJSON(orig)
 		if err != nil {

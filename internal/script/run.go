@@ -43,7 +43,7 @@ func (s *Step) call(ctx context.Context, x *signer.Exchange, fn func(*vm) error)
 	start, mark := time.Now(), x.Timing.Sum()
 	defer x.Timing.AddExclusive(signer.StageScript, start, mark)
 	// The slot comes first: creating a runtime is CPU work too.
-	var sl slot
+	sl := slot{tenant: fairShare(x)}
 	if err := sl.acquire(ctx); err != nil {
 		return failure.Wrap(failure.Timeout, "script", err, "waiting for a processor to run the script")
 	}
@@ -55,8 +55,10 @@ func (s *Step) call(ctx context.Context, x *signer.Exchange, fn func(*vm) error)
 	st := v.st
 	st.slot = sl
 	st.begin(ctx, x)
+	watcher.start(st, st.mem.limit)
 	healthy := false
 	defer func() {
+		watcher.stop(st)
 		st.end()
 		st.slot.release()
 		if healthy {

@@ -118,7 +118,7 @@ func TestCompileErrors(t *testing.T) {
 // times out each time, the good script always succeeds.
 func TestLoopingScriptDoesNotHurtOthers(t *testing.T) {
 	bad := compileInline(t, reqHead+"while (true) {}\n}", Options{DefaultTimeout: 20 * time.Millisecond})
-	good := compileInline(t, reqHead+"reqBody.set('sign', hmac_sha256(secret('app_secret'), reqBody.buildSignStr()))\n}", Options{})
+	good := compileInline(t, reqHead+"reqBody.set('sign', hmac_sha256(secret('other'), reqBody.buildSignStr()))\n}", Options{})
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for g := range 4 {

@@ -42,7 +42,7 @@ func TestScriptsRunAtMostOnePerProcessor(t *testing.T) {
 	s := compileInline(t, `function (reqHeaders, reqParams, reqBody) {
 		log("in"); var x = 0; for (var i = 0; i < 300000; i++) { x += i }; log("out")
 	}`, Options{DefaultTimeout: 10 * time.Second, Logger: slog.New(h)})
-	n := 3 * cap(cpuSlots)
+	n := 3 * cpuSlots.capacity()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for range n {
@@ -55,8 +55,8 @@ func TestScriptsRunAtMostOnePerProcessor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if peak := h.peak.Load(); peak < 1 || peak > int64(cap(cpuSlots)) {
-		t.Fatalf("%d scripts ran at once, want 1 to %d (GOMAXPROCS)", peak, cap(cpuSlots))
+	if peak := h.peak.Load(); peak < 1 || peak > int64(cpuSlots.capacity()) {
+		t.Fatalf("%d scripts ran at once, want 1 to %d (GOMAXPROCS)", peak, cpuSlots.capacity())
 	}
 }
 
@@ -85,7 +85,7 @@ func TestWaitingScriptGivesItsProcessorBack(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer close(tokens.release)
-	for range cap(cpuSlots) {
+	for range cpuSlots.capacity() {
 		wg.Go(func() { _ = s.SignRequest(t.Context(), newExchange("/wait", `{}`, tokens)) })
 		<-tokens.waiting
 	}
@@ -99,4 +99,63 @@ func TestWaitingScriptGivesItsProcessorBack(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a script waited for a slot held by scripts blocked in token_load")
 	}
+}
+
+// TestSlotsAreFairBetweenTenants: with two slots, one tenant holds at most one, so another
+// tenant's script never waits behind it; a freed slot goes to the first waiter under its share.
+func TestSlotsAreFairBetweenTenants(t *testing.T) {
+	s := newScheduler(2)
+	ctx := t.Context()
+	if err := s.acquire(ctx, "victim", false); err != nil { // the victim has run recently
+		t.Fatal(err)
+	}
+	s.release("victim")
+	if err := s.acquire(ctx, "bomber", false); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() { second <- s.acquire(ctx, "bomber", false) }()
+	waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.waiting) == 1 })
+	if err := s.acquire(ctx, "victim", false); err != nil { // immediately: the bomber is at its share
+		t.Fatal(err)
+	}
+	s.release("victim")
+	select {
+	case <-second:
+		t.Fatal("the bomber's second script got a second slot")
+	default:
+	}
+	s.release("bomber")
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.acquire(gone, "bomber", false); err == nil {
+		t.Fatal("a canceled wait got a slot")
+	}
+	s.release("bomber")
+	if s.free != 2 || len(s.held) != 0 || len(s.waiting) != 0 {
+		t.Fatalf("free %d held %v waiting %d, want everything back", s.free, s.held, len(s.waiting))
+	}
+	// Alone (the victim not seen for a while), a tenant uses every slot.
+	s.now = func() time.Time { return time.Now().Add(time.Minute) }
+	for range 2 {
+		if err := s.acquire(ctx, "bomber", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.release("bomber")
+	s.release("bomber")
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 1000 {
+		if cond() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("condition never held")
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/keygate/keygate/internal/failure"
-	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/signer"
 )
 
@@ -28,15 +27,21 @@ type callState struct {
 	handles   handleTable
 	violation error // a secret reached an output: the invocation fails whatever the script does
 	slot      slot
+
+	inResponse bool     // the response function runs: providerCiphertext may accept
+	sent       []string // the response body's strings, read on first need (provenance.go)
+	mem        meter    // this invocation's memory budget (memory.go)
 }
 
 func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 	st.ctx, st.x, st.violation = ctx, x, nil
+	st.inResponse, st.sent = false, nil
+	st.mem.reset(st.step.memory)
 	st.handles.reset()
 }
 
 func (st *callState) end() {
-	st.ctx, st.x = nil, nil
+	st.ctx, st.x, st.sent = nil, nil, nil
 	st.handles.clear()
 }
 
@@ -50,10 +55,18 @@ func (st *callState) typeError(format string, args ...any) {
 	panic(st.rt.NewTypeError(fmt.Sprintf(format, args...)))
 }
 
-// violate fails the invocation because a secret reached sink. The interrupt makes the failure
-// uncatchable: a try/catch in the script cannot turn it into a success.
+// violate fails the invocation because a secret reached sink.
 func (st *callState) violate(sink string) {
-	st.violation = sinkError(sink)
+	st.fatal(sinkError(sink))
+}
+
+// fatal fails the invocation with err, whatever the script does: the interrupt makes it
+// uncatchable, so a try/catch cannot turn a refused use of a secret, or a failed decryption
+// under a secret key, into a bit the script reads and acts on (an oracle).
+func (st *callState) fatal(err error) {
+	if st.violation == nil {
+		st.violation = err
+	}
 	st.rt.Interrupt(st.violation)
 	st.throw(st.violation)
 }
@@ -67,59 +80,18 @@ func (st *callState) plain(v goja.Value, sink string) string {
 	return s
 }
 
-// reveal returns s with the markers of the allowed kinds replaced by the secret bytes. A marker
-// of another kind violates sink; an unknown marker fails. The caller must clear the result when
-// it reports secret=true, once the bytes are used.
-func (st *callState) reveal(s string, allow handleKind, sink string) (out []byte, secretUsed bool) {
-	if !hasMarker(s) {
-		return []byte(s), false
-	}
-	out = make([]byte, 0, len(s)+32)
-	for {
-		i := indexMarkerStart(s)
-		if i < 0 {
-			return append(out, s...), true
-		}
-		out = append(out, s[:i]...)
-		n, l, err := st.handles.lookup(s[i:])
-		if err != nil {
-			clear(out)
-			st.violate(sink + " (" + err.Error() + ")")
-		}
-		h := &st.handles.list[n]
-		if h.kind&allow == 0 {
-			clear(out)
-			st.violate(sink)
-		}
-		if !h.loaded {
-			if st.x.Keys == nil {
-				clear(out)
-				st.throw(failure.New(failure.Internal, "script", "no keys for secret %s", h.name))
-			}
-			var v secret.Value
-			var err error
-			st.outside(func() { v, err = st.x.Keys.Secret(st.ctx, st.x, h.name) })
-			if err != nil {
-				clear(out)
-				st.throw(failure.Wrap(failure.Unavailable, "keystore", err, "secret "+h.name))
-			}
-			h.val, h.loaded = v, true
-		}
-		out = append(out, h.val.Reveal()...)
-		s = s[i+l:]
-	}
-}
-
 // outside runs a host call (keystore, token store, HTTP) off the script's time budget: those
 // have their own timeouts, and a cold Vault cache must not time out the script.
 func (st *callState) outside(f func()) {
 	st.budget.pause()
+	watcher.stop(st)
 	st.slot.release()
 	defer st.budget.resume()
 	f()
 	// If the request ended while this call ran, the budget has already interrupted the runtime
 	// (run.go): it runs to that interrupt without a slot rather than waiting for one.
 	_ = st.slot.acquire(st.ctx)
+	watcher.start(st, st.mem.limit)
 }
 
 // indexMarkerStart finds the next marker or stray marker character.

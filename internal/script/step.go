@@ -41,6 +41,9 @@ type Options struct {
 	TokenURL       string        // the provider's token.url: TokenUrl, and the only host http_post_* reaches
 	TokenTimeout   time.Duration // per http_post_* call; default 5s
 	Logger         *slog.Logger  // for log()/console.log at debug level; default discards
+	MaxMemory      int64         // ceiling of script.memory_bytes; default DefaultMemory
+
+	observeDerived func([]byte) // tests: sees each value a built-in derived from a secret
 }
 
 func (o Options) withDefaults() Options {
@@ -55,6 +58,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMemory
 	}
 	return o
 }
@@ -77,8 +83,12 @@ type Step struct {
 	tokenURL *url.URL
 	client   *http.Client
 
+	roles    map[string]secretRole // declared and default roles by secret name (roles.go)
+	inferred sync.Map              // secret name -> secretRole fixed by its first use
+	memory   int64                 // per-invocation memory budget (memory.go)
+
 	pool      chan *vm // idle runtimes, see vm.go
-	ivBinding sync.Map // secret key shape -> IV shape, see cipher.go
+	ivBinding sync.Map // secret key name -> mode and IV it is bound to, see cipher.go
 }
 
 var (
@@ -90,6 +100,7 @@ var (
 // functions exist. It runs at config load; a *SyntaxError carries the file, line and column.
 func Compile(cfg config.Script, b signer.Build, opts Options) (*Step, error) {
 	opts = opts.withDefaults()
+	boundRegexps()
 	name, text := "inline", cfg.Inline
 	if cfg.File != "" {
 		name = cfg.File
@@ -117,6 +128,16 @@ func Compile(cfg config.Script, b signer.Build, opts Options) (*Step, error) {
 	}
 	if s.reqFn, s.respFn, err = pickFunctions(cfg, src); err != nil {
 		return nil, err
+	}
+	s.roles, err = compileRoles(b.Path+".secrets", cfg.Secrets, func(n string) bool { _, ok := b.Secrets[n]; return ok })
+	if err != nil {
+		return nil, err
+	}
+	switch s.memory = cfg.MemoryBytes; {
+	case s.memory == 0:
+		s.memory = min(DefaultMemory, opts.MaxMemory)
+	case s.memory < 0 || s.memory > opts.MaxMemory:
+		return nil, fmt.Errorf("%s.memory_bytes: want 1 to %d bytes, got %d", b.Path, opts.MaxMemory, s.memory)
 	}
 	if v, ok := b.Vars[appKeyVar]; ok {
 		s.appKey = &v

@@ -55,6 +55,7 @@ func (s *Step) newVM() (*vm, error) {
 	rt := goja.New()
 	rt.SetMaxCallStackSize(s.opts.MaxStackDepth)
 	st := &callState{rt: rt, step: s, budget: newBudget(rt)}
+	st.mem.reset(s.memory) // the top level runs under the budget too
 	rt.SetTimeSource(st.now)
 	jsonObj := rt.Get("JSON").ToObject(rt)
 	st.jsonParse, _ = goja.AssertFunction(jsonObj.Get("parse"))
@@ -66,6 +67,7 @@ func (s *Step) newVM() (*vm, error) {
 	st.installCiphers(g)
 	st.installEncoding(g)
 	st.installHost(g)
+	st.installLimits()
 	v := &vm{rt: rt, st: st, objs: st.newRequestObjects()}
 
 	freezeVal, err := rt.RunProgram(hardening)
@@ -99,12 +101,10 @@ func (s *Step) newVM() (*vm, error) {
 	return v, nil
 }
 
-// stringify is JSON.stringify(v) (key order as the object holds it); a throw propagates.
+// stringify is JSON.stringify(v) (key order as the object holds it), under the memory budget;
+// a throw propagates.
 func (st *callState) stringify(v goja.Value) string {
-	out, err := st.jsonStringify(goja.Undefined(), v)
-	if err != nil {
-		panic(err)
-	}
+	out := st.guardedStringify([]goja.Value{v})
 	if goja.IsUndefined(out) {
 		return "null"
 	}

@@ -73,6 +73,38 @@ providers:
     hosts: [throws.faults.local]
     upstream: {url: "UPSTREAM/api"}
     script: {inline: "function (reqHeaders, reqParams, reqBody) { throw new Error('provider script failed') }"}
+  - name: bomb-fill
+    hosts: [bomb-fill.faults.local]
+    upstream: {url: "UPSTREAM/api"}
+    script: {timeout: 50ms, inline: "function (reqHeaders, reqParams, reqBody) { new Array(5e7).fill(1) }"}
+  - name: bomb-repeat
+    hosts: [bomb-repeat.faults.local]
+    upstream: {url: "UPSTREAM/api"}
+    script: {timeout: 50ms, inline: "function (reqHeaders, reqParams, reqBody) { 'x'.repeat(3e8) }"}
+  - name: bomb-typed
+    hosts: [bomb-typed.faults.local]
+    upstream: {url: "UPSTREAM/api"}
+    script: {timeout: 50ms, inline: "function (reqHeaders, reqParams, reqBody) { new Uint8Array(1e9).fill(1) }"}
+  # A hostile script author: the attacks of issue 13 one after another, each caught, the loot
+  # sent upstream. Each attack must fail the request instead; nothing reaches the upstream.
+  - name: hostile
+    hosts: [hostile.faults.local]
+    upstream: {url: "UPSTREAM/api"}
+    secrets: {aes_key: secret/faults/static#aes_key, aes_iv: secret/faults/static#aes_iv, api_key: secret/faults/static#api_key}
+    script:
+      inline: |
+        function (reqHeaders, reqParams, reqBody, AppKey, AesKey, AesIV) {
+          var loot = "";
+          function grab(f) { try { loot += "|" + String(f()) } catch (e) { loot += "|" + e } }
+          grab(function () { return aes_cbc_pkcs5_decrypt(AesKey, new Uint8Array(aes_cbc_pkcs5_encrypt(AesKey, new Uint8Array(32), AesIV)), AesIV) });
+          grab(function () { return aes_cbc_pkcs5_decrypt(AesKey, new Uint8Array(16), new Uint8Array(16)) });
+          grab(function () { return hex_encode(aes_cbc_pkcs5_encrypt(AesIV + AesIV, new Uint8Array(16), AesKey)) });
+          grab(function () { return hex_encode(aes_gcm_encrypt("0123456789abcdef", "x", secret("api_key"))) });
+          grab(function () { return hex_encode(secret("api_key")) });
+          grab(function () { return hmac_sha256(AesKey, "x") });
+          reqHeaders.set("X-Loot", loot);
+          reqBody.set("loot", loot);
+        }
 `
 
 // setup is one fault's world.

@@ -19,6 +19,10 @@ func allFaults() []fault {
 		{"keygate restarted under load", "200 or 5xx, never unsigned", restartUnderLoad},
 		{"script infinite loop", "504 (stage script)", scriptFault("loop.faults.local")},
 		{"script exception", "500 (stage script)", scriptFault("throws.faults.local")},
+		{"script bomb new Array(5e7).fill(1)", "500 (stage script, memory)", scriptFault("bomb-fill.faults.local")},
+		{"script bomb 'x'.repeat(3e8)", "500 (stage script, memory)", scriptFault("bomb-repeat.faults.local")},
+		{"script bomb new Uint8Array(1e9).fill", "500 (stage script, memory)", scriptFault("bomb-typed.faults.local")},
+		{"hostile script (key extraction)", "500 (stage script); no key leaves", scriptFault("hostile.faults.local")},
 		{"body over the limit", "413", bodyOverLimit},
 		{"body above gRPC's default 4 MiB", "200 (gRPC limit sized)", bodyAboveGRPCDefault},
 	}

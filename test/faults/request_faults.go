@@ -6,12 +6,14 @@ import (
 	"testing"
 )
 
-// scriptFault: a custom-mode script loops forever (time limit: 504) or throws (500). Both fail
-// closed at stage "script"; nothing reaches the upstream.
+// scriptFault: a custom-mode script loops forever (time limit: 504), throws (500), allocates
+// past its memory budget inside a built-in (500, before the allocation), or attacks its keys
+// (500: every refused use of a secret fails the request, uncatchably). All fail closed at
+// stage "script"; nothing reaches the upstream.
 func scriptFault(host string) func(t *testing.T, e *env, r *record) {
-	want := http.StatusGatewayTimeout
-	if strings.HasPrefix(host, "throws.") {
-		want = http.StatusInternalServerError
+	want := http.StatusInternalServerError
+	if strings.HasPrefix(host, "loop.") {
+		want = http.StatusGatewayTimeout
 	}
 	return func(t *testing.T, e *env, r *record) {
 		up := r.watch(verifyingUpstream(t, e.s, nil, 0))

@@ -25,6 +25,9 @@ import (
 	"time"
 )
 
+// bombSenders is how many requests to the looping bomb provider are in flight at once.
+const bombSenders = 4
+
 type options struct {
 	bodySize     int
 	concurrency  int
@@ -180,6 +183,19 @@ func runScenario(ctx context.Context, st *stack, sc scenario, o options, ids *at
 	r.HalfRateRPS, r.HalfRateP50us, r.HalfRateP99us = round(half.rps, 1), us(half.p50), us(half.p99)
 	r.HalfRateMet = half.errors == 0 && half.p99 < time.Millisecond
 	r.Errors += half.errors
+	if sc.name == "script" {
+		// The same half-rate load while another provider's scripts loop to their time limit:
+		// fair slots keep one for this provider.
+		bomb := phase{client: st.keygate, ex: &exchange{authority: "bomb.bench.local", path: "/x", contentType: "application/json",
+			reqBody: []byte(`{}`)}, modes: fullModes, concurrency: bombSenders, duration: o.halfDuration, ids: ids}
+		done := make(chan struct{})
+		go func() { defer close(done); _ = bomb.run(ctx) }()
+		near := phase{client: st.keygate, ex: sc.ex, modes: fullModes, concurrency: o.concurrency, duration: o.halfDuration, rate: kg.rps / 2, ids: ids}.run(ctx)
+		<-done
+		near.finish()
+		r.NeighbourBombP99us = us(near.p99)
+		r.Errors += near.errors
+	}
 	var err error
 	if r.PipelineAllocsPerReq, err = pipelineAllocs(st.snap, sc.ex, o.pipelineN); err != nil {
 		return r, err
