@@ -3,9 +3,12 @@ package emu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
+	"unicode"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -157,5 +160,21 @@ func (p *procStream) close() {
 	p.term = &streamEvent{err: io.EOF}
 }
 
-// grpcCode names the status code of err for local reply details.
-func grpcCode(err error) string { return status.Code(err).String() }
+// grpcErrorDetails is the local reply details of a failed stream, as Filter::onGrpcError
+// formats them: "ext_proc_error_gRPC_error_<code>{<message>}", whitespace replaced by '_'
+// (sendImmediateResponse runs StringUtil::replaceAllEmptySpace over details).
+func grpcErrorDetails(err error) string {
+	st := status.Convert(err)
+	return replaceAllEmptySpace(fmt.Sprintf("ext_proc_error_gRPC_error_%d{%s}", int(st.Code()), st.Message()))
+}
+
+// replaceAllEmptySpace is Envoy's StringUtil::replaceAllEmptySpace: every whitespace character
+// becomes '_', so details stay one token in access logs.
+func replaceAllEmptySpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return '_'
+		}
+		return r
+	}, s)
+}

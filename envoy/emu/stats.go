@@ -21,6 +21,9 @@ type Stats struct {
 	LocalReplies            int64 // local replies of any origin
 	UpstreamRequests        int64 // requests sent to a cluster
 	Unsupported             int64 // requests failed because the emulator lacks a feature
+	// ImmediateMutationFailures counts ImmediateResponses whose header mutation failed part way
+	// (Envoy only logs it, ENVOY_LOG_EVERY_POW_2, and sends the reply).
+	ImmediateMutationFailures int64
 }
 
 // counters is the live, concurrency-safe form of Stats.
@@ -28,7 +31,7 @@ type counters struct {
 	StreamsOpened, StreamFailures, CleanCloses, MessagesSent, MessagesReceived     atomic.Int64
 	SpuriousMessages, MessageTimeouts, FailureModeAllowed, RejectedHeaderMutations atomic.Int64
 	ImmediateResponses, ModeOverrides, ModeOverridesIgnored, RouteCacheClears      atomic.Int64
-	LocalReplies, UpstreamRequests, Unsupported                                    atomic.Int64
+	LocalReplies, UpstreamRequests, Unsupported, ImmediateMutationFailures         atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -41,6 +44,6 @@ func (c *counters) snapshot() Stats {
 		ImmediateResponses:      c.ImmediateResponses.Load(), ModeOverrides: c.ModeOverrides.Load(),
 		ModeOverridesIgnored: c.ModeOverridesIgnored.Load(), RouteCacheClears: c.RouteCacheClears.Load(),
 		LocalReplies: c.LocalReplies.Load(), UpstreamRequests: c.UpstreamRequests.Load(),
-		Unsupported: c.Unsupported.Load(),
+		Unsupported: c.Unsupported.Load(), ImmediateMutationFailures: c.ImmediateMutationFailures.Load(),
 	}
 }
