@@ -106,7 +106,7 @@ func TestBodyProviderSetsExactContentLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetRequestHeaders().GetResponse() != nil || resp.GetModeOverride().GetRequestBodyMode() != filterv3.ProcessingMode_BUFFERED {
+	if resp.GetModeOverride().GetRequestBodyMode() != filterv3.ProcessingMode_BUFFERED {
 		t.Fatalf("headers phase of a body provider: %v", resp)
 	}
 	resp, err = p.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
@@ -137,5 +137,64 @@ func TestFailuresAnswerAndProtocolErrorsEndTheStream(t *testing.T) {
 	if _, err := fresh.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseBody{
 		ResponseBody: &extprocv3.HttpBody{}}}); err == nil {
 		t.Error("a response body before any request headers must end the stream with an error")
+	}
+}
+
+// Envoy may continue after the request_headers response without a body message (HTTP/2
+// HEADERS then trailers, no DATA: Filter::onTrailers sends a body only when data was
+// buffered). So the headers response of a body provider already removes keygate's headers,
+// asks for the trailers, and a request that reaches trailers or the response phase unsigned
+// is refused.
+func TestBodyProviderFailsClosedOnEveryMessageSequence(t *testing.T) {
+	p := testProcessor(t)
+	resp, err := p.handle(headersMsg("body.local", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm := resp.GetRequestHeaders().GetResponse().GetHeaderMutation().GetRemoveHeaders(); len(rm) != 1 || rm[0] != "x-keygate-tenant-key" {
+		t.Errorf("headers response removes %v: the tenant key must not leave if Envoy continues here", rm)
+	}
+	if resp.GetModeOverride().GetRequestTrailerMode() != filterv3.ProcessingMode_SEND {
+		t.Errorf("request trailers not asked for: %v", resp.GetModeOverride())
+	}
+	resp, err = p.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestTrailers{
+		RequestTrailers: &extprocv3.HttpTrailers{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ir := resp.GetImmediateResponse(); ir.GetStatus().GetCode() != 400 {
+		t.Fatalf("trailers before any body: %v, want an immediate 400", resp)
+	}
+
+	for _, status := range []string{"200", "413"} {
+		p = testProcessor(t)
+		if _, err := p.handle(headersMsg("body.local", false)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = p.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{
+			ResponseHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+				{Key: ":status", RawValue: []byte(status)}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{"200": 502, "413": 413}[status]
+		if ir := resp.GetImmediateResponse(); int(ir.GetStatus().GetCode()) != want {
+			t.Fatalf("response %s to an unsigned request: %v, want an immediate %d", status, resp, want)
+		}
+	}
+
+	// The ordinary sequence: body (not the end: trailers follow), then trailers, then response.
+	p = testProcessor(t)
+	if _, err := p.handle(headersMsg("body.local", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
+		RequestBody: &extprocv3.HttpBody{Body: []byte("b")}}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = p.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestTrailers{
+		RequestTrailers: &extprocv3.HttpTrailers{}}})
+	if err != nil || resp.GetRequestTrailers() == nil {
+		t.Fatalf("trailers after the signed body: %v %v", resp, err)
 	}
 }

@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/internal/devstack"
+)
+
+// h2c sends req to the egress over prior-knowledge HTTP/2 cleartext, as a service would to
+// Envoy's listener (codec_type AUTO).
+func h2c(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	protos := new(http.Protocols)
+	protos.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: protos}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := tr.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("h2c: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// A request with HEADERS then trailers and no DATA: Envoy sends no request_body message
+// (Filter::onTrailers), so keygate, waiting for a body to sign, asks for the trailers and
+// refuses there. Before, Envoy continued with the unsigned headers and the tenant key.
+func TestTrailersOnlyRequestNeverReachesTheProvider(t *testing.T) {
+	up, seen := captureUpstream(t)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, failuresConfig, up.URL, failuresKeys)})
+	req, err := http.NewRequest("POST", s.EgressURL+"/x", io.NopCloser(strings.NewReader("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "simple.egress.local"
+	req.ContentLength = -1
+	req.Header.Set("X-Keygate-Tenant-Key", "kg_whatever")
+	req.Trailer = http.Header{"X-Checksum": {"abc"}}
+	status, body := h2c(t, req)
+	if status != 400 {
+		t.Fatalf("status %d (%s), want keygate's 400", status, body)
+	}
+	if st, stage := errorBody(t, body); st != 400 || stage != "sign" {
+		t.Errorf("error body names %d %q", st, stage)
+	}
+	if seen.count() != 0 {
+		t.Fatal("the unsigned request reached the provider")
+	}
+	// The same provider with a body over HTTP/2 is signed as usual.
+	req, _ = http.NewRequest("POST", s.EgressURL+"/x", strings.NewReader(`{"a":1}`))
+	req.Host = "simple.egress.local"
+	req.Header.Set("Content-Type", "application/json")
+	if status, body := h2c(t, req); status != 200 || seen.count() != 1 {
+		t.Fatalf("signed HTTP/2 request: %d %s", status, body)
+	}
+}
+
+const tokenConfig = `
+keystore: {type: file, file: {path: keys.yaml}}
+providers:
+  - name: tok
+    hosts: [tok.egress.local]
+    upstream: {url: "UPSTREAM/api"}
+    token:
+      type: http
+      url: "UPSTREAM/token"
+      params: {body: {client: keygate}}
+    signing:
+      - {scheme: token}
+`
+
+// tokenProvider issues tok-1, tok-2, ... and rejects tok-1 with 401; it records what the API saw.
+type tokenProvider struct {
+	issued atomic.Int32
+	mu     sync.Mutex
+	calls  []string // "authorization body"
+}
+
+func (p *tokenProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	if r.URL.Path == "/token" {
+		n := p.issued.Add(1)
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": fmt.Sprintf("tok-%d", n), "expires_in": 3600})
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	p.mu.Lock()
+	p.calls = append(p.calls, auth+" "+string(b))
+	p.mu.Unlock()
+	if auth == "Bearer tok-1" {
+		http.Error(w, `{"error":"token expired"}`, http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"ok":true}`))
+}
+
+// The one retry after a 401 re-signs with a fresh token and resends the caller's body, for a
+// provider whose steps need no body (before, keygate never saw the body and retried with none).
+func TestTokenRetryResendsTheCallersBody(t *testing.T) {
+	prov := &tokenProvider{}
+	up := httptest.NewServer(prov)
+	t.Cleanup(up.Close)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, tokenConfig, up.URL, "{}\n")})
+	const payload = `{"amount":26,"currency":"EUR"}`
+	status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", payload, nil)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	prov.mu.Lock()
+	defer prov.mu.Unlock()
+	want := []string{"Bearer tok-1 " + payload, "Bearer tok-2 " + payload}
+	if strings.Join(prov.calls, "|") != strings.Join(want, "|") {
+		t.Fatalf("provider saw %q, want one retry with a fresh token and the caller's body", prov.calls)
+	}
+}
