@@ -106,6 +106,12 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	if !p.ScriptOwnsPath {
 		path = p.Upstream.Path + path
 	}
+	if p.Needs.ResponseBody {
+		// Response steps read the body as the provider's bytes: ask for no content coding (Envoy
+		// passes the caller's Accept-Encoding through, and a gzip answer cannot be decrypted or
+		// verified). Set before the steps run, so a signature over the headers covers it.
+		header.Set("Accept-Encoding", "identity")
+	}
 	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
 	call := &Call{
 		Snapshot: s, Provider: p, inbound: in,
@@ -155,6 +161,9 @@ func (c *Call) ProcessResponse(ctx context.Context, resp *signer.Response) error
 	if c.Exchange.Tokens != nil && slices.Contains(c.Provider.RetryOn, resp.Status) {
 		c.Exchange.Tokens.Invalidate(ctx)
 	}
+	if err := checkContentCoding(c.Provider, resp); err != nil {
+		return err
+	}
 	for i := len(c.Provider.Steps) - 1; i >= 0; i-- {
 		rs, ok := c.Provider.Steps[i].(signer.ResponseStep)
 		if !ok {
@@ -174,4 +183,21 @@ func stageDefault(err error, stage, scheme string) error {
 		return err
 	}
 	return failure.Wrap(failure.KindOf(err), stage, err, "scheme "+scheme)
+}
+
+// checkContentCoding refuses a response body that response steps would read in a content
+// coding: keygate asked for identity, and decoding gzip here would be a second parser of what
+// the caller finally receives. The error names the coding.
+func checkContentCoding(p *Provider, resp *signer.Response) error {
+	if !p.Needs.ResponseBody || len(resp.Body) == 0 {
+		return nil
+	}
+	for _, v := range resp.Header.Values("Content-Encoding") {
+		for _, coding := range strings.Split(v, ",") {
+			if c := strings.TrimSpace(coding); c != "" && !strings.EqualFold(c, "identity") {
+				return failure.New(failure.BadGateway, "response", "the provider answered with content-encoding %q although keygate asked for identity; keygate cannot process a coded body", c)
+			}
+		}
+	}
+	return nil
 }

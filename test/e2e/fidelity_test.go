@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keygate/keygate/examples/demoprovider"
 	"github.com/keygate/keygate/internal/devstack"
 )
 
@@ -126,4 +129,82 @@ func TestTokenRetryResendsTheCallersBody(t *testing.T) {
 	if strings.Join(prov.calls, "|") != strings.Join(want, "|") {
 		t.Fatalf("provider saw %q, want one retry with a fresh token and the caller's body", prov.calls)
 	}
+}
+
+const demoConfig = `
+keystore: {type: file, file: {path: keys.yaml}}
+providers:
+  - name: demo
+    hosts: [demo.egress.local]
+    upstream: {url: "UPSTREAM/v1"}
+    secrets:
+      app_secret: secret/keygate/demo#app_secret
+      aes_key: secret/keygate/demo#aes_key
+      aes_iv: secret/keygate/demo#aes_iv
+    signing:
+      - {scheme: aes_cbc, key: aes_key, iv: aes_iv, field: data}
+      - {scheme: simple, app_key: demo-app, app_secret: app_secret}
+`
+
+const demoKeys = `
+secret/keygate/demo:
+  app_secret: demo-app-secret-0123456789
+  aes_key: demo-aes-key-16b
+  aes_iv: demo-aes-iv-16by
+`
+
+// gzipping wraps the demo provider: it gzips its answer when the request accepts gzip (or
+// always, to play a provider that ignores Accept-Encoding).
+func gzipping(always bool) (http.Handler, *atomic.Value) {
+	inner := demoprovider.New(devstack.DemoCredentials, demoprovider.Options{})
+	seen := &atomic.Value{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("Accept-Encoding"))
+		if !always && !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		inner.ServeHTTP(rec, r)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(rec.Body.Bytes())
+		_ = zw.Close()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", fmt.Sprint(buf.Len()))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(buf.Bytes())
+	}), seen
+}
+
+// Envoy passes the caller's Accept-Encoding through: keygate asks for identity on requests
+// whose response it decrypts, and names a content coding it cannot process.
+func TestCompressedAnswersAreNeverDecryptedBlind(t *testing.T) {
+	const order = `{"data":"{\"amount\":100}","timestamp":"1700000000"}`
+	t.Run("gzip-capable provider", func(t *testing.T) {
+		h, seen := gzipping(false)
+		up := httptest.NewServer(h)
+		t.Cleanup(up.Close)
+		s := startStack(t, devstack.Options{ConfigDir: configDir(t, demoConfig, up.URL, demoKeys)})
+		status, _, body := call(t, s, "POST", "demo.egress.local", "/orders", order, map[string]string{"Accept-Encoding": "gzip"})
+		if status != 200 || !strings.Contains(body, `"received":"{\"amount\":100}"`) {
+			t.Fatalf("status %d: %s", status, body)
+		}
+		if got := seen.Load(); got != "identity" {
+			t.Errorf("provider saw Accept-Encoding %q, want identity", got)
+		}
+	})
+	t.Run("provider that gzips regardless", func(t *testing.T) {
+		h, _ := gzipping(true)
+		up := httptest.NewServer(h)
+		t.Cleanup(up.Close)
+		s := startStack(t, devstack.Options{ConfigDir: configDir(t, demoConfig, up.URL, demoKeys)})
+		status, _, body := call(t, s, "POST", "demo.egress.local", "/orders", order, nil)
+		if status != 502 || !strings.Contains(body, `content-encoding \"gzip\"`) {
+			t.Fatalf("status %d: %s, want a 502 naming the coding", status, body)
+		}
+	})
 }
