@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -207,4 +209,32 @@ func TestCompressedAnswersAreNeverDecryptedBlind(t *testing.T) {
 			t.Fatalf("status %d: %s, want a 502 naming the coding", status, body)
 		}
 	})
+}
+
+// HTTP-proxy style (docs/mesh-egress.md): `POST http://host/path` in absolute form. Envoy's
+// HTTP/1 codec splits :authority and :path out of it (allow_absolute_url defaults to true).
+func TestAbsoluteFormRequestIsRoutedAndSigned(t *testing.T) {
+	up, seen := captureUpstream(t)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, failuresConfig, up.URL, failuresKeys)})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.EgressURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	const body = `{"n":1}`
+	fmt.Fprintf(conn, "POST http://static.egress.local/v2/items?x=1 HTTP/1.1\r\nHost: static.egress.local\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	r, got := seen.last()
+	if r.URL.RequestURI() != "/api/v2/items?x=1" || r.Header.Get("X-Api-Key") == "" || got != body {
+		t.Fatalf("provider saw %q, credential present=%v, body %q", r.URL.RequestURI(), r.Header.Get("X-Api-Key") != "", got)
+	}
 }
