@@ -30,7 +30,10 @@ func egressListener(o Options) (*listenerv3.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	router, err := pack(&routerv3.Router{})
+	// suppress_envoy_headers: the router adds no x-envoy-* headers to what the provider sees
+	// (x-envoy-expected-rq-timeout-ms, x-envoy-original-host on the host rewrite) nor to the
+	// caller's answer (x-envoy-upstream-service-time); they are not part of any signature.
+	router, err := pack(&routerv3.Router{SuppressEnvoyHeaders: true})
 	if err != nil {
 		return nil, err
 	}

@@ -63,6 +63,10 @@ type Config struct {
 	MaxHeadersKB    int
 	// StripAnyHostPort mirrors HCM strip_any_host_port.
 	StripAnyHostPort bool
+	// SuppressEnvoyHeaders mirrors the router filter's suppress_envoy_headers: no
+	// x-envoy-expected-rq-timeout-ms, x-envoy-original-host/-path upstream, nor
+	// x-envoy-upstream-service-time downstream.
+	SuppressEnvoyHeaders bool
 
 	// IgnorePortInHostMatching mirrors RouteConfiguration.ignore_port_in_host_matching.
 	IgnorePortInHostMatching bool

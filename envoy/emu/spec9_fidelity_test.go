@@ -215,3 +215,35 @@ func TestSpec9_DefaultModesInOverrideTakeTheFilterValue(t *testing.T) {
 		t.Fatalf("messages %v: DEFAULT response_header_mode must take the filter's SKIP", got)
 	}
 }
+
+// The router adds x-envoy-* headers (x-envoy-original-host on a host rewrite: updateAuthority;
+// x-envoy-expected-rq-timeout-ms: finalTimeout; x-envoy-upstream-service-time downstream)
+// unless its suppress_envoy_headers is set.
+func TestSpec9_RouterEnvoyHeadersUnlessSuppressed(t *testing.T) {
+	for _, suppress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("suppress=%v", suppress), func(t *testing.T) {
+			h := newHarness(t, nil, func(c *Config) {
+				c.SuppressEnvoyHeaders = suppress
+				c.VirtualHosts[0].Routes[0].HostRewriteLiteral = "api.provider.example"
+			})
+			r := h.do("GET", "/", "", map[string]string{"host": "pay.egress.local"})
+			seen := h.up.requests()[0]
+			got := map[string]string{
+				"x-envoy-original-host":          seen.header.Get("X-Envoy-Original-Host"),
+				"x-envoy-expected-rq-timeout-ms": seen.header.Get("X-Envoy-Expected-Rq-Timeout-Ms"),
+				"x-envoy-upstream-service-time":  r.header.Get("X-Envoy-Upstream-Service-Time"),
+			}
+			if seen.host != "api.provider.example" {
+				t.Errorf("host %q", seen.host)
+			}
+			for name, v := range got {
+				if (v == "") != suppress {
+					t.Errorf("%s = %q with suppress_envoy_headers %v", name, v, suppress)
+				}
+			}
+			if !suppress && got["x-envoy-original-host"] != "pay.egress.local" {
+				t.Errorf("x-envoy-original-host %q", got["x-envoy-original-host"])
+			}
+		})
+	}
+}

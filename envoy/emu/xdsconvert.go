@@ -15,6 +15,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extprocv3cfg "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
@@ -65,6 +66,13 @@ func convertListener(l *listenerv3.Listener) (*listenerParts, error) {
 		return nil, fmt.Errorf("listener %q: %w: route specifier other than rds or route_config", l.GetName(), ErrUnsupported)
 	}
 	for _, f := range hcm.GetHttpFilters() {
+		if rt := (&routerv3.Router{}); f.GetTypedConfig().MessageIs(rt) {
+			if err := f.GetTypedConfig().UnmarshalTo(rt); err != nil {
+				return nil, fmt.Errorf("http filter %q: %w", f.GetName(), err)
+			}
+			p.cfg.SuppressEnvoyHeaders = rt.GetSuppressEnvoyHeaders()
+			continue
+		}
 		ep := &extprocv3cfg.ExternalProcessor{}
 		tc := f.GetTypedConfig()
 		if tc == nil || !tc.MessageIs(ep) {

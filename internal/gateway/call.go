@@ -69,6 +69,11 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	var credentials []string
 	for name, vals := range in.Header {
 		switch {
+		case retryHeaders[strings.ToLower(name)]:
+			// Envoy's router honours these from any caller it does not treat as an edge request
+			// (use_remote_address is off): they would replay a signed request on a reset or a
+			// 5xx. Which failures are safe to retry is keygate's choice (xds retryOn).
+			return nil, failure.New(failure.BadRequest, "identify", "header %q steers Envoy's retries; keygate decides which failures may be retried", strings.ToLower(name))
 		case !tenancy.IsKeygateHeader(name):
 			header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
 		case strings.EqualFold(name, tenancy.TenantKeyHeader):
@@ -200,4 +205,11 @@ func checkContentCoding(p *Provider, resp *signer.Response) error {
 		}
 	}
 	return nil
+}
+
+// retryHeaders are the request headers with which a caller sets Envoy's retry policy
+// (router's RetryStateImpl reads them from the request).
+var retryHeaders = map[string]bool{
+	"x-envoy-retry-on": true, "x-envoy-retry-grpc-on": true, "x-envoy-max-retries": true,
+	"x-envoy-hedge-on-per-try-timeout": true,
 }

@@ -238,3 +238,19 @@ func TestAbsoluteFormRequestIsRoutedAndSigned(t *testing.T) {
 		t.Fatalf("provider saw %q, credential present=%v, body %q", r.URL.RequestURI(), r.Header.Get("X-Api-Key") != "", got)
 	}
 }
+
+// Envoy's router takes a retry policy from request headers of any caller it does not treat as
+// an edge request; a signed payment retried on reset or 5xx would be submitted twice.
+func TestCallerCannotSteerRouterRetries(t *testing.T) {
+	up, seen := captureUpstream(t)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, failuresConfig, up.URL, failuresKeys)})
+	for _, h := range []string{"X-Envoy-Retry-On", "X-Envoy-Max-Retries", "X-Envoy-Retry-Grpc-On", "X-Envoy-Hedge-On-Per-Try-Timeout"} {
+		status, _, body := call(t, s, "POST", "static.egress.local", "/pay", `{}`, map[string]string{h: "reset,5xx"})
+		if status != 400 || !strings.Contains(body, strings.ToLower(h)) {
+			t.Errorf("%s: status %d %s, want a 400 naming the header", h, status, body)
+		}
+	}
+	if seen.count() != 0 {
+		t.Fatal("a request with a caller-set retry policy reached the provider")
+	}
+}
