@@ -33,8 +33,8 @@ type Options struct {
 	Logger    *slog.Logger
 	Clock     signer.Clock // default signer.SystemClock()
 	Observer  Observer     // metrics and audit; default none
-	// RetryClient sends two-step verification's one retry to the provider (see
-	// gateway.Call.Retry); default a client trusting the system roots.
+	// RetryClient, when set, sends two-step verification's one retry to the provider (see
+	// gateway.Call.Retry); default each provider's own client, configured like its cluster.
 	RetryClient *http.Client
 }
 
@@ -72,11 +72,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Observer == nil {
 		o.Observer = noObserver{}
-	}
-	if o.RetryClient == nil {
-		o.RetryClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // a signed request is never replayed elsewhere
-		}}
 	}
 	return o
 }

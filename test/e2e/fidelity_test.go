@@ -6,11 +6,14 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,5 +255,34 @@ func TestCallerCannotSteerRouterRetries(t *testing.T) {
 	}
 	if seen.count() != 0 {
 		t.Fatal("a request with a caller-set retry policy reached the provider")
+	}
+}
+
+// The retry after a 401 reaches a provider behind a private CA: it uses the provider's
+// upstream settings (ca_file, SNI, HTTP/2, connect timeout), as its Envoy cluster does, not
+// Go's default transport with the system roots and HTTP(S)_PROXY.
+func TestTokenRetryTrustsTheProvidersPrivateCA(t *testing.T) {
+	prov := &tokenProvider{}
+	api := httptest.NewTLSServer(prov)
+	t.Cleanup(api.Close)
+	tokens := httptest.NewServer(prov)
+	t.Cleanup(tokens.Close)
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:1") // must not be used
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "provider-ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.ReplaceAll(tokenConfig, `{url: "UPSTREAM/api"}`, `{url: "`+api.URL+`/api", ca_file: "`+ca+`", sni: example.com}`)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, cfg, tokens.URL, "{}\n")})
+	status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", `{"n":1}`, nil)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	prov.mu.Lock()
+	defer prov.mu.Unlock()
+	if len(prov.calls) != 2 || !strings.HasPrefix(prov.calls[1], "Bearer tok-2 ") {
+		t.Fatalf("provider saw %q, want the rejected call and the retry", prov.calls)
 	}
 }
