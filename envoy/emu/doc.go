@@ -44,8 +44,9 @@
 //
 // # What it deliberately does not
 //
-//   - HTTP/3, upgrades/CONNECT, router retries and upstream HTTP filters, health checks, outlier detection, load balancing other
-//     than round robin, access logs, the admin API, tracing.
+//   - HTTP/3, upgrades/CONNECT, router retries and upstream HTTP filters, health checks,
+//     outlier detection, load balancing other than round robin, access logs, the admin API,
+//     tracing.
 //   - STREAMED, BUFFERED_PARTIAL, FULL_DUPLEX_STREAMED and GRPC body modes: rejected at load
 //     (ErrUnsupported) and failed with 500 (Stats.Unsupported) when a mode_override asks for them.
 //   - CEL: attributes are the fixed names in attributes.go (connection.* from the client TLS
