@@ -82,7 +82,9 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
 			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
 			ResponseBodyMode:    extprocv3.ProcessingMode_BUFFERED,
-			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			// SEND: a request with trailers and no DATA reaches keygate as request_trailers, which
+			// it refuses unsigned, even where a mode_override were not honoured.
+			RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
 		RequestAttributes: []string{tenancy.SPIFFEAttribute}, // what extproc reads the SPIFFE ID from

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 )
@@ -42,5 +43,14 @@ providers:
 	}
 	if !router.GetSuppressEnvoyHeaders() {
 		t.Error("router without suppress_envoy_headers")
+	}
+}
+
+// Even if Envoy did not honour keygate's mode_override, a request with trailers and no DATA
+// (no request_body message, Filter::onTrailers) must reach keygate as request_trailers, which
+// it refuses unsigned, rather than continue with unsigned headers.
+func TestFilterAsksForRequestTrailers(t *testing.T) {
+	if m := extProcFilter(Options{}).GetProcessingMode(); m.GetRequestTrailerMode() != extprocv3.ProcessingMode_SEND {
+		t.Errorf("request_trailer_mode %v, want SEND", m.GetRequestTrailerMode())
 	}
 }
