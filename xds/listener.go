@@ -77,13 +77,13 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 		}},
 		// Fail closed: a request keygate could not sign never leaves unsigned.
 		FailureModeAllow: false,
+		// Request trailers SEND: a request with trailers and no DATA reaches keygate as
+		// request_trailers, which it refuses unsigned, even where a mode_override were not honoured.
 		ProcessingMode: &extprocv3.ProcessingMode{
 			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
 			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
 			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
 			ResponseBodyMode:    extprocv3.ProcessingMode_BUFFERED,
-			// SEND: a request with trailers and no DATA reaches keygate as request_trailers, which
-			// it refuses unsigned, even where a mode_override were not honoured.
 			RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},

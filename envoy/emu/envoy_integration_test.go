@@ -115,8 +115,7 @@ func TestEnvoyIntegration_MismatchedContentLengthAndBodyLength(t *testing.T) {
 // GetAndSetHeadersOnResponse / ...BadStatus / ...TwoStatuses: :status may be set; an invalid
 // one (100) is ignored while the other mutations apply; appending a second :status is ignored.
 func TestEnvoyIntegration_SetStatusOnResponse(t *testing.T) {
-	appendStatus := setRaw(":status", "202")
-	appendStatus.Append = appendRaw(":status", "202").Append
+	appendStatus := appendRaw(":status", "202")
 	cases := []struct {
 		name string
 		set  []*corev3.HeaderValueOption
