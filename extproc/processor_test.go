@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -196,5 +197,51 @@ func TestBodyProviderFailsClosedOnEveryMessageSequence(t *testing.T) {
 		RequestTrailers: &extprocv3.HttpTrailers{}}})
 	if err != nil || resp.GetRequestTrailers() == nil {
 		t.Fatalf("trailers after the signed body: %v %v", resp, err)
+	}
+}
+
+// TestEveryMessageSequenceFailsClosed walks every sequence Envoy could send after the request
+// headers (up to three more messages, any order): keygate never answers request_trailers or
+// a response message with a continue for a request it has not signed, and the headers response
+// never leaves the tenant key in place. An error ends the stream (Envoy's 500), an
+// ImmediateResponse ends the request: both stop the walk.
+func TestEveryMessageSequenceFailsClosed(t *testing.T) {
+	status200 := &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: ":status", RawValue: []byte("200")}}}
+	next := map[string]*extprocv3.ProcessingRequest{
+		"body":     {Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte("b"), EndOfStream: true}}},
+		"body-":    {Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: []byte("b")}}},
+		"trailers": {Request: &extprocv3.ProcessingRequest_RequestTrailers{RequestTrailers: &extprocv3.HttpTrailers{}}},
+		"resp":     {Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{Headers: status200}}},
+		"respbody": {Request: &extprocv3.ProcessingRequest_ResponseBody{ResponseBody: &extprocv3.HttpBody{Body: []byte("r"), EndOfStream: true}}},
+	}
+	var walk func(host string, eos bool, seq []string)
+	walk = func(host string, eos bool, seq []string) {
+		p := testProcessor(t)
+		resp, err := p.handle(headersMsg(host, eos))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mut := resp.GetRequestHeaders().GetResponse().GetHeaderMutation(); !slices.Contains(mut.GetRemoveHeaders(), "x-keygate-tenant-key") {
+			t.Fatalf("%s: headers response keeps the tenant key: %v", host, resp)
+		}
+		for i, kind := range seq {
+			resp, err := p.handle(next[kind])
+			if err != nil || resp.GetImmediateResponse() != nil {
+				return // fails closed: Envoy answers the caller, nothing more leaves
+			}
+			if kind != "body" && kind != "body-" && !p.signed {
+				t.Fatalf("%s eos=%v %v: %s at step %d answered with a continue for an unsigned request", host, eos, seq, kind, i)
+			}
+		}
+		if len(seq) < 3 {
+			for k := range next {
+				walk(host, eos, append(slices.Clone(seq), k))
+			}
+		}
+	}
+	for _, host := range []string{"body.local", "hdr.local"} {
+		for _, eos := range []bool{false, true} {
+			walk(host, eos, nil)
+		}
 	}
 }
