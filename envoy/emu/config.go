@@ -40,6 +40,9 @@ type Config struct {
 	MutationRules    *MutationRules  // mutation_rules
 	FailureModeAllow bool            // failure_mode_allow
 	MessageTimeout   time.Duration   // message_timeout (default 200ms)
+	// MaxMessageTimeout mirrors max_message_timeout: the largest override_message_timeout the
+	// processor may ask for (0: overrides are ignored).
+	MaxMessageTimeout time.Duration
 	StatusOnError    int             // status_on_error.code (default 500)
 	// AllowModeOverride mirrors allow_mode_override; AllowedOverrideModes allowed_override_modes.
 	AllowModeOverride    bool

@@ -52,7 +52,7 @@
 //   - CEL: attributes are the fixed names in attributes.go (connection.* from the client TLS
 //     certificate, request.path/method/host/protocol, source.address) plus Config.AttributeHook.
 //   - http_service, observability_mode, async mode, dynamic_metadata forwarding, metadata
-//     options, forward_rules, grpc_initial_metadata, deferred close, max_message_timeout.
+//     options, forward_rules, grpc_initial_metadata, deferred close.
 //   - Timing details: the body is read after the request_headers reply instead of concurrently,
 //     and a response that arrives while nothing is outstanding is noticed at the next message
 //     (or before the response is written), not the instant it arrives.

@@ -1,16 +1,19 @@
 package emu
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3cfg "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Scenarios ported from Envoy's test/extensions/filters/http/ext_proc/ext_proc_integration_test.cc
@@ -172,5 +175,31 @@ func TestEnvoyIntegration_ResponseTrailers(t *testing.T) {
 	}
 	if got := h.proc.kinds(); !equalStrings(got, []string{"request_headers", "response_headers"}) {
 		t.Fatalf("messages %v: no trailers, no trailers message", got)
+	}
+}
+
+// serverSendNewTimeout / newTimeoutWrongConfigTest: a response carrying only
+// override_message_timeout restarts the message timer when it is within max_message_timeout
+// (Filter::onNewTimeout); without max_message_timeout it is ignored and the original timer
+// fires (Envoy's test expects the error reply).
+func TestEnvoyIntegration_OverrideMessageTimeout(t *testing.T) {
+	slow := func(s *scriptStream) error {
+		for req := s.recv(); req != nil; req = s.recv() {
+			if kindOf(req) == "request_headers" {
+				s.send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(2 * time.Second)})
+				time.Sleep(150 * time.Millisecond)
+			}
+			s.send(reply(req, nil))
+		}
+		return nil
+	}
+	for _, max := range []time.Duration{0, 5 * time.Second} {
+		t.Run(fmt.Sprintf("max_message_timeout=%v", max), func(t *testing.T) {
+			h := newHarness(t, slow, func(c *Config) { c.MessageTimeout, c.MaxMessageTimeout = 50*time.Millisecond, max })
+			r := h.do("GET", "/", "", nil)
+			if want := map[bool]int{true: 504, false: 200}[max == 0]; r.status != want {
+				t.Fatalf("status %d, want %d", r.status, want)
+			}
+		})
 	}
 }

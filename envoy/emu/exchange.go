@@ -60,7 +60,7 @@ func (x *exchange) call(req *extprocv3.ProcessingRequest, kind msgKind) (resp *e
 		x.sentAttrs[dir] = true
 		req.Attributes = x.snap.attributes(x.r, dir)
 	}
-	resp, out, err := x.proc.roundTrip(req, x.snap.cfg.MessageTimeout)
+	resp, out, err := x.proc.roundTrip(req, x.snap.cfg.MessageTimeout, x.snap.cfg.MaxMessageTimeout)
 	switch out {
 	case closedOK:
 		x.st.CleanCloses.Add(1)

@@ -87,7 +87,7 @@ func classify(err error) (outcome, error) {
 
 // roundTrip sends req and waits for its response for at most timeout. first tells whether
 // attributes may be attached (decided by the caller per direction).
-func (p *procStream) roundTrip(req *extprocv3.ProcessingRequest, timeout time.Duration) (*extprocv3.ProcessingResponse, outcome, error) {
+func (p *procStream) roundTrip(req *extprocv3.ProcessingRequest, timeout, maxTimeout time.Duration) (*extprocv3.ProcessingResponse, outcome, error) {
 	if p.term != nil {
 		o, err := classify(p.term.err)
 		return nil, o, err
@@ -118,17 +118,31 @@ func (p *procStream) roundTrip(req *extprocv3.ProcessingRequest, timeout time.Du
 		return nil, streamFailed, err
 	} // io.EOF: the stream ended; Recv reports how
 	p.stats.MessagesSent.Add(1)
-	select {
-	case ev := <-p.incoming:
-		if ev.err != nil {
-			p.term = &ev
-			o, err := classify(ev.err)
-			return nil, o, err
+	for {
+		select {
+		case ev := <-p.incoming:
+			if ev.err != nil {
+				p.term = &ev
+				o, err := classify(ev.err)
+				return nil, o, err
+			}
+			p.stats.MessagesReceived.Add(1)
+			if d := ev.resp.GetOverrideMessageTimeout(); d != nil {
+				// Filter::onReceiveMessage → onNewTimeout: the timer restarts with the new
+				// value when 1 ms <= d <= max_message_timeout, else the message is ignored;
+				// either way Envoy keeps waiting for the real response.
+				if nd := d.AsDuration(); maxTimeout > 0 && nd >= time.Millisecond && nd <= maxTimeout {
+					p.stats.OverrideMessageTimeouts.Add(1)
+					timer.Reset(nd)
+				} else {
+					p.stats.OverrideMessageTimeoutsIgnored.Add(1)
+				}
+				continue
+			}
+			return ev.resp, gotResponse, nil
+		case <-timer.C:
+			return nil, timedOut, nil
 		}
-		p.stats.MessagesReceived.Add(1)
-		return ev.resp, gotResponse, nil
-	case <-timer.C:
-		return nil, timedOut, nil
 	}
 }
 

@@ -24,6 +24,8 @@ type Stats struct {
 	// ImmediateMutationFailures counts ImmediateResponses whose header mutation failed part way
 	// (Envoy only logs it, ENVOY_LOG_EVERY_POW_2, and sends the reply).
 	ImmediateMutationFailures int64
+	// OverrideMessageTimeouts / ...Ignored mirror override_message_timeout_received / _ignored.
+	OverrideMessageTimeouts, OverrideMessageTimeoutsIgnored int64
 }
 
 // counters is the live, concurrency-safe form of Stats.
@@ -32,6 +34,7 @@ type counters struct {
 	SpuriousMessages, MessageTimeouts, FailureModeAllowed, RejectedHeaderMutations atomic.Int64
 	ImmediateResponses, ModeOverrides, ModeOverridesIgnored, RouteCacheClears      atomic.Int64
 	LocalReplies, UpstreamRequests, Unsupported, ImmediateMutationFailures         atomic.Int64
+	OverrideMessageTimeouts, OverrideMessageTimeoutsIgnored                        atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -45,5 +48,7 @@ func (c *counters) snapshot() Stats {
 		ModeOverridesIgnored: c.ModeOverridesIgnored.Load(), RouteCacheClears: c.RouteCacheClears.Load(),
 		LocalReplies: c.LocalReplies.Load(), UpstreamRequests: c.UpstreamRequests.Load(),
 		Unsupported: c.Unsupported.Load(), ImmediateMutationFailures: c.ImmediateMutationFailures.Load(),
+		OverrideMessageTimeouts:        c.OverrideMessageTimeouts.Load(),
+		OverrideMessageTimeoutsIgnored: c.OverrideMessageTimeoutsIgnored.Load(),
 	}
 }

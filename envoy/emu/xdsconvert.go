@@ -99,6 +99,9 @@ func applyExternalProcessor(c *Config, p *listenerParts, name string, ep *extpro
 	c.AllowContentLengthHeader = ep.GetAllowContentLengthHeader()
 	c.RequestAttributes = ep.GetRequestAttributes()
 	c.ResponseAttributes = ep.GetResponseAttributes()
+	if d := ep.GetMaxMessageTimeout(); d != nil {
+		c.MaxMessageTimeout = d.AsDuration()
+	}
 	if d := ep.GetMessageTimeout(); d != nil {
 		c.MessageTimeout = d.AsDuration()
 	}
