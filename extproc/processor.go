@@ -9,6 +9,7 @@ import (
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/gateway"
@@ -23,6 +24,9 @@ type processor struct {
 	snap *gateway.Snapshot
 	opts Options
 
+	// send, when set, sends a message on the stream ahead of the answer (the retry's
+	// override_message_timeout); the Process loop sets it.
+	send     func(*extprocv3.ProcessingResponse) error
 	call     *gateway.Call
 	inbound  *headerSet // request headers as Envoy sent them
 	signed   bool       // the request was signed (in the headers or the body phase)
@@ -167,6 +171,10 @@ func (p *processor) unsignedAnswer(h *extprocv3.HttpHeaders) *extprocv3.Processi
 	return p.fail(err)
 }
 
+// retryTokenAllowance is what the retry's token fetch may take on top of the provider call
+// (config.DefaultTokenTimeout, plus a second for the re-signing).
+const retryTokenAllowance = 6 * time.Second
+
 var unsignedKinds = map[int]failure.Kind{
 	413: failure.TooLarge, 503: failure.Unavailable, 504: failure.Timeout, 400: failure.BadRequest,
 }
@@ -305,6 +313,15 @@ func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRes
 // retry is two-step verification's one retry: the provider rejected the token, so keygate
 // re-signs with a fresh one and sends the request itself; the caller gets that answer.
 func (p *processor) retry() *extprocv3.ProcessingResponse {
+	if p.send != nil {
+		// The retry fetches a token and calls the provider inside this one message: ask Envoy
+		// to wait that long (Filter::onNewTimeout; honoured up to max_message_timeout, which
+		// xds sets to MaxMessageTimeout).
+		wait := min(p.call.Provider.Timeout+retryTokenAllowance, p.opts.MaxMessageTimeout)
+		if err := p.send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(wait)}); err != nil {
+			return p.fail(failure.Wrap(failure.Unavailable, "retry", err, "extending Envoy's message timeout"))
+		}
+	}
 	start := time.Now()
 	resp, err := p.call.Retry(p.ctx, p.opts.RetryClient, p.opts.Clock)
 	p.observe("response", start, err)

@@ -36,6 +36,9 @@ type Options struct {
 	// RetryClient, when set, sends two-step verification's one retry to the provider (see
 	// gateway.Call.Retry); default each provider's own client, configured like its cluster.
 	RetryClient *http.Client
+	// MaxMessageTimeout is the longest override_message_timeout keygate asks for (the token
+	// retry); it must not exceed the filter's max_message_timeout (default xds's value, 60 s).
+	MaxMessageTimeout time.Duration
 }
 
 // Observer is told the outcome of every request phase. It must not block.
@@ -73,6 +76,9 @@ func (o Options) withDefaults() Options {
 	if o.Observer == nil {
 		o.Observer = noObserver{}
 	}
+	if o.MaxMessageTimeout == 0 {
+		o.MaxMessageTimeout = 60 * time.Second
+	}
 	return o
 }
 
@@ -98,6 +104,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		return status.Error(codes.Unavailable, "keygate has no configuration loaded")
 	}
 	p := newProcessor(stream.Context(), snap, s.opts)
+	p.send = stream.Send
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || errors.Is(err, context.Canceled) {

@@ -89,6 +89,7 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 		},
 		RequestAttributes: []string{tenancy.SPIFFEAttribute}, // what extproc reads the SPIFFE ID from
 		MessageTimeout:    durationpb.New(o.MessageTimeout),
+		MaxMessageTimeout: durationpb.New(max(MaxMessageTimeout, o.MessageTimeout)),
 		MutationRules: &mutationv3.HeaderMutationRules{
 			// keygate rewrites :authority to the provider's upstream host (routing stays by alias).
 			AllowAllRouting: wrapperspb.Bool(true),

@@ -43,7 +43,7 @@ type Config struct {
 	// MaxMessageTimeout mirrors max_message_timeout: the largest override_message_timeout the
 	// processor may ask for (0: overrides are ignored).
 	MaxMessageTimeout time.Duration
-	StatusOnError    int             // status_on_error.code (default 500)
+	StatusOnError     int // status_on_error.code (default 500)
 	// AllowModeOverride mirrors allow_mode_override; AllowedOverrideModes allowed_override_modes.
 	AllowModeOverride    bool
 	AllowedOverrideModes []*ProcessingMode

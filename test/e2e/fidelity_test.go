@@ -92,6 +92,7 @@ providers:
 
 // tokenProvider issues tok-1, tok-2, ... and rejects tok-1 with 401; it records what the API saw.
 type tokenProvider struct {
+	delay  time.Duration // before answering with a fresh token
 	issued atomic.Int32
 	mu     sync.Mutex
 	calls  []string // "authorization body"
@@ -112,6 +113,7 @@ func (p *tokenProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"token expired"}`, http.StatusUnauthorized)
 		return
 	}
+	time.Sleep(p.delay)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"ok":true}`))
 }
@@ -284,5 +286,23 @@ func TestTokenRetryTrustsTheProvidersPrivateCA(t *testing.T) {
 	defer prov.mu.Unlock()
 	if len(prov.calls) != 2 || !strings.HasPrefix(prov.calls[1], "Bearer tok-2 ") {
 		t.Fatalf("provider saw %q, want the rejected call and the retry", prov.calls)
+	}
+}
+
+// The retry runs inside one response_headers message: keygate first asks Envoy to wait for it
+// (override_message_timeout, within max_message_timeout), so a provider slower than the
+// message timeout (here 1.3 s: the token timeout plus a second) still answers the retry.
+func TestTokenRetryOutlastsTheMessageTimeout(t *testing.T) {
+	prov := &tokenProvider{delay: 1600 * time.Millisecond}
+	up := httptest.NewServer(prov)
+	t.Cleanup(up.Close)
+	cfg := strings.Replace(tokenConfig, `url: "UPSTREAM/token"`, "url: \"UPSTREAM/token\"\n      timeout: 300ms", 1)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, cfg, up.URL, "{}\n")})
+	status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", `{"n":1}`, nil)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if n := s.Emulator.Stats().OverrideMessageTimeouts; n != 1 {
+		t.Errorf("%d override_message_timeout messages honoured, want 1", n)
 	}
 }
