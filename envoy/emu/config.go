@@ -117,6 +117,17 @@ type Route struct {
 	ExtProc *ExtProcPerRoute
 	// DirectResponse mirrors route.direct_response (status only, body as literal bytes).
 	DirectResponse *DirectResponse
+	// RetryPolicy mirrors route.retry_policy (nil: no retries).
+	RetryPolicy *RetryPolicy
+}
+
+// RetryPolicy mirrors envoy.config.route.v3.RetryPolicy: retry_on conditions (connect-failure,
+// reset, refused-stream, retriable-status-codes, 5xx, gateway-error), num_retries (Envoy's
+// default 1 when unset) and retriable_status_codes.
+type RetryPolicy struct {
+	RetryOn              []string
+	NumRetries           int
+	RetriableStatusCodes []int
 }
 
 // DirectResponse mirrors envoy.config.route.v3.DirectResponseAction.

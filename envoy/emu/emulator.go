@@ -164,7 +164,7 @@ func (e *Emulator) route(ctx context.Context, s *snapshot, route *Route, m *mess
 		return nil, routerReply(http.StatusServiceUnavailable, "", "cluster_not_found"), nil
 	}
 	e.st.UpstreamRequests.Add(1)
-	return forward(ctx, route, cl, m.headers.clone(), m.body, m.hasBody, s.cfg.SuppressEnvoyHeaders)
+	return forwardWithRetries(ctx, route, cl, m, s.cfg.SuppressEnvoyHeaders)
 }
 
 // reply sends a local reply; router and buffer-limit replies pass through the encoder side of

@@ -58,6 +58,12 @@ type upstreamResponse struct {
 	eos      bool // end_stream on the headers (no body at all)
 }
 
+// Response code details of the router's resets before response headers, by reset reason.
+const (
+	detailsConnectFailure = "upstream_reset_before_response_started{connection_failure}"
+	detailsReset          = "upstream_reset_before_response_started{connection_termination}"
+)
+
 // errResetAfterHeaders means the upstream failed after its headers arrived: Envoy resets the
 // downstream stream.
 var errResetAfterHeaders = errors.New("upstream reset after response headers")
@@ -91,7 +97,10 @@ func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			return nil, routerReply(504, "upstream request timeout", "upstream_response_timeout"), nil
 		}
-		return nil, routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", "upstream_reset_before_response_started{connection_failure}"), nil
+		if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" {
+			return nil, routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", detailsConnectFailure), nil
+		}
+		return nil, routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: connection termination", detailsReset), nil
 	}
 	defer func() { _ = resp.Body.Close() }()
 	out := &upstreamResponse{headers: headerMap{entries: []headerEntry{{":status", strconv.Itoa(resp.StatusCode)}}}}

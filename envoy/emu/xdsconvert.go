@@ -168,6 +168,7 @@ func convertRoute(r *routev3.Route, filterName string) (Route, error) {
 		if a.GetTimeout() != nil {
 			out.Timeout = Duration(a.GetTimeout().AsDuration())
 		}
+		out.RetryPolicy = convertRetryPolicy(a.GetRetryPolicy())
 	case r.GetDirectResponse() != nil:
 		d := r.GetDirectResponse()
 		out.DirectResponse = &DirectResponse{Status: int(d.GetStatus()), Body: string(d.GetBody().GetInlineBytes()) + d.GetBody().GetInlineString()}
