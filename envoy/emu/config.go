@@ -156,6 +156,11 @@ type Cluster struct {
 	HTTP2 bool
 	// ConnectTimeout mirrors connect_timeout (default 5s).
 	ConnectTimeout time.Duration
+	// UpstreamExtProc mirrors an ext_proc filter in HttpProtocolOptions.http_filters (before
+	// envoy.filters.http.upstream_codec): its ext_proc fields (ExtProcAddress or ExtProcConn,
+	// ProcessingMode, MessageTimeout, FailureModeAllow, MutationRules, AllowModeOverride,
+	// StatusOnError) run once per router attempt. nil: no upstream filter. Not read from xDS.
+	UpstreamExtProc *Config
 }
 
 // Duration returns a pointer to d, for Route.Timeout.

@@ -37,6 +37,9 @@ type exchange struct {
 	sentAttrs [2]bool     // attributes sent in the request / response direction
 	// routeCleared: clear_route_cache was honoured; the router matches again.
 	routeCleared bool
+	// upstream: this is ext_proc as an upstream HTTP filter of one router attempt
+	// (upstreamfilter.go): immediate responses and route cache clears are ignored.
+	upstream bool
 }
 
 func (x *exchange) active() bool { return x.proc != nil && !x.done }

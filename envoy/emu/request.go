@@ -78,7 +78,7 @@ func (x *exchange) requestPath(m *message) *localReply {
 	if x.active() && !bodyModeSupported(x.mode.GetRequestBodyMode()) {
 		return x.unsupported("request_body_mode " + x.mode.GetRequestBodyMode().String())
 	}
-	if m.hasBody {
+	if m.hasBody && !x.upstream { // an upstream filter gets the router's buffered body
 		limit := int64(-1)
 		if buffered || limitAtHeaders {
 			limit = int64(x.snap.cfg.BufferLimit)
@@ -201,6 +201,12 @@ func applyBodyMutation(bm *extprocv3.BodyMutation, body []byte) []byte {
 // maybeClearRouteCache: request direction only, and only with a header mutation in the same
 // response (DecodingProcessorState::clearRouteCache).
 func (x *exchange) maybeClearRouteCache(cr *extprocv3.CommonResponse, request bool) {
+	if x.upstream { // DecodingProcessorState::clearRouteCache: ignored in an upstream filter
+		if cr.GetClearRouteCache() {
+			x.st.UpstreamIgnored.Add(1)
+		}
+		return
+	}
 	if request && cr.GetClearRouteCache() && cr.GetHeaderMutation() != nil {
 		x.st.RouteCacheClears.Add(1)
 		x.routeCleared = true

@@ -34,7 +34,7 @@ func convertRetryPolicy(rp *routev3.RetryPolicy) *RetryPolicy {
 // Filter::doRetry does, every retry sends the same final headers and a copy of the same body:
 // no decoder filter (ext_proc) runs again, so a signature is replayed as it is. The route
 // timeout covers all attempts; the cluster's round robin picks each attempt's endpoint.
-func forwardWithRetries(ctx context.Context, route *Route, cl *upstreamCluster, m *message, suppress bool) (*upstreamResponse, *localReply, error) {
+func (e *Emulator) forwardWithRetries(ctx context.Context, r *http.Request, route *Route, cl *upstreamCluster, m *message, suppress bool) (*upstreamResponse, *localReply, error) {
 	if d := routeTimeout(route); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
@@ -44,8 +44,9 @@ func forwardWithRetries(ctx context.Context, route *Route, cl *upstreamCluster, 
 	if rp := route.RetryPolicy; rp != nil {
 		retries = rp.NumRetries
 	}
+	h := m.headers.clone() // the router's map: an upstream filter's changes stay for the next attempt
 	for attempt := 0; ; attempt++ {
-		u, lr, err := forward(ctx, route, cl, m.headers.clone(), m.body, m.hasBody, suppress)
+		u, lr, err := e.attempt(ctx, r, route, cl, &h, m, suppress)
 		if err != nil || attempt >= retries || ctx.Err() != nil || !route.RetryPolicy.wants(u, lr) {
 			return u, lr, err
 		}

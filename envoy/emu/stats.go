@@ -26,6 +26,9 @@ type Stats struct {
 	ImmediateMutationFailures int64
 	// OverrideMessageTimeouts / ...Ignored mirror override_message_timeout_received / _ignored.
 	OverrideMessageTimeouts, OverrideMessageTimeoutsIgnored int64
+	// UpstreamIgnored counts immediate responses and route cache clears an upstream ext_proc
+	// filter ignored (send_immediate_resp_upstream_ignored, clear_route_cache_upstream_ignored).
+	UpstreamIgnored int64
 }
 
 // counters is the live, concurrency-safe form of Stats.
@@ -34,7 +37,7 @@ type counters struct {
 	SpuriousMessages, MessageTimeouts, FailureModeAllowed, RejectedHeaderMutations atomic.Int64
 	ImmediateResponses, ModeOverrides, ModeOverridesIgnored, RouteCacheClears      atomic.Int64
 	LocalReplies, UpstreamRequests, Unsupported, ImmediateMutationFailures         atomic.Int64
-	OverrideMessageTimeouts, OverrideMessageTimeoutsIgnored                        atomic.Int64
+	OverrideMessageTimeouts, OverrideMessageTimeoutsIgnored, UpstreamIgnored       atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -50,5 +53,6 @@ func (c *counters) snapshot() Stats {
 		Unsupported: c.Unsupported.Load(), ImmediateMutationFailures: c.ImmediateMutationFailures.Load(),
 		OverrideMessageTimeouts:        c.OverrideMessageTimeouts.Load(),
 		OverrideMessageTimeoutsIgnored: c.OverrideMessageTimeoutsIgnored.Load(),
+		UpstreamIgnored:                c.UpstreamIgnored.Load(),
 	}
 }

@@ -16,6 +16,7 @@ import (
 type upstreamCluster struct {
 	Cluster
 	transport *http.Transport
+	filter    *snapshot // the upstream ext_proc filter (Cluster.UpstreamExtProc), or nil
 	next      atomic.Uint64
 }
 
