@@ -159,8 +159,11 @@ type Cluster struct {
 	// UpstreamExtProc mirrors an ext_proc filter in HttpProtocolOptions.http_filters (before
 	// envoy.filters.http.upstream_codec): its ext_proc fields (ExtProcAddress or ExtProcConn,
 	// ProcessingMode, MessageTimeout, FailureModeAllow, MutationRules, AllowModeOverride,
-	// StatusOnError) run once per router attempt. nil: no upstream filter. Not read from xDS.
+	// StatusOnError) run once per router attempt. nil: no upstream filter.
 	UpstreamExtProc *Config
+	// upstreamProcTarget is the envoy_grpc cluster of an UpstreamExtProc read from xDS,
+	// resolved to its address when the configuration is assembled.
+	upstreamProcTarget string
 }
 
 // Duration returns a pointer to d, for Route.Timeout.

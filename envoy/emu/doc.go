@@ -41,16 +41,16 @@
 //     unless the router's suppress_envoy_headers is set, round robin over loopback endpoints,
 //     TLS and HTTP/2 upstreams; route retry_policy (connect-failure, reset, 5xx, gateway-error,
 //     retriable-status-codes; num_retries) with doRetry's replay of the same headers and body;
-//     ext_proc as an upstream filter of a cluster (Cluster.UpstreamExtProc, not read from xDS):
-//     one stream per attempt, the router's headers carrying earlier attempts' mutations,
-//     immediate responses and route cache clears ignored (the attempt waits for the route
-//     timeout).
+//     ext_proc as an upstream filter of a cluster (Cluster.UpstreamExtProc, or a cluster's
+//     HttpProtocolOptions.http_filters from xDS): one stream per attempt, the router's headers
+//     carrying earlier attempts' mutations, immediate responses and route cache clears ignored
+//     (the attempt waits for the route timeout).
 //   - Config swaps (SetConfig, and the ADS client in xdsclient.go) that re-route without restart.
 //
 // # What it deliberately does not
 //
 //   - HTTP/3, upgrades/CONNECT, refused-stream (not told apart from a reset), retry back-off
-//     and host predicates, the retry buffer limit, upstream HTTP filters from xDS, health checks,
+//     and host predicates, the retry buffer limit, upstream filters other than ext_proc, health checks,
 //     outlier detection, load balancing other than round robin, access logs, the admin API,
 //     tracing.
 //   - STREAMED, BUFFERED_PARTIAL, FULL_DUPLEX_STREAMED and GRPC body modes: rejected at load

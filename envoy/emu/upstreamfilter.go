@@ -2,7 +2,12 @@ package emu
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+
+	extprocv3cfg "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/grpc"
 )
 
 // ext_proc as an upstream HTTP filter (docs/envoy-ext-proc.md section 10): a cluster's
@@ -44,4 +49,45 @@ func (x *exchange) stopped(ctx context.Context) *localReply {
 	x.st.UpstreamIgnored.Add(1)
 	<-ctx.Done()
 	return routerReply(http.StatusGatewayTimeout, "upstream request timeout", "upstream_response_timeout")
+}
+
+// convertUpstreamFilters reads an ext_proc filter from HttpProtocolOptions.http_filters (the
+// other entries, upstream_codec among them, need nothing). It returns the filter's config and
+// its envoy_grpc cluster, or nil.
+func convertUpstreamFilters(po *upstreamhttpv3.HttpProtocolOptions) (*Config, string, error) {
+	for _, f := range po.GetHttpFilters() {
+		ep := &extprocv3cfg.ExternalProcessor{}
+		if tc := f.GetTypedConfig(); tc == nil || !tc.MessageIs(ep) {
+			continue
+		} else if err := tc.UnmarshalTo(ep); err != nil {
+			return nil, "", fmt.Errorf("http filter %q: %w", f.GetName(), err)
+		}
+		p := &listenerParts{}
+		if err := applyExternalProcessor(&p.cfg, p, f.GetName(), ep); err != nil {
+			return nil, "", fmt.Errorf("http filter %q: %w", f.GetName(), err)
+		}
+		return &p.cfg, p.procTarget, nil
+	}
+	return nil, "", nil
+}
+
+// resolveUpstreamFilters points each cluster's upstream ext_proc filter at its gRPC cluster's
+// first endpoint (or at conn, when the emulator was given one).
+func resolveUpstreamFilters(clusters map[string]Cluster, conn grpc.ClientConnInterface) error {
+	for name, c := range clusters {
+		if c.UpstreamExtProc == nil || c.upstreamProcTarget == "" {
+			continue
+		}
+		up := *c.UpstreamExtProc
+		if conn != nil {
+			up.ExtProcConn, up.ExtProcAddress = conn, ""
+		} else if pc, ok := clusters[c.upstreamProcTarget]; ok && len(pc.Endpoints) > 0 {
+			up.ExtProcAddress = pc.Endpoints[0]
+		} else {
+			return errIncomplete
+		}
+		c.UpstreamExtProc = &up
+		clusters[name] = c
+	}
+	return nil
 }

@@ -10,8 +10,12 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3cfg "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	upstreamcodecv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/upstream_codec/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // upstreamFilterOnly moves the harness's processor from the HCM to the cluster's
@@ -79,5 +83,33 @@ func TestUpstreamFilter_ImmediateResponseIgnored(t *testing.T) {
 	}
 	if len(h.up.requests()) != 0 || h.emu.Stats().UpstreamIgnored != 1 {
 		t.Fatalf("%d upstream requests, %d ignored", len(h.up.requests()), h.emu.Stats().UpstreamIgnored)
+	}
+}
+
+// A cluster's HttpProtocolOptions.http_filters [ext_proc, upstream_codec] from xDS becomes the
+// cluster's upstream filter, pointed at its envoy_grpc cluster.
+func TestUpstreamFilter_FromXDS(t *testing.T) {
+	ep := &extprocv3cfg.ExternalProcessor{
+		GrpcService: &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
+			EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: "keygate_ext_proc"}}},
+		ProcessingMode: &extprocv3cfg.ProcessingMode{RequestBodyMode: extprocv3cfg.ProcessingMode_BUFFERED},
+	}
+	po := &upstreamhttpv3.HttpProtocolOptions{HttpFilters: []*hcmv3.HttpFilter{
+		{Name: "envoy.filters.http.ext_proc", ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(t, ep)}},
+		{Name: "envoy.filters.http.upstream_codec", ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(t, &upstreamcodecv3.UpstreamCodec{})}},
+	}}
+	c := staticCluster("provider_pay", "127.0.0.1:9")
+	c.TypedExtensionProtocolOptions = map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(t, po)}
+	got, err := convertCluster(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters := map[string]Cluster{"provider_pay": got, "keygate_ext_proc": {Endpoints: []string{"127.0.0.1:18080"}}}
+	if err := resolveUpstreamFilters(clusters, nil); err != nil {
+		t.Fatal(err)
+	}
+	up := clusters["provider_pay"].UpstreamExtProc
+	if up == nil || up.ExtProcAddress != "127.0.0.1:18080" || up.ProcessingMode.GetRequestBodyMode() != extprocv3cfg.ProcessingMode_BUFFERED {
+		t.Fatalf("upstream filter %+v", up)
 	}
 }

@@ -233,6 +233,10 @@ func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver) (Cluster, err
 			return out, fmt.Errorf("cluster %q protocol options: %w", c.GetName(), err)
 		}
 		out.HTTP2 = po.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil
+		var err error
+		if out.UpstreamExtProc, out.upstreamProcTarget, err = convertUpstreamFilters(po); err != nil {
+			return out, fmt.Errorf("cluster %q http_filters: %w", c.GetName(), err)
+		}
 	}
 	if resolve != nil {
 		if eps, tc := resolve(c.GetName(), c); eps != nil {
