@@ -59,8 +59,10 @@ func (p *processor) handle(msg *extprocv3.ProcessingRequest) (*extprocv3.Process
 		if !p.signed {
 			return p.unsigned("request trailers arrived before a request body: keygate cannot sign a request with trailers and no body"), nil
 		}
+		// keygate's headers do not leave as trailers either.
+		trailers := newHeaderSet(m.RequestTrailers.GetTrailers())
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
-			RequestTrailers: &extprocv3.TrailersResponse{}}}, nil
+			RequestTrailers: &extprocv3.TrailersResponse{HeaderMutation: keygateRemovals(trailers)}}}, nil
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		if p.call == nil {
 			return nil, fmt.Errorf("response headers before request headers")
@@ -137,8 +139,16 @@ func (p *processor) needsRequestBody() bool {
 
 // stripKeygateHeaders removes every x-keygate-* header the caller sent, or is nil.
 func (p *processor) stripKeygateHeaders() *extprocv3.CommonResponse {
+	if mut := keygateRemovals(p.inbound); mut != nil {
+		return &extprocv3.CommonResponse{HeaderMutation: mut}
+	}
+	return nil
+}
+
+// keygateRemovals is the mutation removing every x-keygate-* entry of hs, or nil.
+func keygateRemovals(hs *headerSet) *extprocv3.HeaderMutation {
 	var remove []string
-	for _, name := range p.inbound.names {
+	for _, name := range hs.names {
 		if tenancy.IsKeygateHeader(name) {
 			remove = append(remove, name)
 		}
@@ -146,7 +156,7 @@ func (p *processor) stripKeygateHeaders() *extprocv3.CommonResponse {
 	if remove == nil {
 		return nil
 	}
-	return &extprocv3.CommonResponse{HeaderMutation: &extprocv3.HeaderMutation{RemoveHeaders: remove}}
+	return &extprocv3.HeaderMutation{RemoveHeaders: remove}
 }
 
 // unsigned refuses a request that reached a phase it may not reach unsigned: a request keygate

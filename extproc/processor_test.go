@@ -194,9 +194,13 @@ func TestBodyProviderFailsClosedOnEveryMessageSequence(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, err = p.handle(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestTrailers{
-		RequestTrailers: &extprocv3.HttpTrailers{}}})
+		RequestTrailers: &extprocv3.HttpTrailers{Trailers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: "x-keygate-tenant-key", RawValue: []byte("k")}, {Key: "x-checksum", RawValue: []byte("c")}}}}}})
 	if err != nil || resp.GetRequestTrailers() == nil {
 		t.Fatalf("trailers after the signed body: %v %v", resp, err)
+	}
+	if rm := resp.GetRequestTrailers().GetHeaderMutation().GetRemoveHeaders(); len(rm) != 1 || rm[0] != "x-keygate-tenant-key" {
+		t.Errorf("trailer removals %v: keygate's headers must not leave as trailers", rm)
 	}
 }
 
