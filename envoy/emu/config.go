@@ -33,6 +33,9 @@ type Config struct {
 	// ExtProcAddress mirrors grpc_service.envoy_grpc.cluster_name resolved to host:port; the
 	// emulator dials it with plaintext HTTP/2 and owns the connection.
 	ExtProcAddress string
+	// InitialMetadata mirrors grpc_service.initial_metadata: gRPC metadata sent on every
+	// Process stream (key, value pairs; keys lower-case).
+	InitialMetadata [][2]string
 	// Disabled means the HCM has no ext_proc filter: only the router runs.
 	Disabled bool
 

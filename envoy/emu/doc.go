@@ -15,6 +15,7 @@
 //     an HTTP/2 request with trailers and no DATA gets no body message (Filter::onTrailers);
 //     HTTP/1 request trailers are dropped (enable_trailers off); absolute-form targets split into
 //     :authority and :path (handlePath).
+//   - grpc_service.initial_metadata on every Process stream.
 //   - Envoy's local-reply details strings (ext_proc_error_per-message_timeout_exceeded,
 //     ext_proc_error_gRPC_error_<code>{<message>}, whitespace replaced by '_').
 //   - Strict ping-pong with message_timeout (default 200 ms: 504, or continue with
@@ -58,7 +59,7 @@
 //   - CEL: attributes are the fixed names in attributes.go (connection.* from the client TLS
 //     certificate, request.path/method/host/protocol, source.address) plus Config.AttributeHook.
 //   - http_service, observability_mode, async mode, dynamic_metadata forwarding, metadata
-//     options, forward_rules, grpc_initial_metadata, deferred close.
+//     options, forward_rules, per-route grpc_initial_metadata, deferred close.
 //   - Timing details: the body is read after the request_headers reply instead of concurrently,
 //     and a response that arrives while nothing is outstanding is noticed at the next message
 //     (or before the response is written), not the instant it arrives.

@@ -13,6 +13,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -39,6 +40,7 @@ type procStream struct {
 	parent   context.Context
 	protocol *extprocv3.ProtocolConfiguration
 	stats    *counters
+	metadata [][2]string // grpc_service.initial_metadata
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -52,7 +54,11 @@ var unlimited = []grpc.CallOption{grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.M
 
 func (p *procStream) open() error {
 	p.ctx, p.cancel = context.WithCancel(p.parent)
-	s, err := p.client.Process(p.ctx, unlimited...)
+	ctx := p.ctx
+	for _, kv := range p.metadata {
+		ctx = metadata.AppendToOutgoingContext(ctx, kv[0], kv[1])
+	}
+	s, err := p.client.Process(ctx, unlimited...)
 	if err != nil {
 		return err
 	}

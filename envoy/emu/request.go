@@ -44,7 +44,7 @@ func (x *exchange) setup(route *Route) {
 		x.mode = proto.Clone(mode).(*extprocv3cfg.ProcessingMode)
 	}
 	x.fma = fma
-	x.proc = &procStream{client: x.snap.client, parent: x.r.Context(), stats: x.st,
+	x.proc = &procStream{client: x.snap.client, parent: x.r.Context(), stats: x.st, metadata: cfg.InitialMetadata,
 		protocol: &extprocv3.ProtocolConfiguration{
 			RequestBodyMode:  x.mode.GetRequestBodyMode(),
 			ResponseBodyMode: x.mode.GetResponseBodyMode(),

@@ -15,6 +15,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -245,5 +246,22 @@ func TestSpec9_RouterEnvoyHeadersUnlessSuppressed(t *testing.T) {
 				t.Errorf("x-envoy-original-host %q", got["x-envoy-original-host"])
 			}
 		})
+	}
+}
+
+// grpc_service.initial_metadata goes with every Process stream (Envoy's gRPC client adds it to
+// the stream's initial metadata): what lets a processor tell its filters apart, since a
+// caller cannot set it.
+func TestSpec9_GrpcInitialMetadata(t *testing.T) {
+	var got []string
+	record := func(s *scriptStream) error {
+		md, _ := metadata.FromIncomingContext(s.srv.Context())
+		got = append(got, md.Get("x-keygate-phase")...)
+		return continueAll(s)
+	}
+	h := newHarness(t, record, func(c *Config) { c.InitialMetadata = [][2]string{{"x-keygate-phase", "upstream"}} })
+	h.do("GET", "/", "", map[string]string{"x-keygate-phase": "forged"})
+	if !equalStrings(got, []string{"upstream"}) {
+		t.Fatalf("metadata %v", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -113,6 +114,9 @@ func applyExternalProcessor(c *Config, p *listenerParts, name string, ep *extpro
 	}
 	if ep.GetHttpService() != nil {
 		return fmt.Errorf("%w: http_service", ErrUnsupported)
+	}
+	for _, hv := range ep.GetGrpcService().GetInitialMetadata() {
+		c.InitialMetadata = append(c.InitialMetadata, [2]string{strings.ToLower(hv.GetKey()), hv.GetValue() + string(hv.GetRawValue())})
 	}
 	switch gs := ep.GetGrpcService(); {
 	case gs.GetEnvoyGrpc() != nil:
