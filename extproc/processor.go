@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -8,9 +9,11 @@ import (
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/tenancy"
 	"github.com/keygate/keygate/signer"
 )
 
@@ -21,6 +24,9 @@ type processor struct {
 	snap *gateway.Snapshot
 	opts Options
 
+	// send, when set, sends a message on the stream ahead of the answer (the retry's
+	// override_message_timeout); the Process loop sets it.
+	send     func(*extprocv3.ProcessingResponse) error
 	call     *gateway.Call
 	inbound  *headerSet // request headers as Envoy sent them
 	signed   bool       // the request was signed (in the headers or the body phase)
@@ -47,16 +53,30 @@ func (p *processor) handle(msg *extprocv3.ProcessingRequest) (*extprocv3.Process
 		}
 		return p.requestBody(m.RequestBody), nil
 	case *extprocv3.ProcessingRequest_RequestTrailers:
+		if p.call == nil {
+			return nil, fmt.Errorf("request trailers before request headers")
+		}
+		if !p.signed {
+			return p.unsigned("request trailers arrived before a request body: keygate cannot sign a request with trailers and no body"), nil
+		}
+		// keygate's headers do not leave as trailers either.
+		trailers := newHeaderSet(m.RequestTrailers.GetTrailers())
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
-			RequestTrailers: &extprocv3.TrailersResponse{}}}, nil
+			RequestTrailers: &extprocv3.TrailersResponse{HeaderMutation: keygateRemovals(trailers)}}}, nil
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		if p.call == nil {
 			return nil, fmt.Errorf("response headers before request headers")
+		}
+		if !p.signed {
+			return p.unsignedAnswer(m.ResponseHeaders), nil
 		}
 		return p.responseHeaders(m.ResponseHeaders), nil
 	case *extprocv3.ProcessingRequest_ResponseBody:
 		if p.call == nil {
 			return nil, fmt.Errorf("response body before request headers")
+		}
+		if !p.signed {
+			return p.unsigned("the response body arrived for a request keygate did not sign"), nil
 		}
 		return p.responseBody(m.ResponseBody), nil
 	case *extprocv3.ProcessingRequest_ResponseTrailers:
@@ -86,8 +106,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		return p.fail(err)
 	}
 	p.call = call
-	needs := call.Provider.Needs
-	if h.EndOfStream || !needs.RequestBody {
+	if h.EndOfStream || !p.needsRequestBody() {
 		// No body, or none needed: sign now and tell Envoy not to send the request body.
 		if err := call.SignRequest(p.ctx, nil); err != nil {
 			p.observe("request", start, err)
@@ -102,10 +121,72 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		}
 	}
 	// The body is needed: headers are changed together with the body, in the body response.
+	// keygate's own headers (the tenant key) are removed now: should Envoy continue without a
+	// body message (a request with trailers and no DATA, spec section 9), they must not leave.
 	return &extprocv3.ProcessingResponse{
-		Response:     &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}},
+		Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+			Response: p.stripKeygateHeaders()}},
 		ModeOverride: p.modeOverride(true),
 	}
+}
+
+// needsRequestBody reports whether keygate asks Envoy for the request body: a step reads or
+// changes it, or the provider has a token source, whose one retry after a rejected token must
+// resend the caller's body (with body mode NONE keygate would never have seen it).
+func (p *processor) needsRequestBody() bool {
+	return p.call.Provider.Needs.RequestBody || p.call.Provider.Tokens != nil
+}
+
+// stripKeygateHeaders removes every x-keygate-* header the caller sent, or is nil.
+func (p *processor) stripKeygateHeaders() *extprocv3.CommonResponse {
+	if mut := keygateRemovals(p.inbound); mut != nil {
+		return &extprocv3.CommonResponse{HeaderMutation: mut}
+	}
+	return nil
+}
+
+// keygateRemovals is the mutation removing every x-keygate-* entry of hs, or nil.
+func keygateRemovals(hs *headerSet) *extprocv3.HeaderMutation {
+	var remove []string
+	for _, name := range hs.names {
+		if tenancy.IsKeygateHeader(name) {
+			remove = append(remove, name)
+		}
+	}
+	if remove == nil {
+		return nil
+	}
+	return &extprocv3.HeaderMutation{RemoveHeaders: remove}
+}
+
+// unsigned refuses a request that reached a phase it may not reach unsigned: a request keygate
+// could not sign never leaves, and its answer is not handed back as if it had been signed.
+func (p *processor) unsigned(why string) *extprocv3.ProcessingResponse {
+	err := failure.New(failure.BadRequest, "sign", "%s", why)
+	p.observe("request", time.Now(), err)
+	return p.fail(err)
+}
+
+// unsignedAnswer refuses the response phase of a request that was never signed. Envoy's own
+// local replies (413 buffer limit, 503, 504) pass through response_headers too and keep their
+// status; anything else is withheld as a bad gateway.
+func (p *processor) unsignedAnswer(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	status, _ := strconv.Atoi(newHeaderSet(h.GetHeaders()).get(":status"))
+	kind, ok := unsignedKinds[status]
+	if !ok {
+		kind = failure.BadGateway
+	}
+	err := failure.New(kind, "sign", "the request was not signed (Envoy answered %d before keygate saw its body); the answer is withheld", status)
+	p.observe("response", time.Now(), err)
+	return p.fail(err)
+}
+
+// retryTokenAllowance is what the retry's token fetch may take on top of the provider call
+// (config.DefaultTokenTimeout, plus a second for the re-signing).
+const retryTokenAllowance = 6 * time.Second
+
+var unsignedKinds = map[int]failure.Kind{
+	413: failure.TooLarge, 503: failure.Unavailable, 504: failure.Timeout, 400: failure.BadRequest,
 }
 
 func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
@@ -122,8 +203,10 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 	p.signed = true
 	p.observe("request", start, nil)
 	body := p.call.Exchange.Request.Body()
+	// A body no step changed (a token provider keeps it only for the retry) is left as it is.
+	changed := !bytes.Equal(body, b.GetBody())
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
-		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, true)}}}
+		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, changed)}}}
 }
 
 // modeOverride asks Envoy for exactly what the provider needs: the request body only to
@@ -131,6 +214,9 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 // a token a 401 must invalidate and retry), the response body only for response steps. Envoy
 // applies body modes literally (unset = NONE), so every mode is always set. The messages are
 // shared and never modified.
+// When the request body is asked for, so are the request trailers: Envoy then sends a request
+// with trailers and no DATA as request_trailers (Filter::onTrailers), which keygate refuses,
+// instead of continuing with headers that were never signed.
 func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
 	responseBody := p.call.WantsResponseBody()
 	responseHeaders := responseBody || p.call.Provider.Tokens != nil
@@ -153,12 +239,16 @@ var modes = func() (t [2][2][2]*filterv3.ProcessingMode) {
 				if rh == 1 {
 					headers = filterv3.ProcessingMode_SEND
 				}
+				trailers := filterv3.ProcessingMode_SKIP
+				if rb == 1 {
+					trailers = filterv3.ProcessingMode_SEND
+				}
 				t[rb][rh][rsb] = &filterv3.ProcessingMode{
 					RequestHeaderMode:   filterv3.ProcessingMode_SEND,
 					ResponseHeaderMode:  headers,
 					RequestBodyMode:     mode(rb == 1, filterv3.ProcessingMode_BUFFERED),
 					ResponseBodyMode:    mode(rsb == 1, filterv3.ProcessingMode_BUFFERED),
-					RequestTrailerMode:  filterv3.ProcessingMode_SKIP,
+					RequestTrailerMode:  trailers,
 					ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
 				}
 			}
@@ -233,6 +323,15 @@ func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRes
 // retry is two-step verification's one retry: the provider rejected the token, so keygate
 // re-signs with a fresh one and sends the request itself; the caller gets that answer.
 func (p *processor) retry() *extprocv3.ProcessingResponse {
+	if p.send != nil {
+		// The retry fetches a token and calls the provider inside this one message: ask Envoy
+		// to wait that long (Filter::onNewTimeout; honoured up to max_message_timeout, which
+		// xds sets to MaxMessageTimeout).
+		wait := min(p.call.Provider.Timeout+retryTokenAllowance, p.opts.MaxMessageTimeout)
+		if err := p.send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(wait)}); err != nil {
+			return p.fail(failure.Wrap(failure.Unavailable, "retry", err, "extending Envoy's message timeout"))
+		}
+	}
 	start := time.Now()
 	resp, err := p.call.Retry(p.ctx, p.opts.RetryClient, p.opts.Clock)
 	p.observe("response", start, err)

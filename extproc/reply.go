@@ -3,6 +3,7 @@ package extproc
 import (
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,15 +53,27 @@ func immediateError(err error) *extprocv3.ProcessingResponse {
 }
 
 // immediateAnswer hands Envoy a provider answer keygate obtained itself (the retry), as the
-// response to the caller. Hop-by-hop and length headers are left to Envoy.
+// response to the caller. Hop-by-hop and length headers are left to Envoy. Only headers
+// Envoy's mutation checker accepts are sent, sorted by name: Filter::sendImmediateResponse
+// applies them with the filter's rules and stops at the first failure (keygate's config makes
+// a disallowed header an error), so one x-envoy-* header from the provider would otherwise
+// drop whichever headers came after it in map order.
 func immediateAnswer(r *signer.Response) *extprocv3.ProcessingResponse {
 	mut := &extprocv3.HeaderMutation{}
-	for name, vals := range r.Header {
+	names := make([]string, 0, len(r.Header))
+	for name := range r.Header {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
 		lower := strings.ToLower(name)
-		if hopByHop[lower] || lower == "content-length" {
+		if hopByHop[lower] || lower == "content-length" || !envoyAccepts(lower) {
 			continue
 		}
-		for i, v := range vals {
+		for i, v := range r.Header[name] {
+			if strings.ContainsAny(v, "\x00\r\n") {
+				continue // Envoy's headerValueIsValid
+			}
 			mut.SetHeaders = append(mut.SetHeaders, setHeader(lower, v, i > 0))
 		}
 	}
@@ -69,6 +82,21 @@ func immediateAnswer(r *signer.Response) *extprocv3.ProcessingResponse {
 			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(r.Status)},
 			Headers: mut, Body: r.Body, Details: "keygate_token_retry",
 		}}}
+}
+
+// envoyAccepts reports whether Envoy's mutation checker, as keygate configures it (xds
+// extProcFilter: allow_all_routing, disallow_is_error, allow_envoy unset), lets a response
+// header be set: a token name that is not x-envoy-* nor a pseudo-header.
+func envoyAccepts(name string) bool {
+	if name == "" || strings.HasPrefix(name, ":") || strings.HasPrefix(name, "x-envoy") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 var hopByHop = map[string]bool{"connection": true, "keep-alive": true, "transfer-encoding": true,

@@ -33,9 +33,12 @@ type Options struct {
 	Logger    *slog.Logger
 	Clock     signer.Clock // default signer.SystemClock()
 	Observer  Observer     // metrics and audit; default none
-	// RetryClient sends two-step verification's one retry to the provider (see
-	// gateway.Call.Retry); default a client trusting the system roots.
+	// RetryClient, when set, sends two-step verification's one retry to the provider (see
+	// gateway.Call.Retry); default each provider's own client, configured like its cluster.
 	RetryClient *http.Client
+	// MaxMessageTimeout is the longest override_message_timeout keygate asks for (the token
+	// retry); it must not exceed the filter's max_message_timeout (default xds's value, 60 s).
+	MaxMessageTimeout time.Duration
 }
 
 // Observer is told the outcome of every request phase. It must not block.
@@ -73,10 +76,8 @@ func (o Options) withDefaults() Options {
 	if o.Observer == nil {
 		o.Observer = noObserver{}
 	}
-	if o.RetryClient == nil {
-		o.RetryClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // a signed request is never replayed elsewhere
-		}}
+	if o.MaxMessageTimeout == 0 {
+		o.MaxMessageTimeout = 60 * time.Second
 	}
 	return o
 }
@@ -103,6 +104,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		return status.Error(codes.Unavailable, "keygate has no configuration loaded")
 	}
 	p := newProcessor(stream.Context(), snap, s.opts)
+	p.send = stream.Send
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || errors.Is(err, context.Canceled) {

@@ -30,7 +30,10 @@ func egressListener(o Options) (*listenerv3.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	router, err := pack(&routerv3.Router{})
+	// suppress_envoy_headers: the router adds no x-envoy-* headers to what the provider sees
+	// (x-envoy-expected-rq-timeout-ms, x-envoy-original-host on the host rewrite) nor to the
+	// caller's answer (x-envoy-upstream-service-time); they are not part of any signature.
+	router, err := pack(&routerv3.Router{SuppressEnvoyHeaders: true})
 	if err != nil {
 		return nil, err
 	}
@@ -74,16 +77,19 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 		}},
 		// Fail closed: a request keygate could not sign never leaves unsigned.
 		FailureModeAllow: false,
+		// Request trailers SEND: a request with trailers and no DATA reaches keygate as
+		// request_trailers, which it refuses unsigned, even where a mode_override were not honoured.
 		ProcessingMode: &extprocv3.ProcessingMode{
 			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
 			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
 			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
 			ResponseBodyMode:    extprocv3.ProcessingMode_BUFFERED,
-			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
 		RequestAttributes: []string{tenancy.SPIFFEAttribute}, // what extproc reads the SPIFFE ID from
 		MessageTimeout:    durationpb.New(o.MessageTimeout),
+		MaxMessageTimeout: durationpb.New(max(MaxMessageTimeout, o.MessageTimeout)),
 		MutationRules: &mutationv3.HeaderMutationRules{
 			// keygate rewrites :authority to the provider's upstream host (routing stays by alias).
 			AllowAllRouting: wrapperspb.Bool(true),

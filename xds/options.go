@@ -24,6 +24,12 @@ const (
 	// DefaultCAFile is the system trust bundle in the envoyproxy/envoy image (Debian/Ubuntu layout).
 	DefaultCAFile = "/etc/ssl/certs/ca-certificates.crt"
 
+	// MaxMessageTimeout is ext_proc's max_message_timeout: the longest keygate may ask Envoy to
+	// wait for one message with override_message_timeout (the token retry, which fetches a
+	// token and calls the provider within one response_headers message). extproc's
+	// Options.MaxMessageTimeout defaults to the same value.
+	MaxMessageTimeout = 60 * time.Second
+
 	// ProviderClusterPrefix + provider name is the cluster of a provider.
 	ProviderClusterPrefix = "provider_"
 )

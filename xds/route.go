@@ -11,9 +11,11 @@ import (
 	"github.com/keygate/keygate/internal/config"
 )
 
-// retryOn are the failures safe to retry for a signed request: it never reached the provider's
-// application (connect failure, refused stream) or the connection broke (reset).
-const retryOn = "connect-failure,reset,refused-stream"
+// retryOn are the failures safe to retry for a signed request: it never reached the provider
+// (connect failure, or an HTTP/2 stream the provider refused before processing it). Not
+// "reset": the router's doRetry replays the same signed headers and body, and a reset after
+// the provider read the request would submit a payment twice or be refused as a nonce replay.
+const retryOn = "connect-failure,refused-stream"
 
 // routeTable builds the route configuration: one virtual host per provider, named only by the
 // hosts callers use. keygate rewrites :authority to the upstream host but does not clear the

@@ -36,6 +36,9 @@ type Config struct {
 	// ExtProcTLS mirrors the ext_proc cluster's transport_socket; nil = plaintext (h2c).
 	ExtProcTLS    *tls.Config
 	extProcTLSKey string // what the TLS config was built from: one channel per distinct one
+	// InitialMetadata mirrors grpc_service.initial_metadata: gRPC metadata sent on every
+	// Process stream (key, value pairs; keys lower-case).
+	InitialMetadata [][2]string
 	// Disabled means the HCM has no ext_proc filter: only the router runs.
 	Disabled bool
 
@@ -43,7 +46,10 @@ type Config struct {
 	MutationRules    *MutationRules  // mutation_rules
 	FailureModeAllow bool            // failure_mode_allow
 	MessageTimeout   time.Duration   // message_timeout (default 200ms)
-	StatusOnError    int             // status_on_error.code (default 500)
+	// MaxMessageTimeout mirrors max_message_timeout: the largest override_message_timeout the
+	// processor may ask for (0: overrides are ignored).
+	MaxMessageTimeout time.Duration
+	StatusOnError     int // status_on_error.code (default 500)
 	// AllowModeOverride mirrors allow_mode_override; AllowedOverrideModes allowed_override_modes.
 	AllowModeOverride    bool
 	AllowedOverrideModes []*ProcessingMode
@@ -66,6 +72,10 @@ type Config struct {
 	MaxHeadersKB    int
 	// StripAnyHostPort mirrors HCM strip_any_host_port.
 	StripAnyHostPort bool
+	// SuppressEnvoyHeaders mirrors the router filter's suppress_envoy_headers: no
+	// x-envoy-expected-rq-timeout-ms, x-envoy-original-host/-path upstream, nor
+	// x-envoy-upstream-service-time downstream.
+	SuppressEnvoyHeaders bool
 
 	// IgnorePortInHostMatching mirrors RouteConfiguration.ignore_port_in_host_matching.
 	IgnorePortInHostMatching bool
@@ -113,6 +123,17 @@ type Route struct {
 	ExtProc *ExtProcPerRoute
 	// DirectResponse mirrors route.direct_response (status only, body as literal bytes).
 	DirectResponse *DirectResponse
+	// RetryPolicy mirrors route.retry_policy (nil: no retries).
+	RetryPolicy *RetryPolicy
+}
+
+// RetryPolicy mirrors envoy.config.route.v3.RetryPolicy: retry_on conditions (connect-failure,
+// reset, refused-stream, retriable-status-codes, 5xx, gateway-error), num_retries (Envoy's
+// default 1 when unset) and retriable_status_codes.
+type RetryPolicy struct {
+	RetryOn              []string
+	NumRetries           int
+	RetriableStatusCodes []int
 }
 
 // DirectResponse mirrors envoy.config.route.v3.DirectResponseAction.
@@ -143,6 +164,14 @@ type Cluster struct {
 	ConnectTimeout time.Duration
 
 	tlsKey string // the UpstreamTlsContext an SDS-backed TLS was built from
+	// UpstreamExtProc mirrors an ext_proc filter in HttpProtocolOptions.http_filters (before
+	// envoy.filters.http.upstream_codec): its ext_proc fields (ExtProcAddress or ExtProcConn,
+	// ProcessingMode, MessageTimeout, FailureModeAllow, MutationRules, AllowModeOverride,
+	// StatusOnError) run once per router attempt. nil: no upstream filter.
+	UpstreamExtProc *Config
+	// upstreamProcTarget is the envoy_grpc cluster of an UpstreamExtProc read from xDS,
+	// resolved to its address when the configuration is assembled.
+	upstreamProcTarget string
 }
 
 // Duration returns a pointer to d, for Route.Timeout.

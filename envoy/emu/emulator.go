@@ -1,7 +1,6 @@
 package emu
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -136,7 +135,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		x.finish()
 	}
-	u, lr, err := e.route(r.Context(), s, route, m)
+	u, lr, err := e.route(r, s, route, m)
 	if err != nil { // reset after upstream headers: Envoy resets the downstream stream
 		x.finish()
 		panic(http.ErrAbortHandler)
@@ -158,7 +157,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // route is the router filter: route entry, cluster, upstream request.
-func (e *Emulator) route(ctx context.Context, s *snapshot, route *Route, m *message) (*upstreamResponse, *localReply, error) {
+func (e *Emulator) route(r *http.Request, s *snapshot, route *Route, m *message) (*upstreamResponse, *localReply, error) {
+	ctx := r.Context()
 	if route == nil {
 		return nil, routerReply(http.StatusNotFound, "", "route_not_found"), nil
 	}
@@ -170,7 +170,7 @@ func (e *Emulator) route(ctx context.Context, s *snapshot, route *Route, m *mess
 		return nil, routerReply(http.StatusServiceUnavailable, "", "cluster_not_found"), nil
 	}
 	e.st.UpstreamRequests.Add(1)
-	return forward(ctx, route, cl, m.headers.clone(), m.body, m.hasBody, 0)
+	return e.forwardWithRetries(ctx, r, route, cl, m, s.cfg.SuppressEnvoyHeaders)
 }
 
 // reply sends a local reply; router and buffer-limit replies pass through the encoder side of

@@ -37,6 +37,9 @@ type exchange struct {
 	sentAttrs [2]bool     // attributes sent in the request / response direction
 	// routeCleared: clear_route_cache was honoured; the router matches again.
 	routeCleared bool
+	// upstream: this is ext_proc as an upstream HTTP filter of one router attempt
+	// (upstreamfilter.go): immediate responses and route cache clears are ignored.
+	upstream bool
 }
 
 func (x *exchange) active() bool { return x.proc != nil && !x.done }
@@ -60,7 +63,7 @@ func (x *exchange) call(req *extprocv3.ProcessingRequest, kind msgKind) (resp *e
 		x.sentAttrs[dir] = true
 		req.Attributes = x.snap.attributes(x.r, dir)
 	}
-	resp, out, err := x.proc.roundTrip(req, x.snap.cfg.MessageTimeout)
+	resp, out, err := x.proc.roundTrip(req, x.snap.cfg.MessageTimeout, x.snap.cfg.MaxMessageTimeout)
 	switch out {
 	case closedOK:
 		x.st.CleanCloses.Add(1)
@@ -73,7 +76,7 @@ func (x *exchange) call(req *extprocv3.ProcessingRequest, kind msgKind) (resp *e
 			x.st.FailureModeAllowed.Add(1)
 			return nil, nil, false
 		}
-		return nil, filterReply(x.snap.cfg.StatusOnError, "ext_proc_error_gRPC_error_"+grpcCode(err)), false
+		return nil, filterReply(x.snap.cfg.StatusOnError, grpcErrorDetails(err)), false
 	case timedOut:
 		x.st.MessageTimeouts.Add(1)
 		x.finish()
@@ -81,7 +84,8 @@ func (x *exchange) call(req *extprocv3.ProcessingRequest, kind msgKind) (resp *e
 			x.st.FailureModeAllowed.Add(1)
 			return nil, nil, false
 		}
-		return nil, filterReply(http.StatusGatewayTimeout, "ext_proc_error_message_timeout"), false
+		// Filter::onMessageTimeout: "%s_per-message_timeout_exceeded" with ErrorPrefix.
+		return nil, filterReply(http.StatusGatewayTimeout, "ext_proc_error_per-message_timeout_exceeded"), false
 	case spurious:
 		return nil, x.spurious("response with nothing outstanding"), false
 	}
@@ -135,6 +139,18 @@ func (x *exchange) maybeOverrideMode(m *extprocv3cfg.ProcessingMode) {
 	x.st.ModeOverrides.Add(1)
 	next := proto.Clone(m).(*extprocv3cfg.ProcessingMode)
 	next.RequestHeaderMode = x.mode.GetRequestHeaderMode()
+	// effectiveModeOverride: a DEFAULT header or trailer mode in the override takes the filter
+	// config's value; body modes stay literal (unset = NONE).
+	filter := x.snap.cfg.ProcessingMode
+	if next.ResponseHeaderMode == extprocv3cfg.ProcessingMode_DEFAULT {
+		next.ResponseHeaderMode = filter.GetResponseHeaderMode()
+	}
+	if next.RequestTrailerMode == extprocv3cfg.ProcessingMode_DEFAULT {
+		next.RequestTrailerMode = filter.GetRequestTrailerMode()
+	}
+	if next.ResponseTrailerMode == extprocv3cfg.ProcessingMode_DEFAULT {
+		next.ResponseTrailerMode = filter.GetResponseTrailerMode()
+	}
 	x.mode = next
 }
 
@@ -145,9 +161,12 @@ func (x *exchange) immediate(ir *extprocv3.ImmediateResponse) *localReply {
 	if status < 200 {
 		status = 200
 	}
-	lr := &localReply{status: status, body: ir.GetBody(), details: ir.GetDetails()}
+	lr := &localReply{status: status, body: ir.GetBody(), details: replaceAllEmptySpace(ir.GetDetails())}
+	// Filter::sendImmediateResponse applies the mutations with the filter's checker; a failure
+	// (applyHeaderMutations stops at the first) is only logged and the reply is still sent,
+	// carrying the headers set before the failing one.
 	if _, err := x.mutate(ir.GetHeaders(), &lr.headers); err != nil {
-		return filterReply(x.snap.cfg.StatusOnError, "ext_proc_error_immediate_response_headers")
+		x.st.ImmediateMutationFailures.Add(1)
 	}
 	if gs := ir.GetGrpcStatus(); gs != nil {
 		lr.headers.set("grpc-status", fmt.Sprint(gs.GetStatus()))

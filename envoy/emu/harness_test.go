@@ -244,6 +244,36 @@ func (h *harness) send(req *http.Request) result {
 	return result{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
+// h2URL serves the emulator on a second listener that speaks h2c (Emulator.Serve), for
+// requests whose HTTP/2 framing matters (trailers without DATA).
+func (h *harness) h2URL() string {
+	h.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	go func() { _ = h.emu.Serve(l) }()
+	return "http://" + l.Addr().String()
+}
+
+// sendH2 sends req over prior-knowledge HTTP/2 cleartext.
+func (h *harness) sendH2(req *http.Request) result {
+	h.t.Helper()
+	protos := new(http.Protocols)
+	protos.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: protos}
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := tr.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		h.t.Fatalf("client: %v", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
 // ---- response builders and scripts ----
 
 func common(cr *extprocv3.CommonResponse) *extprocv3.CommonResponse {

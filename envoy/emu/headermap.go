@@ -144,6 +144,7 @@ func downstreamRequestHeaders(r *http.Request, stripPort bool) headerMap {
 	if path == "" {
 		path = r.URL.RequestURI()
 	}
+	path = originForm(path)
 	h := headerMap{entries: []headerEntry{
 		{":authority", authority}, {":path", path}, {":method", r.Method}, {":scheme", scheme},
 	}}
@@ -155,6 +156,26 @@ func downstreamRequestHeaders(r *http.Request, stripPort bool) headerMap {
 		h.add("x-request-id", newUUID())
 	}
 	return h
+}
+
+// originForm is the HTTP/1 codec's handling of an absolute-form request target
+// (ServerConnectionImpl::handlePath, allow_absolute_url defaulting to true): ":path" is the
+// path and query of "POST http://host/path" ("/" when empty); :authority comes from the URL's
+// host, which Go's server already put in r.Host.
+func originForm(target string) string {
+	lower := strings.ToLower(target)
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		return target
+	}
+	rest := target[strings.Index(target, "://")+3:]
+	i := strings.IndexAny(rest, "/?")
+	if i < 0 {
+		return "/"
+	}
+	if rest[i] == '?' {
+		return "/" + rest[i:]
+	}
+	return rest[i:]
 }
 
 // stripHostPort removes a trailing :port (IPv6 literals keep their brackets).

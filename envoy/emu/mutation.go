@@ -114,6 +114,11 @@ func applyHeaderMutation(m *extprocv3.HeaderMutation, h *headerMap, c *rulesChec
 		}
 		return nil
 	}
+	// MutationUtils::responseHeaderSizeCheck counts removals as well as sets against the
+	// header-count limit, before anything is applied.
+	if len(m.GetSetHeaders())+len(m.GetRemoveHeaders()) > lim.maxCount {
+		return rejected, fmt.Errorf("%w: header mutation would exceed header count limit", errHardMutation)
+	}
 	for _, raw := range m.GetRemoveHeaders() {
 		name := strings.ToLower(raw)
 		if !validHeaderName(name) {
@@ -127,9 +132,6 @@ func applyHeaderMutation(m *extprocv3.HeaderMutation, h *headerMap, c *rulesChec
 		if err := reject("remove " + name); err != nil {
 			return rejected, err
 		}
-	}
-	if len(m.GetSetHeaders()) > lim.maxCount {
-		return rejected, fmt.Errorf("%w: too many set_headers", errHardMutation)
 	}
 	for _, sh := range m.GetSetHeaders() {
 		hv := sh.GetHeader()

@@ -3,13 +3,17 @@ package emu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
+	"unicode"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -36,6 +40,7 @@ type procStream struct {
 	parent   context.Context
 	protocol *extprocv3.ProtocolConfiguration
 	stats    *counters
+	metadata [][2]string // grpc_service.initial_metadata
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -49,7 +54,11 @@ var unlimited = []grpc.CallOption{grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.M
 
 func (p *procStream) open() error {
 	p.ctx, p.cancel = context.WithCancel(p.parent)
-	s, err := p.client.Process(p.ctx, unlimited...)
+	ctx := p.ctx
+	for _, kv := range p.metadata {
+		ctx = metadata.AppendToOutgoingContext(ctx, kv[0], kv[1])
+	}
+	s, err := p.client.Process(ctx, unlimited...)
 	if err != nil {
 		return err
 	}
@@ -84,7 +93,7 @@ func classify(err error) (outcome, error) {
 
 // roundTrip sends req and waits for its response for at most timeout. first tells whether
 // attributes may be attached (decided by the caller per direction).
-func (p *procStream) roundTrip(req *extprocv3.ProcessingRequest, timeout time.Duration) (*extprocv3.ProcessingResponse, outcome, error) {
+func (p *procStream) roundTrip(req *extprocv3.ProcessingRequest, timeout, maxTimeout time.Duration) (*extprocv3.ProcessingResponse, outcome, error) {
 	if p.term != nil {
 		o, err := classify(p.term.err)
 		return nil, o, err
@@ -115,17 +124,31 @@ func (p *procStream) roundTrip(req *extprocv3.ProcessingRequest, timeout time.Du
 		return nil, streamFailed, err
 	} // io.EOF: the stream ended; Recv reports how
 	p.stats.MessagesSent.Add(1)
-	select {
-	case ev := <-p.incoming:
-		if ev.err != nil {
-			p.term = &ev
-			o, err := classify(ev.err)
-			return nil, o, err
+	for {
+		select {
+		case ev := <-p.incoming:
+			if ev.err != nil {
+				p.term = &ev
+				o, err := classify(ev.err)
+				return nil, o, err
+			}
+			p.stats.MessagesReceived.Add(1)
+			if d := ev.resp.GetOverrideMessageTimeout(); d != nil {
+				// Filter::onReceiveMessage → onNewTimeout: the timer restarts with the new
+				// value when 1 ms <= d <= max_message_timeout, else the message is ignored;
+				// either way Envoy keeps waiting for the real response.
+				if nd := d.AsDuration(); maxTimeout > 0 && nd >= time.Millisecond && nd <= maxTimeout {
+					p.stats.OverrideMessageTimeouts.Add(1)
+					timer.Reset(nd)
+				} else {
+					p.stats.OverrideMessageTimeoutsIgnored.Add(1)
+				}
+				continue
+			}
+			return ev.resp, gotResponse, nil
+		case <-timer.C:
+			return nil, timedOut, nil
 		}
-		p.stats.MessagesReceived.Add(1)
-		return ev.resp, gotResponse, nil
-	case <-timer.C:
-		return nil, timedOut, nil
 	}
 }
 
@@ -157,5 +180,21 @@ func (p *procStream) close() {
 	p.term = &streamEvent{err: io.EOF}
 }
 
-// grpcCode names the status code of err for local reply details.
-func grpcCode(err error) string { return status.Code(err).String() }
+// grpcErrorDetails is the local reply details of a failed stream, as Filter::onGrpcError
+// formats them: "ext_proc_error_gRPC_error_<code>{<message>}", whitespace replaced by '_'
+// (sendImmediateResponse runs StringUtil::replaceAllEmptySpace over details).
+func grpcErrorDetails(err error) string {
+	st := status.Convert(err)
+	return replaceAllEmptySpace(fmt.Sprintf("ext_proc_error_gRPC_error_%d{%s}", int(st.Code()), st.Message()))
+}
+
+// replaceAllEmptySpace is Envoy's StringUtil::replaceAllEmptySpace: every whitespace character
+// becomes '_', so details stay one token in access logs.
+func replaceAllEmptySpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return '_'
+		}
+		return r
+	}, s)
+}

@@ -44,7 +44,7 @@ func (x *exchange) setup(route *Route) {
 		x.mode = proto.Clone(mode).(*extprocv3cfg.ProcessingMode)
 	}
 	x.fma = fma
-	x.proc = &procStream{client: x.snap.client, parent: x.r.Context(), stats: x.st,
+	x.proc = &procStream{client: x.snap.client, parent: x.r.Context(), stats: x.st, metadata: cfg.InitialMetadata,
 		protocol: &extprocv3.ProtocolConfiguration{
 			RequestBodyMode:  x.mode.GetRequestBodyMode(),
 			ResponseBodyMode: x.mode.GetResponseBodyMode(),
@@ -53,6 +53,12 @@ func (x *exchange) setup(route *Route) {
 
 // requestPath runs the decoder side of the filter: request headers, body, trailers.
 func (x *exchange) requestPath(m *message) *localReply {
+	// Data that arrives during the headers round trip is buffered against the limit when the
+	// mode then in force is BUFFERED (Filter::onData returns StopIterationAndBuffer while the
+	// headers callback is pending), before a mode_override can switch body processing off. The
+	// emulator reads the body only after the headers response, so it takes the case where the
+	// whole body arrived during the round trip: the limit applies from the configured mode.
+	limitAtHeaders := x.active() && x.mode.GetRequestBodyMode() == extprocv3cfg.ProcessingMode_BUFFERED
 	if x.active() && x.mode.GetRequestHeaderMode() != extprocv3cfg.ProcessingMode_SKIP {
 		req := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{
 			RequestHeaders: &extprocv3.HttpHeaders{Headers: m.headers.proto(), EndOfStream: !m.hasBody}}}
@@ -72,9 +78,9 @@ func (x *exchange) requestPath(m *message) *localReply {
 	if x.active() && !bodyModeSupported(x.mode.GetRequestBodyMode()) {
 		return x.unsupported("request_body_mode " + x.mode.GetRequestBodyMode().String())
 	}
-	if m.hasBody {
+	if m.hasBody && !x.upstream { // an upstream filter gets the router's buffered body
 		limit := int64(-1)
-		if buffered {
+		if buffered || limitAtHeaders {
 			limit = int64(x.snap.cfg.BufferLimit)
 		}
 		body, err := readBody(x.r.Body, limit)
@@ -87,9 +93,18 @@ func (x *exchange) requestPath(m *message) *localReply {
 		if !m.replaced {
 			m.body = body
 		}
-		m.trailers.fromHTTPHeader(x.r.Trailer)
+		// Envoy's HTTP/1 codec drops request trailers unless http_protocol_options
+		// enable_trailers is set (the HCM default): end_of_stream then arrives with the body.
+		if x.r.ProtoMajor >= 2 {
+			m.trailers.fromHTTPHeader(x.r.Trailer)
+		}
 	}
-	if buffered && m.hasBody && x.active() {
+	// An HTTP/2 request with HEADERS then trailers and no DATA: Filter::onTrailers sends a body
+	// message only when data was buffered (state.bufferedData() non-null), so none is sent; the
+	// trailers go out if their mode is SEND, else Envoy continues with the headers as the
+	// headers response left them.
+	noData := len(m.body) == 0 && len(m.trailers.entries) > 0
+	if buffered && m.hasBody && x.active() && !noData {
 		req := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
 			RequestBody: &extprocv3.HttpBody{Body: m.body, EndOfStream: len(m.trailers.entries) == 0}}}
 		resp, lr, ok := x.call(req, kindRequestBody)
@@ -186,6 +201,12 @@ func applyBodyMutation(bm *extprocv3.BodyMutation, body []byte) []byte {
 // maybeClearRouteCache: request direction only, and only with a header mutation in the same
 // response (DecodingProcessorState::clearRouteCache).
 func (x *exchange) maybeClearRouteCache(cr *extprocv3.CommonResponse, request bool) {
+	if x.upstream { // DecodingProcessorState::clearRouteCache: ignored in an upstream filter
+		if cr.GetClearRouteCache() {
+			x.st.UpstreamIgnored.Add(1)
+		}
+		return
+	}
 	if request && cr.GetClearRouteCache() && cr.GetHeaderMutation() != nil {
 		x.st.RouteCacheClears.Add(1)
 		x.routeCleared = true

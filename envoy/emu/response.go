@@ -86,7 +86,7 @@ func (x *exchange) idleCheck() *localReply {
 			x.st.StreamFailures.Add(1)
 			x.finish()
 			if !x.fma {
-				return filterReply(x.snap.cfg.StatusOnError, "ext_proc_error_gRPC_error_"+grpcCode(err))
+				return filterReply(x.snap.cfg.StatusOnError, grpcErrorDetails(err))
 			}
 			x.st.FailureModeAllowed.Add(1)
 		} else {

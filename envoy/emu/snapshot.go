@@ -49,6 +49,13 @@ func compile(cfg Config, clientFor func(Config) (extprocv3.ExternalProcessorClie
 			}
 		}
 		s.clusters[name] = newUpstreamCluster(c)
+		if up := c.UpstreamExtProc; up != nil {
+			sub := *up
+			sub.VirtualHosts, sub.Clusters, sub.Disabled = nil, nil, false
+			if s.clusters[name].filter, err = compile(sub, clientFor); err != nil {
+				return nil, fmt.Errorf("cluster %q upstream ext_proc: %w", name, err)
+			}
+		}
 	}
 	if !cfg.Disabled {
 		if s.client, err = clientFor(cfg); err != nil {

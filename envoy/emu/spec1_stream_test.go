@@ -80,14 +80,17 @@ func TestSpec1_EmptyChunkedBodyIsStillSent(t *testing.T) {
 	}
 }
 
+// Envoy's ext_proc_integration_test.cc GetAndSetTrailers... / ProcessingModeResponseOnly cover
+// trailers over HTTP/2; HTTP/1 trailers are dropped by the codec (see
+// TestSpec9_HTTP1RequestTrailersDropped).
 func TestSpec1_RequestTrailersOnlyWhenSend(t *testing.T) {
 	for _, mode := range []extprocv3cfg.ProcessingMode_HeaderSendMode{extprocv3cfg.ProcessingMode_SKIP, extprocv3cfg.ProcessingMode_SEND} {
 		t.Run(mode.String(), func(t *testing.T) {
 			h := newHarness(t, nil, func(c *Config) { c.ProcessingMode.RequestTrailerMode = mode })
-			req, _ := http.NewRequest("POST", h.front.URL+"/", io.NopCloser(strings.NewReader("payload")))
+			req, _ := http.NewRequest("POST", h.h2URL()+"/", io.NopCloser(strings.NewReader("payload")))
 			req.ContentLength = -1
 			req.Trailer = http.Header{"X-Checksum": {"abc"}}
-			h.send(req)
+			h.sendH2(req)
 			msgs := h.proc.messages()
 			if msgs[1].GetRequestBody().GetEndOfStream() {
 				t.Fatal("request ended with trailers: request_body end_of_stream must be false")

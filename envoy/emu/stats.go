@@ -21,6 +21,14 @@ type Stats struct {
 	LocalReplies            int64 // local replies of any origin
 	UpstreamRequests        int64 // requests sent to a cluster
 	Unsupported             int64 // requests failed because the emulator lacks a feature
+	// ImmediateMutationFailures counts ImmediateResponses whose header mutation failed part way
+	// (Envoy only logs it, ENVOY_LOG_EVERY_POW_2, and sends the reply).
+	ImmediateMutationFailures int64
+	// OverrideMessageTimeouts / ...Ignored mirror override_message_timeout_received / _ignored.
+	OverrideMessageTimeouts, OverrideMessageTimeoutsIgnored int64
+	// UpstreamIgnored counts immediate responses and route cache clears an upstream ext_proc
+	// filter ignored (send_immediate_resp_upstream_ignored, clear_route_cache_upstream_ignored).
+	UpstreamIgnored int64
 }
 
 // counters is the live, concurrency-safe form of Stats.
@@ -28,7 +36,8 @@ type counters struct {
 	StreamsOpened, StreamFailures, CleanCloses, MessagesSent, MessagesReceived     atomic.Int64
 	SpuriousMessages, MessageTimeouts, FailureModeAllowed, RejectedHeaderMutations atomic.Int64
 	ImmediateResponses, ModeOverrides, ModeOverridesIgnored, RouteCacheClears      atomic.Int64
-	LocalReplies, UpstreamRequests, Unsupported                                    atomic.Int64
+	LocalReplies, UpstreamRequests, Unsupported, ImmediateMutationFailures         atomic.Int64
+	OverrideMessageTimeouts, OverrideMessageTimeoutsIgnored, UpstreamIgnored       atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -41,6 +50,9 @@ func (c *counters) snapshot() Stats {
 		ImmediateResponses:      c.ImmediateResponses.Load(), ModeOverrides: c.ModeOverrides.Load(),
 		ModeOverridesIgnored: c.ModeOverridesIgnored.Load(), RouteCacheClears: c.RouteCacheClears.Load(),
 		LocalReplies: c.LocalReplies.Load(), UpstreamRequests: c.UpstreamRequests.Load(),
-		Unsupported: c.Unsupported.Load(),
+		Unsupported: c.Unsupported.Load(), ImmediateMutationFailures: c.ImmediateMutationFailures.Load(),
+		OverrideMessageTimeouts:        c.OverrideMessageTimeouts.Load(),
+		OverrideMessageTimeoutsIgnored: c.OverrideMessageTimeoutsIgnored.Load(),
+		UpstreamIgnored:                c.UpstreamIgnored.Load(),
 	}
 }

@@ -16,6 +16,7 @@ import (
 type upstreamCluster struct {
 	Cluster
 	transport *http.Transport
+	filter    *snapshot // the upstream ext_proc filter (Cluster.UpstreamExtProc), or nil
 	next      atomic.Uint64
 }
 
@@ -58,13 +59,19 @@ type upstreamResponse struct {
 	eos      bool // end_stream on the headers (no body at all)
 }
 
+// Response code details of the router's resets before response headers, by reset reason.
+const (
+	detailsConnectFailure = "upstream_reset_before_response_started{connection_failure}"
+	detailsReset          = "upstream_reset_before_response_started{connection_termination}"
+)
+
 // errResetAfterHeaders means the upstream failed after its headers arrived: Envoy resets the
 // downstream stream.
 var errResetAfterHeaders = errors.New("upstream reset after response headers")
 
 // forward sends the final request headers and body to the cluster, reads the whole response and
-// returns it, or a router local reply. bodyLimit > 0 caps the response body (ext_proc BUFFERED).
-func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap, body []byte, hasBody bool, bodyLimit int) (*upstreamResponse, *localReply, error) {
+// returns it, or a router local reply. suppress mirrors the router's suppress_envoy_headers.
+func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap, body []byte, hasBody bool, suppress bool) (*upstreamResponse, *localReply, error) {
 	endpoint, ok := cl.pick()
 	if !ok {
 		return nil, routerReply(503, "no healthy upstream", "no_healthy_upstream"), nil
@@ -74,12 +81,14 @@ func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap
 		timeout = *route.Timeout
 	}
 	if timeout > 0 {
-		h.set("x-envoy-expected-rq-timeout-ms", strconv.FormatInt(timeout.Milliseconds(), 10))
+		if !suppress { // FilterUtility::finalTimeout(insert_envoy_expected_request_timeout_ms)
+			h.set("x-envoy-expected-rq-timeout-ms", strconv.FormatInt(timeout.Milliseconds(), 10))
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	req, err := buildUpstreamRequest(ctx, route, cl, endpoint, h, body, hasBody)
+	req, err := buildUpstreamRequest(ctx, route, cl, endpoint, h, body, hasBody, !suppress)
 	if err != nil {
 		return nil, routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: protocol error", "upstream_reset_before_response_started{protocol_error}"), nil
 	}
@@ -89,7 +98,10 @@ func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			return nil, routerReply(504, "upstream request timeout", "upstream_response_timeout"), nil
 		}
-		return nil, routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", "upstream_reset_before_response_started{connection_failure}"), nil
+		if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" {
+			return nil, routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", detailsConnectFailure), nil
+		}
+		return nil, routerReply(503, "upstream connect error or disconnect/reset before headers. reset reason: connection termination", detailsReset), nil
 	}
 	defer func() { _ = resp.Body.Close() }()
 	out := &upstreamResponse{headers: headerMap{entries: []headerEntry{{":status", strconv.Itoa(resp.StatusCode)}}}}
@@ -97,17 +109,12 @@ func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap
 	if resp.ContentLength >= 0 && !out.headers.has("content-length") && req.Method != http.MethodHead {
 		out.headers.add("content-length", strconv.FormatInt(resp.ContentLength, 10))
 	}
-	out.headers.add("x-envoy-upstream-service-time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	if !suppress { // Filter::onUpstreamHeaders
+		out.headers.add("x-envoy-upstream-service-time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	}
 	out.eos = resp.ContentLength == 0 || req.Method == http.MethodHead
-	reader := io.Reader(resp.Body)
-	if bodyLimit > 0 {
-		reader = io.LimitReader(resp.Body, int64(bodyLimit)+1)
-	}
-	if out.body, err = io.ReadAll(reader); err != nil {
+	if out.body, err = io.ReadAll(resp.Body); err != nil {
 		return nil, nil, errResetAfterHeaders
-	}
-	if bodyLimit > 0 && len(out.body) > bodyLimit {
-		return out, nil, errBodyTooLarge
 	}
 	out.trailers.fromHTTPHeader(resp.Trailer)
 	return out, nil, nil
@@ -115,15 +122,24 @@ func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap
 
 var errBodyTooLarge = errors.New("body over the buffer limit")
 
-// buildUpstreamRequest applies the route's rewrites and carries :authority as Host.
-func buildUpstreamRequest(ctx context.Context, route *Route, cl *upstreamCluster, endpoint string, h headerMap, body []byte, hasBody bool) (*http.Request, error) {
+// buildUpstreamRequest applies the route's rewrites and carries :authority as Host. With
+// original, a rewrite keeps the old value in x-envoy-original-path / x-envoy-original-host
+// (RouteEntryImplBase::finalizeRequestHeaders, Utility::updateAuthority), as the router does
+// unless suppress_envoy_headers is set.
+func buildUpstreamRequest(ctx context.Context, route *Route, cl *upstreamCluster, endpoint string, h headerMap, body []byte, hasBody, original bool) (*http.Request, error) {
 	method, _ := h.get(":method")
 	path, _ := h.get(":path")
 	authority, _ := h.get(":authority")
 	if route.PrefixRewrite != "" && route.Prefix != "" && len(path) >= len(route.Prefix) {
+		if original {
+			h.set("x-envoy-original-path", path)
+		}
 		path = route.PrefixRewrite + path[len(route.Prefix):]
 	}
 	if route.HostRewriteLiteral != "" {
+		if original {
+			h.set("x-envoy-original-host", authority)
+		}
 		authority = route.HostRewriteLiteral
 	}
 	scheme := "http"

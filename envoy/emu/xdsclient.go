@@ -240,6 +240,9 @@ func (st *adsState) build(ac ADSConfig) (Config, error) {
 			return Config{}, err
 		}
 	}
+	if err := resolveUpstreamFilters(cfg.Clusters, ac.Base.ExtProcConn); err != nil {
+		return Config{}, err
+	}
 	switch {
 	case cfg.Disabled:
 	case ac.Base.ExtProcConn != nil:

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -15,6 +16,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extprocv3cfg "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
@@ -65,6 +67,13 @@ func convertListener(l *listenerv3.Listener) (*listenerParts, error) {
 		return nil, fmt.Errorf("listener %q: %w: route specifier other than rds or route_config", l.GetName(), ErrUnsupported)
 	}
 	for _, f := range hcm.GetHttpFilters() {
+		if rt := (&routerv3.Router{}); f.GetTypedConfig().MessageIs(rt) {
+			if err := f.GetTypedConfig().UnmarshalTo(rt); err != nil {
+				return nil, fmt.Errorf("http filter %q: %w", f.GetName(), err)
+			}
+			p.cfg.SuppressEnvoyHeaders = rt.GetSuppressEnvoyHeaders()
+			continue
+		}
 		ep := &extprocv3cfg.ExternalProcessor{}
 		tc := f.GetTypedConfig()
 		if tc == nil || !tc.MessageIs(ep) {
@@ -91,6 +100,9 @@ func applyExternalProcessor(c *Config, p *listenerParts, name string, ep *extpro
 	c.AllowContentLengthHeader = ep.GetAllowContentLengthHeader()
 	c.RequestAttributes = ep.GetRequestAttributes()
 	c.ResponseAttributes = ep.GetResponseAttributes()
+	if d := ep.GetMaxMessageTimeout(); d != nil {
+		c.MaxMessageTimeout = d.AsDuration()
+	}
 	if d := ep.GetMessageTimeout(); d != nil {
 		c.MessageTimeout = d.AsDuration()
 	}
@@ -102,6 +114,9 @@ func applyExternalProcessor(c *Config, p *listenerParts, name string, ep *extpro
 	}
 	if ep.GetHttpService() != nil {
 		return fmt.Errorf("%w: http_service", ErrUnsupported)
+	}
+	for _, hv := range ep.GetGrpcService().GetInitialMetadata() {
+		c.InitialMetadata = append(c.InitialMetadata, [2]string{strings.ToLower(hv.GetKey()), hv.GetValue() + string(hv.GetRawValue())})
 	}
 	switch gs := ep.GetGrpcService(); {
 	case gs.GetEnvoyGrpc() != nil:
@@ -157,6 +172,7 @@ func convertRoute(r *routev3.Route, filterName string) (Route, error) {
 		if a.GetTimeout() != nil {
 			out.Timeout = Duration(a.GetTimeout().AsDuration())
 		}
+		out.RetryPolicy = convertRetryPolicy(a.GetRetryPolicy())
 	case r.GetDirectResponse() != nil:
 		d := r.GetDirectResponse()
 		out.DirectResponse = &DirectResponse{Status: int(d.GetStatus()), Body: string(d.GetBody().GetInlineBytes()) + d.GetBody().GetInlineString()}
@@ -231,6 +247,10 @@ func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver, secrets map[s
 			return out, fmt.Errorf("cluster %q protocol options: %w", c.GetName(), err)
 		}
 		out.HTTP2 = po.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil
+		var err error
+		if out.UpstreamExtProc, out.upstreamProcTarget, err = convertUpstreamFilters(po); err != nil {
+			return out, fmt.Errorf("cluster %q http_filters: %w", c.GetName(), err)
+		}
 	}
 	if resolve != nil {
 		if eps, tc := resolve(c.GetName(), c); eps != nil {

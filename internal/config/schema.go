@@ -225,7 +225,7 @@ type Upstream struct {
 	HTTP2          bool     `json:"http2,omitempty"`
 	CAFile         string   `json:"ca_file,omitempty"` // trusted CA for server verification (default system)
 	SNI            string   `json:"sni,omitempty"`     // default the URL host
-	Retries        int      `json:"retries,omitempty"` // Envoy retry policy on connect-failure/reset
+	Retries        int      `json:"retries,omitempty"` // Envoy retry policy on connect-failure/refused-stream
 }
 
 // TokenSource is the first step of two-step verification: how to obtain a bearer token.

@@ -129,7 +129,9 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 		return fmt.Errorf("egress: %w", err)
 	}
 	s.EgressURL = "http://" + egressL.Addr().String()
-	s.serveHTTP(egressL, s.Emulator)
+	// Envoy's HCM with codec_type AUTO speaks HTTP/1.1 and prior-knowledge h2c: so does the
+	// emulator's Serve (HTTP/2 framing such as trailers without DATA reaches ext_proc).
+	go func() { _ = s.Emulator.Serve(egressL) }()
 	return nil
 }
 

@@ -69,6 +69,11 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	var credentials []string
 	for name, vals := range in.Header {
 		switch {
+		case retryHeaders[strings.ToLower(name)]:
+			// Envoy's router honours these from any caller it does not treat as an edge request
+			// (use_remote_address is off): they would replay a signed request on a reset or a
+			// 5xx. Which failures are safe to retry is keygate's choice (xds retryOn).
+			return nil, failure.New(failure.BadRequest, "identify", "header %q steers Envoy's retries; keygate decides which failures may be retried", strings.ToLower(name))
 		case !tenancy.IsKeygateHeader(name):
 			header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
 		case strings.EqualFold(name, tenancy.TenantKeyHeader):
@@ -105,6 +110,12 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	}
 	if !p.ScriptOwnsPath {
 		path = p.Upstream.Path + path
+	}
+	if p.Needs.ResponseBody {
+		// Response steps read the body as the provider's bytes: ask for no content coding (Envoy
+		// passes the caller's Accept-Encoding through, and a gzip answer cannot be decrypted or
+		// verified). Set before the steps run, so a signature over the headers covers it.
+		header.Set("Accept-Encoding", "identity")
 	}
 	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
 	call := &Call{
@@ -155,6 +166,9 @@ func (c *Call) ProcessResponse(ctx context.Context, resp *signer.Response) error
 	if c.Exchange.Tokens != nil && slices.Contains(c.Provider.RetryOn, resp.Status) {
 		c.Exchange.Tokens.Invalidate(ctx)
 	}
+	if err := checkContentCoding(c.Provider, resp); err != nil {
+		return err
+	}
 	for i := len(c.Provider.Steps) - 1; i >= 0; i-- {
 		rs, ok := c.Provider.Steps[i].(signer.ResponseStep)
 		if !ok {
@@ -174,4 +188,28 @@ func stageDefault(err error, stage, scheme string) error {
 		return err
 	}
 	return failure.Wrap(failure.KindOf(err), stage, err, "scheme "+scheme)
+}
+
+// checkContentCoding refuses a response body that response steps would read in a content
+// coding: keygate asked for identity, and decoding gzip here would be a second parser of what
+// the caller finally receives. The error names the coding.
+func checkContentCoding(p *Provider, resp *signer.Response) error {
+	if !p.Needs.ResponseBody || len(resp.Body) == 0 {
+		return nil
+	}
+	for _, v := range resp.Header.Values("Content-Encoding") {
+		for _, coding := range strings.Split(v, ",") {
+			if c := strings.TrimSpace(coding); c != "" && !strings.EqualFold(c, "identity") {
+				return failure.New(failure.BadGateway, "response", "the provider answered with content-encoding %q although keygate asked for identity; keygate cannot process a coded body", c)
+			}
+		}
+	}
+	return nil
+}
+
+// retryHeaders are the request headers with which a caller sets Envoy's retry policy
+// (router's RetryStateImpl reads them from the request).
+var retryHeaders = map[string]bool{
+	"x-envoy-retry-on": true, "x-envoy-retry-grpc-on": true, "x-envoy-max-retries": true,
+	"x-envoy-hedge-on-per-try-timeout": true,
 }

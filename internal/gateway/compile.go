@@ -89,6 +89,7 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 	p := &Provider{
 		Name: pc.Name, Tenant: pc.Tenant, Hosts: pc.Hosts, Upstream: up,
 		Timeout: pc.Upstream.Timeout.Or(DefaultTimeout), Secrets: map[string]keystore.Ref{},
+		retry: &retryTransport{cfg: pc.Upstream},
 	}
 	for name, text := range pc.Secrets {
 		ref, _ := keystore.ParseRef(text) // Validate checked it

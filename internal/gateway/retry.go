@@ -20,10 +20,17 @@ func (c *Call) ShouldRetry(status int) bool {
 
 // Retry is the one retry after the provider rejected the token: the rejected token is dropped,
 // the caller's original request runs through the whole pipeline again (a fresh token, fresh
-// timestamps and nonces), is sent to the provider directly with client (Envoy cannot replay a
-// request its ext_proc filter already released), and the answer is processed like any
+// timestamps and nonces), is sent to the provider directly (Envoy cannot replay a request its
+// ext_proc filter already released) with client, or when nil with the provider's retry client
+// (its cluster's TLS, HTTP/2 and connect settings), and the answer is processed like any
 // response. The caller gets that answer; a second rejection is returned as it is.
 func (c *Call) Retry(ctx context.Context, client *http.Client, clock signer.Clock) (*signer.Response, error) {
+	if client == nil {
+		var err error
+		if client, err = c.Provider.retryClient(); err != nil {
+			return nil, err
+		}
+	}
 	c.Exchange.Tokens.Invalidate(ctx)
 	again, err := c.Snapshot.BeginWith(c.Provider, c.inbound, clock)
 	if err != nil {

@@ -41,6 +41,7 @@ type Provider struct {
 	// ScriptOwnsPath is set for custom mode: the article's script rewrites the URI itself
 	// (reqHeaders.setURI(PrefixUrl + reqHeaders.getURI())), so Begin leaves the caller's path.
 	ScriptOwnsPath bool
+	retry          *retryTransport // the one token retry's client, built on first use
 	// scriptTokenFetch serializes the token fetches of a script provider (exchangeTokens).
 	scriptTokenFetch chan struct{}
 }
