@@ -25,6 +25,7 @@ targets=(
   "FuzzParseMatchesEncodingJSON ./internal/jsonbody 150000"
   "FuzzValidMatchesEncodingJSON ./internal/jsonbody 150000"
   "FuzzResponseBodyObject ./internal/script 10000"
+  "FuzzParseRef ./keystore 100000"
 )
 for t in "${targets[@]}"; do
   read -r name pkg execs <<<"$t"

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"reflect"
 	"sort"
-	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -135,7 +134,10 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 	}
 	sort.Strings(sorted)
 	ownRefs := tenantRefs(cur, tenant)
-	prefix := s.opts.SecretMount + "/" + s.opts.SecretPrefix + "/" + tenant + "/"
+	// The tenant's secrets are those under MOUNT/PREFIX/TENANT/, compared segment by segment on
+	// the canonical reference (keystore.ParseRef refuses "..", escapes and empty segments), which
+	// is byte for byte the path Vault is asked for.
+	prefix := s.opts.SecretPrefix + "/" + tenant
 	for _, name := range sorted {
 		c, inCur := curBy[name]
 		n, inNext := nextBy[name]
@@ -153,12 +155,12 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 		}
 		for key, text := range n.Secrets {
 			ref, err := keystore.ParseRef(text)
-			if err != nil {
-				continue // validation names it
+			if err != nil { // validation refuses it too; refuse here whatever the order
+				return errorf(http.StatusBadRequest, "provider %q: secrets.%s: %v", name, key, err)
 			}
 			u := ref.Unversioned().String()
-			if !ownRefs[u] && !(ref.Kind == keystore.KV && strings.HasPrefix(u, prefix)) {
-				return forbidden("provider %q: secrets.%s: %s is outside tenant %q's secrets (%s...)", name, key, u, tenant, prefix)
+			if !ownRefs[u] && !ref.Under(s.opts.SecretMount, prefix) {
+				return forbidden("provider %q: secrets.%s: %s is outside tenant %q's secrets (%s/%s/...)", name, key, u, tenant, s.opts.SecretMount, prefix)
 			}
 		}
 		if n.Script != nil && n.Script.File != "" && (!inCur || c.Script == nil || c.Script.File != n.Script.File) {
