@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/keystore"
 )
 
@@ -105,13 +105,14 @@ func (f *File) Validate() error {
 			add(p+".hosts", "at least one host is required: it is how callers name the provider")
 		}
 		for j, h := range pr.Hosts {
-			key := strings.ToLower(h)
-			if h == "" || strings.ContainsAny(h, "/ ") {
-				add(fmt.Sprintf("%s.hosts[%d]", p, j), "%q is not a host name", h)
-			} else if other, dup := hosts[key]; dup {
-				add(fmt.Sprintf("%s.hosts[%d]", p, j), "%q is already used by provider %q", h, other)
+			hp := fmt.Sprintf("%s.hosts[%d]", p, j)
+			if err := routing.CheckHost(h); err != nil {
+				add(hp, "host %v", err)
+			} else if other, dup := hosts[h]; dup {
+				add(hp, "%q is claimed by two providers, %s and %s: a host names one provider", h, other, describeProvider(pr))
+			} else {
+				hosts[h] = describeProvider(pr)
 			}
-			hosts[key] = pr.Name
 		}
 		validateUpstream(p+".upstream", pr.Upstream, add)
 		for name, ref := range pr.Secrets {
@@ -153,6 +154,14 @@ func validateUpstream(p string, u Upstream, add func(string, string, ...any)) {
 	case parsed.RawQuery != "" || parsed.Fragment != "":
 		add(p+".url", "must not have a query or fragment: it is a path prefix")
 	}
+}
+
+// describeProvider names a provider and its tenant, for errors about two providers.
+func describeProvider(p Provider) string {
+	if p.Tenant == "" {
+		return fmt.Sprintf("%q", p.Name)
+	}
+	return fmt.Sprintf("%q (tenant %q)", p.Name, p.Tenant)
 }
 
 func validName(s string) bool {

@@ -74,7 +74,7 @@ func (c *Compiler) Compile(f *config.File, meta Meta) (*Snapshot, error) {
 		}
 		s.byName[p.Name] = p
 		for _, h := range p.Hosts {
-			s.byHost[hostKey(h)] = p
+			s.byHost[h] = p // validated: an exact lower-case name, claimed once
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -72,7 +72,7 @@ providers: [{name: a, tenant: t, hosts: [a.local], upstream: {url: "https://a"}}
 const twoProviders = `
 providers:
   - name: pay
-    hosts: [Pay.Egress.Local]
+    hosts: [pay.egress.local]
     upstream: {url: "https://api.example:8443/v1/", timeout: 3s}
     secrets: {k: secret/p#k, t: "transit:transit/k"}
     signing: [{scheme: mark, name: one}, {scheme: mark, name: two}]
