@@ -63,6 +63,11 @@ type Config struct {
 	MaxHeadersKB    int
 	// StripAnyHostPort mirrors HCM strip_any_host_port.
 	StripAnyHostPort bool
+	// NormalizePath, MergeSlashes and PathWithEscapedSlashesAction mirror the HCM fields of
+	// those names (pathnorm.go; default: none of them, escaped slashes KEEP_UNCHANGED).
+	NormalizePath                bool
+	MergeSlashes                 bool
+	PathWithEscapedSlashesAction EscapedSlashesAction
 
 	// IgnorePortInHostMatching mirrors RouteConfiguration.ignore_port_in_host_matching.
 	IgnorePortInHostMatching bool

@@ -37,6 +37,9 @@ type exchange struct {
 	sentAttrs [2]bool     // attributes sent in the request / response direction
 	// routeCleared: clear_route_cache was honoured; the router matches again.
 	routeCleared bool
+	// route is the route matched at request headers: StreamInfo::route(), what the xds.*
+	// attributes read.
+	route *Route
 }
 
 func (x *exchange) active() bool { return x.proc != nil && !x.done }
@@ -58,7 +61,7 @@ func (x *exchange) call(req *extprocv3.ProcessingRequest, kind msgKind) (resp *e
 	}
 	if !x.sentAttrs[dir] {
 		x.sentAttrs[dir] = true
-		req.Attributes = x.snap.attributes(x.r, dir)
+		req.Attributes = x.snap.attributes(x.r, x.route, dir)
 	}
 	resp, out, err := x.proc.roundTrip(req, x.snap.cfg.MessageTimeout)
 	switch out {
