@@ -15,7 +15,7 @@ import (
 
 func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
 	t.Helper()
-	for _, addr := range []*string{&opts.EgressAddr, &opts.ExtProcAddr, &opts.ProviderAddr} {
+	for _, addr := range []*string{&opts.EgressAddr, &opts.ExtProcAddr, &opts.ProviderAddr, &opts.XDSAddr} {
 		if *addr == "" {
 			*addr = "127.0.0.1:0"
 		}
