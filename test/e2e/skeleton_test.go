@@ -13,7 +13,7 @@ import (
 	"github.com/keygate/keygate/internal/devstack"
 )
 
-func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
+func startStack(t testing.TB, opts devstack.Options) *devstack.Stack {
 	t.Helper()
 	for _, addr := range []*string{&opts.EgressAddr, &opts.ExtProcAddr, &opts.ProviderAddr, &opts.XDSAddr} {
 		if *addr == "" {
