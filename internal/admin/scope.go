@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"sort"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -163,6 +164,11 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 				return forbidden("provider %q: secrets.%s: %s is outside tenant %q's secrets (%s/%s/...)", name, key, u, tenant, s.opts.SecretMount, prefix)
 			}
 		}
+		for i, h := range n.Hosts {
+			if owner := hostOwner(cur, next, h, tenant); owner != "" {
+				return forbidden("provider %q: hosts[%d]: %q is served by a provider of another tenant", name, i, h)
+			}
+		}
 		if n.Script != nil && n.Script.File != "" && (!inCur || c.Script == nil || c.Script.File != n.Script.File) {
 			return forbidden("provider %q: script.file: a tenant admin may use inline scripts only", name)
 		}
@@ -171,6 +177,25 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 		}
 	}
 	return nil
+}
+
+// hostOwner is the tenant, other than tenant, whose provider claims host in cur or next ("" if
+// none). Hosts are exact lower-case names (config validation), so string equality is Envoy's
+// match; a tenant admin may not take over, or share, a host another tenant's callers use.
+func hostOwner(cur, next *config.File, host, tenant string) string {
+	for _, f := range []*config.File{cur, next} {
+		for _, p := range f.Providers {
+			if p.Tenant == tenant {
+				continue
+			}
+			for _, h := range p.Hosts {
+				if strings.EqualFold(h, host) {
+					return p.Tenant
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func byName(ps []config.Provider) map[string]config.Provider {
