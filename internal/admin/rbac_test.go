@@ -72,7 +72,9 @@ var ops = []op{
 			return strings.Replace(newProviderOf(t, t), t+"-new.egress.local", other+"-pay.egress.local", 1)
 		}, http.StatusBadRequest, deny, deny, deny, deny, 0},
 	{"replace providers: wildcard host", "PUT", func(t string) string { return "/v1/tenants/" + t + "/providers" },
-		func(_, t string) string { return strings.Replace(newProviderOf(t, t), "["+t+"-new.egress.local]", `["*"]`, 1) },
+		func(_, t string) string {
+			return strings.Replace(newProviderOf(t, t), "["+t+"-new.egress.local]", `["*"]`, 1)
+		},
 		http.StatusBadRequest, http.StatusBadRequest, deny, deny, deny, 0},
 	{"replace providers: dot segments into another tenant's secrets", "PUT", func(t string) string { return "/v1/tenants/" + t + "/providers" },
 		func(_, t string) string {
