@@ -170,13 +170,17 @@ func checkUnderPrefix(t testing.TB, r *http.Request, prefix string) {
 		t.Fatalf("upstream got %q, not under %s", uri, prefix)
 	}
 	low := strings.ToLower(path)
-	for _, bad := range []string{"/../", "/./", "//", "\\", "%2f", "%5c", "%2e"} {
+	for _, bad := range []string{"\\", "%2f", "%5c"} {
 		if strings.Contains(low, bad) {
 			t.Fatalf("upstream got %q, which holds %q", uri, bad)
 		}
 	}
-	if strings.HasSuffix(path, "/..") || strings.HasSuffix(path, "/.") {
-		t.Fatalf("upstream got %q, which ends in a dot segment", uri)
+	segs := strings.Split(low[1:], "/")
+	for i, seg := range segs {
+		dec := strings.ReplaceAll(seg, "%2e", ".")
+		if dec == "." || dec == ".." || (seg == "" && i != len(segs)-1) {
+			t.Fatalf("upstream got %q, which has segment %q", uri, seg)
+		}
 	}
 	if r.Header.Get("X-Api-Key") == "" {
 		t.Fatal("the upstream got the request unsigned")
