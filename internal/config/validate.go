@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 
 	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/keystore"
@@ -37,8 +39,15 @@ func (f *File) Validate() error {
 	case "vault":
 		if f.Keystore.Vault == nil || f.Keystore.Vault.Address == "" {
 			add("keystore.vault.address", "required when keystore.type is vault")
-		} else if m := f.Keystore.Vault.Auth.Method; m != "token" && m != "approle" && m != "jwt" && m != "kubernetes" {
+		} else if m := f.Keystore.Vault.Auth.Method; !validAuthMethod(m) {
 			add("keystore.vault.auth.method", "%q is not one of token, approle, jwt, kubernetes", m)
+		}
+		if f.Keystore.Vault != nil {
+			for t, a := range f.Keystore.Vault.Tenants {
+				if !validAuthMethod(a.Method) {
+					add("keystore.vault.tenants."+t+".method", "%q is not one of token, approle, jwt, kubernetes", a.Method)
+				}
+			}
 		}
 	default:
 		add("keystore.type", "%q is not one of file, vault", f.Keystore.Type)
@@ -84,6 +93,14 @@ func (f *File) Validate() error {
 			}
 			if _, err := ParseHash(c.Hash); err != nil {
 				add(fmt.Sprintf("%s.credentials[%d].hash", p, j), "%v", err)
+			}
+		}
+	}
+
+	if f.Keystore.Vault != nil {
+		for _, t := range slices.Sorted(maps.Keys(f.Keystore.Vault.Tenants)) {
+			if !tenants[t] {
+				add("keystore.vault.tenants."+t, "%q is not a defined tenant", t)
 			}
 		}
 	}
@@ -154,6 +171,10 @@ func validateUpstream(p string, u Upstream, add func(string, string, ...any)) {
 	case parsed.RawQuery != "" || parsed.Fragment != "":
 		add(p+".url", "must not have a query or fragment: it is a path prefix")
 	}
+}
+
+func validAuthMethod(m string) bool {
+	return m == "token" || m == "approle" || m == "jwt" || m == "kubernetes"
 }
 
 // describeProvider names a provider and its tenant, for errors about two providers.
