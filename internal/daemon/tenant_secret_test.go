@@ -117,6 +117,13 @@ func TestTenantAdminCannotReadAnotherTenantsSecret(t *testing.T) {
 		"secret/keygate/tenants/alphabeta/../beta/x#api_key",
 		"secret/keygate/tenants/alpha/../beta/x#api_key@1",
 		"secret/keygate/tenants/beta/x#api_key",
+		"kv/keygate/tenants/alpha/x#api_key",
+		"transit:transit/beta-key",
+		"secret/keygate/tenants/Alpha/x#api_key",
+		"secret/keygate/tenants/alpha#api_key",
+		"secret/keygate/tenants/alpha/x#api_key\n",
+		"secret/keygate/tenants/alpha/x#../api_key",
+		"secret/keygate/tenants/alpha/x#api_key@0",
 	}
 	for _, ref := range attacks {
 		provider := "- name: alpha-pay\n  hosts: [alpha.egress.local]\n  upstream: {url: \"https://alpha.example\"}\n" +
