@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/keystore"
@@ -170,6 +171,11 @@ func validateUpstream(p string, u Upstream, add func(string, string, ...any)) {
 		add(p+".url", "must not carry credentials: put them in secrets and sign with a scheme")
 	case parsed.RawQuery != "" || parsed.Fragment != "":
 		add(p+".url", "must not have a query or fragment: it is a path prefix")
+	case parsed.EscapedPath() != "" && parsed.EscapedPath() != "/":
+		// The prefix every caller path goes under: it must itself be what the upstream resolves.
+		if err := routing.CheckPath(strings.TrimSuffix(parsed.EscapedPath(), "/") + "/"); err != nil {
+			add(p+".url", "path prefix %q %v", parsed.EscapedPath(), err)
+		}
 	}
 }
 
