@@ -12,7 +12,7 @@ const maxDecode = 3
 // CheckPath is the rule for the caller's :path before keygate puts the provider's prefix in
 // front of it: the request must stay under the prefix whatever the upstream does with it. The
 // path part (before '?') must start with '/', and no segment, decoded once or more, may be "."
-// or "..", hold a '/' or '\' (an encoded slash), hold a control character, or be empty (except
+// or ".." (also before a ';' path parameter, "..;x"), hold a '/' or '\' (an encoded slash), hold a control character, or be empty (except
 // a final trailing '/'); percent escapes must be well formed. Envoy normalizes first (egress HCM:
 // normalize_path, merge_slashes, escaped slashes rejected), so a request Envoy forwards passes;
 // this is the check on exactly what keygate prefixes, should Envoy be configured otherwise. The
@@ -42,7 +42,8 @@ func checkSegment(seg string) error {
 		if strings.ContainsRune(seg, '\\') {
 			return fmt.Errorf("has a backslash")
 		}
-		if seg == "." || seg == ".." {
+		// "..;x" is ".." to servers that strip path parameters (Tomcat, Jetty, Spring).
+		if base, _, _ := strings.Cut(seg, ";"); base == "." || base == ".." {
 			return fmt.Errorf("has a dot segment (%q)", seg)
 		}
 		for i := 0; i < len(seg); i++ {

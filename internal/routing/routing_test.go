@@ -44,7 +44,7 @@ func TestCheckHost(t *testing.T) {
 }
 
 func TestCheckPath(t *testing.T) {
-	for _, p := range []string{"/", "/v1/orders", "/v1/orders/", "/a%20b", "/a?x=../..&y=%2F", "/a.b/..c/c..", "/%7Euser", "/a%25b"} {
+	for _, p := range []string{"/", "/v1/orders", "/v1/orders/", "/a%20b", "/a?x=../..&y=%2F", "/a.b/..c/c..", "/%7Euser", "/a%25b", "/a;b/c", "/...;x"} {
 		if err := CheckPath(p); err != nil {
 			t.Errorf("%q: %v", p, err)
 		}
@@ -56,7 +56,8 @@ func TestCheckPath(t *testing.T) {
 		"/a\\..\\b": "backslash", "/a%0d%0aX:y": "control", "/a\x00": "control", "/%zz": "malformed",
 		"/%2": "malformed", "/%252e%252e/x": "dot segment", "/%25252e%25252e/x": "dot segment",
 		"/%2525252e": "more than", "evil.example/x": "start with '/'", "": "start with '/'", "*": "start with '/'",
-		"/a/%252f": "encoded slash",
+		"/a/%252f": "encoded slash", "/..;/x": "dot segment", "/a/%2e%2e;jsessionid=1/x": "dot segment",
+		"/.;x": "dot segment",
 	} {
 		err := CheckPath(p)
 		if err == nil || !strings.Contains(err.Error(), rule) {
