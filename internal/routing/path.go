@@ -3,11 +3,17 @@ package routing
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxDecode bounds how many times CheckPath percent-decodes a segment looking for a hidden dot
 // segment or slash: an upstream that decodes twice ("%252e%252e") must not find one either.
 const maxDecode = 3
+
+// lookalikes are the characters NFKC (applied by some servers and frameworks) maps to '.', '/'
+// or '\': fullwidth full stop, solidus and reverse solidus, one dot leader, small full stop,
+// division slash.
+const lookalikes = "\uff0e\uff0f\uff3c\u2024\ufe52\u2215"
 
 // CheckPath is the rule for the caller's :path before keygate puts the provider's prefix in
 // front of it: the request must stay under the prefix whatever the upstream does with it. The
@@ -50,6 +56,13 @@ func checkSegment(seg string) error {
 			if c := seg[i]; c < 0x20 || c == 0x7f {
 				return fmt.Errorf("has control character %#02x", c)
 			}
+		}
+		if !utf8.ValidString(seg) {
+			// Overlong forms ("%c0%ae" for '.') are how some decoders hide dots and slashes.
+			return fmt.Errorf("has bytes that are not UTF-8")
+		}
+		if strings.ContainsAny(seg, lookalikes) {
+			return fmt.Errorf("has a character that Unicode normalization turns into '.', '/' or '\\'")
 		}
 		if !strings.Contains(seg, "%") {
 			return nil

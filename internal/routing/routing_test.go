@@ -44,7 +44,7 @@ func TestCheckHost(t *testing.T) {
 }
 
 func TestCheckPath(t *testing.T) {
-	for _, p := range []string{"/", "/v1/orders", "/v1/orders/", "/a%20b", "/a?x=../..&y=%2F", "/a.b/..c/c..", "/%7Euser", "/a%25b", "/a;b/c", "/...;x"} {
+	for _, p := range []string{"/", "/v1/orders", "/v1/orders/", "/a%20b", "/a?x=../..&y=%2F", "/a.b/..c/c..", "/%7Euser", "/a%25b", "/a;b/c", "/...;x", "/%e4%b8%ad%e6%96%87", "/\u4e2d"} {
 		if err := CheckPath(p); err != nil {
 			t.Errorf("%q: %v", p, err)
 		}
@@ -57,7 +57,8 @@ func TestCheckPath(t *testing.T) {
 		"/%2": "malformed", "/%252e%252e/x": "dot segment", "/%25252e%25252e/x": "dot segment",
 		"/%2525252e": "more than", "evil.example/x": "start with '/'", "": "start with '/'", "*": "start with '/'",
 		"/a/%252f": "encoded slash", "/..;/x": "dot segment", "/a/%2e%2e;jsessionid=1/x": "dot segment",
-		"/.;x": "dot segment",
+		"/.;x": "dot segment", "/%c0%ae%c0%ae/x": "not UTF-8", "/%ef%bc%8e%ef%bc%8e/x": "Unicode normalization",
+		"/a\uff0fb": "Unicode normalization", "/\xff": "not UTF-8",
 	} {
 		err := CheckPath(p)
 		if err == nil || !strings.Contains(err.Error(), rule) {
