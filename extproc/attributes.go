@@ -3,6 +3,7 @@ package extproc
 import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/internal/tenancy"
 )
 
@@ -12,12 +13,17 @@ import (
 const (
 	attributesNamespace = "envoy.filters.http.ext_proc"
 	AttrPeerURISAN      = tenancy.SPIFFEAttribute // the caller's SPIFFE ID under mTLS, as xds asks Envoy for it
+	AttrRouteName       = routing.RouteAttribute  // the route Envoy matched: it names the provider
 )
 
-func spiffeID(msg *extprocv3.ProcessingRequest) string {
+func spiffeID(msg *extprocv3.ProcessingRequest) string { return attribute(msg, AttrPeerURISAN) }
+
+func routeName(msg *extprocv3.ProcessingRequest) string { return attribute(msg, AttrRouteName) }
+
+func attribute(msg *extprocv3.ProcessingRequest, name string) string {
 	attrs, ok := msg.GetAttributes()[attributesNamespace]
 	if !ok {
 		return ""
 	}
-	return attrs.GetFields()[AttrPeerURISAN].GetStringValue()
+	return attrs.GetFields()[name].GetStringValue()
 }

@@ -96,6 +96,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 	call, err := p.snap.Begin(gateway.Inbound{
 		Method:    p.inbound.get(":method"),
 		Authority: p.inbound.get(":authority"),
+		Route:     routeName(msg),
 		Path:      p.inbound.get(":path"),
 		Header:    p.inbound.view(),
 		SPIFFEID:  spiffeID(msg),

@@ -8,6 +8,7 @@ import (
 
 	vault "github.com/hashicorp/vault/api"
 
+	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/secret"
 )
 
@@ -15,6 +16,9 @@ import (
 func (v *Vault) Get(ctx context.Context, ref Ref) (Secret, error) {
 	if ref.Kind != KV {
 		return Secret{}, readFailure(ref, ErrNotFound, "not a KV reference")
+	}
+	if err := ref.Canonical(); err != nil {
+		return Secret{}, readFailure(ref, ErrNotFound, err.Error())
 	}
 	if err := v.notLoggedIn(ref); err != nil {
 		return Secret{}, err
@@ -70,6 +74,9 @@ func kvVersion(meta any) int {
 
 // Put writes a new version of mount/path with check-and-set (cas -1: no check) and returns it.
 func (v *Vault) Put(ctx context.Context, mount, path string, fields map[string]secret.Value, cas int) (int, error) {
+	if err := (Ref{Kind: KV, Mount: mount, Path: path, Field: "value"}).Canonical(); err != nil {
+		return 0, &failure.Error{Kind: failure.BadRequest, Stage: stage, Msg: mount + "/" + path, Err: err}
+	}
 	if err := v.loginErr(); err != nil {
 		// Without a login Vault would answer 403, read as a policy problem; it is an outage.
 		return 0, writeFailure(mount, path, ErrUnavailable, "not logged in to vault: "+err.Error())

@@ -30,6 +30,9 @@ func (v *Vault) transit(ctx context.Context, ref Ref, op, alg, field string, bod
 	if ref.Kind != Transit {
 		return nil, readFailure(ref, ErrNotFound, "not a transit reference")
 	}
+	if err := ref.Canonical(); err != nil {
+		return nil, readFailure(ref, ErrNotFound, err.Error())
+	}
 	if err := v.notLoggedIn(ref); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target briefly (CI: `make fuzz`). Each target first replays its seed corpus,
-# then fuzzes for a number of executions (about 10 s each on a 2-core machine; the 9 targets
+# then fuzzes for a number of executions (about 10 s each on a 2-core machine; the 11 targets
 # stay under 2 minutes). A failure leaves the failing input under the package's testdata/fuzz/
 # and exits non-zero.
 #
@@ -26,6 +26,8 @@ targets=(
   "FuzzValidMatchesEncodingJSON ./internal/jsonbody 150000"
   "FuzzResponseBodyObject ./internal/script 10000"
   "FuzzRoleComposition ./internal/script 2000"
+  "FuzzParseRef ./keystore 100000"
+  "FuzzAuthorityPath ./test/e2e 5000"
 )
 for t in "${targets[@]}"; do
   read -r name pkg execs <<<"$t"

@@ -41,8 +41,10 @@ func TestBuildRejects(t *testing.T) {
 		{name: "bad port", file: config.File{Providers: []config.Provider{provider("a", "a.local", "https://x:0")}},
 			wantSub: "providers[0].upstream.url: port"},
 		{name: "host routed twice", file: config.File{Providers: []config.Provider{
-			provider("a", "same.local", "https://a.example"), provider("b", "SAME.local", "https://b.example")}},
-			wantSub: `providers[1].hosts[0]: "SAME.local" is already routed to provider "a"`},
+			provider("a", "same.local", "https://a.example"), provider("b", "same.local", "https://b.example")}},
+			wantSub: `providers[1].hosts[0]: "same.local" is already routed to provider "a"`},
+		{name: "host not lower case", file: config.File{Providers: []config.Provider{provider("a", "SAME.local", "https://a.example")}},
+			wantSub: `providers[0].hosts[0]: host "SAME.local" must be lower case`},
 		{name: "negative retries", file: config.File{Providers: []config.Provider{{Name: "a", Hosts: []string{"a.local"},
 			Upstream: config.Upstream{URL: "https://a.example", Retries: -1}}}}, wantSub: "providers[0].upstream.retries"},
 		{name: "body limit beyond 32 bits", file: config.File{Limits: config.Limits{MaxBodyBytes: 1 << 33}},

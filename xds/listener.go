@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/internal/tenancy"
 
 	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
@@ -46,6 +47,12 @@ func egressListener(o Options) (*listenerv3.Listener, error) {
 		}},
 		// Callers write pay.egress.local or pay.egress.local:10000; virtual hosts list names only.
 		StripPortMode: &hcmv3.HttpConnectionManager_StripAnyHostPort{StripAnyHostPort: true},
+		// keygate puts the provider's prefix in front of the caller's path: Envoy resolves dot
+		// segments and merges slashes first, and refuses escaped slashes (400), so what keygate
+		// prefixes is what the upstream resolves (routing.CheckPath checks it again).
+		NormalizePath:                wrapperspb.Bool(true),
+		MergeSlashes:                 true,
+		PathWithEscapedSlashesAction: hcmv3.HttpConnectionManager_REJECT_REQUEST,
 		HttpFilters: []*hcmv3.HttpFilter{
 			{Name: o.ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: extProc}},
 			{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}},
@@ -87,7 +94,8 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 			RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
-		RequestAttributes: []string{tenancy.SPIFFEAttribute}, // what extproc reads the SPIFFE ID from
+		// What extproc reads the SPIFFE ID and the matched route (so the provider) from.
+		RequestAttributes: []string{tenancy.SPIFFEAttribute, routing.RouteAttribute},
 		MessageTimeout:    durationpb.New(o.MessageTimeout),
 		MaxMessageTimeout: durationpb.New(max(MaxMessageTimeout, o.MessageTimeout)),
 		MutationRules: &mutationv3.HeaderMutationRules{

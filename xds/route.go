@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/routing"
 )
 
 // retryOn are the failures safe to retry for a signed request: it never reached the provider
@@ -35,14 +36,21 @@ func newRouteTable(name string, providers []config.Provider) *routeTable {
 
 // add appends provider p's virtual host; path names p in errors (providers[i]).
 func (t *routeTable) add(path string, p config.Provider, up upstream) error {
-	vh := &routev3.VirtualHost{Name: p.Name}
+	// The route's name is what keygate identifies the provider by: Envoy sends it with each
+	// request (routing.RouteAttribute), so keygate signs for the provider Envoy routes to.
+	if p.Name == "" || strings.ContainsAny(p.Name, "/ ") {
+		return fmt.Errorf("%s.name: %q cannot name a route", path, p.Name)
+	}
+	vh := &routev3.VirtualHost{Name: routing.RouteName(p.Name)}
 	for i, h := range p.Hosts {
-		key := strings.ToLower(h)
-		if other, dup := t.domains[key]; dup {
+		if err := routing.CheckHost(h); err != nil {
+			return fmt.Errorf("%s.hosts[%d]: host %w", path, i, err)
+		}
+		if other, dup := t.domains[h]; dup {
 			return fmt.Errorf("%s.hosts[%d]: %q is already routed to provider %q", path, i, h, other)
 		}
-		t.domains[key] = p.Name
-		vh.Domains = append(vh.Domains, key)
+		t.domains[h] = p.Name
+		vh.Domains = append(vh.Domains, h) // validated: exact lower-case names
 	}
 	action := &routev3.RouteAction{
 		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: ClusterName(p.Name)},
@@ -58,7 +66,7 @@ func (t *routeTable) add(path string, p config.Provider, up upstream) error {
 		action.RetryPolicy = &routev3.RetryPolicy{RetryOn: retryOn, NumRetries: wrapperspb.UInt32(uint32(r))}
 	}
 	vh.Routes = []*routev3.Route{{
-		Name:   p.Name,
+		Name:   routing.RouteName(p.Name),
 		Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
 		Action: &routev3.Route_Route{Route: action},
 	}}

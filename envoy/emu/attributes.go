@@ -8,8 +8,9 @@ import (
 )
 
 // builtinAttribute computes the CEL attributes the emulator knows (Envoy's attribute
-// vocabulary); ok is false when Envoy would have no value.
-func builtinAttribute(r *http.Request, name string) (any, bool) {
+// vocabulary); ok is false when Envoy would have no value. route is the route the connection
+// manager matched before the filter chain ran (nil: none).
+func (s *snapshot) builtinAttribute(r *http.Request, route *Route, name string) (any, bool) {
 	var peer *x509.Certificate
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		peer = r.TLS.PeerCertificates[0]
@@ -39,13 +40,21 @@ func builtinAttribute(r *http.Request, name string) (any, bool) {
 		return r.Proto, true
 	case "source.address":
 		return r.RemoteAddr, true
+	case "xds.route_name": // XDSLookupValues RouteName: route()->routeName(), absent without a route
+		if route != nil {
+			return route.Name, true
+		}
+	case "xds.virtual_host_name": // VirtualHostName: virtualHost()->name()
+		if route != nil {
+			return s.routes.vhostOf[route], true
+		}
 	}
 	return nil, false
 }
 
 // attributes builds the attributes map for the first message of direction dir (0 request,
 // 1 response), keyed by the filter name, or nil when none are configured.
-func (s *snapshot) attributes(r *http.Request, dir int) map[string]*structpb.Struct {
+func (s *snapshot) attributes(r *http.Request, route *Route, dir int) map[string]*structpb.Struct {
 	names := s.cfg.RequestAttributes
 	if dir == 1 {
 		names = s.cfg.ResponseAttributes
@@ -61,7 +70,7 @@ func (s *snapshot) attributes(r *http.Request, dir int) map[string]*structpb.Str
 	for _, n := range names {
 		v, ok := hooked[n]
 		if !ok {
-			v, ok = builtinAttribute(r, n)
+			v, ok = s.builtinAttribute(r, route, n)
 		}
 		if !ok {
 			continue

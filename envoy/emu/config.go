@@ -76,6 +76,11 @@ type Config struct {
 	// x-envoy-expected-rq-timeout-ms, x-envoy-original-host/-path upstream, nor
 	// x-envoy-upstream-service-time downstream.
 	SuppressEnvoyHeaders bool
+	// NormalizePath, MergeSlashes and PathWithEscapedSlashesAction mirror the HCM fields of
+	// those names (pathnorm.go; default: none of them, escaped slashes KEEP_UNCHANGED).
+	NormalizePath                bool
+	MergeSlashes                 bool
+	PathWithEscapedSlashesAction EscapedSlashesAction
 
 	// IgnorePortInHostMatching mirrors RouteConfiguration.ignore_port_in_host_matching.
 	IgnorePortInHostMatching bool

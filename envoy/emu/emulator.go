@@ -119,6 +119,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		headers: downstreamRequestHeaders(r, s.cfg.StripAnyHostPort),
 		hasBody: r.ContentLength != 0 || len(r.TransferEncoding) > 0,
 	}
+	if lr := normalizePath(&m.headers, s.cfg); lr != nil { // the HCM, before routing and filters
+		e.reply(x, lr)
+		return
+	}
 	route := s.routes.match(&m.headers)
 	x.setup(route)
 	if lr := x.requestPath(m); lr != nil {

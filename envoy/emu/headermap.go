@@ -178,13 +178,16 @@ func originForm(target string) string {
 	return rest[i:]
 }
 
-// stripHostPort removes a trailing :port (IPv6 literals keep their brackets).
+// stripHostPort is HeaderUtility::stripPortFromHost (source/common/http/header_utility.cc):
+// getPortStart finds the last ':' unless a ']' comes after it, and the rest must parse with
+// absl::SimpleAtoi as a uint32 (spaces trimmed, optional '+'); otherwise the host is kept whole.
 func stripHostPort(host string) string {
 	i := strings.LastIndexByte(host, ':')
-	if i < 0 || strings.HasSuffix(host, "]") {
+	if i < 0 || strings.LastIndexByte(host, ']') > i {
 		return host
 	}
-	if _, err := strconv.Atoi(host[i+1:]); err != nil {
+	port := strings.TrimPrefix(strings.Trim(host[i+1:], " \t\n\v\f\r"), "+")
+	if n, err := strconv.ParseUint(port, 10, 32); err != nil || port == "" || strings.ContainsAny(port, "+-") || n > 1<<32-1 {
 		return host
 	}
 	return host[:i]

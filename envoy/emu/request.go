@@ -23,6 +23,7 @@ type message struct {
 // setup picks the mode for the route matched at request-headers time, as Envoy's filter reads
 // its per-route config then.
 func (x *exchange) setup(route *Route) {
+	x.route = route
 	cfg := x.snap.cfg
 	if cfg.Disabled {
 		return

@@ -14,6 +14,7 @@ type routeTable struct {
 	prefixes   []wildcard // longest first
 	fallback   *VirtualHost
 	ignorePort bool
+	vhostOf    map[*Route]string // the virtual host name of each route (xds.virtual_host_name)
 }
 
 type wildcard struct {
@@ -22,7 +23,7 @@ type wildcard struct {
 }
 
 func compileRoutes(vhosts []VirtualHost, ignorePort bool) (*routeTable, error) {
-	t := &routeTable{exact: map[string]*VirtualHost{}, ignorePort: ignorePort}
+	t := &routeTable{exact: map[string]*VirtualHost{}, ignorePort: ignorePort, vhostOf: map[*Route]string{}}
 	seen := map[string]string{}
 	for i := range vhosts {
 		vh := &vhosts[i]
@@ -43,7 +44,8 @@ func compileRoutes(vhosts []VirtualHost, ignorePort bool) (*routeTable, error) {
 				t.exact[d] = vh
 			}
 		}
-		for _, r := range vh.Routes {
+		for j, r := range vh.Routes {
+			t.vhostOf[&vh.Routes[j]] = vh.Name
 			if r.Prefix == "" && r.Path == "" {
 				return nil, fmt.Errorf("virtual host %q route %q: match needs prefix or path", vh.Name, r.Name)
 			}

@@ -52,7 +52,9 @@ func convertListener(l *listenerv3.Listener) (*listenerParts, error) {
 	if hcm == nil {
 		return nil, fmt.Errorf("listener %q: no http_connection_manager", l.GetName())
 	}
-	p := &listenerParts{cfg: Config{Disabled: true, StripAnyHostPort: hcm.GetStripAnyHostPort()}}
+	p := &listenerParts{cfg: Config{Disabled: true, StripAnyHostPort: hcm.GetStripAnyHostPort(),
+		NormalizePath: hcm.GetNormalizePath().GetValue(), MergeSlashes: hcm.GetMergeSlashes(),
+		PathWithEscapedSlashesAction: hcm.GetPathWithEscapedSlashesAction()}}
 	if v := l.GetPerConnectionBufferLimitBytes(); v != nil {
 		p.cfg.BufferLimit = int(v.GetValue())
 	}

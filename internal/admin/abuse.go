@@ -18,7 +18,7 @@ const (
 	anonAuditBurst    = 200
 )
 
-// guard rate-limits failed logins per client address and the audit and log records of
+// guard (nil: no limits) rate-limits failed logins per client address and the audit and log records of
 // unauthenticated requests: a token-guessing client gets 429s, and a token-less flood can
 // neither fill the audit log nor the process's log (what it skips is counted and recorded).
 type guard struct {
@@ -42,6 +42,9 @@ func clientAddr(r *http.Request) string {
 
 // blocked reports whether the client used up its failed logins.
 func (g *guard) blocked(r *http.Request) bool {
+	if g == nil {
+		return false
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	l := g.clients[clientAddr(r)]
@@ -50,6 +53,9 @@ func (g *guard) blocked(r *http.Request) bool {
 
 // failed records a failed login of the client.
 func (g *guard) failed(r *http.Request) {
+	if g == nil {
+		return
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	addr := clientAddr(r)
@@ -67,6 +73,9 @@ func (g *guard) failed(r *http.Request) {
 // recordAnonymous reports whether an unauthenticated request's audit event and log line are
 // written, and how many were skipped before it (to be recorded with it).
 func (g *guard) recordAnonymous() (ok bool, skippedBefore int64) {
+	if g == nil {
+		return true, 0
+	}
 	if !g.anon.Allow() {
 		g.skipped.Add(1)
 		return false, 0

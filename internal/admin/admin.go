@@ -121,21 +121,9 @@ func New(opts Options) http.Handler {
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
-	s.handle(mux, "GET /v1/whoami", "whoami", (*server).whoami)
-	s.handle(mux, "GET /v1/config", "config.read", (*server).getConfig)
-	s.handle(mux, "POST /v1/config", "config.apply", (*server).applyConfig)
-	s.handle(mux, "GET /v1/config/versions", "config.history", (*server).listVersions)
-	s.handle(mux, "GET /v1/config/versions/{n}", "config.version", (*server).getVersion)
-	s.handle(mux, "GET /v1/config/diff", "config.diff", (*server).diff)
-	s.handle(mux, "POST /v1/config/rollback", "config.rollback", (*server).rollback)
-	s.handle(mux, "GET /v1/tenants", "tenant.list", (*server).listTenants)
-	s.handle(mux, "POST /v1/tenants", "tenant.create", (*server).createTenant)
-	s.handle(mux, "PUT /v1/tenants/{tenant}/providers", "provider.replace", (*server).putProviders)
-	s.handle(mux, "POST /v1/tenants/{tenant}/credentials", "credential.issue", (*server).issueCredential)
-	s.handle(mux, "DELETE /v1/tenants/{tenant}/credentials/{id}", "credential.revoke", (*server).revokeCredential)
-	s.handle(mux, "PUT /v1/tenants/{tenant}/secrets/{name}", "secret.write", (*server).putSecret)
-	s.handle(mux, "POST /v1/tenants/{tenant}/providers/{provider}/sign", "provider.dry_run", (*server).dryRun)
-	s.handle(mux, "GET /v1/audit", "audit.read", (*server).readAudit)
+	for _, rt := range routeTable {
+		s.handle(mux, rt)
+	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint", "status": http.StatusNotFound})
 	})

@@ -4,8 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/keygate/keygate/internal/secret"
 )
 
 // op is one admin operation aimed at a tenant.
@@ -41,6 +44,7 @@ const (
 )
 
 var ops = []op{
+	{"whoami", "GET", fixed("/v1/whoami"), noBody, ok, ok, ok, ok, ok, 0},
 	{"read config", "GET", fixed("/v1/config"), noBody, ok, ok, ok, ok, ok, 0},
 	{"apply: change a provider of the tenant", "POST", fixed("/v1/config?message=m"), changeProviderOf, ok, ok, deny, deny, deny, 0},
 	{"apply: change the tenants list", "POST", fixed("/v1/config"), func(string, string) string {
@@ -62,6 +66,21 @@ var ops = []op{
 		func(_, t string) string {
 			return newProviderOf(t, map[string]string{"acme": "globex", "globex": "acme"}[t])
 		}, ok, deny, deny, deny, deny, 0},
+	{"replace providers: claim another tenant's host", "PUT", func(t string) string { return "/v1/tenants/" + t + "/providers" },
+		func(_, t string) string {
+			other := map[string]string{"acme": "globex", "globex": "acme"}[t]
+			return strings.Replace(newProviderOf(t, t), t+"-new.egress.local", other+"-pay.egress.local", 1)
+		}, http.StatusBadRequest, deny, deny, deny, deny, 0},
+	{"replace providers: wildcard host", "PUT", func(t string) string { return "/v1/tenants/" + t + "/providers" },
+		func(_, t string) string {
+			return strings.Replace(newProviderOf(t, t), "["+t+"-new.egress.local]", `["*"]`, 1)
+		},
+		http.StatusBadRequest, http.StatusBadRequest, deny, deny, deny, 0},
+	{"replace providers: dot segments into another tenant's secrets", "PUT", func(t string) string { return "/v1/tenants/" + t + "/providers" },
+		func(_, t string) string {
+			other := map[string]string{"acme": "globex", "globex": "acme"}[t]
+			return newProviderOf(t, t+"/../"+other)
+		}, http.StatusBadRequest, http.StatusBadRequest, deny, deny, deny, 0},
 	{"issue credential", "POST", func(t string) string { return "/v1/tenants/" + t + "/credentials" }, noBody, ok, ok, deny, deny, deny, 0},
 	{"revoke credential", "DELETE", func(t string) string { return "/v1/tenants/" + t + "/credentials/k1" }, noBody, ok, ok, deny, deny, deny, 0},
 	{"write secret", "PUT", func(t string) string { return "/v1/tenants/" + t + "/secrets/pay" },
@@ -135,5 +154,59 @@ func TestRoleOperationMatrix(t *testing.T) {
 				t.Fatalf("an unauthenticated request changed the config to version %d", v.Number)
 			}
 		})
+	}
+}
+
+// TestEveryRouteIsInTheRoleMatrix: every registered /v1 route declares a permission and is
+// exercised by the role matrix above. Adding an endpoint without both fails here.
+func TestEveryRouteIsInTheRoleMatrix(t *testing.T) {
+	mux := http.NewServeMux()
+	for _, rt := range routeTable {
+		if rt.perm == permUnset {
+			t.Errorf("%s (%s) declares no permission", rt.pattern, rt.action)
+		}
+		mux.HandleFunc(rt.pattern, func(http.ResponseWriter, *http.Request) {})
+	}
+	covered := map[string]bool{}
+	for _, o := range ops {
+		for _, target := range []string{"acme", "globex"} {
+			req, err := http.NewRequest(o.method, o.path(target), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, pattern := mux.Handler(req); pattern != "" {
+				covered[pattern] = true
+			}
+		}
+	}
+	for _, rt := range routeTable {
+		if !covered[rt.pattern] {
+			t.Errorf("%s (%s) is registered but missing from the role matrix (ops)", rt.pattern, rt.action)
+		}
+	}
+}
+
+// TestRouteWithoutPermissionIsRefused: a route registered with no permission is refused to
+// every caller, the gateway admin included, and its handler never runs.
+func TestRouteWithoutPermissionIsRefused(t *testing.T) {
+	ran := false
+	s := &server{opts: Options{Configs: nil}}
+	s.opts.defaults()
+	st, err := compileTokens([]Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tokens = st
+	mux := http.NewServeMux()
+	s.handle(mux, route{pattern: "POST /v1/forgotten", action: "forgotten", h: func(*server, *call) (any, error) {
+		ran = true
+		return "done", nil
+	}})
+	req := httptest.NewRequest("POST", "/v1/forgotten", nil)
+	req.Header.Set("Authorization", "Bearer "+rootToken)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	if w.Code != http.StatusForbidden || ran {
+		t.Fatalf("a route without a permission answered %d (handler ran: %v): %s", w.Code, ran, w.Body)
 	}
 }

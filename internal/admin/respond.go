@@ -53,9 +53,11 @@ type call struct {
 
 type handlerFunc func(s *server, c *call) (any, error)
 
-// handle registers an authenticated, audited endpoint.
-func (s *server) handle(mux *http.ServeMux, pattern, action string, h handlerFunc) {
-	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+// handle registers an authenticated, audited endpoint that enforces the route's permission
+// before its handler runs (a route without one is refused).
+func (s *server) handle(mux *http.ServeMux, rt route) {
+	action, h := rt.action, rt.h
+	mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := s.opts.Now()
 		c := &call{w: w, r: r, ev: audit.Admin{Time: start.UTC(), Action: action, Tenant: r.PathValue("tenant")}}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
@@ -76,7 +78,9 @@ func (s *server) handle(mux *http.ServeMux, pattern, action string, h handlerFun
 			if c.ev.Tenant == "" && p.Role != RoleGatewayAdmin {
 				c.ev.Tenant = p.Tenant
 			}
-			body, err = h(s, c)
+			if err = rt.perm.check(p, r.PathValue("tenant")); err == nil {
+				body, err = h(s, c)
+			}
 		} else {
 			c.ev.Tenant = "" // an unauthenticated request concerns no tenant, whatever its URL says
 		}

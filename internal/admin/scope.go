@@ -135,7 +135,10 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 	}
 	sort.Strings(sorted)
 	ownRefs := tenantRefs(cur, tenant)
-	prefix := s.opts.SecretMount + "/" + s.opts.SecretPrefix + "/" + tenant + "/"
+	// The tenant's secrets are those under MOUNT/PREFIX/TENANT/, compared segment by segment on
+	// the canonical reference (keystore.ParseRef refuses "..", escapes and empty segments), which
+	// is byte for byte the path Vault is asked for.
+	prefix := s.opts.SecretPrefix + "/" + tenant
 	for _, name := range sorted {
 		c, inCur := curBy[name]
 		n, inNext := nextBy[name]
@@ -153,12 +156,17 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 		}
 		for key, text := range n.Secrets {
 			ref, err := keystore.ParseRef(text)
-			if err != nil {
-				continue // validation names it
+			if err != nil { // validation refuses it too; refuse here whatever the order
+				return errorf(http.StatusBadRequest, "provider %q: secrets.%s: %v", name, key, err)
 			}
 			u := ref.Unversioned().String()
-			if !ownRefs[u] && !(ref.Kind == keystore.KV && strings.HasPrefix(u, prefix)) {
-				return forbidden("provider %q: secrets.%s: %s is outside tenant %q's secrets (%s...)", name, key, u, tenant, prefix)
+			if !ownRefs[u] && !ref.Under(s.opts.SecretMount, prefix) {
+				return forbidden("provider %q: secrets.%s: %s is outside tenant %q's secrets (%s/%s/...)", name, key, u, tenant, s.opts.SecretMount, prefix)
+			}
+		}
+		for i, h := range n.Hosts {
+			if owner := hostOwner(cur, next, h, tenant); owner != "" {
+				return forbidden("provider %q: hosts[%d]: %q is served by a provider of another tenant", name, i, h)
 			}
 		}
 		if n.Script != nil && n.Script.File != "" && (!inCur || c.Script == nil || c.Script.File != n.Script.File) {
@@ -169,6 +177,25 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 		}
 	}
 	return nil
+}
+
+// hostOwner is the tenant, other than tenant, whose provider claims host in cur or next ("" if
+// none). Hosts are exact lower-case names (config validation), so string equality is Envoy's
+// match; a tenant admin may not take over, or share, a host another tenant's callers use.
+func hostOwner(cur, next *config.File, host, tenant string) string {
+	for _, f := range []*config.File{cur, next} {
+		for _, p := range f.Providers {
+			if p.Tenant == tenant {
+				continue
+			}
+			for _, h := range p.Hosts {
+				if strings.EqualFold(h, host) {
+					return p.Tenant
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func byName(ps []config.Provider) map[string]config.Provider {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,9 @@ type Options struct {
 	Keystore keystore.Store
 	// TokenObserver receives the token manager's events (metrics); default none.
 	TokenObserver token.Observer
+	// TenantKeystores, when set, replace the per-tenant Vault logins the config names
+	// (keystore.vault.tenants). The App does not close them.
+	TenantKeystores map[string]keystore.Store
 }
 
 // App is a keygate process's long-lived parts: the keystore, the token manager, the compiler
@@ -40,6 +44,18 @@ type App struct {
 	Compiler  *gateway.Compiler
 	Snapshots gateway.Holder
 	ownStore  bool
+	// tenantStores are the keystores of tenants with their own Vault login; others use Keystore.
+	tenantStores    map[string]keystore.Store
+	ownTenantStores bool
+}
+
+// StoreFor is the keystore tenant's secrets are read with: its own Vault login when
+// keystore.vault.tenants names one, else the gateway's.
+func (a *App) StoreFor(tenant string) keystore.Store {
+	if s, ok := a.tenantStores[tenant]; ok {
+		return s
+	}
+	return a.Keystore
 }
 
 // New opens the keystore the config names and builds the compilers. It does not compile the
@@ -57,6 +73,15 @@ func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
 		}
 		a.Keystore, a.ownStore = store, true
 	}
+	a.tenantStores = opts.TenantKeystores
+	if a.tenantStores == nil {
+		stores, err := fromconfig.OpenTenants(ctx, cfg, log, nil)
+		if err != nil {
+			_ = a.Close()
+			return nil, fmt.Errorf("keystore: %w", err)
+		}
+		a.tenantStores, a.ownTenantStores = stores, true
+	}
 	client := opts.HTTPClient
 	if client == nil {
 		client = &http.Client{Transport: &http.Transport{
@@ -67,7 +92,9 @@ func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
 	a.Tokens = token.NewManager(token.Options{Store: opts.TokenStore, Logger: log, HTTPClient: client, Observer: opts.TokenObserver})
 	a.Compiler = &gateway.Compiler{
 		Catalog: signer.Builtins(),
-		NewKeys: func(refs map[string]keystore.Ref) signer.Keys { return signer.NewKeys(a.Keystore, refs) },
+		NewKeys: func(tenant string, refs map[string]keystore.Ref) signer.Keys {
+			return signer.NewKeys(a.StoreFor(tenant), refs)
+		},
 		Tokens:  a.Tokens.Provider,
 		Tenancy: func(ts []config.Tenant) (gateway.Tenancy, error) { return tenancy.Compile(ts) },
 		Script: func(cfg config.Script, b signer.Build, ts *config.TokenSource) (signer.Step, error) {
@@ -106,13 +133,26 @@ func (a *App) Ready(ctx context.Context) error {
 			return fmt.Errorf("keystore: %w", err)
 		}
 	}
+	for tenant, st := range a.tenantStores {
+		if c, ok := st.(keystore.Checker); ok {
+			if err := c.Ready(ctx); err != nil {
+				return fmt.Errorf("keystore (tenant %s): %w", tenant, err)
+			}
+		}
+	}
 	return nil
 }
 
-// Close releases the keystore if the App opened it.
+// Close releases the keystores the App opened.
 func (a *App) Close() error {
-	if a.ownStore {
-		return a.Keystore.Close()
+	var errs []error
+	if a.ownTenantStores {
+		for _, s := range a.tenantStores {
+			errs = append(errs, s.Close())
+		}
 	}
-	return nil
+	if a.ownStore {
+		errs = append(errs, a.Keystore.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -85,9 +85,13 @@ func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout io.Writer
 			return fmt.Errorf("--response: %w", err)
 		}
 	}
+	keys := a.Keystore // redaction reads with the login signing uses
+	if p, ok := snap.ProviderByName(f.provider); ok {
+		keys = a.StoreFor(p.Tenant)
+	}
 	out, err := dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: f.provider, Tenant: f.tenant, Request: rawReq, Response: rawResp,
-		Clock: clock, Reveal: f.reveal, Keys: a.Keystore,
+		Clock: clock, Reveal: f.reveal, Keys: keys,
 	})
 	if err != nil {
 		return err

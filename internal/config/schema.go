@@ -150,6 +150,11 @@ type Vault struct {
 	TLS       *VaultTLS `json:"tls,omitempty"`
 	Auth      VaultAuth `json:"auth"`
 	Cache     Cache     `json:"cache,omitempty"`
+	// Tenants gives a tenant its own Vault login: the secrets its providers use are read (and
+	// its Transit keys used) with that login, not with auth. Give it a token or role whose
+	// policy reads only the tenant's prefix (docs/vault.md, "A policy per tenant"), so even a
+	// reference keygate got wrong could not reach another tenant's secrets.
+	Tenants map[string]VaultAuth `json:"tenants,omitempty"`
 }
 
 // VaultTLS is the TLS client setup for Vault.

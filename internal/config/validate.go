@@ -3,9 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/keystore"
 )
 
@@ -37,8 +40,15 @@ func (f *File) Validate() error {
 	case "vault":
 		if f.Keystore.Vault == nil || f.Keystore.Vault.Address == "" {
 			add("keystore.vault.address", "required when keystore.type is vault")
-		} else if m := f.Keystore.Vault.Auth.Method; m != "token" && m != "approle" && m != "jwt" && m != "kubernetes" {
+		} else if m := f.Keystore.Vault.Auth.Method; !validAuthMethod(m) {
 			add("keystore.vault.auth.method", "%q is not one of token, approle, jwt, kubernetes", m)
+		}
+		if f.Keystore.Vault != nil {
+			for t, a := range f.Keystore.Vault.Tenants {
+				if !validAuthMethod(a.Method) {
+					add("keystore.vault.tenants."+t+".method", "%q is not one of token, approle, jwt, kubernetes", a.Method)
+				}
+			}
 		}
 	default:
 		add("keystore.type", "%q is not one of file, vault", f.Keystore.Type)
@@ -92,6 +102,14 @@ func (f *File) Validate() error {
 		}
 	}
 
+	if f.Keystore.Vault != nil {
+		for _, t := range slices.Sorted(maps.Keys(f.Keystore.Vault.Tenants)) {
+			if !tenants[t] {
+				add("keystore.vault.tenants."+t, "%q is not a defined tenant", t)
+			}
+		}
+	}
+
 	names, hosts := map[string]bool{}, map[string]string{}
 	for i, pr := range f.Providers {
 		p := fmt.Sprintf("providers[%d]", i)
@@ -109,13 +127,14 @@ func (f *File) Validate() error {
 			add(p+".hosts", "at least one host is required: it is how callers name the provider")
 		}
 		for j, h := range pr.Hosts {
-			key := strings.ToLower(h)
-			if h == "" || strings.ContainsAny(h, "/ ") {
-				add(fmt.Sprintf("%s.hosts[%d]", p, j), "%q is not a host name", h)
-			} else if other, dup := hosts[key]; dup {
-				add(fmt.Sprintf("%s.hosts[%d]", p, j), "%q is already used by provider %q", h, other)
+			hp := fmt.Sprintf("%s.hosts[%d]", p, j)
+			if err := routing.CheckHost(h); err != nil {
+				add(hp, "host %v", err)
+			} else if other, dup := hosts[h]; dup {
+				add(hp, "%q is claimed by two providers, %s and %s: a host names one provider", h, other, describeProvider(pr))
+			} else {
+				hosts[h] = describeProvider(pr)
 			}
-			hosts[key] = pr.Name
 		}
 		validateUpstream(p+".upstream", pr.Upstream, add)
 		for name, ref := range pr.Secrets {
@@ -156,7 +175,24 @@ func validateUpstream(p string, u Upstream, add func(string, string, ...any)) {
 		add(p+".url", "must not carry credentials: put them in secrets and sign with a scheme")
 	case parsed.RawQuery != "" || parsed.Fragment != "":
 		add(p+".url", "must not have a query or fragment: it is a path prefix")
+	case parsed.EscapedPath() != "" && parsed.EscapedPath() != "/":
+		// The prefix every caller path goes under: it must itself be what the upstream resolves.
+		if err := routing.CheckPath(strings.TrimSuffix(parsed.EscapedPath(), "/") + "/"); err != nil {
+			add(p+".url", "path prefix %q %v", parsed.EscapedPath(), err)
+		}
 	}
+}
+
+func validAuthMethod(m string) bool {
+	return m == "token" || m == "approle" || m == "jwt" || m == "kubernetes"
+}
+
+// describeProvider names a provider and its tenant, for errors about two providers.
+func describeProvider(p Provider) string {
+	if p.Tenant == "" {
+		return fmt.Sprintf("%q", p.Name)
+	}
+	return fmt.Sprintf("%q (tenant %q)", p.Name, p.Tenant)
 }
 
 func validName(s string) bool {

@@ -36,3 +36,24 @@ func TestUpstreamURLCarriesNoCredentials(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestUpstreamPrefixIsCanonical: the prefix every caller path goes under has no dot segment,
+// empty segment or encoded slash itself, so the path sent upstream has none either.
+func TestUpstreamPrefixIsCanonical(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"https://a.example": true, "https://a.example/": true, "https://a.example/v1/": true, "https://a.example/v1/x": true,
+		"https://a.example/a/../b": false, "https://a.example/%2e%2e/b": false, "https://a.example//b": false,
+		"https://a.example/a%2fb": false, "https://a.example/./b": false,
+	} {
+		f, err := Parse([]byte("providers:\n  - name: api\n    hosts: [api.egress.local]\n    upstream: {url: \"" + url + "\"}\n"))
+		if err == nil {
+			err = f.Validate()
+		}
+		if (err == nil) != ok {
+			t.Errorf("%s: got %v", url, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "providers[0].upstream.url: path prefix") {
+			t.Errorf("%s: error does not name the field and rule: %v", url, err)
+		}
+	}
+}

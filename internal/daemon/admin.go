@@ -76,8 +76,13 @@ func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []by
 	if snap == nil {
 		return nil, errors.New("no configuration loaded")
 	}
+	// Redaction reads the provider's secret values with the same login signing uses.
+	keys := d.a.Keystore
+	if p, ok := snap.ProviderByName(provider); ok {
+		keys = d.a.StoreFor(p.Tenant)
+	}
 	return dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: provider, Tenant: tenant, Request: raw, Clock: signer.SystemClock(),
-		Reveal: reveal, Keys: d.a.Keystore,
+		Reveal: reveal, Keys: keys,
 	})
 }

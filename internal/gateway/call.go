@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/internal/tenancy"
 	"github.com/keygate/keygate/signer"
 )
@@ -15,11 +16,14 @@ import (
 // Inbound is a request as the calling service sent it to the egress.
 type Inbound struct {
 	Method    string
-	Authority string      // the provider alias the caller used, e.g. pay.egress.local
-	Path      string      // path and query as sent
-	Header    http.Header // read, never changed: the call works on its own copy
-	SPIFFEID  string      // the caller's mTLS identity, when Envoy forwarded it
-	BodySize  int64       // -1 when unknown
+	Authority string // the provider alias the caller used, e.g. pay.egress.local
+	// Route is the name of the route Envoy matched (routing.RouteAttribute), "" when Envoy did
+	// not send it. It identifies the provider when it is one of keygate's routes.
+	Route    string
+	Path     string      // path and query as sent
+	Header   http.Header // read, never changed: the call works on its own copy
+	SPIFFEID string      // the caller's mTLS identity, when Envoy forwarded it
+	BodySize int64       // -1 when unknown
 	// Operator is set only by in-process callers that already authenticated an operator (the
 	// dry run, the admin API): the tenant is then taken as given and only authorized. The
 	// ext_proc server never sets it.
@@ -47,9 +51,9 @@ type Call struct {
 // dropped. It fails closed: 404 for no provider, 401/403 for tenancy, 400 for a spoofed header.
 func (s *Snapshot) Begin(in Inbound, clock signer.Clock) (*Call, error) {
 	start := time.Now()
-	p, ok := s.ProviderByHost(in.Authority)
-	if !ok {
-		return nil, failure.New(failure.NotFound, "identify", "no provider is configured for host %q", hostKey(in.Authority))
+	p, err := s.Identify(in.Route, in.Authority)
+	if err != nil {
+		return nil, err
 	}
 	found := time.Now()
 	c, err := s.BeginWith(p, in, clock)
@@ -104,9 +108,11 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	if in.BodySize > s.MaxBody {
 		return nil, failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", in.BodySize, s.MaxBody)
 	}
+	// The caller's path goes under the provider's prefix: it must stay there whatever the
+	// upstream resolves (no dot segments, empty segments, backslashes or encoded slashes).
 	path := in.Path
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
+	if err := routing.CheckPath(path); err != nil {
+		return nil, failure.New(failure.BadRequest, "path", "request path %q %v", path, err)
 	}
 	if !p.ScriptOwnsPath {
 		path = p.Upstream.Path + path

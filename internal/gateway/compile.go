@@ -23,8 +23,8 @@ const (
 // parts keygate is made of; each is built once in cmd and passed in.
 type Compiler struct {
 	Catalog signer.Catalog
-	// NewKeys binds a provider's secret references to the keystore.
-	NewKeys func(refs map[string]keystore.Ref) signer.Keys
+	// NewKeys binds a provider's secret references to the keystore its tenant reads with.
+	NewKeys func(tenant string, refs map[string]keystore.Ref) signer.Keys
 	// Script compiles custom mode; nil disables it. token is the provider's token source, if
 	// any: its URL is the only host a script may call.
 	Script func(cfg config.Script, b signer.Build, token *config.TokenSource) (signer.Step, error)
@@ -74,7 +74,7 @@ func (c *Compiler) Compile(f *config.File, meta Meta) (*Snapshot, error) {
 		}
 		s.byName[p.Name] = p
 		for _, h := range p.Hosts {
-			s.byHost[hostKey(h)] = p
+			s.byHost[h] = p // validated: an exact lower-case name, claimed once
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -99,7 +99,7 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 		p.Secrets[name] = ref
 	}
 	if c.NewKeys != nil {
-		p.Keys = c.NewKeys(p.Secrets)
+		p.Keys = c.NewKeys(pc.Tenant, p.Secrets)
 	}
 	var errs []error
 	if pc.Token != nil {

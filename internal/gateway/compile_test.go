@@ -72,7 +72,7 @@ providers: [{name: a, tenant: t, hosts: [a.local], upstream: {url: "https://a"}}
 const twoProviders = `
 providers:
   - name: pay
-    hosts: [Pay.Egress.Local]
+    hosts: [pay.egress.local]
     upstream: {url: "https://api.example:8443/v1/", timeout: 3s}
     secrets: {k: secret/p#k, t: "transit:transit/k"}
     signing: [{scheme: mark, name: one}, {scheme: mark, name: two}]
@@ -134,6 +134,26 @@ func TestBeginRewritesAndSigns(t *testing.T) {
 	}
 }
 
+// TestIdentifyTakesEnvoysRoute: the route Envoy matched names the provider; the host is only
+// looked at for routes keygate did not name, with Envoy's rules (numeric port stripped).
+func TestIdentifyTakesEnvoysRoute(t *testing.T) {
+	snap, err := compile(t, twoProviders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ route, authority, want string }{
+		{"keygate/maps", "pay.egress.local", "maps"},
+		{"keygate/pay", "anything", "pay"},
+		{"", "Pay.Egress.Local:10000", "pay"},
+		{"outbound|80||pay.egress.local", "maps.egress.local", "maps"},
+	} {
+		p, err := snap.Identify(tt.route, tt.authority)
+		if err != nil || p.Name != tt.want {
+			t.Errorf("Identify(%q, %q) = %v, %v; want %s", tt.route, tt.authority, p, err, tt.want)
+		}
+	}
+}
+
 func TestBeginRefuses(t *testing.T) {
 	snap, err := compile(t, twoProviders)
 	if err != nil {
@@ -149,6 +169,15 @@ func TestBeginRefuses(t *testing.T) {
 		{"two tenant keys", Inbound{Authority: "pay.egress.local", Path: "/", Header: http.Header{"X-Keygate-Tenant-Key": {"a", "b"}}}, failure.Unauthenticated},
 		{"body too large", Inbound{Authority: "pay.egress.local", Path: "/", BodySize: DefaultMaxBody + 1}, failure.TooLarge},
 		{"operator of another tenant", Inbound{Authority: "pay.egress.local", Path: "/", Operator: &OperatorTenant{Tenant: "other"}}, failure.Forbidden},
+		// Without Envoy's normalization in front, keygate itself keeps the path under the prefix.
+		{"dot segments", Inbound{Authority: "pay.egress.local", Path: "/../../etc/passwd"}, failure.BadRequest},
+		{"encoded dot segments", Inbound{Authority: "pay.egress.local", Path: "/%2e%2e/%2e%2e/etc"}, failure.BadRequest},
+		{"encoded slashes", Inbound{Authority: "pay.egress.local", Path: "/a/..%2f..%2fetc"}, failure.BadRequest},
+		{"empty segment", Inbound{Authority: "pay.egress.local", Path: "//evil.example/x"}, failure.BadRequest},
+		{"backslash", Inbound{Authority: "pay.egress.local", Path: "/a\\..\\b"}, failure.BadRequest},
+		{"not origin-form", Inbound{Authority: "pay.egress.local", Path: "evil.example/x"}, failure.BadRequest},
+		{"non-numeric port is no port", Inbound{Authority: "pay.egress.local:x", Path: "/"}, failure.NotFound},
+		{"keygate route naming no provider", Inbound{Route: "keygate/gone", Authority: "pay.egress.local", Path: "/"}, failure.NotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

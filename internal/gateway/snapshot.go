@@ -5,11 +5,12 @@ package gateway
 
 import (
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/keystore"
 	"github.com/keygate/keygate/signer"
 )
@@ -53,10 +54,30 @@ type Tenancy interface {
 	Authorize(tenant, providerTenant string) error
 }
 
-// ProviderByHost finds the provider a caller named by :authority (port and case ignored).
+// ProviderByHost finds the provider whose hosts list :authority as Envoy matches it against
+// virtual host domains (routing.HostKey: a numeric port stripped, lower case). Hosts are exact
+// lower-case names (config validation), so this is Envoy's exact-domain match.
 func (s *Snapshot) ProviderByHost(authority string) (*Provider, bool) {
-	p, ok := s.byHost[hostKey(authority)]
+	p, ok := s.byHost[routing.HostKey(authority)]
 	return p, ok
+}
+
+// Identify is the provider of a request: the one Envoy routed it to. route is the name of the
+// route Envoy matched (the routing.RouteAttribute ext_proc attribute, "" when absent): a route
+// keygate's xDS pushed names its provider, and that decision is taken as is. A route keygate
+// did not name (a mesh's own routes, no route attribute configured) leaves the host, matched
+// by Envoy's rules (ProviderByHost).
+func (s *Snapshot) Identify(route, authority string) (*Provider, error) {
+	if name, ok := routing.ProviderOf(route); ok {
+		if p, ok := s.byName[name]; ok {
+			return p, nil
+		}
+		return nil, failure.New(failure.NotFound, "identify", "Envoy routed the request to route %q, which names no configured provider", route)
+	}
+	if p, ok := s.ProviderByHost(authority); ok {
+		return p, nil
+	}
+	return nil, failure.New(failure.NotFound, "identify", "no provider is configured for host %q", routing.HostKey(authority))
 }
 
 // ProviderByName finds a provider by its configured name.
@@ -72,15 +93,6 @@ func (s *Snapshot) Providers() []*Provider {
 		out = append(out, s.byName[p.Name])
 	}
 	return out
-}
-
-// hostKey normalizes an :authority: lower case, without port (IPv6 brackets kept).
-func hostKey(authority string) string {
-	h := strings.ToLower(authority)
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		h = h[:i]
-	}
-	return h
 }
 
 // Holder publishes the current snapshot. Load is lock-free; Store swaps the whole snapshot.

@@ -16,7 +16,7 @@ func TestDocsPolicyMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, p := range map[string]string{"Policy": vaulttest.Policy, "AdminPolicy": vaulttest.AdminPolicy} {
+	for name, p := range map[string]string{"Policy": vaulttest.Policy, "AdminPolicy": vaulttest.AdminPolicy, "TenantPolicy": vaulttest.TenantPolicy} {
 		if !strings.Contains(string(doc), "```hcl\n"+p+"```") {
 			t.Errorf("docs/vault.md does not contain vaulttest.%s verbatim", name)
 		}

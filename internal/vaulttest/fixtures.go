@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,20 @@ path "secret/data/keygate/*" {
   capabilities = ["create", "read", "update"]
 }
 `
+
+// TenantPolicy is the per-tenant policy docs/vault.md documents, templated on the tenant
+// (TenantPolicyFor fills it in): read only the tenant's own provider secrets.
+const TenantPolicy = `# keygate, tenant TENANT: read only this tenant's provider secrets
+path "secret/data/keygate/tenants/TENANT/*" {
+  capabilities = ["read"]
+}
+path "secret/metadata/keygate/tenants/TENANT/*" {
+  capabilities = ["read", "list"]
+}
+`
+
+// TenantPolicyFor is TenantPolicy for tenant.
+func TenantPolicyFor(tenant string) string { return strings.ReplaceAll(TenantPolicy, "TENANT", tenant) }
 
 // Role is the name of the AppRole and JWT roles that carry Policy.
 const Role = "keygate"

@@ -45,6 +45,31 @@ func OpenObserved(ctx context.Context, cfg config.Keystore, log *slog.Logger, ob
 	return nil, fmt.Errorf("keystore.type %q is not one of file, vault", cfg.Type)
 }
 
+// OpenTenants opens one Vault store per tenant of keystore.vault.tenants, each logged in with
+// that tenant's own auth (same address, TLS and cache settings). Nothing when none is set.
+func OpenTenants(ctx context.Context, cfg config.Keystore, log *slog.Logger, obs keystore.CacheObserver) (map[string]keystore.Store, error) {
+	if cfg.Type != "vault" || cfg.Vault == nil || len(cfg.Vault.Tenants) == 0 {
+		return nil, nil
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	out := map[string]keystore.Store{}
+	for tenant, a := range cfg.Vault.Tenants {
+		vc := *cfg.Vault
+		vc.Auth, vc.Tenants = a, nil
+		st, err := openVault(ctx, vc, log.With("tenant", tenant), obs)
+		if err != nil {
+			for _, o := range out {
+				_ = o.Close()
+			}
+			return nil, fmt.Errorf("keystore.vault.tenants.%s: %w", tenant, err)
+		}
+		out[tenant] = st
+	}
+	return out, nil
+}
+
 func openVault(_ context.Context, vc config.Vault, log *slog.Logger, obs keystore.CacheObserver) (keystore.Store, error) {
 	auth, err := Auth(vc.Auth)
 	if err != nil {

@@ -29,7 +29,7 @@ func (c *captured) last() (*http.Request, string) {
 	return c.reqs[len(c.reqs)-1], c.body[len(c.body)-1]
 }
 
-func captureUpstream(t *testing.T) (*httptest.Server, *captured) {
+func captureUpstream(t testing.TB) (*httptest.Server, *captured) {
 	c := &captured{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -44,7 +44,7 @@ func captureUpstream(t *testing.T) (*httptest.Server, *captured) {
 }
 
 // configDir writes a keygate.yaml (with UPSTREAM replaced) and keys.yaml into a temp folder.
-func configDir(t *testing.T, cfg, upstream, keys string) string {
+func configDir(t testing.TB, cfg, upstream, keys string) string {
 	dir := t.TempDir()
 	cfg = strings.ReplaceAll(cfg, "UPSTREAM", upstream)
 	for name, data := range map[string]string{"keygate.yaml": cfg, "keys.yaml": keys} {

@@ -13,7 +13,7 @@ import (
 	"github.com/keygate/keygate/internal/devstack"
 )
 
-func startStack(t *testing.T, opts devstack.Options) *devstack.Stack {
+func startStack(t testing.TB, opts devstack.Options) *devstack.Stack {
 	t.Helper()
 	s, err := devstack.Start(context.Background(), opts)
 	if err != nil {

@@ -1,0 +1,76 @@
+// Package routing is the one contract between Envoy's routing decision and keygate: which
+// provider a request is for, and which hosts and paths may take part. Envoy decides first
+// (virtual host by :authority, route, path normalization); keygate takes Envoy's decision (the
+// route name, sent as an ext_proc attribute) instead of parsing :authority a second time. Where
+// keygate still looks at a host (routes it did not name, config validation), it uses exactly
+// Envoy's rules, written here once.
+package routing
+
+import (
+	"strings"
+)
+
+// RouteAttribute is the CEL attribute keygate asks Envoy for in request_attributes: the name of
+// the route Envoy matched for the request (source/extensions/filters/common/expr/context.cc,
+// XDSLookupValues RouteName: StreamInfo::route()->routeName()). The connection manager picks the
+// route from the request headers before the filter chain runs, so ext_proc's first message
+// carries it; it is absent when no route matched (Envoy's router will answer 404).
+const RouteAttribute = "xds.route_name"
+
+// routePrefix marks the routes keygate's xDS pushes, one per provider. Provider names are
+// [a-z0-9_-], so the route name maps back to exactly one provider.
+const routePrefix = "keygate/"
+
+// RouteName is the name of provider's route and virtual host in the pushed RouteConfiguration.
+func RouteName(provider string) string { return routePrefix + provider }
+
+// ProviderOf is the provider a route name names, when it is one of keygate's routes.
+func ProviderOf(routeName string) (string, bool) {
+	p, ok := strings.CutPrefix(routeName, routePrefix)
+	return p, ok && p != ""
+}
+
+// HostKey is :authority as Envoy matches it against virtual host domains on keygate's listener
+// (HCM strip_any_host_port, then lower case): HeaderUtility::stripPortFromHost removes a
+// trailing ":port" only when getPortStart finds a ':' after any ']' and absl::SimpleAtoi parses
+// the rest as a uint32; RouteMatcher::findVirtualHost lower-cases. "beta.egress.local:x" keeps
+// its ":x" and matches no DNS-name domain.
+func HostKey(authority string) string {
+	return strings.ToLower(stripAnyHostPort(authority))
+}
+
+func stripAnyHostPort(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 {
+		return host
+	}
+	if j := strings.LastIndexByte(host, ']'); j > i {
+		return host // inside an IPv6 literal
+	}
+	if !simpleAtoiUint32(host[i+1:]) {
+		return host
+	}
+	return host[:i]
+}
+
+// simpleAtoiUint32 is absl::SimpleAtoi into a uint32: ASCII space trimmed at both ends, an
+// optional '+', at least one decimal digit, no overflow.
+func simpleAtoiUint32(s string) bool {
+	s = strings.Trim(s, " \t\n\v\f\r")
+	s = strings.TrimPrefix(s, "+")
+	if s == "" {
+		return false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + uint64(c-'0')
+		if n > 1<<32-1 {
+			return false
+		}
+	}
+	return true
+}
