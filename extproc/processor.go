@@ -27,7 +27,10 @@ type processor struct {
 	// send, when set, sends a message on the stream ahead of the answer (the retry's
 	// override_message_timeout); the Process loop sets it.
 	send     func(*extprocv3.ProcessingResponse) error
-	call     *gateway.Call
+	// trustPeer: the stream comes from an authenticated Envoy (mTLS) or from loopback, so the
+	// identity attributes it sends (the caller's SPIFFE ID) are Envoy's, not a client's claim.
+	trustPeer bool
+	call      *gateway.Call
 	inbound  *headerSet // request headers as Envoy sent them
 	signed   bool       // the request was signed (in the headers or the body phase)
 	done     bool       // an ImmediateResponse was sent: Envoy sends nothing more
@@ -35,7 +38,7 @@ type processor struct {
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
-	return &processor{ctx: ctx, snap: snap, opts: opts}
+	return &processor{ctx: ctx, snap: snap, opts: opts, trustPeer: true}
 }
 
 // handle answers one message. An error means the message breaks the protocol (Envoy would
@@ -46,6 +49,14 @@ func (p *processor) handle(msg *extprocv3.ProcessingRequest) (*extprocv3.Process
 	}
 	switch m := msg.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
+		if p.call != nil || p.inbound != nil {
+			// Envoy opens one stream per request: a second request on a stream is a client
+			// replaying headers, never Envoy.
+			return nil, fmt.Errorf("a second request_headers on one stream")
+		}
+		if s := p.opts.Snapshots; s != nil && s.Load() != nil {
+			p.snap = s.Load() // the config running when the request arrives, not when the stream opened
+		}
 		return p.requestHeaders(msg, m.RequestHeaders), nil
 	case *extprocv3.ProcessingRequest_RequestBody:
 		if p.call == nil {
@@ -64,8 +75,11 @@ func (p *processor) handle(msg *extprocv3.ProcessingRequest) (*extprocv3.Process
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
 			RequestTrailers: &extprocv3.TrailersResponse{HeaderMutation: keygateRemovals(trailers)}}}, nil
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
-		if p.call == nil {
-			return nil, fmt.Errorf("response headers before request headers")
+		if p.call == nil && p.inbound == nil {
+			// Envoy's own local reply to a request its connection manager refused before the
+			// filter chain decoded it (a path normalization failure: 400): nothing was signed or
+			// sent, and the caller gets the status Envoy chose.
+			return p.unsignedAnswer(m.ResponseHeaders), nil
 		}
 		if !p.signed {
 			return p.unsignedAnswer(m.ResponseHeaders), nil
@@ -99,7 +113,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		Route:     routeName(msg),
 		Path:      p.inbound.get(":path"),
 		Header:    p.inbound.view(),
-		SPIFFEID:  spiffeID(msg),
+		SPIFFEID:  p.spiffeID(msg),
 		BodySize:  bodySize,
 	}, p.opts.Clock)
 	if err != nil {
@@ -129,6 +143,14 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 			Response: p.stripKeygateHeaders()}},
 		ModeOverride: p.modeOverride(true),
 	}
+}
+
+// spiffeID is the caller's SPIFFE ID Envoy sent, when the stream is from a trusted peer.
+func (p *processor) spiffeID(msg *extprocv3.ProcessingRequest) string {
+	if !p.trustPeer {
+		return ""
+	}
+	return spiffeID(msg)
 }
 
 // needsRequestBody reports whether keygate asks Envoy for the request body: a step reads or

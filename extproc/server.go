@@ -15,12 +15,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/keygate/keygate/internal/gateway"
@@ -39,7 +42,14 @@ type Options struct {
 	// MaxMessageTimeout is the longest override_message_timeout keygate asks for (the token
 	// retry); it must not exceed the filter's max_message_timeout (default xds's value, 60 s).
 	MaxMessageTimeout time.Duration
+	// MaxStreamDuration ends a stream open longer than this (default DefaultMaxStreamDuration):
+	// Envoy's stream lives as long as one request, and an idle stream only holds memory.
+	MaxStreamDuration time.Duration
 }
+
+// DefaultMaxStreamDuration bounds a stream: above any route timeout plus the message timeouts
+// of one request's phases.
+const DefaultMaxStreamDuration = 5 * time.Minute
 
 // Observer is told the outcome of every request phase. It must not block.
 type Observer interface {
@@ -76,6 +86,9 @@ func (o Options) withDefaults() Options {
 	if o.Observer == nil {
 		o.Observer = noObserver{}
 	}
+	if o.MaxStreamDuration == 0 {
+		o.MaxStreamDuration = DefaultMaxStreamDuration
+	}
 	if o.MaxMessageTimeout == 0 {
 		o.MaxMessageTimeout = 60 * time.Second
 	}
@@ -103,10 +116,27 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		// No config yet: refuse rather than let Envoy continue unmodified.
 		return status.Error(codes.Unavailable, "keygate has no configuration loaded")
 	}
-	p := newProcessor(stream.Context(), snap, s.opts)
-	p.send = stream.Send
+	ctx, cancel := context.WithTimeout(stream.Context(), s.opts.MaxStreamDuration)
+	defer cancel()
+	p := newProcessor(ctx, snap, s.opts)
+	p.send, p.trustPeer = stream.Send, trustedPeer(stream.Context())
+	msgs := make(chan recvResult, 1)
 	for {
-		msg, err := stream.Recv()
+		go func() { // Recv does not watch ctx: read in the background, and give up at the deadline
+			m, err := stream.Recv()
+			msgs <- recvResult{m, err}
+		}()
+		var msg *extprocv3.ProcessingRequest
+		var err error
+		select {
+		case r := <-msgs:
+			msg, err = r.msg, r.err
+		case <-ctx.Done():
+			if stream.Context().Err() != nil {
+				return nil // Envoy went away
+			}
+			return status.Error(codes.DeadlineExceeded, "ext_proc stream open longer than its limit")
+		}
 		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || errors.Is(err, context.Canceled) {
 			return nil // Envoy ended the stream: processing is complete or abandoned
 		}
@@ -122,6 +152,28 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 			return err
 		}
 	}
+}
+
+type recvResult struct {
+	msg *extprocv3.ProcessingRequest
+	err error
+}
+
+// trustedPeer: a stream whose client certificate keygate verified (listen.tls: an allowed
+// Envoy), or one from loopback (Envoy beside keygate). Identity attributes from anyone else
+// are a claim, not Envoy's word.
+func trustedPeer(ctx context.Context) bool {
+	pr, ok := peer.FromContext(ctx)
+	if !ok {
+		return false
+	}
+	if ti, ok := pr.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+		return true
+	}
+	if a, ok := pr.Addr.(*net.TCPAddr); ok {
+		return a.IP.IsLoopback()
+	}
+	return false
 }
 
 // Wait blocks until every stream in flight has ended or ctx is done: the drain on shutdown.

@@ -1,0 +1,138 @@
+package extproc
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"testing"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+)
+
+// TestOneRequestPerStream: Envoy opens one stream per request; a second request_headers on a
+// stream (a client replaying headers on an old stream) ends the stream in error.
+func TestOneRequestPerStream(t *testing.T) {
+	p := testProcessor(t)
+	if _, err := p.handle(headersMsg("hdr.local", true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.handle(headersMsg("hdr.local", true)); err == nil {
+		t.Fatal("a second request_headers on one stream was answered")
+	}
+}
+
+// TestRequestUsesTheConfigRunningWhenItArrives: a stream opened before a config change (a
+// provider removed, a credential revoked) judges its request by the new config.
+func TestRequestUsesTheConfigRunningWhenItArrives(t *testing.T) {
+	old := testProcessor(t)
+	var h gateway.Holder
+	h.Store(old.snap)
+	p := newProcessor(context.Background(), old.snap, Options{Snapshots: &h}.withDefaults())
+	empty, err := (&gateway.Compiler{}).Compile(mustParse(t, "providers: []\n"), gateway.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Store(empty) // the config changes while the stream is open
+	resp, err := p.handle(headersMsg("hdr.local", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetImmediateResponse() == nil {
+		t.Fatal("the request was signed under the config its stream opened with, not the running one")
+	}
+}
+
+// TestStreamsAreBounded: a stream that sends nothing is ended at MaxStreamDuration.
+func TestStreamsAreBounded(t *testing.T) {
+	tp := testProcessor(t)
+	var h gateway.Holder
+	h.Store(tp.snap)
+	srv := NewServer(Options{Snapshots: &h, MaxStreamDuration: 200 * time.Millisecond})
+	g, _ := NewGRPCServer(srv, 1<<20)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(l) }()
+	defer g.Stop()
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stream, err := extprocv3.NewExternalProcessorClient(conn).Process(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = stream.Recv()
+	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 3*time.Second {
+		t.Fatalf("an idle stream: %v after %v, want DeadlineExceeded at its limit", err, time.Since(start))
+	}
+}
+
+// TestIdentityAttributesOnlyFromTrustedPeers: the caller's SPIFFE ID attribute is taken from a
+// stream whose client certificate was verified, or from loopback; from any other peer it is a
+// claim and ignored.
+func TestIdentityAttributesOnlyFromTrustedPeers(t *testing.T) {
+	verified := credentials.TLSInfo{State: tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{}}}}}
+	for _, c := range []struct {
+		name string
+		p    *peer.Peer
+		want bool
+	}{
+		{"loopback", &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}}, true},
+		{"IPv6 loopback", &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP("::1")}}, true},
+		{"plaintext from the network", &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP("10.1.2.3")}}, false},
+		{"TLS without a client certificate", &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP("10.1.2.3")}, AuthInfo: credentials.TLSInfo{}}, false},
+		{"mTLS, certificate verified", &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP("10.1.2.3")}, AuthInfo: verified}, true},
+	} {
+		if got := trustedPeer(peer.NewContext(context.Background(), c.p)); got != c.want {
+			t.Errorf("%s: trusted %v, want %v", c.name, got, c.want)
+		}
+	}
+	if trustedPeer(context.Background()) {
+		t.Error("a stream with no peer is trusted")
+	}
+}
+
+func mustParse(t *testing.T, yaml string) *config.File {
+	t.Helper()
+	f, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestEnvoyLocalReplyBeforeTheFilterChain: Envoy's connection manager refuses a request before
+// decoding it through the filters (a path that fails normalization: 400), and its local reply
+// still passes the encoder side: keygate sees response_headers first. Nothing was signed or
+// sent; the caller keeps Envoy's status (ConnectionManagerImpl::ActiveStream::decodeHeaders,
+// sendLocalReply).
+func TestEnvoyLocalReplyBeforeTheFilterChain(t *testing.T) {
+	p := testProcessor(t)
+	msg := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
+		Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: ":status", RawValue: []byte("400")}}}}}}
+	resp, err := p.handle(msg)
+	if err != nil {
+		t.Fatalf("a local reply before the request: %v (the stream would end in error: 500, not 400)", err)
+	}
+	if got := resp.GetImmediateResponse().GetStatus().GetCode(); int(got) != 400 {
+		t.Fatalf("status %d, want Envoy's 400 kept", got)
+	}
+}
