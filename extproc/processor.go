@@ -26,15 +26,15 @@ type processor struct {
 
 	// send, when set, sends a message on the stream ahead of the answer (the retry's
 	// override_message_timeout); the Process loop sets it.
-	send     func(*extprocv3.ProcessingResponse) error
+	send func(*extprocv3.ProcessingResponse) error
 	// trustPeer: the stream comes from an authenticated Envoy (mTLS) or from loopback, so the
 	// identity attributes it sends (the caller's SPIFFE ID) are Envoy's, not a client's claim.
 	trustPeer bool
 	call      *gateway.Call
-	inbound  *headerSet // request headers as Envoy sent them
-	signed   bool       // the request was signed (in the headers or the body phase)
-	done     bool       // an ImmediateResponse was sent: Envoy sends nothing more
-	respHdrs *headerSet
+	inbound   *headerSet // request headers as Envoy sent them
+	signed    bool       // the request was signed (in the headers or the body phase)
+	done      bool       // an ImmediateResponse was sent: Envoy sends nothing more
+	respHdrs  *headerSet
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
