@@ -136,3 +136,65 @@ func TestEnvoyLocalReplyBeforeTheFilterChain(t *testing.T) {
 		t.Fatalf("status %d, want Envoy's 400 kept", got)
 	}
 }
+
+// TestStreamsBeyondTheBoundAreRefused: with MaxStreams open (idle) streams, the next one is
+// refused with RESOURCE_EXHAUSTED at once, and a slot freed is usable again.
+func TestStreamsBeyondTheBoundAreRefused(t *testing.T) {
+	tp := testProcessor(t)
+	var h gateway.Holder
+	h.Store(tp.snap)
+	srv := NewServer(Options{Snapshots: &h, MaxStreams: 50})
+	g, _ := NewGRPCServer(srv, 1<<20)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(l) }()
+	defer g.Stop()
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := extprocv3.NewExternalProcessorClient(conn)
+	var cancels []context.CancelFunc
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	open := func() (extprocv3.ExternalProcessor_ProcessClient, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		st, err := client.Process(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, cancel
+	}
+	for range 50 {
+		st, cancel := open()
+		cancels = append(cancels, cancel)
+		_ = st.Send(headersMsg("hdr.local", false)) // opened and waiting on the server
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.open.Load() < 50 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	extra, cancel := open()
+	defer cancel()
+	if _, err := extra.Recv(); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("stream 51: %v, want RESOURCE_EXHAUSTED", err)
+	}
+	cancels[0]()
+	for srv.open.Load() >= 50 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	again, cancel2 := open()
+	defer cancel2()
+	if err := again.Send(headersMsg("hdr.local", true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.Recv(); err != nil {
+		t.Fatalf("after a slot was freed: %v", err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -45,6 +46,10 @@ type Options struct {
 	// MaxStreamDuration ends a stream open longer than this (default DefaultMaxStreamDuration):
 	// Envoy's stream lives as long as one request, and an idle stream only holds memory.
 	MaxStreamDuration time.Duration
+	// MaxStreams bounds the streams open at once, over every connection (0: no bound). A stream
+	// beyond it is refused with RESOURCE_EXHAUSTED, which Envoy answers with a 500: memory
+	// stays bounded whatever a client of the port does.
+	MaxStreams int
 }
 
 // DefaultMaxStreamDuration bounds a stream: above any route timeout plus the message timeouts
@@ -100,6 +105,7 @@ type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
 	opts    Options
 	streams sync.WaitGroup
+	open    atomic.Int64
 }
 
 // NewServer builds a Server; opts.Snapshots is required.
@@ -111,6 +117,11 @@ func NewServer(opts Options) *Server {
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
 	s.streams.Add(1)
 	defer s.streams.Done()
+	if n := s.open.Add(1); s.opts.MaxStreams > 0 && n > int64(s.opts.MaxStreams) {
+		s.open.Add(-1)
+		return status.Errorf(codes.ResourceExhausted, "more than %d ext_proc streams open", s.opts.MaxStreams)
+	}
+	defer s.open.Add(-1)
 	snap := s.opts.Snapshots.Load()
 	if snap == nil {
 		// No config yet: refuse rather than let Envoy continue unmodified.

@@ -188,8 +188,9 @@ type Cache struct {
 // Limits bound what keygate accepts.
 type Limits struct {
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"` // default 1 MiB, Envoy's buffer limit
-	// ExtProcMaxStreams bounds concurrent ext_proc streams per connection (gRPC
-	// MaxConcurrentStreams); default 1024. Envoy opens one stream per request.
+	// ExtProcMaxStreams bounds the ext_proc streams open at once, over all connections (and per
+	// connection, as gRPC MaxConcurrentStreams); default 4096. Envoy opens one stream per
+	// request in flight; a stream beyond the bound is refused (Envoy answers 500).
 	ExtProcMaxStreams uint32 `json:"ext_proc_max_streams,omitempty"`
 	// AdminMaxConnections bounds open admin connections, so that the admin plane cannot take
 	// the file descriptors ext_proc needs; default 256. Read at start.

@@ -124,7 +124,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer closeAudit()
 
 	var draining atomic.Bool
-	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log,
+	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log, MaxStreams: maxStreams(boot.File.Limits),
 		Observer: observers{metrics: m, audit: auditSink, log: log, version: func() int {
 			v, _ := cfgs.Current()
 			return v.Number

@@ -73,9 +73,18 @@ func listenTransport(l config.Listen, log *slog.Logger) (transport, error) {
 	}, nil
 }
 
+// maxStreams is limits.ext_proc_max_streams or its default: the streams open at once, per
+// connection (gRPC MaxConcurrentStreams) and over all connections (extproc.Options.MaxStreams).
+func maxStreams(l config.Limits) int {
+	if l.ExtProcMaxStreams == 0 {
+		return DefaultExtProcMaxStreams
+	}
+	return int(l.ExtProcMaxStreams)
+}
+
 // Defaults of the limits that bound what clients of keygate's ports can hold.
 const (
-	DefaultExtProcMaxStreams   = 1024
+	DefaultExtProcMaxStreams   = 4096
 	DefaultAdminMaxConnections = 256
 	// AdminMaxPerPeer bounds one IP address's share of the admin connections.
 	AdminMaxPerPeer = 32
@@ -113,12 +122,8 @@ func adminServer(h http.Handler, log *slog.Logger) *http.Server {
 // keepalive enforcement (a client pinging more often than every 10s is cut; dead connections
 // are found within 40s).
 func extProcLimits(limits config.Limits) []grpc.ServerOption {
-	streams := limits.ExtProcMaxStreams
-	if streams == 0 {
-		streams = DefaultExtProcMaxStreams
-	}
 	return []grpc.ServerOption{
-		grpc.MaxConcurrentStreams(streams),
+		grpc.MaxConcurrentStreams(uint32(maxStreams(limits))),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	}
