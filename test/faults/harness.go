@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keygate/keygate/internal/tenancy"
 )
 
 // Secrets are this run's key material, random so a leak scan can look for them and so nothing
@@ -177,8 +179,9 @@ func startWorld(t *testing.T, e *env, dir string) *world {
 
 // caller sends requests the way a business service does and tallies what it got back.
 type caller struct {
-	egress string
-	client *http.Client
+	egress    string
+	client    *http.Client
+	tenantKey string // the AppKey sent with every request, when the config has tenants
 
 	mu       sync.Mutex
 	sent     int
@@ -198,6 +201,9 @@ func (c *caller) send(host, body string) int {
 	}
 	req.Host = host
 	req.Header.Set("Content-Type", "application/json")
+	if c.tenantKey != "" {
+		req.Header.Set(tenancy.TenantKeyHeader, c.tenantKey)
+	}
 	status, key := 0, "no answer"
 	resp, err := c.client.Do(req)
 	var b []byte
