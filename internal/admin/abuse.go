@@ -82,3 +82,29 @@ func (g *guard) recordAnonymous() (ok bool, skippedBefore int64) {
 	}
 	return true, g.skipped.Swap(0)
 }
+
+// metricsHandler serves /metrics, behind a gateway admin's token when auth is set (failed
+// logins count against the client like any other).
+func (s *server) metricsHandler(h http.Handler, auth bool) http.Handler {
+	if !auth {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.guard.blocked(r) {
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many failed logins from this address; retry later", "status": 429})
+			return
+		}
+		p, ok := s.authenticate(r)
+		if !ok {
+			s.guard.failed(r)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="keygate-admin"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "missing or invalid bearer token", "status": 401})
+			return
+		}
+		if p.Role != RoleGatewayAdmin {
+			writeJSON(w, http.StatusForbidden, map[string]any{"error": "only a gateway admin may read /metrics", "status": 403})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

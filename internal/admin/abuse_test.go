@@ -2,10 +2,12 @@ package admin
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/secret"
 )
 
 // TestUnauthenticatedFloodKeepsTenantEvents: 2,000 token-less requests naming tenant globex in
@@ -55,5 +57,28 @@ func TestUnauthenticatedFloodKeepsTenantEvents(t *testing.T) {
 	// limit is per address, before the token is looked at.
 	if st, _ := e.do(t, rootToken, "GET", "/v1/whoami", ""); st != http.StatusTooManyRequests {
 		t.Errorf("a valid token from the blocked address: %d, want 429", st)
+	}
+}
+
+// TestMetricsBehindAToken: with MetricsAuth, /metrics answers only a gateway admin's token.
+func TestMetricsBehindAToken(t *testing.T) {
+	tok := func(s string, p Principal) Token { return Token{Hash: HashToken(secret.FromString(s)), Principal: p} }
+	h := New(Options{Tokens: []Token{tok(rootToken, Principal{Name: "root", Role: RoleGatewayAdmin}),
+		tok(acmeAdminTok, Principal{Name: "acme-admin", Role: RoleTenantAdmin, Tenant: "acme"})},
+		Metrics:     http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("# metrics\n")) }),
+		MetricsAuth: true})
+	for _, c := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {acmeAdminTok, http.StatusForbidden}, {rootToken, http.StatusOK}} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != c.want {
+			t.Errorf("/metrics with token %q: %d, want %d", c.token[:min(len(c.token), 6)], w.Code, c.want)
+		}
 	}
 }

@@ -61,6 +61,8 @@ type Options struct {
 	AuditLog     AuditReader  // nil: audit queries answer 501
 	Ready        Readiness    // nil: always ready
 	Metrics      http.Handler // served at /metrics when set
+	// MetricsAuth: /metrics wants a gateway admin's bearer token.
+	MetricsAuth bool
 	Logger       *slog.Logger
 	Now          func() time.Time
 	MaxBodyBytes int64 // default 1 MiB
@@ -119,7 +121,7 @@ func New(opts Options) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if opts.Metrics != nil {
-		mux.Handle("GET /metrics", opts.Metrics)
+		mux.Handle("GET /metrics", s.metricsHandler(opts.Metrics, opts.MetricsAuth))
 	}
 	for _, rt := range routeTable {
 		s.handle(mux, rt)

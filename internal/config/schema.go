@@ -54,6 +54,19 @@ type Admin struct {
 	// JWT accepts signed JWTs (an OIDC provider's ID or access tokens) as bearer tokens
 	// besides the static ones: docs/admin.md.
 	JWT *AdminJWT `json:"jwt,omitempty"`
+	// Metrics shapes /metrics on the admin listener.
+	Metrics AdminMetrics `json:"metrics,omitempty"`
+}
+
+// AdminMetrics: by default /metrics answers anyone who reaches the admin listener (a Prometheus
+// scrape) and names no tenant or provider. Turn on what a deployment's monitoring needs.
+type AdminMetrics struct {
+	// RequireToken: /metrics wants a gateway admin's bearer token (Prometheus'
+	// authorization.credentials_file).
+	RequireToken bool `json:"require_token,omitempty"`
+	// TenantLabels: series carry tenant and provider names (per-tenant dashboards). With
+	// RequireToken false, anyone who reaches the admin port then learns them.
+	TenantLabels bool `json:"tenant_labels,omitempty"`
 }
 
 // AdminJWT is admin login with JWTs: the token's signature is checked against the issuer's

@@ -32,7 +32,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	}
 	opts := admin.Options{
 		Tokens: tokens, Configs: cfgs, DryRun: dryRunner{a}, Audit: sink, AuditLog: log,
-		Metrics: m.Handler(), Logger: logger,
+		Metrics: m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
 				return errors.New("draining")

@@ -68,7 +68,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
+	m := metrics.NewWithOptions(reg, metrics.Options{HideNames: !boot.File.Admin.Metrics.TenantLabels})
 	store, err := fromconfig.OpenObserved(ctx, boot.File.Keystore, log, m.CacheObserver())
 	if err != nil {
 		return fmt.Errorf("keystore: %w", err)

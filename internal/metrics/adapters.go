@@ -19,7 +19,8 @@ func (o tokenObserver) Lookup(key token.Key, hit bool) {
 	if hit {
 		result = "hit"
 	}
-	o.m.tokenLookups.WithLabelValues(key.Tenant, key.Provider, result).Inc()
+	tenant, provider := o.m.names(key.Tenant, key.Provider)
+	o.m.tokenLookups.WithLabelValues(tenant, provider, result).Inc()
 }
 
 func (o tokenObserver) Fetched(key token.Key, err error) {
@@ -27,7 +28,8 @@ func (o tokenObserver) Fetched(key token.Key, err error) {
 	if err != nil {
 		outcome = "failed"
 	}
-	o.m.tokenFetches.WithLabelValues(key.Tenant, key.Provider, outcome).Inc()
+	tenant, provider := o.m.names(key.Tenant, key.Provider)
+	o.m.tokenFetches.WithLabelValues(tenant, provider, outcome).Inc()
 }
 
 // CacheObserver adapts m to the keystore cache (keystore.CacheOptions.Observer). Only the

@@ -39,6 +39,16 @@ type Metrics struct {
 
 	mu     sync.RWMutex
 	series map[seriesKey]*requestSeries // resolved children, so a request allocates nothing
+
+	hideNames bool
+}
+
+// names are the tenant and provider label values: the names, or "" when they are hidden.
+func (m *Metrics) names(tenant, provider string) (string, string) {
+	if m.hideNames {
+		return "", ""
+	}
+	return tenant, provider
 }
 
 const (
@@ -49,10 +59,20 @@ const (
 
 var phaseNames = [numPhases]string{"request", "response"}
 
-// New registers keygate's collectors on reg. If reg is also a prometheus.Gatherer (a
-// *prometheus.Registry is), Handler serves it.
-func New(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{series: map[seriesKey]*requestSeries{}}
+// Options shape the series.
+type Options struct {
+	// HideNames writes "" for every tenant and provider label: /metrics then shows no tenant's
+	// name, integrations or volume, only totals (admin.metrics.tenant_labels: false).
+	HideNames bool
+}
+
+// New registers keygate's collectors on reg with tenant and provider labels. If reg is also
+// a prometheus.Gatherer (a *prometheus.Registry is), Handler serves it.
+func New(reg prometheus.Registerer) *Metrics { return NewWithOptions(reg, Options{}) }
+
+// NewWithOptions is New with opts.
+func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
+	m := &Metrics{series: map[seriesKey]*requestSeries{}, hideNames: opts.HideNames}
 	m.gatherer, _ = reg.(prometheus.Gatherer)
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keygate_requests_total",

@@ -206,3 +206,20 @@ func exchange(t *testing.T, c extprocv3.ExternalProcessorClient, msgs []*extproc
 	}
 	return status
 }
+
+// TestHideNames: with HideNames no series names a tenant or a provider; totals still count.
+func TestHideNames(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.NewWithOptions(reg, metrics.Options{HideNames: true})
+	m.Observe(extproc.Outcome{Phase: "request", Tenant: "acme", Provider: "acme-pay", Duration: time.Millisecond})
+	m.TokenObserver().Lookup(token.Key{Tenant: "acme", Provider: "acme-pay"}, true)
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	if strings.Contains(body, "acme") {
+		t.Fatalf("/metrics names a tenant or provider with HideNames:\n%s", body)
+	}
+	if !strings.Contains(body, `keygate_requests_total{outcome="ok",phase="request",provider="",stage="",status="none",tenant=""} 1`) {
+		t.Fatalf("the request is not counted in the nameless series:\n%s", body)
+	}
+}

@@ -29,7 +29,8 @@ func (m *Metrics) Observe(o extproc.Outcome) {
 	if o.Phase == "response" {
 		phase = phaseResponse
 	}
-	s := m.seriesFor(seriesKey{tenant: o.Tenant, provider: o.Provider, stage: o.Stage, phase: phase, status: o.Status})
+	tenant, provider := m.names(o.Tenant, o.Provider)
+	s := m.seriesFor(seriesKey{tenant: tenant, provider: provider, stage: o.Stage, phase: phase, status: o.Status})
 	s.requests.Inc()
 	s.duration.Observe(o.Duration.Seconds())
 	obs := &m.stageObs[phase]
