@@ -62,7 +62,7 @@ type Options struct {
 	Ready        Readiness    // nil: always ready
 	Metrics      http.Handler // served at /metrics when set
 	// MetricsAuth: /metrics wants a gateway admin's bearer token.
-	MetricsAuth bool
+	MetricsAuth  bool
 	Logger       *slog.Logger
 	Now          func() time.Time
 	MaxBodyBytes int64 // default 1 MiB
