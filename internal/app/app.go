@@ -119,8 +119,19 @@ func (a *App) Apply(f *config.File, meta gateway.Meta) (*gateway.Snapshot, error
 	if err != nil {
 		return nil, err
 	}
-	a.Snapshots.Store(snap)
+	a.Publish(snap)
 	return snap, nil
+}
+
+// Publish makes snap the current snapshot and drops the cached tokens of providers it no
+// longer has.
+func (a *App) Publish(snap *gateway.Snapshot) {
+	a.Snapshots.Store(snap)
+	live := map[token.Key]bool{}
+	for _, p := range snap.File.Providers {
+		live[token.Key{Tenant: p.Tenant, Provider: p.Name}] = true
+	}
+	a.Tokens.Retain(func(k token.Key) bool { return live[k] })
 }
 
 // Ready reports whether keygate can serve: a snapshot is loaded and the keystore is reachable.
@@ -143,8 +154,9 @@ func (a *App) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the keystores the App opened.
+// Close stops the token manager's background work and releases the keystores the App opened.
 func (a *App) Close() error {
+	a.Tokens.Close()
 	var errs []error
 	if a.ownTenantStores {
 		for _, s := range a.tenantStores {

@@ -43,7 +43,7 @@ func (p *publisher) compile(ctx context.Context, f *config.File, pins map[string
 	if _, err := p.xds.Publish(ctx, f); err != nil {
 		return err
 	}
-	p.app.Snapshots.Store(snap)
+	p.app.Publish(snap)
 	return nil
 }
 

@@ -76,7 +76,7 @@ func (s *Stack) Apply(ctx context.Context, data []byte) error {
 	if err := s.acked.wait(ctx, version, 10*time.Second); err != nil {
 		return err
 	}
-	s.App.Snapshots.Store(snap)
+	s.App.Publish(snap)
 	s.Config = loaded
 	return nil
 }

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -84,11 +85,35 @@ type Manager struct {
 
 	mu      sync.Mutex
 	entries map[Key]*entry
+
+	// Background refreshes are the Manager's: they run under ctx, Close cancels and waits.
+	ctx      context.Context
+	stop     context.CancelFunc
+	refreshs sync.WaitGroup
 }
 
 // NewManager returns a Manager with opts' defaults applied.
 func NewManager(opts Options) *Manager {
-	return &Manager{opts: opts.withDefaults(), entries: map[Key]*entry{}}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Manager{opts: opts.withDefaults(), entries: map[Key]*entry{}, ctx: ctx, stop: stop}
+}
+
+// Retain drops the cached tokens of every key keep refuses: a provider that left the config
+// (or changed tenant) no longer holds a token, and the map does not grow with each config.
+func (m *Manager) Retain(keep func(Key) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k := range m.entries {
+		if !keep(k) {
+			delete(m.entries, k)
+		}
+	}
+}
+
+// Close stops the background refreshes and waits for them.
+func (m *Manager) Close() {
+	m.stop()
+	m.refreshs.Wait()
 }
 
 // Source returns the token source of provider for tenant, fetching with f under policy p. The

@@ -37,8 +37,9 @@ func (s *ProviderSource) Token(ctx context.Context) (secret.Value, error) {
 	if e.has && e.tok.validAt(now) {
 		fresh := now.Before(e.refreshAt)
 		if fresh || e.lastErr == nil || s.p.ServeStale {
-			if !fresh && !e.refreshing && !now.Before(e.retryAt) {
+			if !fresh && !e.refreshing && !now.Before(e.retryAt) && s.m.ctx.Err() == nil {
 				e.refreshing = true
+				s.m.refreshs.Add(1)
 				go s.refresh()
 			}
 			v := e.tok.Value
@@ -60,10 +61,15 @@ func (s *ProviderSource) Token(ctx context.Context) (secret.Value, error) {
 }
 
 // shared joins (or starts) the key's one acquisition. The acquisition does not inherit ctx's
-// cancellation: a caller that gives up leaves it running for the others.
+// cancellation: a caller that gives up leaves it running for the others. It ends when the
+// Manager closes.
 func (s *ProviderSource) shared(ctx context.Context) (Token, error) {
-	detached := context.WithoutCancel(ctx)
-	ch := s.e.sf.DoChan("", func() (any, error) { return s.acquire(detached) })
+	ch := s.e.sf.DoChan("", func() (any, error) {
+		detached, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		defer context.AfterFunc(s.m.ctx, cancel)()
+		return s.acquire(detached)
+	})
 	select {
 	case r := <-ch:
 		if r.Err != nil {
@@ -77,7 +83,8 @@ func (s *ProviderSource) shared(ctx context.Context) (Token, error) {
 
 // refresh runs one background refresh; its outcome lands in the entry.
 func (s *ProviderSource) refresh() {
-	_, _ = s.shared(context.Background())
+	defer s.m.refreshs.Done()
+	_, _ = s.shared(s.m.ctx)
 	s.e.mu.Lock()
 	s.e.refreshing = false
 	s.e.mu.Unlock()
