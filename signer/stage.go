@@ -1,6 +1,9 @@
 package signer
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Stage names a part of a request's processing whose time keygate reports per stage
 // (internal/metrics). The stages are disjoint: a stage that calls into another (a script
@@ -58,4 +61,18 @@ func (t *StageTimes) AddExclusive(s Stage, start time.Time, mark time.Duration) 
 	if own > 0 {
 		t[s] += own
 	}
+}
+
+// String lists the stages that took time, "key_fetch=1.2ms script=300µs", for a log line.
+func (t StageTimes) String() string {
+	var b strings.Builder
+	for s, d := range t {
+		if d > 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(Stage(s).String() + "=" + d.Round(time.Microsecond).String())
+		}
+	}
+	return b.String()
 }

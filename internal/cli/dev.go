@@ -11,7 +11,7 @@ import (
 )
 
 func newDevCmd(logger func() *slog.Logger) *cobra.Command {
-	opts := devstack.Options{DocumentedPorts: true}
+	opts := devstack.Options{DocumentedPorts: true, Serve: true}
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run keygate, an Envoy emulator as egress, and a demo provider, all on loopback",
@@ -38,34 +38,43 @@ its FILE KEYSTORE (development only). It prints a curl that goes through the egr
 	fl.StringVar(&opts.ExtProcAddr, "ext-proc", "", "where keygate's ext_proc server listens (default from the config)")
 	fl.StringVar(&opts.ProviderAddr, "provider", devstack.DemoProviderAddr, "where the demo provider listens")
 	fl.StringVar(&opts.XDSAddr, "xds", "", "where keygate's xDS server listens (default from the config)")
+	fl.StringVar(&opts.AdminAddr, "admin", "", "where keygate's admin API listens (default from the config)")
 	fl.StringVar(&opts.ConfigDir, "config-dir", "", "folder with keygate.yaml to run instead of the embedded example")
 	return cmd
 }
 
 func printDevBanner(w io.Writer, s *devstack.Stack) {
 	fmt.Fprintf(w, `
-keygate dev is running (press Ctrl-C to stop)
+keygate dev is running (press Ctrl-C to stop): keygate serve itself, and around it
 
   egress      %s   <- an EMULATOR of Envoy's ext_proc filter and router, not Envoy
   ext_proc    %s
   xDS (ADS)   %s   (the egress takes its listener, routes and clusters from here)
+  admin API   http://%s   (/v1, /metrics, /readyz; docs/admin.md)
   provider    %s   (demo provider, the design article's protocol)
   keystore    %s
+`, s.EgressURL, s.ExtProc, s.XDSAddr, s.AdminAddr, s.Upstream, keystoreLine(s))
+	if tok := s.AdminToken; !tok.IsZero() {
+		// The one place this run's admin token is shown: it is made for this run and dies with it.
+		fmt.Fprintf(w, `
+Admin token for this run (gateway admin):
 
-Send a plain request; keygate encrypts "data", adds appKey and sign, and decrypts the answer:
-
-  curl -s %s/orders -H 'Host: demo.egress.local' -H 'Content-Type: application/json' \
-    -d '{"data":"{\"amount\":100}","timestamp":"1700000000"}'
-
-`, s.EgressURL, s.ExtProc, s.XDSAddr, s.Upstream, keystoreLine(s), s.EgressURL)
-	if _, ok := s.App.Snapshots.Load().ProviderByName("demo-script"); ok {
-		fmt.Fprintf(w, `The same provider through the article's custom-mode script (two-step token, then signing):
-
-  curl -s %s/orders -H 'Host: demo-script.egress.local' -H 'Content-Type: application/json' \
-    -d '{"data":"{\"amount\":100}","timestamp":"1700000000"}'
-
-`, s.EgressURL)
+  export KEYGATE_TOKEN=%s
+  curl -s http://%s/v1/audit -H "Authorization: Bearer $KEYGATE_TOKEN"
+`, tok.Reveal(), s.AdminAddr)
 	}
+	fmt.Fprintln(w, "\nSend a plain request to a provider; keygate signs it on the way out:")
+	for _, p := range s.Config.File.Providers {
+		if len(p.Hosts) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, `
+  # %s
+  curl -s %s/orders -H 'Host: %s' -H 'Content-Type: application/json' \
+    -d '{"data":"{\"amount\":100}","timestamp":"1700000000"}'
+`, p.Name, s.EgressURL, p.Hosts[0])
+	}
+	fmt.Fprintln(w)
 }
 
 func keystoreLine(s *devstack.Stack) string {

@@ -45,6 +45,8 @@ type Options struct {
 	WatchInterval time.Duration
 	// Ready is called once every listener is open (tests wait on it).
 	Ready func(Addrs)
+	// LogRequests logs one line per request phase (keygate dev).
+	LogRequests bool
 	// ConfigFileWins applies edits of the config file even when they drop changes the admin
 	// API or the CLI stored since the file was last applied (see fileChange).
 	ConfigFileWins bool
@@ -125,7 +127,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	var draining atomic.Bool
 	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log, MaxStreams: maxStreams(boot.File.Limits),
-		Observer: observers{metrics: m, audit: auditSink, log: log, version: func() int {
+		Observer: observers{metrics: m, audit: auditSink, log: log, logRequests: opts.LogRequests, version: func() int {
 			v, _ := cfgs.Current()
 			return v.Number
 		}}})

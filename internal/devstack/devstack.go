@@ -21,6 +21,7 @@ import (
 	"github.com/keygate/keygate/extproc"
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/keystore"
 	"github.com/keygate/keygate/xds"
 )
@@ -47,6 +48,10 @@ type Options struct {
 	Keystore        keystore.Store // instead of the config's (tests with Vault)
 	Provider        demoprovider.Options
 	XDSAddr         string // documented: the config's listen.xds
+	// Serve runs keygate's side as `keygate serve` (daemon.Run, with the admin API, metrics and
+	// audit log) instead of in process; App and XDS are then nil, Apply is not available.
+	Serve     bool
+	AdminAddr string // with Serve; documented: the config's listen.admin
 	// AttributeHook stands in for Envoy's CEL attributes (e.g. the caller's mTLS SPIFFE ID in
 	// connection.uri_san_peer_certificate) in tests.
 	AttributeHook func(*http.Request) map[string]any
@@ -63,7 +68,11 @@ type Stack struct {
 	Upstream  string // host:port of the demo provider
 	XDS       *xds.Server
 	XDSAddr   string // host:port of keygate's xDS server
-	closers   []func()
+	// AdminAddr and AdminToken: with Options.Serve, the admin API and the gateway admin token
+	// made for this run (zero when the config brings its own tokens).
+	AdminAddr  string
+	AdminToken secret.Value
+	closers    []func()
 
 	documentedPorts bool
 	acked           *acks // what the egress ACKed over xDS
@@ -95,6 +104,12 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	if s.Config, err = s.loadConfig(opts.ConfigDir, providerL.Addr().String()); err != nil {
 		return err
 	}
+	if opts.Serve {
+		if err := s.startServe(ctx, opts, log); err != nil {
+			return err
+		}
+		return s.startEgress(opts, log)
+	}
 	if s.App, err = app.New(ctx, s.Config.File.Keystore, app.Options{Logger: log, Keystore: opts.Keystore}); err != nil {
 		return err
 	}
@@ -121,6 +136,11 @@ func (s *Stack) start(ctx context.Context, opts Options) (err error) {
 	if _, err := s.XDS.Publish(ctx, s.Config.File); err != nil {
 		return fmt.Errorf("xds: %w", err)
 	}
+	return s.startEgress(opts, log)
+}
+
+// startEgress starts the emulator, configured by the xDS server at s.XDSAddr, and its listener.
+func (s *Stack) startEgress(opts Options, log *slog.Logger) error {
 	if err := s.startEmulator(log, opts.AttributeHook); err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ func (s *Stack) startEmulator(log *slog.Logger, hook func(*http.Request) map[str
 // so that a request sent next meets the new config, as an operator waiting on Envoy's
 // config_dump would see it.
 func (s *Stack) Apply(ctx context.Context, data []byte) error {
+	if s.App == nil {
+		return fmt.Errorf("devstack: Apply runs keygate in process; with Options.Serve change the config through the admin API")
+	}
 	loaded, err := app.LoadBytes(data, s.Config.Dir, s.Config.Path)
 	if err != nil {
 		return err
