@@ -15,6 +15,7 @@ import (
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/keygate/keygate/internal/config"
 )
@@ -133,6 +134,16 @@ func extProcCluster(o Options) (*clusterv3.Cluster, error) {
 	if err := setProtocol(c, true); err != nil {
 		return nil, err
 	}
+	// Envoy learns that a replica drains only through this check (keygate's gRPC health goes
+	// NOT_SERVING on SIGTERM and stays served for --drain-delay, above the interval): it then
+	// sends new streams to the other replicas. One failed check marks the host, one passed
+	// check brings it back.
+	c.HealthChecks = []*corev3.HealthCheck{{
+		Timeout: durationpb.New(time.Second), Interval: durationpb.New(ExtProcHealthInterval),
+		NoTrafficInterval:  durationpb.New(ExtProcHealthInterval),
+		UnhealthyThreshold: wrapperspb.UInt32(1), HealthyThreshold: wrapperspb.UInt32(1),
+		HealthChecker: &corev3.HealthCheck_GrpcHealthCheck_{GrpcHealthCheck: &corev3.HealthCheck_GrpcHealthCheck{}},
+	}}
 	if t := o.ExtProcTLS; t != nil && t.Envoy != nil {
 		utc, err := extProcTLS(t.Envoy)
 		if err != nil {

@@ -21,6 +21,9 @@ const (
 	DefaultRouteTimeout       = 15 * time.Second
 	DefaultConnectTimeout     = 5 * time.Second
 	DefaultExtProcConnect     = time.Second
+	// ExtProcHealthInterval is how often Envoy checks keygate's gRPC health; keygate serve's
+	// --drain-delay (default 2s) must be above it.
+	ExtProcHealthInterval = time.Second
 	// DefaultCAFile is the system trust bundle in the envoyproxy/envoy image (Debian/Ubuntu layout).
 	DefaultCAFile = "/etc/ssl/certs/ca-certificates.crt"
 
