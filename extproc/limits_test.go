@@ -56,25 +56,10 @@ func TestRequestUsesTheConfigRunningWhenItArrives(t *testing.T) {
 
 // TestStreamsAreBounded: a stream that sends nothing is ended at MaxStreamDuration.
 func TestStreamsAreBounded(t *testing.T) {
-	tp := testProcessor(t)
-	var h gateway.Holder
-	h.Store(tp.snap)
-	srv := NewServer(Options{Snapshots: &h, MaxStreamDuration: 200 * time.Millisecond})
-	g, _ := NewGRPCServer(srv, 1<<20)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(l) }()
-	defer g.Stop()
-	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, client := serveTest(t, Options{MaxStreamDuration: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	stream, err := extprocv3.NewExternalProcessorClient(conn).Process(ctx)
+	stream, err := client.Process(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,23 +125,7 @@ func TestEnvoyLocalReplyBeforeTheFilterChain(t *testing.T) {
 // TestStreamsBeyondTheBoundAreRefused: with MaxStreams open (idle) streams, the next one is
 // refused with RESOURCE_EXHAUSTED at once, and a slot freed is usable again.
 func TestStreamsBeyondTheBoundAreRefused(t *testing.T) {
-	tp := testProcessor(t)
-	var h gateway.Holder
-	h.Store(tp.snap)
-	srv := NewServer(Options{Snapshots: &h, MaxStreams: 50})
-	g, _ := NewGRPCServer(srv, 1<<20)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(l) }()
-	defer g.Stop()
-	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := extprocv3.NewExternalProcessorClient(conn)
+	srv, client := serveTest(t, Options{MaxStreams: 50})
 	var cancels []context.CancelFunc
 	defer func() {
 		for _, c := range cancels {
@@ -197,4 +166,27 @@ func TestStreamsBeyondTheBoundAreRefused(t *testing.T) {
 	if _, err := again.Recv(); err != nil {
 		t.Fatalf("after a slot was freed: %v", err)
 	}
+}
+
+// serveTest serves a Server with opts (and testProcessor's config) over real gRPC on loopback
+// and returns it with a client; both stop when the test ends.
+func serveTest(t *testing.T, opts Options) (*Server, extprocv3.ExternalProcessorClient) {
+	t.Helper()
+	var h gateway.Holder
+	h.Store(testProcessor(t).snap)
+	opts.Snapshots = &h
+	srv := NewServer(opts)
+	g, _ := NewGRPCServer(srv, 1<<20)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(l) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return srv, extprocv3.NewExternalProcessorClient(conn)
 }
