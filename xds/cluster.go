@@ -131,6 +131,11 @@ func extProcCluster(o Options) (*clusterv3.Cluster, error) {
 		return nil, fmt.Errorf("ext_proc address %q: port is not 1-65535", o.ExtProcAddress)
 	}
 	c := baseCluster(o.ExtProcClusterName, host, uint32(port), net.ParseIP(host) != nil, DefaultExtProcConnect)
+	if c.GetType() == clusterv3.Cluster_LOGICAL_DNS {
+		// A name for keygate is a Service over its replicas: every address is a host, balanced
+		// and health-checked one by one (LOGICAL_DNS would pin one address per connection).
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS}
+	}
 	if err := setProtocol(c, true); err != nil {
 		return nil, err
 	}

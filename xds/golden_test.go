@@ -58,7 +58,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("validate %s: %v", path, err)
 			}
 			// As keygate serve does: Envoy's side of ext_proc follows the listener's listen.tls.
-			r, err := Build(f, Options{ExtProcTLS: f.Listen.TLS})
+			r, err := Build(f, Options{ExtProcTLS: f.Listen.TLS, ExtProcAddress: f.Listen.ExtProcAdvertise})
 			if err != nil {
 				t.Fatalf("build %s: %v", path, err)
 			}

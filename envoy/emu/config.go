@@ -33,6 +33,11 @@ type Config struct {
 	// ExtProcAddress mirrors grpc_service.envoy_grpc.cluster_name resolved to host:port; the
 	// emulator dials it with HTTP/2 (in TLS when ExtProcTLS is set) and owns the connection.
 	ExtProcAddress string
+	// ExtProcEndpoints, when it has more than one address, mirrors an ext_proc cluster of
+	// several hosts (replicas of keygate): each stream goes to one of them, round robin, and
+	// with ExtProcHealthChecked only to hosts whose gRPC health is SERVING (extproccluster.go).
+	ExtProcEndpoints     []string
+	ExtProcHealthChecked bool
 	// ExtProcTLS mirrors the ext_proc cluster's transport_socket; nil = plaintext (h2c).
 	ExtProcTLS    *tls.Config
 	extProcTLSKey string // what the TLS config was built from: one channel per distinct one
@@ -160,6 +165,8 @@ type ExtProcPerRoute struct {
 type Cluster struct {
 	// Endpoints mirrors load_assignment socket addresses as host:port (round robin).
 	Endpoints []string
+	// HealthChecked mirrors a grpc_health_check in health_checks.
+	HealthChecked bool
 	// TLS mirrors transport_socket envoy.transport_sockets.tls (UpstreamTlsContext); nil = plaintext.
 	TLS *tls.Config
 	// HTTP2 mirrors typed_extension_protocol_options HttpProtocolOptions explicit HTTP/2

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,7 +94,7 @@ func (e *Emulator) extProcClient(cfg Config) (extprocv3.ExternalProcessorClient,
 	if e.closed {
 		return nil, errors.New("emu: emulator closed")
 	}
-	key := cfg.ExtProcAddress + "\x00" + cfg.extProcTLSKey
+	key := strings.Join(extProcHosts(cfg), ",") + "\x00" + cfg.extProcTLSKey
 	cc, ok := e.conns[key]
 	if !ok {
 		creds := insecure.NewCredentials()
@@ -101,8 +102,7 @@ func (e *Emulator) extProcClient(cfg Config) (extprocv3.ExternalProcessorClient,
 			creds = credentials.NewTLS(cfg.ExtProcTLS)
 		}
 		var err error
-		cc, err = grpc.NewClient(cfg.ExtProcAddress, grpc.WithTransportCredentials(creds))
-		if err != nil {
+		if cc, err = dialExtProc(cfg, creds); err != nil {
 			return nil, err
 		}
 		e.conns[key] = cc

@@ -253,6 +253,7 @@ func (st *adsState) build(ac ADSConfig) (Config, error) {
 			return Config{}, errIncomplete
 		}
 		cfg.ExtProcAddress, cfg.ExtProcTLS, cfg.extProcTLSKey = pc.Endpoints[0], pc.TLS, pc.tlsKey
+		cfg.ExtProcEndpoints, cfg.ExtProcHealthChecked = pc.Endpoints, pc.HealthChecked
 	}
 	return cfg, nil
 }

@@ -222,6 +222,9 @@ func convertCluster(c *clusterv3.Cluster, resolve ClusterResolver, secrets map[s
 			out.Endpoints = append(out.Endpoints, net.JoinHostPort(sa.GetAddress(), strconv.Itoa(int(sa.GetPortValue()))))
 		}
 	}
+	for _, hc := range c.GetHealthChecks() {
+		out.HealthChecked = out.HealthChecked || hc.GetGrpcHealthCheck() != nil
+	}
 	if ts := c.GetTransportSocket(); ts != nil && ts.GetTypedConfig() != nil {
 		utc := &tlsv3.UpstreamTlsContext{}
 		if err := ts.GetTypedConfig().UnmarshalTo(utc); err != nil {

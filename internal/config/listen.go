@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -84,6 +85,12 @@ func IsLoopback(addr string) bool {
 }
 
 func validateListen(l Listen, add func(string, string, ...any)) {
+	if a := l.ExtProcAdvertise; a != "" {
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			add("listen.ext_proc_advertise", "%q: want host:port, the address Envoy dials (a Service name)", a)
+		}
+	}
 	t := l.TLS
 	if t == nil {
 		return

@@ -106,6 +106,11 @@ type Listen struct {
 	// ext_proc gets requests signed with the providers' keys.
 	TLS               *ListenTLS `json:"tls,omitempty"`
 	InsecurePlaintext bool       `json:"insecure_plaintext,omitempty"`
+	// ExtProcAdvertise is where Envoy dials keygate's ext_proc, when not listen.ext_proc itself:
+	// a Service name whose addresses are every replica (host:port). A name becomes a
+	// STRICT_DNS cluster: Envoy balances streams over all of them and health-checks each, so a
+	// rolling deploy drains one replica while the others serve.
+	ExtProcAdvertise string `json:"ext_proc_advertise,omitempty"`
 }
 
 // ListenTLS is mTLS on keygate's own listeners: its certificate and the CA its clients'

@@ -101,7 +101,11 @@ func Run(ctx context.Context, opts Options) error {
 		}
 	}()
 	// Envoy dials ext_proc where it is really bound (the config may say port 0).
-	xdsSrv := xds.NewServerWithOptions(log, xds.Options{ExtProcAddress: dialable(ls[0].Addr()), ExtProcTLS: listen.TLS})
+	extProcAt := listen.ExtProcAdvertise
+	if extProcAt == "" {
+		extProcAt = dialable(ls[0].Addr())
+	}
+	xdsSrv := xds.NewServerWithOptions(log, xds.Options{ExtProcAddress: extProcAt, ExtProcTLS: listen.TLS})
 	pub := &publisher{app: a, xds: xdsSrv, dir: boot.Dir}
 	cfgs := configs{
 		Manager: versions.NewManager(versions.Options{Store: shared.versions, Compile: pub.compile,

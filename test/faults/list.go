@@ -17,6 +17,7 @@ func allFaults() []fault {
 		{"provider timeout", "504 (route timeout)", providerTimeout},
 		{"invalid config pushed", "error; old config serves 200", invalidConfigPushed},
 		{"keygate restarted under load", "200 or 5xx, never unsigned", restartUnderLoad},
+		{"rolling deploy of two replicas under load", "200 only (drain, health check)", rollingDeploy},
 		{"script infinite loop", "504 (stage script)", scriptFault("loop.faults.local")},
 		{"script exception", "500 (stage script)", scriptFault("throws.faults.local")},
 		{"script bomb new Array(5e7).fill(1)", "500 (stage script, memory)", scriptFault("bomb-fill.faults.local")},

@@ -2,14 +2,17 @@ package faults
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
 
 	"github.com/keygate/keygate/envoy/emu"
 	"github.com/keygate/keygate/extproc"
@@ -22,9 +25,10 @@ import (
 // keygate is one in-process keygate "process": an App and its ext_proc gRPC server on a port
 // the fault controls, so it can be killed and started again on the same port.
 type keygate struct {
-	App  *app.App
-	addr string
-	g    *grpc.Server
+	App    *app.App
+	addr   string
+	g      *grpc.Server
+	health *health.Server
 }
 
 // loadConfig reads dir/keygate.yaml as `keygate serve` does.
@@ -70,7 +74,7 @@ func startKeygate(t *testing.T, a *app.App, loaded *app.Loaded, addr string, log
 	}
 	k := &keygate{App: a, addr: l.Addr().String()}
 	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log})
-	k.g, _ = extproc.NewGRPCServer(srv, a.Snapshots.Load().MaxBody)
+	k.g, k.health = extproc.NewGRPCServer(srv, a.Snapshots.Load().MaxBody)
 	go func() { _ = k.g.Serve(l) }()
 	t.Cleanup(k.g.Stop)
 	return k
@@ -79,11 +83,28 @@ func startKeygate(t *testing.T, a *app.App, loaded *app.Loaded, addr string, log
 // kill stops the server at once, cutting streams in flight (a crash or SIGKILL).
 func (k *keygate) kill() { k.g.Stop() }
 
+// drain is keygate serve's SIGTERM: NOT_SERVING on gRPC health, still serving for delay (the
+// --drain-delay, while Envoy's health check takes the host out), then the streams in flight end
+// and the server stops.
+func (k *keygate) drain(delay time.Duration) {
+	k.health.Shutdown()
+	time.Sleep(delay)
+	k.g.GracefulStop()
+}
+
 // StartEgress starts the Envoy emulator in front of keygate at extProcAddr, configured the way
 // Envoy is: over ADS from keygate's xDS server (failure_mode_allow false, message_timeout,
 // buffer limit and route timeouts from the config). It returns the egress URL.
 func StartEgress(t *testing.T, f *config.File, extProcAddr string, log *slog.Logger) string {
 	t.Helper()
+	return startEgressTo(t, f, []string{extProcAddr}, log)
+}
+
+// startEgressTo is StartEgress with the ext_proc cluster's hosts: several replicas of keygate,
+// as DNS would give Envoy for a Service name (listen.ext_proc_advertise).
+func startEgressTo(t *testing.T, f *config.File, extProcAddrs []string, log *slog.Logger) string {
+	t.Helper()
+	extProcAddr := extProcAddrs[0]
 	xl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +124,16 @@ func StartEgress(t *testing.T, f *config.File, extProcAddr string, log *slog.Log
 		t.Fatal(err)
 	}
 	subCtx, stop := context.WithCancel(context.Background())
-	e, err := emu.NewFromADS(subCtx, conn, emu.ADSConfig{NodeID: "faults-egress", NodeCluster: "faults"}, emu.WithLogger(log))
+	ac := emu.ADSConfig{NodeID: "faults-egress", NodeCluster: "faults"}
+	if len(extProcAddrs) > 1 {
+		ac.Resolve = func(name string, _ *clusterv3.Cluster) ([]string, *tls.Config) {
+			if name == xds.DefaultExtProcClusterName {
+				return extProcAddrs, nil
+			}
+			return nil, nil
+		}
+	}
+	e, err := emu.NewFromADS(subCtx, conn, ac, emu.WithLogger(log))
 	if err != nil {
 		stop()
 		t.Fatal(err)
