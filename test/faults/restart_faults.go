@@ -68,7 +68,7 @@ func rollingDeploy(t *testing.T, e *env, r *record) {
 		time.Sleep(300 * time.Millisecond)
 		old.drain(500 * time.Millisecond)
 		replicas[i] = startKeygate(t, newApp(t, loaded, e.log), loaded, old.addr, e.log) // the new version
-		time.Sleep(1500 * time.Millisecond) // back in the cluster before the next one drains
+		time.Sleep(1500 * time.Millisecond)                                              // back in the cluster before the next one drains
 	}
 	stop.Store(true)
 	wg.Wait()
