@@ -70,6 +70,21 @@ func (st *callState) installLimits() {
 	for _, name := range ap.GetOwnPropertyNames() { // all data properties
 		st.wrapArrayMethod(ap, name, elemBytes)
 	}
+	// Iterators: a spread or Array.from/new Set/new Map over one runs the whole iteration inside
+	// one operation ([...new Array(3e7)] ran 73 s). Making the iterator checks what iterating
+	// it all would make. values and [Symbol.iterator] stay one function.
+	st.wrapIterators(ap, elemBytes)
+	st.wrapIterators(proto("String"), elemBytes)
+	obj := rt.Get("Object").ToObject(rt)
+	for _, name := range []string{"keys", "values", "entries", "getOwnPropertyNames", "assign", "fromEntries"} {
+		st.wrapMethod(obj, name, func(_ goja.Value, args []goja.Value) float64 {
+			var n float64
+			for _, a := range args {
+				n += lengthOf(rt, a)
+			}
+			return n * elemBytes * 3
+		})
+	}
 	arr := rt.Get("Array").ToObject(rt)
 	st.wrapMethod(arr, "from", func(_ goja.Value, args []goja.Value) float64 { return lengthOf(rt, arg0(args)) * elemBytes })
 	st.wrapMethod(arr, "of", func(_ goja.Value, args []goja.Value) float64 { return float64(len(args)) * elemBytes })
@@ -94,8 +109,16 @@ func (st *callState) installLimits() {
 
 	json := rt.Get("JSON").ToObject(rt)
 	_ = json.Set("stringify", func(c goja.FunctionCall) goja.Value { return st.guardedStringify(c.Arguments) })
+	// JSON.parse makes a 16-byte value of each 2-byte "0,", and recurses in Go per level.
+	st.wrapMethod(json, "parse", func(_ goja.Value, args []goja.Value) float64 {
+		if s, ok := arg0(args).(goja.String); ok && jsonDepth(s.String()) > maxJSONDepth {
+			st.fatal(failure.New(failure.Internal, "script", "JSON.parse: nesting deeper than %d levels", maxJSONDepth))
+		}
+		return strLen(arg0(args)) * elemBytes / 2
+	})
 
 	typedProto := proto("Uint8Array").Prototype() // %TypedArray%.prototype; its accessors stay
+	st.wrapIterators(typedProto, elemBytes)
 	for _, name := range []string{"toString", "join", "toLocaleString", "slice", "map", "filter", "fill", "sort", "subarray", "set", "reverse", "indexOf", "lastIndexOf", "includes", "forEach", "every", "some", "reduce", "reduceRight", "find", "findIndex", "findLast", "findLastIndex", "copyWithin", "at", "with", "toReversed", "toSorted"} {
 		st.wrapArrayMethod(typedProto, name, 8)
 	}
@@ -151,6 +174,45 @@ func (st *callState) wrapMethod(obj *goja.Object, name string, est func(this goj
 	}), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 }
 
+// wrapIterators wraps proto's keys, values, entries and [Symbol.iterator] (values and the
+// iterator are the same function where they were): each checks this.length elements of size
+// bytes (three for entries' pairs) against the budget when the iterator is made.
+func (st *callState) wrapIterators(proto *goja.Object, size float64) {
+	rt := st.rt
+	iter := proto.GetSymbol(goja.SymIterator)
+	var wrappedIter goja.Value
+	for _, name := range []string{"keys", "values", "entries"} {
+		v := proto.Get(name)
+		orig, ok := goja.AssertFunction(v)
+		if !ok {
+			continue
+		}
+		per := size
+		if name == "entries" {
+			per = 3 * size
+		}
+		w := rt.ToValue(func(c goja.FunctionCall) goja.Value {
+			st.need(lengthOf(rt, c.This) * per)
+			return st.callCharged(orig, c)
+		})
+		_ = proto.DefineDataProperty(name, w, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		if iter != nil && iter.SameAs(v) {
+			wrappedIter = w
+		}
+	}
+	if wrappedIter == nil {
+		orig, ok := goja.AssertFunction(iter)
+		if !ok {
+			return
+		}
+		wrappedIter = rt.ToValue(func(c goja.FunctionCall) goja.Value {
+			st.need(lengthOf(rt, c.This) * size)
+			return st.callCharged(orig, c)
+		})
+	}
+	_ = proto.DefineDataPropertySymbol(goja.SymIterator, wrappedIter, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+}
+
 // wrapArrayMethod wraps an array (or typed array) method: the call may walk this.length
 // elements in Go and make an array as long, so this.length elements of size bytes must fit.
 func (st *callState) wrapArrayMethod(obj *goja.Object, name string, size float64) {
@@ -192,8 +254,11 @@ func (st *callState) walkSize(v goja.Value, n, sep float64, flat bool) float64 {
 // times is walked once).
 func (st *callState) walk(v goja.Value, n, sep float64, flat bool, depth int, seen map[*goja.Object]float64) float64 {
 	o, ok := v.(*goja.Object)
-	if !ok || o.ClassName() != "Array" || depth > maxJSONDepth {
+	if !ok || o.ClassName() != "Array" {
 		return n * elemBytes
+	}
+	if depth > maxJSONDepth { // goja recurses in Go per level: a million levels overflow its stack
+		st.fatal(failure.New(failure.Internal, "script", "arrays nested deeper than %d levels", maxJSONDepth))
 	}
 	if size, ok := seen[o]; ok {
 		return size
@@ -376,4 +441,24 @@ var boundRegexpsOnce sync.Once
 // takes. goja is the only user of regexp2 in keygate.
 func boundRegexps() {
 	boundRegexpsOnce.Do(func() { regexp2.DefaultMatchTimeout = regexpMatchTimeout })
+}
+
+// jsonDepth is the deepest nesting of [ and { in JSON text, outside strings.
+func jsonDepth(s string) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }
