@@ -38,7 +38,7 @@ func TestBombs(t *testing.T) {
 		{"split", `'x'.repeat(2e6).split('')`, memory, false},
 		{"replace amplification", `'a'.repeat(1e5).replaceAll('a', 'b'.repeat(1e3))`, memory, false},
 		{"regexp replace", `/a/g[Symbol.replace]('a'.repeat(1e5), 'b'.repeat(1e3))`, memory, false},
-		{"concat doubling", `var s = 'x'; for (;;) s += s`, timeout, false},
+		{"concat doubling", `var s = 'x'; for (;;) s += s`, timeout + "|" + memory, false}, // the clock or the watchdog
 		{"flat of references", `var a = new Array(1e3).fill(1); new Array(1e4).fill(a).flat()`, memory, false},
 		{"encoder", `hex_encode(new Uint8Array(2e7))`, memory, false},
 		{"backtracking regexp", `for (;;) /^(a|aa)*\1$/.test('a'.repeat(40) + 'b')`, timeout, false},
@@ -60,7 +60,7 @@ func TestBombs(t *testing.T) {
 			switch {
 			case tc.long:
 				limit = time.Minute
-			case tc.want == timeout:
+			case strings.HasPrefix(tc.want, timeout):
 				limit = 50 * time.Millisecond
 			}
 			step := compileInline(t, reqHead+tc.body+"\n}", Options{DefaultTimeout: limit})
