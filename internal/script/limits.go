@@ -326,6 +326,9 @@ func (st *callState) callCharged(orig goja.Callable, c goja.FunctionCall) goja.V
 	if err != nil {
 		panic(err) // a *goja.Exception is rethrown as it was; an interrupt stays one
 	}
+	if r != nil && c.This != nil && r.SameAs(c.This) {
+		return r // fill, sort, reverse, copyWithin: the array was there already
+	}
 	st.chargeValue(r)
 	return r
 }
