@@ -93,3 +93,4 @@ func TestBudgetAllowsRealScripts(t *testing.T) {
 		t.Fatalf("body %s", got)
 	}
 }
+
