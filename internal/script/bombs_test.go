@@ -93,4 +93,3 @@ func TestBudgetAllowsRealScripts(t *testing.T) {
 		t.Fatalf("body %s", got)
 	}
 }
-
