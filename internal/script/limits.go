@@ -1,7 +1,6 @@
 package script
 
 import (
-	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -70,6 +69,21 @@ func (st *callState) installLimits() {
 	for _, name := range ap.GetOwnPropertyNames() { // all data properties
 		st.wrapArrayMethod(ap, name, elemBytes)
 	}
+	// Iterators: a spread or Array.from/new Set/new Map over one runs the whole iteration inside
+	// one operation ([...new Array(3e7)] ran 73 s). Making the iterator checks what iterating
+	// it all would make. values and [Symbol.iterator] stay one function.
+	st.wrapIterators(ap, elemBytes)
+	st.wrapIterators(proto("String"), elemBytes)
+	obj := rt.Get("Object").ToObject(rt)
+	for _, name := range []string{"keys", "values", "entries", "getOwnPropertyNames", "assign", "fromEntries"} {
+		st.wrapMethod(obj, name, func(_ goja.Value, args []goja.Value) float64 {
+			var n float64
+			for _, a := range args {
+				n += lengthOf(rt, a)
+			}
+			return n * elemBytes * 3
+		})
+	}
 	arr := rt.Get("Array").ToObject(rt)
 	st.wrapMethod(arr, "from", func(_ goja.Value, args []goja.Value) float64 { return lengthOf(rt, arg0(args)) * elemBytes })
 	st.wrapMethod(arr, "of", func(_ goja.Value, args []goja.Value) float64 { return float64(len(args)) * elemBytes })
@@ -94,8 +108,16 @@ func (st *callState) installLimits() {
 
 	json := rt.Get("JSON").ToObject(rt)
 	_ = json.Set("stringify", func(c goja.FunctionCall) goja.Value { return st.guardedStringify(c.Arguments) })
+	// JSON.parse makes a 16-byte value of each 2-byte "0,", and recurses in Go per level.
+	st.wrapMethod(json, "parse", func(_ goja.Value, args []goja.Value) float64 {
+		if s, ok := arg0(args).(goja.String); ok && jsonDepth(s.String()) > maxJSONDepth {
+			st.fatal(failure.New(failure.Internal, "script", "JSON.parse: nesting deeper than %d levels", maxJSONDepth))
+		}
+		return strLen(arg0(args)) * elemBytes / 2
+	})
 
 	typedProto := proto("Uint8Array").Prototype() // %TypedArray%.prototype; its accessors stay
+	st.wrapIterators(typedProto, elemBytes)
 	for _, name := range []string{"toString", "join", "toLocaleString", "slice", "map", "filter", "fill", "sort", "subarray", "set", "reverse", "indexOf", "lastIndexOf", "includes", "forEach", "every", "some", "reduce", "reduceRight", "find", "findIndex", "findLast", "findLastIndex", "copyWithin", "at", "with", "toReversed", "toSorted"} {
 		st.wrapArrayMethod(typedProto, name, 8)
 	}
@@ -151,6 +173,45 @@ func (st *callState) wrapMethod(obj *goja.Object, name string, est func(this goj
 	}), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 }
 
+// wrapIterators wraps proto's keys, values, entries and [Symbol.iterator] (values and the
+// iterator are the same function where they were): each checks this.length elements of size
+// bytes (three for entries' pairs) against the budget when the iterator is made.
+func (st *callState) wrapIterators(proto *goja.Object, size float64) {
+	rt := st.rt
+	iter := proto.GetSymbol(goja.SymIterator)
+	var wrappedIter goja.Value
+	for _, name := range []string{"keys", "values", "entries"} {
+		v := proto.Get(name)
+		orig, ok := goja.AssertFunction(v)
+		if !ok {
+			continue
+		}
+		per := size
+		if name == "entries" {
+			per = 3 * size
+		}
+		w := rt.ToValue(func(c goja.FunctionCall) goja.Value {
+			st.need(lengthOf(rt, c.This) * per)
+			return st.callCharged(orig, c)
+		})
+		_ = proto.DefineDataProperty(name, w, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		if iter != nil && iter.SameAs(v) {
+			wrappedIter = w
+		}
+	}
+	if wrappedIter == nil {
+		orig, ok := goja.AssertFunction(iter)
+		if !ok {
+			return
+		}
+		wrappedIter = rt.ToValue(func(c goja.FunctionCall) goja.Value {
+			st.need(lengthOf(rt, c.This) * size)
+			return st.callCharged(orig, c)
+		})
+	}
+	_ = proto.DefineDataPropertySymbol(goja.SymIterator, wrappedIter, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+}
+
 // wrapArrayMethod wraps an array (or typed array) method: the call may walk this.length
 // elements in Go and make an array as long, so this.length elements of size bytes must fit.
 func (st *callState) wrapArrayMethod(obj *goja.Object, name string, size float64) {
@@ -192,8 +253,11 @@ func (st *callState) walkSize(v goja.Value, n, sep float64, flat bool) float64 {
 // times is walked once).
 func (st *callState) walk(v goja.Value, n, sep float64, flat bool, depth int, seen map[*goja.Object]float64) float64 {
 	o, ok := v.(*goja.Object)
-	if !ok || o.ClassName() != "Array" || depth > maxJSONDepth {
+	if !ok || o.ClassName() != "Array" {
 		return n * elemBytes
+	}
+	if depth > maxJSONDepth { // goja recurses in Go per level: a million levels overflow its stack
+		st.fatal(failure.New(failure.Internal, "script", "arrays nested deeper than %d levels", maxJSONDepth))
 	}
 	if size, ok := seen[o]; ok {
 		return size
@@ -262,6 +326,9 @@ func (st *callState) callCharged(orig goja.Callable, c goja.FunctionCall) goja.V
 	if err != nil {
 		panic(err) // a *goja.Exception is rethrown as it was; an interrupt stays one
 	}
+	if r != nil && c.This != nil && r.SameAs(c.This) {
+		return r // fill, sort, reverse, copyWithin: the array was there already
+	}
 	st.chargeValue(r)
 	return r
 }
@@ -287,80 +354,6 @@ func (st *callState) chargeValue(v goja.Value) {
 		return
 	}
 	st.chargeBytes(float64(strLen(v)))
-}
-
-// need fails the invocation, before a call allocates, when n more bytes would exceed the
-// budget.
-func (st *callState) need(n float64) {
-	if math.IsNaN(n) || float64(st.mem.used)+n > float64(st.mem.limit) {
-		st.overBudget()
-	}
-}
-
-func (st *callState) overBudget() {
-	st.fatal(failure.New(failure.Internal, "script", "script went over its memory budget of %d bytes", st.mem.limit))
-}
-
-func arg0(args []goja.Value) goja.Value {
-	if len(args) == 0 {
-		return goja.Undefined()
-	}
-	return args[0]
-}
-
-// num is argument i as a non-negative number (0 when absent or not a number).
-func num(args []goja.Value, i int) float64 {
-	if i >= len(args) {
-		return 0
-	}
-	f := args[i].ToFloat()
-	if math.IsNaN(f) || f < 0 {
-		return 0
-	}
-	return f
-}
-
-// strLen is the length of a primitive string, 0 for anything else (no conversion runs).
-func strLen(v goja.Value) float64 {
-	if v == nil {
-		return 0
-	}
-	if s, ok := v.(goja.String); ok {
-		return float64(s.Length())
-	}
-	return 0
-}
-
-func strLens(args []goja.Value) float64 {
-	var n float64
-	for _, a := range args {
-		n += strLen(a)
-	}
-	return n
-}
-
-// lengthOf is an array-like's length (0 for primitives other than strings); reading it may
-// run a getter, as the built-in itself would.
-func lengthOf(rt *goja.Runtime, v goja.Value) float64 {
-	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
-		return 0
-	}
-	if s, ok := v.(goja.String); ok {
-		return float64(s.Length())
-	}
-	o, ok := v.(*goja.Object)
-	if !ok {
-		return v.ToFloat()
-	}
-	l := o.Get("length")
-	if l == nil {
-		return 0
-	}
-	f := l.ToFloat()
-	if math.IsNaN(f) || f < 0 {
-		return 0
-	}
-	return f
 }
 
 // regexpMatchTimeout bounds one backtracking regular expression match. goja runs patterns

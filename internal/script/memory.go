@@ -1,6 +1,10 @@
 package script
 
 import (
+	"math"
+
+	"github.com/dop251/goja"
+
 	"github.com/keygate/keygate/internal/failure"
 )
 
@@ -29,4 +33,98 @@ func (st *callState) chargeBytes(n float64) {
 		st.fatal(failure.New(failure.Internal, "script", "script went over its memory budget of %d bytes", st.mem.limit))
 	}
 	st.mem.used += int64(n)
+}
+
+// need fails the invocation, before a call allocates, when n more bytes would exceed the
+// budget.
+func (st *callState) need(n float64) {
+	if math.IsNaN(n) || float64(st.mem.used)+n > float64(st.mem.limit) {
+		st.overBudget()
+	}
+}
+
+func (st *callState) overBudget() {
+	st.fatal(failure.New(failure.Internal, "script", "script went over its memory budget of %d bytes", st.mem.limit))
+}
+
+func arg0(args []goja.Value) goja.Value {
+	if len(args) == 0 {
+		return goja.Undefined()
+	}
+	return args[0]
+}
+
+// num is argument i as a non-negative number (0 when absent or not a number).
+func num(args []goja.Value, i int) float64 {
+	if i >= len(args) {
+		return 0
+	}
+	f := args[i].ToFloat()
+	if math.IsNaN(f) || f < 0 {
+		return 0
+	}
+	return f
+}
+
+// strLen is the length of a primitive string, 0 for anything else (no conversion runs).
+func strLen(v goja.Value) float64 {
+	if v == nil {
+		return 0
+	}
+	if s, ok := v.(goja.String); ok {
+		return float64(s.Length())
+	}
+	return 0
+}
+
+func strLens(args []goja.Value) float64 {
+	var n float64
+	for _, a := range args {
+		n += strLen(a)
+	}
+	return n
+}
+
+// lengthOf is an array-like's length (0 for primitives other than strings); reading it may
+// run a getter, as the built-in itself would.
+func lengthOf(rt *goja.Runtime, v goja.Value) float64 {
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return 0
+	}
+	if s, ok := v.(goja.String); ok {
+		return float64(s.Length())
+	}
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return v.ToFloat()
+	}
+	l := o.Get("length")
+	if l == nil {
+		return 0
+	}
+	f := l.ToFloat()
+	if math.IsNaN(f) || f < 0 {
+		return 0
+	}
+	return f
+}
+
+// jsonDepth is the deepest nesting of [ and { in JSON text, outside strings.
+func jsonDepth(s string) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }

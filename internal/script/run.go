@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dop251/goja"
@@ -118,6 +119,9 @@ func (s *Step) classify(st *callState, runErr error) (error, bool) {
 	return failure.New(failure.Internal, "script", "script error: %s", s.describe(runErr)), true
 }
 
+// maxMessage bounds the script's part of an error message.
+const maxMessage = 512
+
 // describe renders a JavaScript exception as "message at line:col" against the source as
 // written. A message holding a secret handle is withheld.
 func (s *Step) describe(err error) (out string) {
@@ -133,6 +137,9 @@ func (s *Step) describe(err error) (out string) {
 	msg := ex.Value().String()
 	if hasMarker(msg) {
 		msg = "(message withheld: it held a secret handle)"
+	}
+	if len(msg) > maxMessage { // a message can quote a megabyte pattern or string
+		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "…"
 	}
 	for _, f := range ex.Stack() {
 		p := f.Position()

@@ -28,20 +28,19 @@ type callState struct {
 	violation error // a secret reached an output: the invocation fails whatever the script does
 	slot      slot
 
-	inResponse bool     // the response function runs: providerCiphertext may accept
-	sent       []string // the response body's strings, read on first need (provenance.go)
-	mem        meter    // this invocation's memory budget (memory.go)
+	inResponse bool  // the response function runs: providerCiphertext may accept
+	mem        meter // this invocation's memory budget (memory.go)
 }
 
 func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 	st.ctx, st.x, st.violation = ctx, x, nil
-	st.inResponse, st.sent = false, nil
+	st.inResponse = false
 	st.mem.reset(st.step.memory)
 	st.handles.reset()
 }
 
 func (st *callState) end() {
-	st.ctx, st.x, st.sent = nil, nil, nil
+	st.ctx, st.x = nil, nil
 	st.handles.clear()
 }
 

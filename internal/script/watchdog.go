@@ -83,10 +83,23 @@ func (w *watchdog) loop() {
 			w.mu.Unlock()
 			return
 		}
+		// One script per sample: the one whose growth is largest; the others start afresh from
+		// here. The heap does not say who allocated, so a script that took its slot before a
+		// neighbour's bomb and is still running when the heap fills may be the one interrupted;
+		// the bomb is then interrupted at its own allowance. (docs/custom-mode.md, Sandbox)
+		var worst *callState
+		var worstGrew uint64
 		for st, e := range w.running {
-			if h > e.heap && h-e.heap > e.allowance {
-				over = append(over, hit{st, h - e.heap, e.limit})
-				delete(w.running, st) // interrupted once
+			if h > e.heap && h-e.heap > e.allowance && h-e.heap > worstGrew {
+				worst, worstGrew = st, h-e.heap
+			}
+		}
+		if worst != nil {
+			over = append(over, hit{worst, worstGrew, w.running[worst].limit})
+			delete(w.running, worst) // interrupted once
+			for st, e := range w.running {
+				e.heap = h
+				w.running[st] = e
 			}
 		}
 		w.mu.Unlock()

@@ -26,7 +26,7 @@ import (
 )
 
 // bombSenders is how many requests to the looping bomb provider are in flight at once.
-const bombSenders = 4
+const bombSenders = 1
 
 type options struct {
 	bodySize     int
