@@ -33,6 +33,9 @@ type Options struct {
 	// TenantKeystores, when set, replace the per-tenant Vault logins the config names
 	// (keystore.vault.tenants). The App does not close them.
 	TenantKeystores map[string]keystore.Store
+	// ScriptMaxMemory is the ceiling of every provider's script.memory_bytes (limits.
+	// script_memory_bytes, read at start); default script.DefaultMemory.
+	ScriptMaxMemory int64
 }
 
 // App is a keygate process's long-lived parts: the keystore, the token manager, the compiler
@@ -89,6 +92,7 @@ func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
 			ResponseHeaderTimeout: 10 * time.Second, MaxIdleConnsPerHost: 4,
 		}}
 	}
+	maxMemory := opts.ScriptMaxMemory
 	a.Tokens = token.NewManager(token.Options{Store: opts.TokenStore, Logger: log, HTTPClient: client, Observer: opts.TokenObserver})
 	a.Compiler = &gateway.Compiler{
 		Catalog: signer.Builtins(),
@@ -98,7 +102,7 @@ func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
 		Tokens:  a.Tokens.Provider,
 		Tenancy: func(ts []config.Tenant) (gateway.Tenancy, error) { return tenancy.Compile(ts) },
 		Script: func(cfg config.Script, b signer.Build, ts *config.TokenSource) (signer.Step, error) {
-			opts := script.Options{HTTPClient: client, Logger: log}
+			opts := script.Options{HTTPClient: client, Logger: log, MaxMemory: maxMemory}
 			if ts != nil {
 				opts.TokenURL, opts.TokenTimeout = ts.URL, ts.Timeout.Std()
 			}

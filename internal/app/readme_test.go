@@ -48,3 +48,28 @@ func TestReadmeConfigCompiles(t *testing.T) {
 		t.Fatalf("README config does not compile: %v", err)
 	}
 }
+
+// TestScriptMemoryCeilingComesFromTheConfig: a provider may not ask for more script memory than
+// limits.script_memory_bytes allows (the operator's ceiling, read at start).
+func TestScriptMemoryCeilingComesFromTheConfig(t *testing.T) {
+	cfg := []byte("providers:\n  - name: s\n    hosts: [s.egress.local]\n    upstream: {url: \"https://s.example\"}\n" +
+		"    script: {memory_bytes: 16777216, inline: \"function (reqHeaders, reqParams, reqBody) {}\"}\n")
+	for _, c := range []struct {
+		ceiling int64
+		ok      bool
+	}{{0, true}, {8 << 20, false}, {16 << 20, true}} {
+		loaded, err := LoadBytes(cfg, t.TempDir(), "inline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(context.Background(), loaded.File.Keystore, Options{ScriptMaxMemory: c.ceiling})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Compile(loaded.File, gateway.Meta{})
+		_ = a.Close()
+		if (err == nil) != c.ok || (err != nil && !strings.Contains(err.Error(), "memory_bytes")) {
+			t.Errorf("ceiling %d: %v, want ok=%v", c.ceiling, err, c.ok)
+		}
+	}
+}

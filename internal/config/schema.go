@@ -213,6 +213,9 @@ type Limits struct {
 	// AdminMaxConnections bounds open admin connections, so that the admin plane cannot take
 	// the file descriptors ext_proc needs; default 256. Read at start.
 	AdminMaxConnections int `json:"admin_max_connections,omitempty"`
+	// ScriptMemoryBytes is the ceiling of every provider's script.memory_bytes, the memory a
+	// custom-mode invocation may make; default 32 MiB. Read at start.
+	ScriptMemoryBytes int64 `json:"script_memory_bytes,omitempty"`
 }
 
 // Tenant owns providers. Consumers prove their tenant with a credential or mTLS identity.

@@ -80,7 +80,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, boot.File.Keystore, app.Options{Logger: log, Keystore: store,
+	a, err := app.New(ctx, boot.File.Keystore, app.Options{Logger: log, Keystore: store, ScriptMaxMemory: boot.File.Limits.ScriptMemoryBytes,
 		TokenStore: shared.tokens, TokenObserver: m.TokenObserver()})
 	if err != nil {
 		return err
