@@ -92,8 +92,12 @@ func TestConcurrentChangesLoseNothing(t *testing.T) {
 	}
 	round, acked := 0, 0
 	for i, a := range raceOps {
-		for _, b := range raceOps[i+1:] {
-			for range rounds {
+		for j, b := range raceOps[i+1:] {
+			n := rounds
+			if i == 0 && j == 1 && !testing.Short() {
+				n = 100 // the pair that lost a revoke in 20 of 30 rounds: 100 in a row
+			}
+			for range n {
 				round++
 				var wg sync.WaitGroup
 				results := make([]struct {
