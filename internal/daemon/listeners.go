@@ -44,7 +44,8 @@ func listenTransport(l config.Listen, log *slog.Logger) (transport, error) {
 				log.Warn("listener in plaintext beyond loopback", "listener", c.name, "address", c.addr)
 			}
 		}
-		return transport{}, nil
+		return transport{extProc: []grpc.ServerOption{grpc.ConnectionTimeout(HandshakeTimeout)},
+			xds: []grpc.ServerOption{grpc.ConnectionTimeout(HandshakeTimeout)}}, nil
 	}
 	files := mtls.Files{Cert: t.CertFile, Key: t.KeyFile, ClientCA: t.ClientCAFile}
 	server := func(name string, allowed []string) (*mtls.Server, error) {
@@ -67,8 +68,8 @@ func listenTransport(l config.Listen, log *slog.Logger) (transport, error) {
 		return transport{}, err
 	}
 	return transport{
-		extProc: []grpc.ServerOption{grpc.Creds(credentials.NewTLS(ext.Config("h2")))},
-		xds:     []grpc.ServerOption{grpc.Creds(credentials.NewTLS(xdsTLS.Config("h2")))},
+		extProc: []grpc.ServerOption{grpc.Creds(credentials.NewTLS(ext.Config("h2"))), grpc.ConnectionTimeout(HandshakeTimeout)},
+		xds:     []grpc.ServerOption{grpc.Creds(credentials.NewTLS(xdsTLS.Config("h2"))), grpc.ConnectionTimeout(HandshakeTimeout)},
 		admin:   admin.Config("http/1.1"), // net/http serves h2 only through ServeTLS
 	}, nil
 }
@@ -79,6 +80,9 @@ const (
 	DefaultAdminMaxConnections = 256
 	// AdminMaxPerPeer bounds one IP address's share of the admin connections.
 	AdminMaxPerPeer = 32
+	// HandshakeTimeout bounds a gRPC connection's TLS handshake and HTTP/2 preface (gRPC's
+	// default is 120 s): a client without a certificate must not hold a descriptor that long.
+	HandshakeTimeout = 5 * time.Second
 )
 
 // adminListener caps the admin listener's open connections, in all and per client address
