@@ -86,17 +86,18 @@ const (
 )
 
 // adminListener caps the admin listener's open connections, in all and per client address
-// (capListener), and wraps it in TLS when it has a config.
-func (t transport) adminListener(l net.Listener, limits config.Limits) net.Listener {
+// (capListener), and wraps it in TLS when it has a config. Its second result is the ConnState
+// hook the admin http.Server must report to, so the cap knows which connections are idle.
+func (t transport) adminListener(l net.Listener, limits config.Limits) (net.Listener, func(net.Conn, http.ConnState)) {
 	n := limits.AdminMaxConnections
 	if n == 0 {
 		n = DefaultAdminMaxConnections
 	}
-	l = capListener(l, n, min(n, AdminMaxPerPeer))
+	capped := capListener(l, n, min(n, AdminMaxPerPeer))
 	if t.admin == nil {
-		return l
+		return capped, capped.connState
 	}
-	return tls.NewListener(l, t.admin)
+	return tls.NewListener(capped, t.admin), capped.connState
 }
 
 // adminServer bounds every phase of an admin connection: a slow or idle client is cut, not
