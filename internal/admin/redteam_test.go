@@ -45,3 +45,37 @@ func TestRedTeamTenantRoleCannotWriteIntoAnotherTenantsAudit(t *testing.T) {
 		t.Error("acme-dev's denied attempt on globex is not in acme's audit")
 	}
 }
+
+// Red team: a tenant admin points its provider's upstream at an address on the egress host
+// itself. Envoy then proxies that tenant's callers to whatever listens there: Envoy's own admin
+// interface (127.0.0.1:9901 in every shipped bootstrap: POST /quitquitquit stops the egress for
+// every tenant, /config_dump lists every tenant's providers), keygate's loopback xDS (every
+// provider, host and upstream) and ext_proc ports (a peer on loopback is trusted for SPIFFE
+// attributes: a signing oracle for other tenants' providers), or the cloud metadata service
+// (the node's credentials). A tenant admin may not set an upstream or token URL on a loopback,
+// link-local or unspecified address, nor a host spelled as a number that resolvers read as one
+// (127.1, 2130706433, 0x7f.1).
+func TestRedTeamTenantAdminCannotPointUpstreamAtTheEgressHost(t *testing.T) {
+	e := newEnv(t)
+	for _, url := range []string{
+		"http://127.0.0.1:9901", "http://127.0.0.2:18000", "http://[::1]:9901", "http://localhost:9901",
+		"http://LOCALHOST.:9901", "http://x.localhost:9901", "http://169.254.169.254", "http://0.0.0.0:9901",
+		"http://[::ffff:127.0.0.1]:9901", "http://127.1:9901", "http://2130706433:9901", "http://0x7f.1:9901",
+		"http://[fe80::1]:80",
+	} {
+		body := `[{name: acme-pay, hosts: [acme-pay.egress.local], upstream: {url: "` + url + `", http2: true}, secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"}}]`
+		if st, reply := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", body); st != http.StatusForbidden {
+			t.Errorf("upstream %s: %d %s, want 403", url, st, reply)
+		}
+		tokenBody := `[{name: acme-pay, hosts: [acme-pay.egress.local], upstream: {url: "https://pay.acme.example"}, secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"},
+  token: {type: oauth2_client_credentials, url: "` + url + `/token", params: {client_id: x, client_secret: app_secret}}}]`
+		if st, reply := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", tokenBody); st != http.StatusForbidden {
+			t.Errorf("token url %s: %d %s, want 403", url, st, reply)
+		}
+	}
+	// A real provider still goes through.
+	body := `[{name: acme-pay, hosts: [acme-pay.egress.local], upstream: {url: "https://10.1.2.3:8443/api"}, secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"}}]`
+	if st, reply := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", body); st != http.StatusOK {
+		t.Errorf("a provider on a private address: %d %s", st, reply)
+	}
+}
