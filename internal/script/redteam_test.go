@@ -26,3 +26,35 @@ func TestRedTeamHourLongScriptTimeoutIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Red team: the deep freeze after the top level runs outside the time limit, and Object.freeze
+// and Reflect.ownKeys on a Proxy call the script's traps. A top level that leaves a Proxy whose
+// ownKeys trap loops on the global object hung Compile for ever, and Compile runs inside the
+// config owner's apply: every later config change, of every tenant, waited behind it.
+func TestRedTeamProxyTrapInDeepFreezeIsTimeLimited(t *testing.T) {
+	loop := "function () { for (;;) {} }"
+	for name, top := range map[string]string{
+		"ownKeys":           "var trap = new Proxy({}, {ownKeys: " + loop + "});",
+		"preventExtensions": "var trap = new Proxy({}, {preventExtensions: " + loop + "});",
+		"getPrototypeOf":    "var trap = new Proxy({}, {getPrototypeOf: " + loop + "});",
+		"descriptor":        "var trap = new Proxy({}, {getOwnPropertyDescriptor: " + loop + ", ownKeys: function () { return ['a'] }});",
+		"thrown toString":   "var x = (function () { throw {toString: " + loop + "} })();",
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := top + "\n" + reqHead + "}"
+			done := make(chan error, 1)
+			go func() {
+				_, err := Compile(config.Script{Inline: src}, testBuild(t), Options{DefaultTimeout: 100 * time.Millisecond})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatal("a script whose top level leaves a looping trap compiled")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Compile hung after the top level (script code ran outside the time limit)")
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -49,6 +50,9 @@ var hardening = goja.MustCompile("keygate-hardening.js", `(function (g) {
   return freeze;
 })(globalThis)`, true)
 
+// freezeLimit is the least time the deep freeze after the top level may take.
+const freezeLimit = time.Second
+
 // newVM builds a runtime: built-ins, hardening, the script's top level, then a deep freeze of
 // everything reachable so that no state survives from one request to the next.
 func (s *Step) newVM() (*vm, error) {
@@ -78,11 +82,15 @@ func (s *Step) newVM() (*vm, error) {
 
 	st.budget.start(s.timeout)
 	_, err = rt.RunProgram(s.program)
+	failed := ""
+	if err != nil {
+		failed = s.describe(err) // a thrown object's toString is script code: inside the limit
+	}
 	if fired := st.budget.stop(); fired != nil {
 		return nil, fmt.Errorf("script %s: the top level ran out of time", s.src.name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("script %s: the top level failed: %s", s.src.name, s.describe(err))
+		return nil, fmt.Errorf("script %s: the top level failed: %s", s.src.name, failed)
 	}
 	var ok bool
 	if v.req, ok = goja.AssertFunction(g.Get(s.reqFn)); !ok {
@@ -93,10 +101,19 @@ func (s *Step) newVM() (*vm, error) {
 			return nil, fmt.Errorf("script %s: no response function %q", s.src.name, s.respFn)
 		}
 	}
+	// The freeze runs script code too: Object.freeze and Reflect.ownKeys call a Proxy's traps.
+	// Unbounded, a looping trap would hang Compile, and with it the config owner's apply.
+	st.budget.start(max(s.timeout, freezeLimit))
 	for _, o := range []goja.Value{g, v.objs.headers, v.objs.params, v.objs.body} {
-		if _, err := freeze(goja.Undefined(), o); err != nil {
-			return nil, fmt.Errorf("script %s: freezing the runtime: %w", s.src.name, err)
+		if _, err = freeze(goja.Undefined(), o); err != nil {
+			break
 		}
+	}
+	if fired := st.budget.stop(); fired != nil {
+		return nil, fmt.Errorf("script %s: freezing the runtime ran out of time (a Proxy trap of the top level?)", s.src.name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("script %s: freezing the runtime: %s", s.src.name, s.describe(err))
 	}
 	return v, nil
 }
