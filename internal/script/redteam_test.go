@@ -58,3 +58,19 @@ func TestRedTeamProxyTrapInDeepFreezeIsTimeLimited(t *testing.T) {
 		})
 	}
 }
+
+// Red team: the top level of a script runs at Compile, where the memory watchdog was not
+// running: a var initializer that doubles a string (s += s, one JavaScript operation each, seen
+// by no built-in wrapper) built 128 MiB under a 32 MiB budget, and with a longer time limit
+// grows until the process is killed, taking every tenant down at config apply. The top level
+// runs under the same memory budget as a request.
+func TestRedTeamTopLevelStaysInItsMemoryBudget(t *testing.T) {
+	src := "var big = (function () { var s = 'x'; for (var i = 0; i < 27; i++) { s += s } return s.length })();\n" + reqHead + "}"
+	_, err := Compile(config.Script{Inline: src, Timeout: config.Duration(5 * time.Second)}, testBuild(t), Options{})
+	if err == nil {
+		t.Fatal("a top level that built a 128 MiB string compiled under a 32 MiB budget")
+	}
+	if !strings.Contains(err.Error(), "memory") {
+		t.Fatalf("error %q does not say the top level went over its memory budget", err)
+	}
+}

@@ -80,6 +80,11 @@ func (s *Step) newVM() (*vm, error) {
 	}
 	freeze, _ := goja.AssertFunction(freezeVal)
 
+	// The top level and the freeze run script code: under the time limit and, through the
+	// watchdog, the memory budget (`s += s` in a var initializer grows the heap one operation
+	// at a time, which no built-in wrapper sees).
+	watcher.start(st, s.memory)
+	defer watcher.stop(st)
 	st.budget.start(s.timeout)
 	_, err = rt.RunProgram(s.program)
 	failed := ""
@@ -87,7 +92,10 @@ func (s *Step) newVM() (*vm, error) {
 		failed = s.describe(err) // a thrown object's toString is script code: inside the limit
 	}
 	if fired := st.budget.stop(); fired != nil {
-		return nil, fmt.Errorf("script %s: the top level ran out of time", s.src.name)
+		if fired == errTimedOut {
+			return nil, fmt.Errorf("script %s: the top level ran out of time", s.src.name)
+		}
+		return nil, fmt.Errorf("script %s: the top level: %v", s.src.name, fired)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("script %s: the top level failed: %s", s.src.name, failed)
@@ -110,7 +118,7 @@ func (s *Step) newVM() (*vm, error) {
 		}
 	}
 	if fired := st.budget.stop(); fired != nil {
-		return nil, fmt.Errorf("script %s: freezing the runtime ran out of time (a Proxy trap of the top level?)", s.src.name)
+		return nil, fmt.Errorf("script %s: freezing the runtime (a Proxy trap of the top level?): %v", s.src.name, fired)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("script %s: freezing the runtime: %s", s.src.name, s.describe(err))
