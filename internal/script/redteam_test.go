@@ -74,3 +74,20 @@ func TestRedTeamTopLevelStaysInItsMemoryBudget(t *testing.T) {
 		t.Fatalf("error %q does not say the top level went over its memory budget", err)
 	}
 }
+
+// Red team: a script's top level runs at every Compile (every config version of every tenant
+// recompiles every provider, inside the config owner's apply) and at every pool miss under a
+// processor slot. With script.timeout at its ceiling, a top level that busies itself for 9 s and
+// then succeeds made every later config change, of every tenant, wait 9 s, and each new runtime
+// cost 9 s of a slot. The top level has a limit of its own, much shorter.
+func TestRedTeamSlowTopLevelIsRefused(t *testing.T) {
+	src := "var t0 = Date.now(), spin = (function () { while (Date.now() - t0 < 3000) {} return 1 })();\n" + reqHead + "}"
+	start := time.Now()
+	_, err := Compile(config.Script{Inline: src, Timeout: config.Duration(10 * time.Second)}, testBuild(t), Options{})
+	if err == nil {
+		t.Fatalf("a top level that ran %v compiled", time.Since(start).Round(time.Second))
+	}
+	if !strings.Contains(err.Error(), "top level") {
+		t.Fatalf("error %q does not name the top level", err)
+	}
+}

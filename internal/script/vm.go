@@ -50,6 +50,10 @@ var hardening = goja.MustCompile("keygate-hardening.js", `(function (g) {
   return freeze;
 })(globalThis)`, true)
 
+// topLevelLimit bounds a script's top level (below script.timeout): it runs at every Compile,
+// inside the config owner's apply, for every provider of every tenant, and at every pool miss.
+const topLevelLimit = time.Second
+
 // freezeLimit is the least time the deep freeze after the top level may take.
 const freezeLimit = time.Second
 
@@ -85,7 +89,7 @@ func (s *Step) newVM() (*vm, error) {
 	// at a time, which no built-in wrapper sees).
 	watcher.start(st, s.memory)
 	defer watcher.stop(st)
-	st.budget.start(s.timeout)
+	st.budget.start(min(s.timeout, topLevelLimit))
 	_, err = rt.RunProgram(s.program)
 	failed := ""
 	if err != nil {
@@ -93,7 +97,7 @@ func (s *Step) newVM() (*vm, error) {
 	}
 	if fired := st.budget.stop(); fired != nil {
 		if fired == errTimedOut {
-			return nil, fmt.Errorf("script %s: the top level ran out of time", s.src.name)
+			return nil, fmt.Errorf("script %s: the top level ran longer than %v", s.src.name, min(s.timeout, topLevelLimit))
 		}
 		return nil, fmt.Errorf("script %s: the top level: %v", s.src.name, fired)
 	}
