@@ -3,6 +3,7 @@ package admin
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/keygate/keygate/internal/audit"
@@ -120,4 +121,32 @@ func TestRedTeamGatewayRollbackDoesNotResurrectRevokedCredential(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Red team: YAML aliases are expanded by sigs.k8s.io/yaml (YAMLToJSON) before anything looks at
+// the size: go-yaml's alias check counts nodes, not bytes, so one 64 KiB scalar aliased 1,000
+// times (a 75 KB body) became 64 MiB of JSON and 207 MiB of allocations; a 1 MiB body of
+// the same shape (512 KiB aliased 45,000 times) asks for ~23 GB and kills the process for every
+// tenant. Any config-write role sends it to POST /v1/config or PUT .../providers. A body whose
+// aliases expand past a bound is refused before it is expanded.
+func TestRedTeamYAMLAliasBombIsRefusedUnexpanded(t *testing.T) {
+	e := newEnv(t)
+	var b strings.Builder
+	b.WriteString("- name: &a \"" + strings.Repeat("x", 64<<10) + "\"\n  tenant: acme\n  upstream: {url: \"https://pay.acme.example\"}\n  hosts:\n")
+	for range 1000 {
+		b.WriteString("    - *a\n")
+	}
+	for _, req := range []struct{ method, path, body string }{
+		{"PUT", "/v1/tenants/acme/providers", b.String()},
+		{"POST", "/v1/config", "providers:\n" + indent(b.String())},
+	} {
+		st, reply := e.do(t, acmeAdminTok, req.method, req.path, req.body)
+		if st != http.StatusBadRequest || !strings.Contains(reply, "alias") {
+			t.Errorf("%s %s with an alias bomb: %d %.200s, want 400 naming the aliases", req.method, req.path, st, reply)
+		}
+	}
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
 }
