@@ -75,7 +75,13 @@ func (s *server) handle(mux *http.ServeMux, rt route) {
 		if ok {
 			c.p = p
 			c.ev.Actor, c.ev.Role = p.Name, string(p.Role)
-			if c.ev.Tenant == "" && p.Role != RoleGatewayAdmin {
+			if p.Role != RoleGatewayAdmin {
+				// A tenant role's events are its own tenant's, whatever tenant the URL names:
+				// otherwise its refused requests fill another tenant's audit retention, and each
+				// invented name is a ring of its own. What it tried stays named in the event.
+				if c.ev.Tenant != "" && c.ev.Tenant != p.Tenant {
+					c.ev.Target = "tenant " + c.ev.Tenant
+				}
 				c.ev.Tenant = p.Tenant
 			}
 			if err = rt.perm.check(p, r.PathValue("tenant")); err == nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"reflect"
 	"sort"
 	"strings"
@@ -175,6 +177,14 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 		if n.Upstream.CAFile != "" && (!inCur || c.Upstream.CAFile != n.Upstream.CAFile) {
 			return forbidden("provider %q: upstream.ca_file: only a gateway admin may set files", name)
 		}
+		if why := onEgressHost(n.Upstream.URL); why != "" && (!inCur || c.Upstream.URL != n.Upstream.URL) {
+			return forbidden("provider %q: upstream.url: %s; only a gateway admin may point a provider there", name, why)
+		}
+		if n.Token != nil && (!inCur || c.Token == nil || c.Token.URL != n.Token.URL) {
+			if why := onEgressHost(n.Token.URL); why != "" {
+				return forbidden("provider %q: token.url: %s; only a gateway admin may point a provider there", name, why)
+			}
+		}
 	}
 	return nil
 }
@@ -242,4 +252,33 @@ func tenantExists(f *config.File, tenant string) error {
 		}
 	}
 	return errorf(http.StatusNotFound, "no tenant %q", tenant)
+}
+
+// onEgressHost says why rawURL's host is on the egress host itself (or "" if not): a loopback,
+// link-local or unspecified address, a loopback name, or a number that resolvers read as an
+// address (127.1, 2130706433, 0x7f.1; a DNS name never ends in a numeric label). There, a
+// tenant's callers would reach what Envoy and keygate keep local: Envoy's admin interface,
+// keygate's xDS and ext_proc ports (a loopback peer is trusted), the cloud metadata service.
+// A DNS name that resolves to such an address is not caught here (docs/admin.md).
+func onEgressHost(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "" // validation refuses it, naming the field
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return fmt.Sprintf("%q is a loopback name", u.Hostname())
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.Unmap()
+		if ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsUnspecified() {
+			return fmt.Sprintf("%s is a loopback, link-local or unspecified address (the egress host itself)", ip)
+		}
+		return ""
+	}
+	labels := strings.Split(host, ".")
+	if last := labels[len(labels)-1]; last != "" && (strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x")) {
+		return fmt.Sprintf("%q is not a DNS name, and resolvers read it as an address", u.Hostname())
+	}
+	return ""
 }

@@ -72,6 +72,9 @@ func (s *server) putProviders(c *call) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
 	}
 	var providers []config.Provider
+	if err := config.CheckAliases(data); err != nil {
+		return nil, errorf(http.StatusBadRequest, "providers: %v", err)
+	}
 	if err := yaml.UnmarshalStrict(data, &providers); err != nil {
 		return nil, errorf(http.StatusBadRequest, "providers: %v", err)
 	}

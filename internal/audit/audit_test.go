@@ -64,7 +64,7 @@ func TestJSONLinesConcurrentLinesStayWhole(t *testing.T) {
 }
 
 func TestMemoryQuery(t *testing.T) {
-	m := NewMemory(3) // per tenant
+	m := NewMemory(3) // per tenant and kind
 	ctx := context.Background()
 	for i, tenant := range []string{"a", "b", "a", "a", "b"} {
 		_ = m.Write(ctx, Admin{Actor: "ops", Tenant: tenant, Version: i})
@@ -75,8 +75,8 @@ func TestMemoryQuery(t *testing.T) {
 		f    Filter
 		want int
 	}{
-		{"all kept", Filter{}, 5}, // a keeps its newest 3 (v2, v3, the sign event), b both
-		{"tenant a", Filter{Tenant: "a"}, 3},
+		{"all kept", Filter{}, 6}, // a keeps its 3 admin events and, apart, its sign event; b both
+		{"tenant a", Filter{Tenant: "a"}, 4},
 		{"tenant b", Filter{Tenant: "b"}, 2},
 		{"sign only", Filter{Kind: KindSign}, 1},
 		{"limit", Filter{Limit: 1}, 1},
@@ -90,7 +90,7 @@ func TestMemoryQuery(t *testing.T) {
 		})
 	}
 	got := m.Query(Filter{})
-	if got[0].(Admin).Version != 1 || got[4].Kind() != KindSign {
+	if got[0].(Admin).Version != 0 || got[5].Kind() != KindSign {
 		t.Fatalf("order wrong (want oldest first across tenants): %+v", got)
 	}
 }

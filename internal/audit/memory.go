@@ -17,14 +17,14 @@ const AnonymousCapacity = 1000
 // anonymous is the ring key of admin events with no authenticated actor.
 const anonymous = "\x00anonymous"
 
-// Memory keeps the latest events per tenant (and gateway-wide, and anonymous) in rings, for
+// Memory keeps the latest events per tenant and kind (and gateway-wide, and anonymous) in rings, for
 // the admin API's audit query and for tests. Retention is per ring: one tenant's volume, or an
 // unauthenticated flood, never evicts another tenant's events.
 type Memory struct {
 	mu       sync.Mutex
 	capacity int
 	seq      uint64
-	rings    map[string]*ring
+	rings    map[ringID]*ring
 }
 
 type stored struct {
@@ -57,16 +57,24 @@ func NewMemory(capacity int) *Memory {
 	if capacity <= 0 {
 		capacity = DefaultMemoryCapacity
 	}
-	return &Memory{capacity: capacity, rings: map[string]*ring{}}
+	return &Memory{capacity: capacity, rings: map[ringID]*ring{}}
+}
+
+// ringID names a ring: a tenant ("" for gateway-wide) and the kind of its events, or the
+// anonymous ring.
+type ringID struct {
+	tenant, kind string
 }
 
 // ringKey: an admin event without an actor is anonymous whatever tenant it names (the tenant
-// of an unauthenticated request is only what its URL claims).
-func ringKey(e Event) string {
+// of an unauthenticated request is only what its URL claims). Request events and admin events
+// of a tenant are kept apart: request volume (any caller's, when it failed before keygate knew
+// its tenant) must not evict the admin trail.
+func ringKey(e Event) ringID {
 	if a, ok := e.(Admin); ok && a.Actor == "" {
-		return anonymous
+		return ringID{tenant: anonymous, kind: KindAdmin}
 	}
-	return e.TenantName()
+	return ringID{tenant: e.TenantName(), kind: e.Kind()}
 }
 
 func (m *Memory) Write(_ context.Context, e Event) error {
@@ -76,7 +84,7 @@ func (m *Memory) Write(_ context.Context, e Event) error {
 	r := m.rings[key]
 	if r == nil {
 		n := m.capacity
-		if key == anonymous {
+		if key.tenant == anonymous {
 			n = min(n, AnonymousCapacity)
 		}
 		r = &ring{events: make([]stored, n)}
@@ -99,7 +107,7 @@ func (m *Memory) Query(f Filter) []Event {
 	m.mu.Lock()
 	var all []stored
 	for key, r := range m.rings {
-		if f.Tenant == "" || key == f.Tenant {
+		if (f.Tenant == "" || key.tenant == f.Tenant) && (f.Kind == "" || key.kind == f.Kind) {
 			all = append(all, r.all()...)
 		}
 	}

@@ -16,6 +16,9 @@ import (
 // Parse decodes a YAML (or JSON) config strictly: unknown keys and wrong types are errors that
 // name the field path, e.g. `providers[1].upstream.timeout`. It does not validate; see Validate.
 func Parse(data []byte) (*File, error) {
+	if err := CheckAliases(data); err != nil {
+		return nil, err
+	}
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("config is not valid YAML: %w", err)

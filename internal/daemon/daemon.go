@@ -148,7 +148,9 @@ func Run(ctx context.Context, opts Options) error {
 	errs := make(chan error, 3)
 	go func() { errs <- extGRPC.Serve(ls[0]) }()
 	go func() { errs <- xdsGRPC.Serve(ls[1]) }()
-	go func() { errs <- admin.Serve(tr.adminListener(ls[2], boot.File.Limits)) }()
+	adminL, connState := tr.adminListener(ls[2], boot.File.Limits)
+	admin.ConnState = connState
+	go func() { errs <- admin.Serve(adminL) }()
 	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
 	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
 	// The watchers are owned here: stopped and waited for before the store, the keystore and

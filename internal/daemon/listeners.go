@@ -44,7 +44,8 @@ func listenTransport(l config.Listen, log *slog.Logger) (transport, error) {
 				log.Warn("listener in plaintext beyond loopback", "listener", c.name, "address", c.addr)
 			}
 		}
-		return transport{}, nil
+		return transport{extProc: []grpc.ServerOption{grpc.ConnectionTimeout(HandshakeTimeout)},
+			xds: []grpc.ServerOption{grpc.ConnectionTimeout(HandshakeTimeout)}}, nil
 	}
 	files := mtls.Files{Cert: t.CertFile, Key: t.KeyFile, ClientCA: t.ClientCAFile}
 	server := func(name string, allowed []string) (*mtls.Server, error) {
@@ -67,8 +68,8 @@ func listenTransport(l config.Listen, log *slog.Logger) (transport, error) {
 		return transport{}, err
 	}
 	return transport{
-		extProc: []grpc.ServerOption{grpc.Creds(credentials.NewTLS(ext.Config("h2")))},
-		xds:     []grpc.ServerOption{grpc.Creds(credentials.NewTLS(xdsTLS.Config("h2")))},
+		extProc: []grpc.ServerOption{grpc.Creds(credentials.NewTLS(ext.Config("h2"))), grpc.ConnectionTimeout(HandshakeTimeout)},
+		xds:     []grpc.ServerOption{grpc.Creds(credentials.NewTLS(xdsTLS.Config("h2"))), grpc.ConnectionTimeout(HandshakeTimeout)},
 		admin:   admin.Config("http/1.1"), // net/http serves h2 only through ServeTLS
 	}, nil
 }
@@ -88,20 +89,24 @@ const (
 	DefaultAdminMaxConnections = 256
 	// AdminMaxPerPeer bounds one IP address's share of the admin connections.
 	AdminMaxPerPeer = 32
+	// HandshakeTimeout bounds a gRPC connection's TLS handshake and HTTP/2 preface (gRPC's
+	// default is 120 s): a client without a certificate must not hold a descriptor that long.
+	HandshakeTimeout = 5 * time.Second
 )
 
 // adminListener caps the admin listener's open connections, in all and per client address
-// (capListener), and wraps it in TLS when it has a config.
-func (t transport) adminListener(l net.Listener, limits config.Limits) net.Listener {
+// (capListener), and wraps it in TLS when it has a config. Its second result is the ConnState
+// hook the admin http.Server must report to, so the cap knows which connections are idle.
+func (t transport) adminListener(l net.Listener, limits config.Limits) (net.Listener, func(net.Conn, http.ConnState)) {
 	n := limits.AdminMaxConnections
 	if n == 0 {
 		n = DefaultAdminMaxConnections
 	}
-	l = capListener(l, n, min(n, AdminMaxPerPeer))
+	capped := capListener(l, n, min(n, AdminMaxPerPeer))
 	if t.admin == nil {
-		return l
+		return capped, capped.connState
 	}
-	return tls.NewListener(l, t.admin)
+	return tls.NewListener(capped, t.admin), capped.connState
 }
 
 // adminServer bounds every phase of an admin connection: a slow or idle client is cut, not

@@ -32,6 +32,9 @@ const (
 	appSecretName = "app_secret" // secrets: appended by reqBody.buildSignStr()
 )
 
+// DefaultMaxTimeout is the default ceiling of script.timeout.
+const DefaultMaxTimeout = 10 * time.Second
+
 // Options are the process-wide settings of compiled scripts. Zero fields take defaults.
 type Options struct {
 	BaseDir        string        // a relative script.file is read from here
@@ -42,6 +45,10 @@ type Options struct {
 	TokenTimeout   time.Duration // per http_post_* call; default 5s
 	Logger         *slog.Logger  // for log()/console.log at debug level; default discards
 	MaxMemory      int64         // ceiling of script.memory_bytes; default DefaultMemory
+	// MaxTimeout is the ceiling of script.timeout; default DefaultMaxTimeout. Script slots are
+	// not preemptible, so a script's time limit is also how long it may keep a processor from
+	// other tenants (a dry run's context lives as long as the admin connection).
+	MaxTimeout time.Duration
 
 	observeDerived func([]byte) // tests: sees each value a built-in derived from a secret
 }
@@ -61,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxMemory <= 0 {
 		o.MaxMemory = DefaultMemory
+	}
+	if o.MaxTimeout <= 0 {
+		o.MaxTimeout = DefaultMaxTimeout
 	}
 	return o
 }
@@ -125,6 +135,9 @@ func Compile(cfg config.Script, b signer.Build, opts Options) (*Step, error) {
 	s := &Step{
 		opts: opts, provider: b.Provider, src: src, program: prog,
 		timeout: cfg.Timeout.Or(opts.DefaultTimeout), secrets: b.Secrets,
+	}
+	if t := cfg.Timeout.Std(); t > opts.MaxTimeout {
+		return nil, fmt.Errorf("%s.timeout: want at most %v, got %v (a looping script holds a processor slot that long)", b.Path, opts.MaxTimeout, t)
 	}
 	if s.reqFn, s.respFn, err = pickFunctions(cfg, src); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -49,6 +50,13 @@ var hardening = goja.MustCompile("keygate-hardening.js", `(function (g) {
   return freeze;
 })(globalThis)`, true)
 
+// topLevelLimit bounds a script's top level (below script.timeout): it runs at every Compile,
+// inside the config owner's apply, for every provider of every tenant, and at every pool miss.
+const topLevelLimit = time.Second
+
+// freezeLimit is the least time the deep freeze after the top level may take.
+const freezeLimit = time.Second
+
 // newVM builds a runtime: built-ins, hardening, the script's top level, then a deep freeze of
 // everything reachable so that no state survives from one request to the next.
 func (s *Step) newVM() (*vm, error) {
@@ -76,13 +84,25 @@ func (s *Step) newVM() (*vm, error) {
 	}
 	freeze, _ := goja.AssertFunction(freezeVal)
 
-	st.budget.start(s.timeout)
+	// The top level and the freeze run script code: under the time limit and, through the
+	// watchdog, the memory budget (`s += s` in a var initializer grows the heap one operation
+	// at a time, which no built-in wrapper sees).
+	watcher.start(st, s.memory)
+	defer watcher.stop(st)
+	st.budget.start(min(s.timeout, topLevelLimit))
 	_, err = rt.RunProgram(s.program)
+	failed := ""
+	if err != nil {
+		failed = s.describe(err) // a thrown object's toString is script code: inside the limit
+	}
 	if fired := st.budget.stop(); fired != nil {
-		return nil, fmt.Errorf("script %s: the top level ran out of time", s.src.name)
+		if fired == errTimedOut {
+			return nil, fmt.Errorf("script %s: the top level ran longer than %v", s.src.name, min(s.timeout, topLevelLimit))
+		}
+		return nil, fmt.Errorf("script %s: the top level: %v", s.src.name, fired)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("script %s: the top level failed: %s", s.src.name, s.describe(err))
+		return nil, fmt.Errorf("script %s: the top level failed: %s", s.src.name, failed)
 	}
 	var ok bool
 	if v.req, ok = goja.AssertFunction(g.Get(s.reqFn)); !ok {
@@ -93,10 +113,19 @@ func (s *Step) newVM() (*vm, error) {
 			return nil, fmt.Errorf("script %s: no response function %q", s.src.name, s.respFn)
 		}
 	}
+	// The freeze runs script code too: Object.freeze and Reflect.ownKeys call a Proxy's traps.
+	// Unbounded, a looping trap would hang Compile, and with it the config owner's apply.
+	st.budget.start(max(s.timeout, freezeLimit))
 	for _, o := range []goja.Value{g, v.objs.headers, v.objs.params, v.objs.body} {
-		if _, err := freeze(goja.Undefined(), o); err != nil {
-			return nil, fmt.Errorf("script %s: freezing the runtime: %w", s.src.name, err)
+		if _, err = freeze(goja.Undefined(), o); err != nil {
+			break
 		}
+	}
+	if fired := st.budget.stop(); fired != nil {
+		return nil, fmt.Errorf("script %s: freezing the runtime (a Proxy trap of the top level?): %v", s.src.name, fired)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("script %s: freezing the runtime: %s", s.src.name, s.describe(err))
 	}
 	return v, nil
 }
