@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/keygate/keygate/internal/config"
@@ -175,18 +176,16 @@ func (s *server) rollback(c *call) (any, error) {
 	if req.Message == "" {
 		req.Message = fmt.Sprintf("rollback to version %d", req.Version)
 	}
-	if c.p.Role == RoleGatewayAdmin {
-		base, err := baseVersion(c.r)
-		if err != nil {
-			return nil, err
-		}
-		v, err := s.opts.Configs.RollbackFrom(c.r.Context(), req.Version, base, c.p.Name, req.Message)
-		c.ev.Version = v.Number
-		return v.Meta(), err
+	base, err := baseVersion(c.r)
+	if err != nil {
+		return nil, err
 	}
 	old, err := s.opts.Configs.Get(c.r.Context(), req.Version)
 	if err != nil {
 		return nil, err
+	}
+	if c.p.Role == RoleGatewayAdmin {
+		return s.gatewayRollback(c, old, base, req.Message)
 	}
 	oldFile, err := parseConfig(old.Config)
 	if err != nil {
@@ -217,6 +216,35 @@ func (s *server) rollback(c *call) (any, error) {
 			keep[k] = n
 		}
 		return s.tenantChange(c, curFile, &next, keep, req.Message)
+	})
+	return v.Meta(), err
+}
+
+// gatewayRollback makes a new version with the content and pins of old, except the tenants'
+// credentials, which stay as they are now: a revoked AppKey is a security action no rollback
+// undoes (a leaked key would sign again), and a credential issued since keeps working. A
+// tenant that no longer exists comes back without credentials.
+func (s *server) gatewayRollback(c *call, old versions.Version, base int, msg string) (any, error) {
+	oldFile, err := parseConfig(old.Config)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.commit(c, func(cur versions.Version, curFile *config.File) (versions.Change, error) {
+		if base != 0 && base != cur.Number {
+			return versions.Change{}, fmt.Errorf("%w: it was based on version %d, and version %d is now the newest; read it and retry",
+				versions.ErrStale, base, cur.Number)
+		}
+		creds := map[string][]config.TenantCredential{}
+		for _, t := range curFile.Tenants {
+			creds[t.Name] = t.Credentials
+		}
+		next := *oldFile
+		next.Tenants = slices.Clone(oldFile.Tenants)
+		for i := range next.Tenants {
+			next.Tenants[i].Credentials = creds[next.Tenants[i].Name]
+		}
+		data, err := renderConfig(&next)
+		return versions.Change{Config: data, Keep: old.SecretVersions, Message: msg, RollbackOf: old.Number}, err
 	})
 	return v.Meta(), err
 }

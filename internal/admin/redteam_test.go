@@ -95,13 +95,13 @@ func TestRedTeamUpstreamDNSNameOnLoopbackIsRefused(t *testing.T) {
 	}
 }
 
-// Red team, not fixed: globex's admin revokes a leaked AppKey (200). Later a gateway admin rolls
+// Red team: globex's admin revokes a leaked AppKey (200). Later a gateway admin rolls
 // the config back to an earlier version, say to undo a bad provider change of another tenant:
 // the whole config comes back, the revoked credential with it, and the leaked AppKey signs
-// again. Revocation is a security action a rollback should not undo (credentials kept as they
-// are now, or the rollback refused naming the revocations it would undo): a design decision.
+// again. Revocation is a security action a rollback does not undo: credentials stay as they
+// are now (gatewayRollback).
 func TestRedTeamGatewayRollbackDoesNotResurrectRevokedCredential(t *testing.T) {
-	t.Skip("red team: a gateway admin's rollback brings back a tenant's revoked credential; see report")
+
 	e := newEnv(t)
 	if st, _ := e.do(t, globexAdmTok, "DELETE", "/v1/tenants/globex/credentials/k1", ""); st != http.StatusOK {
 		t.Fatalf("revoke: %d", st)

@@ -68,6 +68,8 @@ type Change struct {
 	Author, Message string
 	// Tenant is the tenant a tenant-scoped change was made for ("" for gateway-wide ones).
 	Tenant string
+	// RollbackOf is the version whose content this change restores (0: an ordinary change).
+	RollbackOf int
 }
 
 // ErrStale is a change built from a version that is no longer the newest.
@@ -116,7 +118,7 @@ func (m *Manager) ApplyPinned(ctx context.Context, data []byte, keep map[string]
 
 // Commit applies c, refusing it with ErrStale if c.Base is set and no longer the newest version.
 func (m *Manager) Commit(ctx context.Context, c Change) (Version, error) {
-	return m.apply(ctx, c, 0)
+	return m.apply(ctx, c, c.RollbackOf)
 }
 
 // Rollback makes a new version with the content and pinned secret versions of version n, so the
