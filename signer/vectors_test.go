@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	sharedVectors  = "../test/vectors" // copies of ../shared/vectors, public test vectors
+	sharedVectors  = "../test/vectors" // public test vectors, kept in the repository
 	exampleVectors = "../examples/vectors"
 )
 
