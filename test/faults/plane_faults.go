@@ -144,9 +144,9 @@ func adminConnectionFlood(t *testing.T, e *env, r *record) {
 	if st != http.StatusOK {
 		t.Errorf("/readyz during the flood: %d", st)
 	}
-	if during > 2*before+20*time.Millisecond {
-		t.Errorf("signed p99 %s during the flood, %s before: more than 2x", during, before)
-	}
+	// The p99s are a measurement for the table, not asserted: a timed comparison fails on a busy
+	// machine for reasons that are not the flood (timing targets belong to benchmarks). What is
+	// asserted is what the flood could break: readiness and every signed request answering 200.
 }
 
 // unauthenticatedAuditFlood: 3,000 token-less requests naming tenant beta in their URL leave
