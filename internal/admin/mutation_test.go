@@ -1,0 +1,38 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestTenantScopeChecksOneByOne: each check of checkTenantChange refuses on its own, naming
+// what was refused, so that dropping any one of them fails this test (issue 26's surviving
+// mutants: the gateway sections one at a time, script.file, upstream.ca_file, and a secret
+// prefix compared without its trailing separator).
+func TestTenantScopeChecksOneByOne(t *testing.T) {
+	e := newEnv(t)
+	acmeProvider := func(extra string) string {
+		return strings.Replace(baseConfig, `    secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"}`,
+			`    secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"}`+extra, 1)
+	}
+	for _, c := range []struct{ name, cfg, want string }{
+		{"listen", baseConfig + "listen: {ext_proc: \"127.0.0.1:19999\"}\n", "only a gateway admin may change them"},
+		{"keystore", baseConfig + "keystore: {type: file, file: {path: other.yaml}}\n", "only a gateway admin may change them"},
+		{"limits", baseConfig + "limits: {max_body_bytes: 99}\n", "only a gateway admin may change them"},
+		{"state", baseConfig + "state: {dir: /tmp/elsewhere}\n", "only a gateway admin may change them"},
+		{"admin", baseConfig + "admin:\n  tokens: [{name: mine, role: gateway_admin, hash: \"sha256:" + strings.Repeat("ab", 32) + "\"}]\n", "only a gateway admin may change them"},
+		{"script file", acmeProvider("\n    script: {file: /etc/passwd}"), "script.file"},
+		{"upstream ca_file", strings.Replace(baseConfig, `upstream: {url: "https://pay.acme.example"}`, `upstream: {url: "https://pay.acme.example", ca_file: /etc/ssl/other.pem}`, 1), "upstream.ca_file"},
+		{"a sibling tenant's prefix (acme2)", strings.Replace(baseConfig, "secret/keygate/tenants/acme/pay#value", "secret/keygate/tenants/acme2/pay#value", 1), "outside tenant"},
+		{"the prefix itself", strings.Replace(baseConfig, "secret/keygate/tenants/acme/pay#value", "secret/keygate/tenants/acme#value", 1), "outside tenant"},
+	} {
+		status, body := e.do(t, acmeAdminTok, "POST", "/v1/config", c.cfg)
+		if status != http.StatusForbidden || !strings.Contains(body, c.want) {
+			t.Errorf("%s: got %d, want 403 naming %q: %s", c.name, status, c.want, body)
+		}
+	}
+	if v, _ := e.configs.Current(); v.Number != 1 {
+		t.Fatalf("a refused change made version %d", v.Number)
+	}
+}
