@@ -1,0 +1,57 @@
+package script
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/keygate/keygate/internal/config"
+)
+
+// Handle markers: two rules whose mutants lived before (issue 26).
+
+// TestForgedMarkerFromTheCallerIsNoHandle: a caller's request carrying a well-formed marker of
+// another invocation ("\uE000kg:<id>:0\uE001") must not resolve to this invocation's handle 0;
+// used as a key it fails the request (a lookup that ignored the invocation id would sign with
+// the provider's secret under a key the caller chose to name).
+func TestForgedMarkerFromTheCallerIsNoHandle(t *testing.T) {
+	step, err := Compile(config.Script{Inline: reqHead + `reqHeaders.set("X-Sig", hmac_sha256(reqBody.get("k"), "m"))
+}`}, testBuild(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, forged := range []string{"\uE000kg:0000000000000000:0\uE001", "\uE000kg:ffffffffffffffff:1\uE001"} {
+		x := newExchange("/pay", `{"k":"`+forged+`"}`, &fakeTokens{})
+		if err := step.SignRequest(context.Background(), x); err == nil {
+			t.Fatalf("a marker forged in the request (%q) was taken as a handle: X-Sig %q", forged, x.Request.Header.Get("X-Sig"))
+		}
+	}
+}
+
+// TestAnyPartOfAMarkerIsRefusedAtAnOutput: the tail of a marker (its invocation id, index and
+// closing delimiter, without the opening one) must not reach an output either.
+func TestAnyPartOfAMarkerIsRefusedAtAnOutput(t *testing.T) {
+	for _, body := range []string{
+		`reqHeaders.set("X", AesKey.slice(1))`,                    // no opening delimiter
+		`reqHeaders.set("X", AesKey.slice(0, AesKey.length - 1))`, // no closing delimiter
+		`reqHeaders.set("X", AesKey.slice(AesKey.length - 1))`,    // the closing delimiter alone
+		`reqBody.set("x", "id=" + AesKey.split(":")[1])`,          // the invocation id alone
+	} {
+		outputs, reqErr, _ := hostileRun(t, reqHead+body+"\n}", nil)
+		joined := string(joinOutputs(outputs))
+		if reqErr == nil && (strings.ContainsRune(joined, '\uE000') || strings.ContainsRune(joined, '\uE001')) {
+			t.Errorf("%s: a part of a marker reached an output", body)
+		}
+		if reqErr == nil && strings.Contains(body, "slice") {
+			t.Errorf("%s: the request went through with part of a handle in it", body)
+		}
+	}
+}
+
+func joinOutputs(outs [][]byte) []byte {
+	var b []byte
+	for _, o := range outs {
+		b = append(b, o...)
+	}
+	return b
+}
