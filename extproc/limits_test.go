@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/signer"
 )
 
 // TestOneRequestPerStream: Envoy opens one stream per request; a second request_headers on a
@@ -189,4 +192,40 @@ func serveTest(t *testing.T, opts Options) (*Server, extprocv3.ExternalProcessor
 	}
 	t.Cleanup(func() { conn.Close() })
 	return srv, extprocv3.NewExternalProcessorClient(conn)
+}
+
+type stubTokens struct{}
+
+func (stubTokens) Token(context.Context) (secret.Value, error)         { return secret.FromString("t"), nil }
+func (stubTokens) Load(context.Context) (secret.Value, bool)           { return secret.FromString("t"), true }
+func (stubTokens) Save(context.Context, secret.Value, time.Time) error { return nil }
+func (stubTokens) Invalidate(context.Context)                          {}
+
+// TestTokenProviderAsksForTheResponseHeaders: a provider with a token source must see the
+// response status (a 401 invalidates the token and retries), so its mode override sends
+// response headers, and the request body (the retry resends it); a mutant that left token
+// providers out was caught only by the fault and fleet suites (issue 26).
+func TestTokenProviderAsksForTheResponseHeaders(t *testing.T) {
+	f := mustParse(t, `providers:
+  - {name: tok, hosts: [tok.local], upstream: {url: "https://tok.example"}, token: {type: oauth2_client_credentials, url: "https://tok.example/token"}, signing: [{scheme: header}]}
+`)
+	c := &gateway.Compiler{
+		Catalog: signer.Catalog{"header": func(signer.Build) (signer.Step, error) { return headerStep{}, nil }},
+		Tokens: func(string, string, *config.TokenSource, signer.Keys, map[string]string) (signer.TokenSource, error) {
+			return stubTokens{}, nil
+		},
+	}
+	snap, err := c.Compile(f, gateway.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProcessor(context.Background(), snap, Options{}.withDefaults())
+	resp, err := p.handle(headersMsg("tok.local", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := resp.GetModeOverride()
+	if m.GetResponseHeaderMode() != filterv3.ProcessingMode_SEND || m.GetRequestBodyMode() != filterv3.ProcessingMode_BUFFERED {
+		t.Fatalf("a token provider's mode override %v: want response headers SEND and the request body BUFFERED", m)
+	}
 }
