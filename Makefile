@@ -6,7 +6,7 @@ PKGS    ?= ./...
 # path of VAULT_BIN if set, else builds Vault once from source into ~/.cache/keygate.
 VAULT    = $(shell scripts/vault-build.sh)
 
-.PHONY: all build dev test test-short vault lint bench faults fuzz compose-check clean
+.PHONY: all build dev test test-short vault lint bench faults fuzz mutate compose-check clean
 
 all: build
 
@@ -37,6 +37,9 @@ faults:
 
 fuzz:
 	scripts/fuzz-brief.sh
+
+mutate:
+	scripts/mutate.sh
 
 compose-check:
 	scripts/compose-check.sh

@@ -156,3 +156,14 @@ func TestKeygateHeaders(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+// TestRuleBoundaries: the shortest SPIFFE ID is accepted, and the bare header prefix is
+// keygate's (mutants `make mutate` found alive).
+func TestRuleBoundaries(t *testing.T) {
+	if _, err := Compile([]config.Tenant{{Name: "a", SPIFFEIDs: []string{"spiffe://x"}}}); err != nil {
+		t.Errorf("the shortest SPIFFE ID was refused: %v", err)
+	}
+	if !IsKeygateHeader("X-Keygate-") || IsKeygateHeader("X-Keygate") {
+		t.Error("the header prefix boundary is wrong")
+	}
+}
