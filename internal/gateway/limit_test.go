@@ -27,14 +27,15 @@ func TestBodyLimitIsInclusive(t *testing.T) {
 		size int
 		ok   bool
 	}{{63, true}, {64, true}, {65, false}} {
-		call, err := begin(int64(c.size))
+		_, err := begin(int64(c.size))
 		if (err == nil) != c.ok {
 			t.Errorf("Begin with Content-Length %d: %v, want ok=%v", c.size, err, c.ok)
 		}
 		if err != nil && failure.Status(err) != http.StatusRequestEntityTooLarge {
 			t.Errorf("Content-Length %d: status %d, want 413", c.size, failure.Status(err))
 		}
-		if call, err = begin(-1); err != nil { // size unknown (chunked): checked when the body comes
+		call, err := begin(-1) // size unknown (chunked): checked when the body comes
+		if err != nil {
 			t.Fatal(err)
 		}
 		err = call.SignRequest(context.Background(), bytes.Repeat([]byte("a"), c.size))
