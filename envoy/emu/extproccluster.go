@@ -11,6 +11,9 @@ import (
 	"google.golang.org/grpc/resolver/manual"
 )
 
+// extProcConnectTimeout bounds one connection attempt to the processor (gRPC's own default).
+const extProcConnectTimeout = 20 * time.Second
+
 // extProcHosts are the ext_proc cluster's hosts: several (replicas of keygate) or the one address.
 func extProcHosts(cfg Config) []string {
 	if len(cfg.ExtProcEndpoints) > 1 {
@@ -33,8 +36,12 @@ const healthCheckedRoundRobin = `{"loadBalancingConfig":[{"round_robin":{}}],"he
 // the stream fails (a 500, fail closed either way). A host that comes back is dialled again
 // within a second, as Envoy would find it at its next check.
 func dialExtProc(cfg Config, creds credentials.TransportCredentials) (*grpc.ClientConn, error) {
+	// MinConnectTimeout must be set with ConnectParams: left zero, each connection attempt gets
+	// only the backoff delay (100ms) to dial and finish the HTTP/2 handshake, which a loaded
+	// machine misses, failing every stream of the egress (gRPC UNAVAILABLE: a 500).
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithConnectParams(grpc.ConnectParams{
-		Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+		MinConnectTimeout: extProcConnectTimeout,
 	})}
 	hosts := extProcHosts(cfg)
 	if len(hosts) == 1 {

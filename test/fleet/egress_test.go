@@ -43,15 +43,24 @@ func startEgress(t *testing.T, r *replica) string {
 type tally struct {
 	mu       sync.Mutex
 	statuses map[string]map[string]int // replica -> status -> count
+	// firstError is the first error body each replica answered (keygate's error bodies name
+	// the stage and reference, never a value), for the failure message.
+	firstError map[string]string
 }
 
-func (ty *tally) add(replica, status string) {
+func (ty *tally) add(replica, status, body string) {
 	ty.mu.Lock()
 	defer ty.mu.Unlock()
 	if ty.statuses[replica] == nil {
 		ty.statuses[replica] = map[string]int{}
 	}
 	ty.statuses[replica][status]++
+	if status != "200" && ty.firstError[replica] == "" {
+		if ty.firstError == nil {
+			ty.firstError = map[string]string{}
+		}
+		ty.firstError[replica] = status + " " + body
+	}
 }
 
 // notOK counts answers other than 200.
@@ -82,7 +91,8 @@ func burst(replicas []*replica, egress []string, n int, host string) *tally {
 		k := i % len(egress)
 		wg.Go(func() {
 			<-start
-			ty.add(replicas[k].name, send(client, egress[k], host))
+			status, body := send(client, egress[k], host)
+			ty.add(replicas[k].name, status, body)
 		})
 	}
 	close(start)
@@ -90,19 +100,21 @@ func burst(replicas []*replica, egress []string, n int, host string) *tally {
 	return ty
 }
 
-// send posts one order and returns the status as text ("no answer" when none came back).
-func send(c *http.Client, egress, host string) string {
+// send posts one order and returns the status as text ("no answer" when none came back) and,
+// for an error, the start of the body.
+func send(c *http.Client, egress, host string) (string, string) {
 	req, err := http.NewRequest(http.MethodPost, egress+"/orders", strings.NewReader(`{"amount":7}`))
 	if err != nil {
-		return "bad request: " + err.Error()
+		return "bad request", err.Error()
 	}
 	req.Host = host
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return "no answer"
+		return "no answer", err.Error()
 	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return strconv.Itoa(resp.StatusCode)
+	return strconv.Itoa(resp.StatusCode), string(b)
 }

@@ -127,8 +127,8 @@ func TestFleetSharesTokens(t *testing.T) {
 	is.revokeAll()
 	client := &http.Client{Timeout: 10 * time.Second}
 	for i, r := range fleet {
-		if got := send(client, egress[i], host); got != "200" {
-			t.Fatalf("%s: a request after the revocation got %s, want 200", r.name, got)
+		if got, body := send(client, egress[i], host); got != "200" {
+			t.Fatalf("%s: a request after the revocation got %s, want 200: %.200s", r.name, got, body)
 		}
 	}
 	is.ttl.Store(600)

@@ -39,7 +39,7 @@ func (p phase) run(t *testing.T, fleet []*replica, egress []string, is *issuer, 
 		t.Errorf("%s: token endpoint called %d times for %d concurrent requests over %d replicas, want 1", p.name, d.calls, requests, len(fleet))
 	}
 	if n := ty.notOK(); n != 0 {
-		t.Errorf("%s: %d of %d callers did not get 200: %s", p.name, n, requests, ty.String())
+		t.Errorf("%s: %d of %d callers did not get 200: %s; first error per replica: %v", p.name, n, requests, ty.String(), ty.firstError)
 	}
 	if d.unsigned != 0 {
 		t.Errorf("%s: %d requests reached the provider without an issued token", p.name, d.unsigned)
