@@ -83,26 +83,34 @@ func (g *guard) recordAnonymous() (ok bool, skippedBefore int64) {
 	return true, g.skipped.Swap(0)
 }
 
-// metricsHandler serves /metrics, behind a gateway admin's token when auth is set (failed
-// logins count against the client like any other).
+// login authenticates the request's bearer token: a 429 while the client's address is over
+// its failed logins, a 401 (counted against the address) for a missing or invalid token.
+func (s *server) login(w http.ResponseWriter, r *http.Request) (Principal, error) {
+	if s.guard.blocked(r) {
+		return Principal{}, errorf(http.StatusTooManyRequests, "too many failed logins from this address; retry later")
+	}
+	p, ok := s.authenticate(r)
+	if !ok {
+		s.guard.failed(r)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="keygate-admin"`)
+		return Principal{}, errorf(http.StatusUnauthorized, "missing or invalid bearer token")
+	}
+	return p, nil
+}
+
+// metricsHandler serves /metrics, behind a gateway admin's token when auth is set.
 func (s *server) metricsHandler(h http.Handler, auth bool) http.Handler {
 	if !auth {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.guard.blocked(r) {
-			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "too many failed logins from this address; retry later", "status": 429})
-			return
+		p, err := s.login(w, r)
+		if err == nil && p.Role != RoleGatewayAdmin {
+			err = forbidden("only a gateway admin may read /metrics")
 		}
-		p, ok := s.authenticate(r)
-		if !ok {
-			s.guard.failed(r)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="keygate-admin"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "missing or invalid bearer token", "status": 401})
-			return
-		}
-		if p.Role != RoleGatewayAdmin {
-			writeJSON(w, http.StatusForbidden, map[string]any{"error": "only a gateway admin may read /metrics", "status": 403})
+		if err != nil {
+			status := statusOf(err)
+			writeJSON(w, status, map[string]any{"error": err.Error(), "status": status})
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -62,16 +62,8 @@ func (s *server) handle(mux *http.ServeMux, rt route) {
 		c := &call{w: w, r: r, ev: audit.Admin{Time: start.UTC(), Action: action, Tenant: r.PathValue("tenant")}}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 		var body any
-		var err error
-		var p Principal
-		ok := false
-		if s.guard.blocked(r) {
-			err = errorf(http.StatusTooManyRequests, "too many failed logins from this address; retry later")
-		} else if p, ok = s.authenticate(r); !ok {
-			s.guard.failed(r)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="keygate-admin"`)
-			err = errorf(http.StatusUnauthorized, "missing or invalid bearer token")
-		}
+		p, err := s.login(w, r)
+		ok := err == nil
 		if ok {
 			c.p = p
 			c.ev.Actor, c.ev.Role = p.Name, string(p.Role)

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/keygate/keygate/internal/routing"
 )
 
 // ClientID is a peer identity an allow-list names: a SPIFFE ID (URI SAN) or a DNS name (DNS SAN).
@@ -51,23 +53,10 @@ func ParseClientID(s string) (ClientID, error) {
 	return ClientID{}, fmt.Errorf("%q: want spiffe://trust-domain/path or dns:name", s)
 }
 
-// isDNSName: lower-case letters, digits and '-' in dot-separated labels of 1-63, at most 253.
-func isDNSName(s string) bool {
-	if s == "" || len(s) > 253 || net.ParseIP(s) != nil {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// isDNSName is the host rule providers' hosts follow (routing.CheckHost): lower-case labels
+// of a-z, 0-9 and '-', no wildcard, no port, no IP literal. One rule for every name keygate
+// compares exactly.
+func isDNSName(s string) bool { return routing.CheckHost(s) == nil }
 
 // IsLoopback reports whether a listen address binds loopback only. An empty or unspecified
 // host (":18080", "0.0.0.0", "[::]") binds every interface; a name other than localhost
