@@ -131,12 +131,26 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	defer cancel()
 	p := newProcessor(ctx, snap, s.opts)
 	p.send, p.trustPeer = stream.Send, trustedPeer(stream.Context())
-	msgs := make(chan recvResult, 1)
-	for {
-		go func() { // Recv does not watch ctx: read in the background, and give up at the deadline
+	// Recv does not watch ctx: one reader per stream receives each message when asked (in step
+	// with the answers, as Envoy sends them), and the loop gives up at the deadline. The reader
+	// ends with the stream: Recv fails once Process returns, and next is closed.
+	msgs, next := make(chan recvResult), make(chan struct{}, 1)
+	defer close(next)
+	go func() {
+		for range next {
 			m, err := stream.Recv()
-			msgs <- recvResult{m, err}
-		}()
+			select {
+			case msgs <- recvResult{m, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		next <- struct{}{}
 		var msg *extprocv3.ProcessingRequest
 		var err error
 		select {
