@@ -171,14 +171,19 @@ func (s *Stack) serveHTTP(l net.Listener, h http.Handler) {
 
 // listen binds addr; an empty one is documented (keygate dev) or a free loopback port.
 func (s *Stack) listen(addr, documented string) (net.Listener, error) {
+	return net.Listen("tcp", s.address(addr, documented))
+}
+
+// address is where a listener goes: addr when given, else the documented address (keygate
+// dev) or a free loopback port.
+func (s *Stack) address(addr, documented string) string {
 	switch {
 	case addr != "":
+		return addr
 	case s.documentedPorts:
-		addr = documented
-	default:
-		addr = "127.0.0.1:0"
+		return documented
 	}
-	return net.Listen("tcp", addr)
+	return "127.0.0.1:0"
 }
 
 // loadConfig loads keygate.yaml from dir, or the embedded dev config written to a private

@@ -34,19 +34,9 @@ func (s *Stack) startServe(ctx context.Context, opts Options, log *slog.Logger) 
 	}
 	s.closers = append(s.closers, func() { _ = os.RemoveAll(tmp) })
 	listen := app.ListenOrDefault(f.Listen)
-	for _, a := range []struct {
-		dst       *string
-		flag, def string
-	}{{&f.Listen.ExtProc, opts.ExtProcAddr, listen.ExtProc}, {&f.Listen.XDS, opts.XDSAddr, listen.XDS}, {&f.Listen.Admin, opts.AdminAddr, listen.Admin}} {
-		switch {
-		case a.flag != "":
-			*a.dst = a.flag
-		case s.documentedPorts:
-			*a.dst = a.def
-		default:
-			*a.dst = "127.0.0.1:0"
-		}
-	}
+	f.Listen.ExtProc = s.address(opts.ExtProcAddr, listen.ExtProc)
+	f.Listen.XDS = s.address(opts.XDSAddr, listen.XDS)
+	f.Listen.Admin = s.address(opts.AdminAddr, listen.Admin)
 	f.State.Dir = filepath.Join(tmp, "state")
 	f.State.AuditFile = ""
 	if len(f.Admin.Tokens) == 0 && f.Admin.JWT == nil {
