@@ -18,11 +18,9 @@ import (
 // Configs is the versioned config the API reads and changes; *versions.Manager implements it.
 type Configs interface {
 	Current() (versions.Version, bool)
-	Apply(ctx context.Context, data []byte, author, message string) (versions.Version, error)
 	// Commit applies a change; one whose Base is no longer the newest version fails with
 	// versions.ErrStale (a 409), never undoing the newer version.
 	Commit(ctx context.Context, c versions.Change) (versions.Version, error)
-	RollbackFrom(ctx context.Context, n, base int, author, message string) (versions.Version, error)
 	History(ctx context.Context) ([]versions.Version, error)
 	Get(ctx context.Context, n int) (versions.Version, error)
 }

@@ -74,20 +74,8 @@ func (c configs) Apply(ctx context.Context, data []byte, author, message string)
 	return c.done(c.Manager.Apply(ctx, data, author, message))
 }
 
-func (c configs) ApplyPinned(ctx context.Context, data []byte, keep map[string]int, author, message string) (versions.Version, error) {
-	return c.done(c.Manager.ApplyPinned(ctx, data, keep, author, message))
-}
-
-func (c configs) Rollback(ctx context.Context, n int, author, message string) (versions.Version, error) {
-	return c.done(c.Manager.Rollback(ctx, n, author, message))
-}
-
 func (c configs) Commit(ctx context.Context, ch versions.Change) (versions.Version, error) {
 	return c.done(c.Manager.Commit(ctx, ch))
-}
-
-func (c configs) RollbackFrom(ctx context.Context, n, base int, author, message string) (versions.Version, error) {
-	return c.done(c.Manager.RollbackFrom(ctx, n, base, author, message))
 }
 
 func (c configs) done(v versions.Version, err error) (versions.Version, error) {

@@ -106,14 +106,7 @@ func (m *Manager) setCurrent(v Version) {
 // config (parse, validation or compile error, each naming the field) is never applied or
 // stored. Applying the content and pins of the latest version again stores nothing new.
 func (m *Manager) Apply(ctx context.Context, data []byte, author, message string) (Version, error) {
-	return m.ApplyPinned(ctx, data, nil, author, message)
-}
-
-// ApplyPinned is Apply with some pins given: a reference in keep keeps its version, the others
-// are pinned to their current version. The admin API uses it so that a tenant's change leaves
-// other tenants' pins alone.
-func (m *Manager) ApplyPinned(ctx context.Context, data []byte, keep map[string]int, author, message string) (Version, error) {
-	return m.apply(ctx, Change{Config: data, Keep: keep, Author: author, Message: message}, 0)
+	return m.apply(ctx, Change{Config: data, Author: author, Message: message}, 0)
 }
 
 // Commit applies c, refusing it with ErrStale if c.Base is set and no longer the newest version.
