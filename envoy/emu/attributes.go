@@ -3,14 +3,39 @@ package emu
 import (
 	"crypto/x509"
 	"net/http"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // builtinAttribute computes the CEL attributes the emulator knows (Envoy's attribute
-// vocabulary); ok is false when Envoy would have no value. route is the route the connection
-// manager matched before the filter chain ran (nil: none).
-func (s *snapshot) builtinAttribute(r *http.Request, route *Route, name string) (any, bool) {
+// vocabulary); ok is false when Envoy would have no value. x is the exchange asking: its route
+// (matched by the connection manager before the filter chain ran, nil: none), and for an
+// upstream filter the cluster of the attempt.
+func (s *snapshot) builtinAttribute(r *http.Request, x *exchange, name string) (any, bool) {
+	route := x.route
+	if name == "xds.cluster_name" {
+		// XDSLookupValues ClusterName (source/extensions/filters/common/expr/context.cc):
+		// StreamInfo::upstreamClusterInfo()->name(). Downstream the connection manager sets it
+		// with the route (ActiveStream::refreshCachedRoute: the route's cluster, when the
+		// cluster manager has it); each router attempt's UpstreamRequest copies it into the
+		// upstream filter chain's StreamInfo (source/common/router/upstream_request.cc,
+		// UpstreamRequest::UpstreamRequest).
+		if x.upstream {
+			return x.cluster, x.cluster != ""
+		}
+		if route != nil {
+			if _, ok := s.clusters[route.Cluster]; ok {
+				return route.Cluster, true
+			}
+		}
+		return nil, false
+	}
+	if x.upstream && strings.HasPrefix(name, "connection.") {
+		// Upstream, connection.* describes the upstream connection, not the caller's; the
+		// emulator does not model it (docs/envoy-ext-proc.md section 12).
+		return nil, false
+	}
 	var peer *x509.Certificate
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		peer = r.TLS.PeerCertificates[0]
@@ -54,7 +79,7 @@ func (s *snapshot) builtinAttribute(r *http.Request, route *Route, name string) 
 
 // attributes builds the attributes map for the first message of direction dir (0 request,
 // 1 response), keyed by the filter name, or nil when none are configured.
-func (s *snapshot) attributes(r *http.Request, route *Route, dir int) map[string]*structpb.Struct {
+func (s *snapshot) attributes(r *http.Request, x *exchange, dir int) map[string]*structpb.Struct {
 	names := s.cfg.RequestAttributes
 	if dir == 1 {
 		names = s.cfg.ResponseAttributes
@@ -63,14 +88,14 @@ func (s *snapshot) attributes(r *http.Request, route *Route, dir int) map[string
 		return nil
 	}
 	var hooked map[string]any
-	if s.cfg.AttributeHook != nil {
+	if s.cfg.AttributeHook != nil && !x.upstream {
 		hooked = s.cfg.AttributeHook(r)
 	}
 	fields := map[string]*structpb.Value{}
 	for _, n := range names {
 		v, ok := hooked[n]
 		if !ok {
-			v, ok = s.builtinAttribute(r, route, n)
+			v, ok = s.builtinAttribute(r, x, n)
 		}
 		if !ok {
 			continue

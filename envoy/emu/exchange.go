@@ -40,6 +40,8 @@ type exchange struct {
 	// upstream: this is ext_proc as an upstream HTTP filter of one router attempt
 	// (upstreamfilter.go): immediate responses and route cache clears are ignored.
 	upstream bool
+	// cluster is the attempt's cluster, for an upstream filter (xds.cluster_name).
+	cluster string
 	// route is the route matched at request headers: StreamInfo::route(), what the xds.*
 	// attributes read.
 	route *Route
@@ -64,7 +66,7 @@ func (x *exchange) call(req *extprocv3.ProcessingRequest, kind msgKind) (resp *e
 	}
 	if !x.sentAttrs[dir] {
 		x.sentAttrs[dir] = true
-		req.Attributes = x.snap.attributes(x.r, x.route, dir)
+		req.Attributes = x.snap.attributes(x.r, x, dir)
 	}
 	resp, out, err := x.proc.roundTrip(req, x.snap.cfg.MessageTimeout, x.snap.cfg.MaxMessageTimeout)
 	switch out {

@@ -36,3 +36,54 @@ func TestXDSRouteAttributes(t *testing.T) {
 		}
 	}
 }
+
+// TestXDSClusterNameAttribute: xds.cluster_name is StreamInfo::upstreamClusterInfo()->name()
+// (context.cc XDSLookupValues ClusterName). Downstream the connection manager sets it with the
+// route (ActiveStream::refreshCachedRoute: the route's cluster, absent when the cluster
+// manager has no such cluster); upstream each attempt's UpstreamRequest copies it into the
+// upstream filter chain's StreamInfo (router/upstream_request.cc, UpstreamRequest::
+// UpstreamRequest), and connection.* there is the upstream connection, not the caller's.
+func TestXDSClusterNameAttribute(t *testing.T) {
+	h := newHarness(t, nil, func(c *Config) {
+		c.RequestAttributes = []string{"xds.cluster_name"}
+		c.VirtualHosts[0].Routes = append([]Route{{Name: "gone", Path: "/gone", Cluster: "missing"}}, c.VirtualHosts[0].Routes...)
+		up := c.Clusters["up"]
+		up.UpstreamExtProc = &Config{ExtProcAddress: c.ExtProcAddress, FilterName: "up-filter",
+			RequestAttributes: []string{"xds.cluster_name", "connection.mtls", "request.method"}}
+		c.Clusters["up"] = up
+	})
+	h.do("GET", "/x", "", nil)
+	var down, upstream map[string]bool
+	for _, m := range h.proc.messages() {
+		if a := m.GetAttributes()[DefaultFilterName]; a != nil {
+			if got := a.GetFields()["xds.cluster_name"].GetStringValue(); got != "up" {
+				t.Errorf("downstream xds.cluster_name = %q, want the route's cluster", got)
+			}
+			down = map[string]bool{}
+		}
+		if a := m.GetAttributes()["up-filter"]; a != nil {
+			upstream = map[string]bool{}
+			for k := range a.GetFields() {
+				upstream[k] = true
+			}
+			if got := a.GetFields()["xds.cluster_name"].GetStringValue(); got != "up" {
+				t.Errorf("upstream xds.cluster_name = %q, want the attempt's cluster", got)
+			}
+		}
+	}
+	if down == nil || upstream == nil {
+		t.Fatalf("attributes missing: downstream %v upstream %v", down, upstream)
+	}
+	if upstream["connection.mtls"] || !upstream["request.method"] {
+		t.Errorf("upstream attributes %v: the caller's connection.* must not appear", upstream)
+	}
+	before := len(h.proc.messages())
+	h.do("GET", "/gone", "", nil)
+	msgs := h.proc.messages()
+	if len(msgs) == before {
+		t.Fatal("no message for the route to a missing cluster")
+	}
+	if _, ok := msgs[before].GetAttributes()[DefaultFilterName].GetFields()["xds.cluster_name"]; ok {
+		t.Error("xds.cluster_name present for a cluster the cluster manager does not have")
+	}
+}

@@ -49,6 +49,7 @@ func compile(cfg Config, clientFor func(Config) (extprocv3.ExternalProcessorClie
 			}
 		}
 		s.clusters[name] = newUpstreamCluster(c)
+		s.clusters[name].name = name
 		if up := c.UpstreamExtProc; up != nil {
 			sub := *up
 			sub.VirtualHosts, sub.Clusters, sub.Disabled = nil, nil, false

@@ -15,6 +15,7 @@ import (
 // upstreamCluster is a Cluster with its connection pool.
 type upstreamCluster struct {
 	Cluster
+	name      string // the key the cluster manager knows it by
 	transport *http.Transport
 	filter    *snapshot // the upstream ext_proc filter (Cluster.UpstreamExtProc), or nil
 	next      atomic.Uint64

@@ -23,7 +23,7 @@ func (e *Emulator) attempt(ctx context.Context, r *http.Request, route *Route, c
 	if cl.filter == nil {
 		return forward(ctx, route, cl, h.clone(), m.body, m.hasBody, suppress)
 	}
-	ux := &exchange{snap: cl.filter, st: &e.st, r: r, upstream: true}
+	ux := &exchange{snap: cl.filter, st: &e.st, r: r, upstream: true, cluster: cl.name}
 	ux.setup(nil)
 	defer ux.finish()
 	um := &message{headers: h.clone(), body: append([]byte(nil), m.body...), hasBody: m.hasBody}
