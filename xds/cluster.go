@@ -11,6 +11,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/routing"
 )
 
 // Extension names Envoy looks these typed configs up by.
@@ -63,10 +65,19 @@ func parseUpstream(raw string) (upstream, error) {
 }
 
 // providerCluster is one provider's upstream: DNS (or static for an IP literal), TLS with
-// server verification for https, explicit HTTP/1.1 or HTTP/2.
-func providerCluster(p config.Provider, up upstream, o Options) (*clusterv3.Cluster, error) {
-	c := baseCluster(ClusterName(p.Name), up.host, up.port, up.ip, p.Upstream.ConnectTimeout.Or(DefaultConnectTimeout))
-	if err := setProtocol(c, p.Upstream.HTTP2); err != nil {
+// server verification for https, explicit HTTP/1.1 or HTTP/2. A signed cluster (signed: the
+// provider signs upstream, config.File.SignsUpstream) also runs keygate's ext_proc as an
+// upstream HTTP filter, once per router attempt.
+func providerCluster(p config.Provider, up upstream, signed bool, o Options) (*clusterv3.Cluster, error) {
+	c := baseCluster(providerClusterName(p.Name, signed), up.host, up.port, up.ip, p.Upstream.ConnectTimeout.Or(DefaultConnectTimeout))
+	var filters []*hcmv3.HttpFilter
+	if signed {
+		var err error
+		if filters, err = upstreamFilters(o); err != nil {
+			return nil, err
+		}
+	}
+	if err := setProtocol(c, p.Upstream.HTTP2, filters...); err != nil {
 		return nil, err
 	}
 	if up.scheme != "https" {
@@ -185,8 +196,9 @@ func baseCluster(name, host string, port uint32, ip bool, connect time.Duration)
 	}
 }
 
-// setProtocol pins HTTP/1.1 or HTTP/2 the non-deprecated way (typed_extension_protocol_options).
-func setProtocol(c *clusterv3.Cluster, http2 bool) error {
+// setProtocol pins HTTP/1.1 or HTTP/2 the non-deprecated way (typed_extension_protocol_options),
+// with the cluster's upstream HTTP filters, if any.
+func setProtocol(c *clusterv3.Cluster, http2 bool, filters ...*hcmv3.HttpFilter) error {
 	explicit := &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
 		ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_HttpProtocolOptions{
 			HttpProtocolOptions: &corev3.Http1ProtocolOptions{},
@@ -199,6 +211,7 @@ func setProtocol(c *clusterv3.Cluster, http2 bool) error {
 	}
 	opts, err := pack(&httpv3.HttpProtocolOptions{
 		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: explicit},
+		HttpFilters:             filters,
 	})
 	if err != nil {
 		return err
@@ -216,4 +229,12 @@ func socketAddress(host string, port uint32) *corev3.Address {
 
 func exact(s string) *matcherv3.StringMatcher {
 	return &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: s}}
+}
+
+// providerClusterName is a provider's cluster: the signed name when it signs upstream.
+func providerClusterName(provider string, signed bool) string {
+	if signed {
+		return routing.SignedCluster(provider)
+	}
+	return ClusterName(provider)
 }

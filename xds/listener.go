@@ -12,6 +12,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	upstreamcodecv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/upstream_codec/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -94,8 +95,9 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 			RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		},
-		// What extproc reads the SPIFFE ID and the matched route (so the provider) from.
-		RequestAttributes: []string{tenancy.SPIFFEAttribute, routing.RouteAttribute},
+		// What extproc reads the SPIFFE ID, the matched route (so the provider) and the route's
+		// cluster (signed there or here: routing.SignedCluster) from.
+		RequestAttributes: []string{tenancy.SPIFFEAttribute, routing.RouteAttribute, routing.ClusterAttribute},
 		MessageTimeout:    durationpb.New(o.MessageTimeout),
 		MaxMessageTimeout: durationpb.New(max(MaxMessageTimeout, o.MessageTimeout)),
 		MutationRules: &mutationv3.HeaderMutationRules{
@@ -107,6 +109,59 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 		// keygate turns body processing off for requests that need no body changes.
 		AllowModeOverride: true,
 	}
+}
+
+// UpstreamPhaseHeader and UpstreamPhase are the gRPC initial metadata of the upstream filter's
+// streams: what tells keygate an upstream attempt from a caller's request. A caller can set
+// HTTP headers, never the metadata of Envoy's own gRPC stream.
+const (
+	UpstreamPhaseHeader = "x-keygate-phase"
+	UpstreamPhase       = "upstream"
+)
+
+// upstreamFilters are a signed cluster's HttpProtocolOptions.http_filters: keygate's ext_proc,
+// then upstream_codec (the last upstream filter must be the codec). Each router attempt builds
+// its own chain, so each attempt opens its own stream and is signed with a fresh token and
+// nonce (docs/envoy-ext-proc.md sections 10 and 11).
+func upstreamFilters(o Options) ([]*hcmv3.HttpFilter, error) {
+	ep, err := pack(upstreamExtProcFilter(o))
+	if err != nil {
+		return nil, err
+	}
+	codec, err := pack(&upstreamcodecv3.UpstreamCodec{})
+	if err != nil {
+		return nil, err
+	}
+	return []*hcmv3.HttpFilter{
+		{Name: o.ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: ep}},
+		{Name: upstreamCodecName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: codec}},
+	}, nil
+}
+
+const upstreamCodecName = "envoy.filters.http.upstream_codec"
+
+// upstreamExtProcFilter is keygate's ext_proc as an upstream filter: the same server, told
+// apart by initial metadata; the attempt's cluster names the provider (xds.cluster_name).
+// Request headers, body (BUFFERED: the signature goes with the body) and trailers (so a
+// request with trailers and no DATA is refused rather than continued unsigned) are sent;
+// response headers so a rejected token is dropped before the router retries; no response
+// body (the downstream phase processes the answer). No mode override: the phase asks for
+// nothing else.
+func upstreamExtProcFilter(o Options) *extprocv3.ExternalProcessor {
+	f := extProcFilter(o)
+	f.GrpcService.InitialMetadata = []*corev3.HeaderValue{{Key: UpstreamPhaseHeader, Value: UpstreamPhase}}
+	f.ProcessingMode = &extprocv3.ProcessingMode{
+		RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+		ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+		RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+		ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
+		RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
+		ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+	}
+	// connection.* upstream is the provider connection: the caller is checked downstream only.
+	f.RequestAttributes = []string{routing.ClusterAttribute}
+	f.AllowModeOverride = false
+	return f
 }
 
 func adsSource() *corev3.ConfigSource {

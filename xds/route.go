@@ -34,8 +34,9 @@ func newRouteTable(name string, providers []config.Provider) *routeTable {
 	}
 }
 
-// add appends provider p's virtual host; path names p in errors (providers[i]).
-func (t *routeTable) add(path string, p config.Provider, up upstream) error {
+// add appends provider p's virtual host; path names p in errors (providers[i]). signed: p
+// signs in its cluster's upstream filter (config.File.SignsUpstream).
+func (t *routeTable) add(path string, p config.Provider, up upstream, signed bool) error {
 	// The route's name is what keygate identifies the provider by: Envoy sends it with each
 	// request (routing.RouteAttribute), so keygate signs for the provider Envoy routes to.
 	if p.Name == "" || strings.ContainsAny(p.Name, "/ ") {
@@ -53,7 +54,7 @@ func (t *routeTable) add(path string, p config.Provider, up upstream) error {
 		vh.Domains = append(vh.Domains, h) // validated: exact lower-case names
 	}
 	action := &routev3.RouteAction{
-		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: ClusterName(p.Name)},
+		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: providerClusterName(p.Name, signed)},
 		Timeout:          durationpb.New(p.Upstream.Timeout.Or(DefaultRouteTimeout)),
 		// keygate sets :authority to the upstream host itself; the route says the same, so the
 		// Host that leaves is right whichever filter ran last.
@@ -62,6 +63,23 @@ func (t *routeTable) add(path string, p config.Provider, up upstream) error {
 	switch r := p.Upstream.Retries; {
 	case r < 0:
 		return fmt.Errorf("%s.upstream.retries: must not be negative", path)
+	case signed:
+		// The one retry after a rejected token is the router's: the upstream filter drops the
+		// token on the attempt's 401 and signs the next attempt with a fresh one. The body of
+		// each attempt is a copy of the router's buffer, bounded by the connection's buffer
+		// limit (limits.max_body_bytes, egressListener), so no body keygate accepts abandons
+		// the retry (retry_or_shadow_abandoned).
+		codes := make([]uint32, 0, len(p.Token.RetryStatuses()))
+		for _, c := range p.Token.RetryStatuses() {
+			codes = append(codes, uint32(c))
+		}
+		// upstream.retries keeps its meaning (connect failures); the budget is shared.
+		on := "retriable-status-codes"
+		if r > 0 {
+			on = retryOn + "," + on
+		}
+		action.RetryPolicy = &routev3.RetryPolicy{RetryOn: on, RetriableStatusCodes: codes,
+			NumRetries: wrapperspb.UInt32(uint32(max(r, 1)))}
 	case r > 0:
 		action.RetryPolicy = &routev3.RetryPolicy{RetryOn: retryOn, NumRetries: wrapperspb.UInt32(uint32(r))}
 	}

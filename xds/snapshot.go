@@ -65,11 +65,12 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 			errs = append(errs, fmt.Errorf("%s.upstream.url: %w", path, err))
 			continue
 		}
-		if err := routes.add(path, p, up); err != nil {
+		signed := f.SignsUpstream(&f.Providers[i])
+		if err := routes.add(path, p, up, signed); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		c, err := providerCluster(p, up, o)
+		c, err := providerCluster(p, up, signed, o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.upstream: %w", path, err))
 			continue
@@ -93,7 +94,7 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 func (r *Resources) validate(f *config.File) []error {
 	provider := map[string]int{}
 	for i, p := range f.Providers {
-		provider[ClusterName(p.Name)] = i
+		provider[providerClusterName(p.Name, f.SignsUpstream(&f.Providers[i]))] = i
 	}
 	var errs []error
 	check := func(kind, name string, m proto.Message) {

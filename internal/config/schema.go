@@ -14,6 +14,7 @@ type File struct {
 	Listen    Listen     `json:"listen,omitempty"`
 	Keystore  Keystore   `json:"keystore,omitempty"`
 	Limits    Limits     `json:"limits,omitempty"`
+	Envoy     Envoy      `json:"envoy,omitempty"`
 	State     State      `json:"state,omitempty"`
 	Admin     Admin      `json:"admin,omitempty"`
 	Tenants   []Tenant   `json:"tenants,omitempty"`
@@ -201,6 +202,27 @@ type Cache struct {
 	NegativeTTL  Duration `json:"negative_ttl,omitempty"`   // "not found" remembered, default 10s
 	StaleIfError Duration `json:"stale_if_error,omitempty"` // serve expired values while Vault is down, default 10m
 	MaxBytes     int64    `json:"max_bytes,omitempty"`      // default 64 MiB
+}
+
+// Envoy holds choices about the Envoy that keygate's xDS configures.
+type Envoy struct {
+	// UpstreamSigning (default true) signs the requests of token providers in an ext_proc
+	// upstream HTTP filter of the provider's cluster, once per router attempt, and lets Envoy's
+	// router send the one retry after a rejected token (docs/envoy-ext-proc.md section 11).
+	// xds reads it; keygate's ext_proc server follows the cluster Envoy really routes to
+	// (routing.SignedCluster), so an Envoy without the filter is still signed downstream.
+	// false keeps signing in the downstream filter and keygate's own retry (an Envoy older
+	// than the upstream ext_proc filter).
+	UpstreamSigning *bool `json:"upstream_signing,omitempty"`
+}
+
+// SignsUpstream reports whether xds gives provider p a signed cluster (an upstream ext_proc
+// filter): envoy.upstream_signing is on and p has a token source and no script. A script
+// rewrites the path itself, and every router attempt starts from the previous attempt's
+// headers, so its rewrite would be applied twice.
+func (f *File) SignsUpstream(p *Provider) bool {
+	on := f.Envoy.UpstreamSigning == nil || *f.Envoy.UpstreamSigning
+	return on && p.Token != nil && p.Script == nil
 }
 
 // Limits bound what keygate accepts.

@@ -74,3 +74,26 @@ func simpleAtoiUint32(s string) bool {
 	}
 	return true
 }
+
+// ClusterAttribute is the CEL attribute naming the cluster of the request (downstream: the
+// route's cluster; in an upstream filter: the attempt's cluster), from StreamInfo::
+// upstreamClusterInfo() (context.cc, XDSLookupValues ClusterName).
+const ClusterAttribute = "xds.cluster_name"
+
+// signedClusterPrefix marks a provider cluster that carries keygate's ext_proc as an upstream
+// HTTP filter: the cluster's name is the contract. Envoy looks a route's cluster up by name
+// for each request, so a request whose route names a signed cluster always runs through that
+// filter, and one whose route names any other cluster never does. keygate signs such requests
+// in the upstream phase only, and every other request in the downstream phase, whatever its
+// own config says: during a push, or with a hand-written bootstrap, the cluster Envoy has
+// decides, and no request leaves unsigned.
+const signedClusterPrefix = "signed_provider_"
+
+// SignedCluster is the name of provider's cluster when it signs in the upstream filter.
+func SignedCluster(provider string) string { return signedClusterPrefix + provider }
+
+// SignedProviderOf is the provider a signed cluster's name names.
+func SignedProviderOf(cluster string) (string, bool) {
+	p, ok := strings.CutPrefix(cluster, signedClusterPrefix)
+	return p, ok && p != ""
+}
