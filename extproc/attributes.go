@@ -14,7 +14,12 @@ const (
 	attributesNamespace = "envoy.filters.http.ext_proc"
 	AttrPeerURISAN      = tenancy.SPIFFEAttribute // the caller's SPIFFE ID under mTLS, as xds asks Envoy for it
 	AttrRouteName       = routing.RouteAttribute  // the route Envoy matched: it names the provider
+	// AttrClusterName is the route's cluster downstream, the attempt's cluster upstream: a
+	// signed cluster (routing.SignedCluster) moves signing to the upstream phase.
+	AttrClusterName = routing.ClusterAttribute
 )
+
+func clusterName(msg *extprocv3.ProcessingRequest) string { return attribute(msg, AttrClusterName) }
 
 func spiffeID(msg *extprocv3.ProcessingRequest) string { return attribute(msg, AttrPeerURISAN) }
 

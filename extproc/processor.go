@@ -13,6 +13,7 @@ import (
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/internal/tenancy"
 	"github.com/keygate/keygate/signer"
 )
@@ -30,11 +31,13 @@ type processor struct {
 	// trustPeer: the stream comes from an authenticated Envoy (mTLS) or from loopback, so the
 	// identity attributes it sends (the caller's SPIFFE ID) are Envoy's, not a client's claim.
 	trustPeer bool
-	call      *gateway.Call
-	inbound   *headerSet // request headers as Envoy sent them
-	signed    bool       // the request was signed (in the headers or the body phase)
-	done      bool       // an ImmediateResponse was sent: Envoy sends nothing more
-	respHdrs  *headerSet
+	// upstream: Envoy opened this stream for a signed cluster's upstream filter (upstream.go).
+	upstream bool
+	call     *gateway.Call
+	inbound  *headerSet // request headers as Envoy sent them
+	signed   bool       // the request was signed (in the headers or the body phase)
+	done     bool       // an ImmediateResponse was sent: Envoy sends nothing more
+	respHdrs *headerSet
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
@@ -46,6 +49,9 @@ func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *pr
 func (p *processor) handle(msg *extprocv3.ProcessingRequest) (*extprocv3.ProcessingResponse, error) {
 	if p.done {
 		return nil, fmt.Errorf("message after an immediate response")
+	}
+	if p.upstream {
+		return p.handleUpstream(msg)
 	}
 	switch m := msg.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
@@ -121,6 +127,9 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		return p.fail(err)
 	}
 	p.call = call
+	if _, signed := routing.SignedProviderOf(clusterName(msg)); signed {
+		return p.deferSigning(clusterName(msg), start)
+	}
 	if h.EndOfStream || !p.needsRequestBody() {
 		// No body, or none needed: sign now and tell Envoy not to send the request body.
 		if err := call.SignRequest(p.ctx, nil); err != nil {
@@ -142,6 +151,32 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
 			Response: p.stripKeygateHeaders()}},
 		ModeOverride: p.modeOverride(true),
+	}
+}
+
+// deferSigning is the downstream phase of a request Envoy routes to a signed cluster: its
+// upstream filter signs every attempt (upstream.go). Here the request is identified,
+// authenticated and authorized (Begin), then what the signing needs is checked (secrets
+// readable, a token obtainable) so that the common failures are answered now: upstream, Envoy
+// ignores an immediate response. The mutation rewrites :path and :authority (once: each
+// attempt starts from the router's headers) and removes keygate's headers; no signature. The
+// request body is not needed here (the router keeps it for its retry), nor the trailers (the
+// upstream phase refuses a request that has trailers and no body).
+func (p *processor) deferSigning(cluster string, start time.Time) *extprocv3.ProcessingResponse {
+	if err := p.call.DeferSigning(cluster); err != nil {
+		p.observe("request", start, err)
+		return p.fail(err)
+	}
+	if err := p.call.Precheck(p.ctx); err != nil {
+		p.observe("request", start, err)
+		return p.fail(err)
+	}
+	p.signed = true // nothing more to do for the request: its answer may be processed
+	p.observe("request", start, nil)
+	return &extprocv3.ProcessingResponse{
+		Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+			Response: p.requestMutation(nil, false)}},
+		ModeOverride: p.modeOverride(false),
 	}
 }
 
@@ -242,7 +277,8 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 // instead of continuing with headers that were never signed.
 func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
 	responseBody := p.call.WantsResponseBody()
-	responseHeaders := responseBody || p.call.Provider.Tokens != nil
+	// A token's 401 is read here to drop it and retry, unless the router retries (Deferred).
+	responseHeaders := responseBody || p.call.Provider.Tokens != nil && !p.call.Deferred()
 	return modes[b2i(requestBody)][b2i(responseHeaders)][b2i(responseBody)]
 }
 

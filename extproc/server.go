@@ -131,6 +131,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	defer cancel()
 	p := newProcessor(ctx, snap, s.opts)
 	p.send, p.trustPeer = stream.Send, trustedPeer(stream.Context())
+	p.upstream = upstreamStream(stream.Context())
 	// Recv does not watch ctx: one reader per stream receives each message when asked (in step
 	// with the answers, as Envoy sends them), and the loop gives up at the deadline. The reader
 	// ends with the stream: Recv fails once Process returns, and next is closed.

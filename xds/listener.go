@@ -111,14 +111,6 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 	}
 }
 
-// UpstreamPhaseHeader and UpstreamPhase are the gRPC initial metadata of the upstream filter's
-// streams: what tells keygate an upstream attempt from a caller's request. A caller can set
-// HTTP headers, never the metadata of Envoy's own gRPC stream.
-const (
-	UpstreamPhaseHeader = "x-keygate-phase"
-	UpstreamPhase       = "upstream"
-)
-
 // upstreamFilters are a signed cluster's HttpProtocolOptions.http_filters: keygate's ext_proc,
 // then upstream_codec (the last upstream filter must be the codec). Each router attempt builds
 // its own chain, so each attempt opens its own stream and is signed with a fresh token and
@@ -149,7 +141,7 @@ const upstreamCodecName = "envoy.filters.http.upstream_codec"
 // nothing else.
 func upstreamExtProcFilter(o Options) *extprocv3.ExternalProcessor {
 	f := extProcFilter(o)
-	f.GrpcService.InitialMetadata = []*corev3.HeaderValue{{Key: UpstreamPhaseHeader, Value: UpstreamPhase}}
+	f.GrpcService.InitialMetadata = []*corev3.HeaderValue{{Key: routing.PhaseMetadata, Value: routing.UpstreamPhase}}
 	f.ProcessingMode = &extprocv3.ProcessingMode{
 		RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
 		ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,

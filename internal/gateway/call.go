@@ -44,6 +44,9 @@ type Call struct {
 	inbound Inbound         // kept for the one retry of two-step verification
 	body    []byte
 	retried bool
+	// deferred: the upstream phase signs this call (DeferSigning); upstream: this call is
+	// that phase, one router attempt (BeginUpstream).
+	deferred, upstream bool
 }
 
 // Begin identifies the provider and the tenant and prepares the outbound request: the path is

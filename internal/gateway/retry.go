@@ -15,7 +15,8 @@ import (
 // verification: the provider has a token source, the status is one it retries on (401 by
 // default), and this call is not itself the retry.
 func (c *Call) ShouldRetry(status int) bool {
-	return c.Provider.Tokens != nil && !c.retried && slices.Contains(c.Provider.RetryOn, status)
+	// A call signed upstream is retried by Envoy's router (DeferSigning).
+	return c.Provider.Tokens != nil && !c.retried && !c.deferred && !c.upstream && slices.Contains(c.Provider.RetryOn, status)
 }
 
 // Retry is the one retry after the provider rejected the token: the rejected token is dropped,

@@ -97,3 +97,11 @@ func SignedProviderOf(cluster string) (string, bool) {
 	p, ok := strings.CutPrefix(cluster, signedClusterPrefix)
 	return p, ok && p != ""
 }
+
+// PhaseMetadata and UpstreamPhase are the gRPC initial metadata of a signed cluster's upstream
+// ext_proc streams: what tells keygate an upstream attempt from a caller's request. A caller
+// sets HTTP headers, never the metadata of Envoy's own gRPC stream.
+const (
+	PhaseMetadata = "x-keygate-phase"
+	UpstreamPhase = "upstream"
+)

@@ -289,20 +289,82 @@ func TestTokenRetryTrustsTheProvidersPrivateCA(t *testing.T) {
 	}
 }
 
-// The retry runs inside one response_headers message: keygate first asks Envoy to wait for it
+// Without upstream signing (envoy.upstream_signing: false) keygate sends the retry itself,
+// inside one response_headers message: it first asks Envoy to wait for it
 // (override_message_timeout, within max_message_timeout), so a provider slower than the
-// message timeout (here 1.3 s: the token timeout plus a second) still answers the retry.
+// message timeout (here 1.3 s: the token timeout plus a second) still answers the retry. With
+// upstream signing the router retries and no message waits for the provider.
 func TestTokenRetryOutlastsTheMessageTimeout(t *testing.T) {
-	prov := &tokenProvider{delay: 1600 * time.Millisecond}
-	up := httptest.NewServer(prov)
+	for _, tc := range []struct {
+		name      string
+		upstream  bool
+		overrides int64
+	}{{"keygate's retry", false, 1}, {"the router's retry", true, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			prov := &tokenProvider{delay: 1600 * time.Millisecond}
+			up := httptest.NewServer(prov)
+			t.Cleanup(up.Close)
+			cfg := strings.Replace(tokenConfig, `url: "UPSTREAM/token"`, "url: \"UPSTREAM/token\"\n      timeout: 300ms", 1)
+			cfg = fmt.Sprintf("envoy: {upstream_signing: %v}\n%s", tc.upstream, cfg)
+			s := startStack(t, devstack.Options{ConfigDir: configDir(t, cfg, up.URL, "{}\n")})
+			status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", `{"n":1}`, nil)
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			if n := s.Emulator.Stats().OverrideMessageTimeouts; n != tc.overrides {
+				t.Errorf("%d override_message_timeout messages honoured, want %d", n, tc.overrides)
+			}
+		})
+	}
+}
+
+// With upstream signing (the default) the one retry after a rejected token is Envoy's: the
+// route retries the 401 (retriable-status-codes), each attempt runs its own upstream ext_proc
+// stream in the provider's cluster and is signed there with a fresh token, over the caller's
+// body. Before, keygate sent the retry itself from the downstream stream (one stream, an
+// override_message_timeout). The provider sees one Authorization per attempt (overwritten,
+// never appended) and no keygate header.
+func TestTokenRetryGoesThroughEnvoy(t *testing.T) {
+	prov := &tokenProvider{}
+	var headers []http.Header
+	var mu sync.Mutex
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		headers = append(headers, r.Header.Clone())
+		mu.Unlock()
+		prov.ServeHTTP(w, r)
+	}))
 	t.Cleanup(up.Close)
-	cfg := strings.Replace(tokenConfig, `url: "UPSTREAM/token"`, "url: \"UPSTREAM/token\"\n      timeout: 300ms", 1)
-	s := startStack(t, devstack.Options{ConfigDir: configDir(t, cfg, up.URL, "{}\n")})
-	status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", `{"n":1}`, nil)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, tokenConfig, up.URL, "{}\n")})
+	const payload = `{"amount":26,"currency":"EUR"}`
+	status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", payload, map[string]string{"X-Keygate-Tenant-Key": "kg_x"})
 	if status != 200 {
 		t.Fatalf("status %d: %s", status, body)
 	}
-	if n := s.Emulator.Stats().OverrideMessageTimeouts; n != 1 {
-		t.Errorf("%d override_message_timeout messages honoured, want 1", n)
+	prov.mu.Lock()
+	calls := prov.calls
+	prov.mu.Unlock()
+	if want := []string{"Bearer tok-1 " + payload, "Bearer tok-2 " + payload}; strings.Join(calls, "|") != strings.Join(want, "|") {
+		t.Fatalf("provider saw %q, want %q", calls, want)
+	}
+	st := s.Emulator.Stats()
+	if st.StreamsOpened != 3 || st.OverrideMessageTimeouts != 0 || st.UpstreamRequests != 1 {
+		t.Errorf("ext_proc streams %d (want the downstream one and one per attempt: 3), overrides %d (want 0), router requests %d (want 1)",
+			st.StreamsOpened, st.OverrideMessageTimeouts, st.UpstreamRequests)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, h := range headers {
+		if h.Get("Authorization") == "" {
+			continue // the token fetch
+		}
+		if n := len(h.Values("Authorization")); n != 1 {
+			t.Errorf("attempt %d carried %d Authorization values", i, n)
+		}
+		for k := range h {
+			if strings.HasPrefix(strings.ToLower(k), "x-keygate-") {
+				t.Errorf("attempt %d carried %s", i, k)
+			}
+		}
 	}
 }
