@@ -141,21 +141,51 @@ func (c *Call) SignAttempt(ctx context.Context, body []byte) error {
 	if len(stale) == 0 && len(staleQuery) == 0 {
 		return nil
 	}
+	// The attempt carries an earlier signature. A step that keeps a value when present (a
+	// timestamp set only when absent) left it unchanged, so it shows in no difference: what the
+	// steps write at all is learnt from a probe, the same request signed without the
+	// attempt's headers, and removed too.
+	p := c.Provider
+	probe := &Call{Snapshot: c.Snapshot, Provider: p, upstream: true, tokens: c.tokens,
+		Exchange: &signer.Exchange{Tenant: c.Exchange.Tenant, Provider: p.Name, Keys: p.Keys, Clock: c.Exchange.Clock, Tokens: c.Exchange.Tokens,
+			Request: signer.NewRequest(before.Method, p.Upstream.Scheme, p.Upstream.Host, withoutQuery(path), http.Header{}, nil)}}
+	if err := probe.SignRequest(ctx, body); err == nil {
+		for name := range probe.Exchange.Request.Header {
+			stale = append(stale, name)
+		}
+		staleQuery = append(staleQuery, staleParams("?", probe.Exchange.Request.Path)...)
+	}
 	for _, name := range stale {
 		header.Del(name)
 	}
 	path = withoutParams(path, staleQuery)
-	p := c.Provider
 	c.Exchange.Request = signer.NewRequest(before.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
 	c.Exchange.Used, c.Exchange.Sensitive = nil, nil
 	return c.SignRequest(ctx, body)
 }
 
-// staleParams are the query parameters of path that signing changed in out.
+func withoutQuery(path string) string {
+	p, _, _ := strings.Cut(path, "?")
+	return p
+}
+
+// staleParams are the query parameters of out that signing changed from path ("?": every
+// parameter of out).
 func staleParams(path, out string) []string {
 	_, q, _ := strings.Cut(path, "?")
 	_, oq, _ := strings.Cut(out, "?")
-	if q == "" || q == oq {
+	if q == oq {
+		return nil
+	}
+	if path == "?" {
+		vals, _ := url.ParseQuery(oq)
+		names := make([]string, 0, len(vals))
+		for k := range vals {
+			names = append(names, k)
+		}
+		return names
+	}
+	if q == "" {
 		return nil
 	}
 	in, err1 := url.ParseQuery(q)
