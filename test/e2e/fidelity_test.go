@@ -368,3 +368,30 @@ func TestTokenRetryGoesThroughEnvoy(t *testing.T) {
 		}
 	}
 }
+
+// An upstream attempt keygate cannot sign never leaves: here the token endpoint fails after the
+// first token was rejected, so the retry's upstream stream cannot sign. Envoy ignores an
+// upstream immediate response, so keygate ends the stream with an error; the attempt is stopped
+// and the caller gets the route timeout's 504. The provider sees only the first, signed attempt.
+func TestUnsignableRetryNeverLeaves(t *testing.T) {
+	prov := &tokenProvider{}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" && prov.issued.Load() >= 1 {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		prov.ServeHTTP(w, r)
+	}))
+	t.Cleanup(up.Close)
+	cfg := strings.Replace(tokenConfig, `{url: "UPSTREAM/api"}`, `{url: "UPSTREAM/api", timeout: 1s}`, 1)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, cfg, up.URL, "{}\n")})
+	status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", `{"n":1}`, nil)
+	if status != http.StatusGatewayTimeout {
+		t.Fatalf("status %d: %s, want the route timeout's 504", status, body)
+	}
+	prov.mu.Lock()
+	defer prov.mu.Unlock()
+	if len(prov.calls) != 1 || !strings.HasPrefix(prov.calls[0], "Bearer tok-1 ") {
+		t.Fatalf("provider saw %q, want only the first, signed attempt", prov.calls)
+	}
+}
