@@ -29,9 +29,10 @@ func tokenFault(mode string) func(t *testing.T, e *env, r *record) {
 }
 
 // provider401: the provider revokes its tokens. The next request carries the revoked token and
-// gets the provider's 401 in keygate's response phase; keygate purges the token (retry_on),
-// fetches a new one and sends the request once more itself (two-step verification's one retry),
-// so the caller gets the retry's 200 and never sees the 401.
+// gets the provider's 401; keygate's upstream filter purges exactly that token (retry_on) and
+// Envoy's router sends the request once more through the signed cluster, signed with a new
+// token (two-step verification's one retry), so the caller gets the retry's 200 and never sees
+// the 401.
 func provider401(t *testing.T, e *env, r *record) {
 	is := newIssuer(t, e.s.ClientSecret)
 	up := r.watch(verifyingUpstream(t, e.s, is, 0))
