@@ -24,7 +24,8 @@ func (c *Call) ShouldRetry(status int) bool {
 // timestamps and nonces), is sent to the provider directly (Envoy cannot replay a request its
 // ext_proc filter already released) with client, or when nil with the provider's retry client
 // (its cluster's TLS, HTTP/2 and connect settings), and the answer is processed like any
-// response. The caller gets that answer; a second rejection is returned as it is.
+// response. The caller gets that answer; a second rejection is returned as it is. Calls whose
+// signing is deferred to a signed cluster's upstream filter never get here (ShouldRetry).
 func (c *Call) Retry(ctx context.Context, client *http.Client, clock signer.Clock) (*signer.Response, error) {
 	if client == nil {
 		var err error

@@ -19,8 +19,10 @@ const DefaultConnectTimeout = 5 * time.Second
 // retryTransport is the HTTP client of the one token retry, built from the same upstream
 // settings xds turns into the provider's Envoy cluster (xds providerCluster): the CA bundle
 // (ca_file, else the system roots), the SNI and the name the certificate must carry, HTTP/2,
-// the connect timeout; never a proxy from the environment, never a redirect. It stands in for
-// Envoy until the retry itself goes through Envoy (docs/envoy-ext-proc.md section 11).
+// the connect timeout; never a proxy from the environment, never a redirect. It is used only
+// for requests Envoy routes to a cluster that is not a signed one (envoy.upstream_signing off,
+// script providers, hand-written bootstraps); a signed cluster's retry is Envoy's router's
+// (docs/envoy-ext-proc.md section 11).
 type retryTransport struct {
 	cfg  config.Upstream
 	once sync.Once
