@@ -57,7 +57,9 @@
 //   - STREAMED, BUFFERED_PARTIAL, FULL_DUPLEX_STREAMED and GRPC body modes: rejected at load
 //     (ErrUnsupported) and failed with 500 (Stats.Unsupported) when a mode_override asks for them.
 //   - CEL: attributes are the fixed names in attributes.go (connection.* from the client TLS
-//     certificate, request.path/method/host/protocol, source.address) plus Config.AttributeHook.
+//     certificate, request.path/method/host/protocol, source.address, xds.route_name,
+//     xds.virtual_host_name, xds.cluster_name) plus Config.AttributeHook (downstream only); an
+//     upstream filter gets no connection.* (Envoy's would describe the upstream connection).
 //   - http_service, observability_mode, async mode, dynamic_metadata forwarding, metadata
 //     options, forward_rules, per-route grpc_initial_metadata, deferred close.
 //   - Timing details: the body is read after the request_headers reply instead of concurrently,
