@@ -395,3 +395,39 @@ func TestUnsignableRetryNeverLeaves(t *testing.T) {
 		t.Fatalf("provider saw %q, want only the first, signed attempt", prov.calls)
 	}
 }
+
+// A token provider whose steps also change the body: each attempt encrypts the caller's
+// original body (the router's copy) in the upstream phase, with the content-length of the new
+// body, and signs with its own token; the provider never sees the plaintext.
+func TestUpstreamSigningEncryptsEachAttempt(t *testing.T) {
+	prov := &tokenProvider{}
+	up := httptest.NewServer(prov)
+	t.Cleanup(up.Close)
+	cfg := tokenConfig + `    secrets:
+      aes_key: secret/keygate/demo#aes_key
+      aes_iv: secret/keygate/demo#aes_iv
+`
+	cfg = strings.Replace(cfg, "      - {scheme: token}\n", "      - {scheme: aes_cbc, key: aes_key, iv: aes_iv, field: data}\n      - {scheme: token}\n", 1)
+	s := startStack(t, devstack.Options{ConfigDir: configDir(t, cfg, up.URL, demoKeys)})
+	const payload = `{"data":"{\"amount\":26}","n":1}`
+	status, _, body := call(t, s, "POST", "tok.egress.local", "/pay", payload, nil)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	prov.mu.Lock()
+	defer prov.mu.Unlock()
+	if len(prov.calls) != 2 || !strings.HasPrefix(prov.calls[0], "Bearer tok-1 ") || !strings.HasPrefix(prov.calls[1], "Bearer tok-2 ") {
+		t.Fatalf("provider saw %q, want two attempts with tok-1 then tok-2", prov.calls)
+	}
+	for i, c := range prov.calls {
+		_, sent, _ := strings.Cut(c, " ")
+		_, sent, _ = strings.Cut(sent, " ")
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(sent), &obj); err != nil || strings.Contains(sent, "amount") || obj["n"] != float64(1) {
+			t.Errorf("attempt %d body %q: want the data field encrypted once, the rest as sent", i+1, sent)
+		}
+	}
+	if prov.calls[0] != strings.Replace(prov.calls[1], "tok-2", "tok-1", 1) {
+		t.Errorf("attempt bodies differ: %q vs %q (each must encrypt the caller's original body)", prov.calls[0], prov.calls[1])
+	}
+}
