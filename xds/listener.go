@@ -150,7 +150,7 @@ func upstreamExtProcFilter(o Options) *extprocv3.ExternalProcessor {
 		RequestTrailerMode:  extprocv3.ProcessingMode_SEND,
 		ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 	}
-	// connection.* upstream is the provider connection: the caller is checked downstream only.
+	// The caller is checked downstream only: the upstream phase reads just the cluster.
 	f.RequestAttributes = []string{routing.ClusterAttribute}
 	f.AllowModeOverride = false
 	return f

@@ -3,7 +3,6 @@ package emu
 import (
 	"crypto/x509"
 	"net/http"
-	"strings"
 
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -16,11 +15,11 @@ func (s *snapshot) builtinAttribute(r *http.Request, x *exchange, name string) (
 	route := x.route
 	if name == "xds.cluster_name" {
 		// XDSLookupValues ClusterName (source/extensions/filters/common/expr/context.cc):
-		// StreamInfo::upstreamClusterInfo()->name(). Downstream the connection manager sets it
-		// with the route (ActiveStream::refreshCachedRoute: the route's cluster, when the
-		// cluster manager has it); each router attempt's UpstreamRequest copies it into the
-		// upstream filter chain's StreamInfo (source/common/router/upstream_request.cc,
-		// UpstreamRequest::UpstreamRequest).
+		// StreamInfo::upstreamClusterInfo()->name(). The connection manager sets it with the
+		// route (ActiveStream::refreshCachedRoute: the route's cluster, when the cluster manager
+		// has it). An upstream filter reads the same StreamInfo: UpstreamFilterManager::
+		// streamInfo() returns the router's callbacks()->streamInfo() (router/upstream_request.cc),
+		// so there it is the attempt's cluster, the route's.
 		if x.upstream {
 			return x.cluster, x.cluster != ""
 		}
@@ -31,11 +30,8 @@ func (s *snapshot) builtinAttribute(r *http.Request, x *exchange, name string) (
 		}
 		return nil, false
 	}
-	if x.upstream && strings.HasPrefix(name, "connection.") {
-		// Upstream, connection.* describes the upstream connection, not the caller's; the
-		// emulator does not model it (docs/envoy-ext-proc.md section 12).
-		return nil, false
-	}
+	// Every other attribute, upstream filters included (same StreamInfo, see above), describes
+	// the caller's request and connection.
 	var peer *x509.Certificate
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		peer = r.TLS.PeerCertificates[0]
@@ -88,7 +84,7 @@ func (s *snapshot) attributes(r *http.Request, x *exchange, dir int) map[string]
 		return nil
 	}
 	var hooked map[string]any
-	if s.cfg.AttributeHook != nil && !x.upstream {
+	if s.cfg.AttributeHook != nil {
 		hooked = s.cfg.AttributeHook(r)
 	}
 	fields := map[string]*structpb.Value{}

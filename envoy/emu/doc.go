@@ -58,8 +58,8 @@
 //     (ErrUnsupported) and failed with 500 (Stats.Unsupported) when a mode_override asks for them.
 //   - CEL: attributes are the fixed names in attributes.go (connection.* from the client TLS
 //     certificate, request.path/method/host/protocol, source.address, xds.route_name,
-//     xds.virtual_host_name, xds.cluster_name) plus Config.AttributeHook (downstream only); an
-//     upstream filter gets no connection.* (Envoy's would describe the upstream connection).
+//     xds.virtual_host_name, xds.cluster_name) plus Config.AttributeHook; an upstream filter
+//     reads the same (the downstream StreamInfo, UpstreamFilterManager::streamInfo()).
 //   - http_service, observability_mode, async mode, dynamic_metadata forwarding, metadata
 //     options, forward_rules, per-route grpc_initial_metadata, deferred close.
 //   - Timing details: the body is read after the request_headers reply instead of concurrently,

@@ -40,16 +40,16 @@ func TestXDSRouteAttributes(t *testing.T) {
 // TestXDSClusterNameAttribute: xds.cluster_name is StreamInfo::upstreamClusterInfo()->name()
 // (context.cc XDSLookupValues ClusterName). Downstream the connection manager sets it with the
 // route (ActiveStream::refreshCachedRoute: the route's cluster, absent when the cluster
-// manager has no such cluster); upstream each attempt's UpstreamRequest copies it into the
-// upstream filter chain's StreamInfo (router/upstream_request.cc, UpstreamRequest::
-// UpstreamRequest), and connection.* there is the upstream connection, not the caller's.
+// manager has no such cluster). An upstream filter reads the downstream StreamInfo
+// (router/upstream_request.cc, UpstreamFilterManager::streamInfo() returns the router's
+// callbacks()->streamInfo()), so it sees the same cluster, and the caller's request attributes.
 func TestXDSClusterNameAttribute(t *testing.T) {
 	h := newHarness(t, nil, func(c *Config) {
 		c.RequestAttributes = []string{"xds.cluster_name"}
 		c.VirtualHosts[0].Routes = append([]Route{{Name: "gone", Path: "/gone", Cluster: "missing"}}, c.VirtualHosts[0].Routes...)
 		up := c.Clusters["up"]
 		up.UpstreamExtProc = &Config{ExtProcAddress: c.ExtProcAddress, FilterName: "up-filter",
-			RequestAttributes: []string{"xds.cluster_name", "connection.mtls", "request.method"}}
+			RequestAttributes: []string{"xds.cluster_name", "xds.route_name", "request.method"}}
 		c.Clusters["up"] = up
 	})
 	h.do("GET", "/x", "", nil)
@@ -74,8 +74,8 @@ func TestXDSClusterNameAttribute(t *testing.T) {
 	if down == nil || upstream == nil {
 		t.Fatalf("attributes missing: downstream %v upstream %v", down, upstream)
 	}
-	if upstream["connection.mtls"] || !upstream["request.method"] {
-		t.Errorf("upstream attributes %v: the caller's connection.* must not appear", upstream)
+	if !upstream["request.method"] || !upstream["xds.route_name"] {
+		t.Errorf("upstream attributes %v: the caller's request attributes are missing", upstream)
 	}
 	before := len(h.proc.messages())
 	h.do("GET", "/gone", "", nil)

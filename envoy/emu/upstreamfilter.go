@@ -24,7 +24,8 @@ func (e *Emulator) attempt(ctx context.Context, r *http.Request, route *Route, c
 		return forward(ctx, route, cl, h.clone(), m.body, m.hasBody, suppress)
 	}
 	ux := &exchange{snap: cl.filter, st: &e.st, r: r, upstream: true, cluster: cl.name}
-	ux.setup(nil)
+	ux.setup(nil)    // per-route ext_proc config is the downstream filter's
+	ux.route = route // the attributes read the downstream StreamInfo (UpstreamFilterManager::streamInfo)
 	defer ux.finish()
 	um := &message{headers: h.clone(), body: append([]byte(nil), m.body...), hasBody: m.hasBody}
 	if lr := ux.requestPath(um); lr != nil {

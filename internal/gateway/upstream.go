@@ -82,8 +82,8 @@ type Attempt struct {
 
 // BeginUpstream prepares the signing of one attempt to provider p, which Envoy chose by the
 // attempt's cluster (never by a header). The tenant is the provider's own: the caller was
-// authenticated and authorized in the downstream phase, and connection attributes upstream
-// describe the provider connection, not the caller. A keygate header in the attempt means the
+// authenticated and authorized in the downstream phase, and the upstream phase reads no caller
+// identity (one place decides the tenant). A keygate header in the attempt means the
 // downstream phase did not run or did not strip it: refused.
 func (s *Snapshot) BeginUpstream(p *Provider, a Attempt, clock signer.Clock) (*Call, error) {
 	if !p.SignsUpstream() {
