@@ -21,5 +21,7 @@ func Builtins() Catalog {
 		"baidu_bce":    newBaiduBCE,
 		"huawei_apig":  newHuaweiAPIG,
 		"volcengine":   newVolcengine,
+		"amap":         newAmap,
+		"baidu_map_sn": newBaiduMapSN,
 	}
 }

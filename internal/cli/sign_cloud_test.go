@@ -11,7 +11,7 @@ import (
 // which cites the provider document) through `keygate sign` and checks the published values byte
 // for byte; the whole output is a golden file (testdata/sign/<scheme>.http).
 func TestSignCloudVectors(t *testing.T) {
-	for _, file := range []string{"tc3.json", "acs3.json", "aliyun-rpc.json", "baidu-bce.json", "huawei-apig.json", "volcengine.json"} {
+	for _, file := range []string{"tc3.json", "acs3.json", "aliyun-rpc.json", "baidu-bce.json", "huawei-apig.json", "volcengine.json", "amap.json", "baidu-map-sn.json"} {
 		var v struct {
 			Scheme   string `json:"scheme"`
 			Source   string `json:"source"`
@@ -69,5 +69,5 @@ func TestSignCloudVectors(t *testing.T) {
 var cloudVectorSecrets = []string{
 	"Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", "YourAccessKeySecret", "testsecret",
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc",
-	"TnpCak5XWXpZV1U0WkRaaE5ERmxaR0ZpTmpjeVkyUXlZek0wTWpJMU1qWQ==",
+	"TnpCak5XWXpZV1U0WkRaaE5ERmxaR0ZpTmpjeVkyUXlZek0wTWpJMU1qWQ==", "bbbbb", "yoursk",
 }
