@@ -63,7 +63,9 @@ func (s *acs3Step) SignRequest(ctx context.Context, x *Exchange) error {
 		if err != nil {
 			return err
 		}
-		r.Header.Set("X-Acs-Security-Token", string(tok.Reveal()))
+		if err := setHeader(r, "X-Acs-Security-Token", string(tok.Reveal())); err != nil {
+			return err
+		}
 		x.MarkSensitive(string(tok.Reveal()))
 	}
 	uri, err := rfc3986Path(r)
@@ -88,7 +90,6 @@ func (s *acs3Step) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	r.Header.Set("Authorization", "ACS3-HMAC-SHA256 Credential="+id+",SignedHeaders="+signed+
+	return setHeader(r, "Authorization", "ACS3-HMAC-SHA256 Credential="+id+",SignedHeaders="+signed+
 		",Signature="+hex.EncodeToString(mac))
-	return nil
 }

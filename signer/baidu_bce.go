@@ -74,7 +74,9 @@ func (s *baiduBCEStep) SignRequest(ctx context.Context, x *Exchange) error {
 		if err != nil {
 			return err
 		}
-		r.Header.Set("X-Bce-Security-Token", string(tok.Reveal()))
+		if err := setHeader(r, "X-Bce-Security-Token", string(tok.Reveal())); err != nil {
+			return err
+		}
 		x.MarkSensitive(string(tok.Reveal()))
 	}
 	uri, err := rfc3986Path(r)
@@ -118,8 +120,7 @@ func (s *baiduBCEStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if s.p.OmitSignedHeaders {
 		signed = ""
 	}
-	r.Header.Set("Authorization", prefix+"/"+signed+"/"+sig)
-	return nil
+	return setHeader(r, "Authorization", prefix+"/"+signed+"/"+sig)
 }
 
 // bceCanonicalQuery: every pair but "authorization", key and value RFC 3986-encoded ("k=" for

@@ -28,6 +28,8 @@ func TestCloudSchemesConfigErrorsNameTheField(t *testing.T) {
 		{"tc3", "{secret_id: AKID, secret_key: k, signed_headers: ['bad name']}", ".signed_headers[0]"},
 		{"tc3", "{secret_id: AKID, secret_key: k, signed_headers: [content-length]}", ".signed_headers[0]"},
 		{"tc3", "{secret_id: AKID, secret_key: k, bogus: 1}", "bogus"},
+		{"acs3", "{access_key_id: a, access_key_secret: k, signed_headers: [x-keygate-tenant-key]}", ".signed_headers[0]"},
+		{"huawei_apig", "{access_key: a, secret_key: k, signed_headers: [x-a, X-Envoy-Original-Path]}", ".signed_headers[1]"},
 		{"acs3", "{access_key_id: a}", ".access_key_secret"},
 		{"acs3", "{access_key_id: a, access_key_secret: k, security_token: tr}", ".security_token"},
 		{"aliyun_rpc", "{access_key_id: a, access_key_secret: tr}", ".access_key_secret"},
@@ -260,4 +262,24 @@ func mustTime(t *testing.T, s string) time.Time {
 func md5hex(s string) string {
 	sum := md5.Sum([]byte(s)) //nolint:gosec // the providers' digest
 	return hex.EncodeToString(sum[:])
+}
+
+// A token or ID from the keystore ending in a newline (a file's last line) is refused, not
+// written into a header; the error does not carry the value.
+func TestCloudSchemesRefuseLineBreaksFromTheKeystore(t *testing.T) {
+	vals := map[string]string{"sk": "k", "tok": "token-value\n", "id": "AKID\r\n"}
+	h := http.Header{"Content-Type": {"application/json"}}
+	for scheme, params := range map[string]string{
+		"tc3":         "{secret_id: AKID, secret_key: sk, token: tok}",
+		"acs3":        "{access_key_id: secret:id, access_key_secret: sk}",
+		"baidu_bce":   "{access_key_id: AK, secret_access_key: sk, security_token: tok}",
+		"huawei_apig": "{access_key: secret:id, secret_key: sk}",
+		"volcengine":  "{access_key_id: AK, secret_access_key: sk, region: r, service: s, session_token: tok}",
+	} {
+		_, err := runStep(t, scheme, params, vals, NewRequest("POST", "https", "a.example.com", "/", h.Clone(), []byte("{}")))
+		wantKind(t, err, failure.BadRequest, "sign")
+		if strings.Contains(err.Error(), "token-value") || strings.Contains(err.Error(), "AKID") {
+			t.Fatalf("%s: error carries the value: %v", scheme, err)
+		}
+	}
 }

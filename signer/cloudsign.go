@@ -181,3 +181,14 @@ func rfc3986Query(raw string) (string, error) {
 	}
 	return q, nil
 }
+
+// setHeader sets a header keygate computed, refusing a value a header cannot carry: an ID or
+// token read from the keystore may end in a line break (a file's last newline), and a request
+// keygate cannot write correctly must not leave. The error names the header, never the value.
+func setHeader(r *Request, name, value string) error {
+	if !validHeaderValue(value) {
+		return failure.New(failure.BadRequest, "sign", "header %s would hold a line break or NUL (check the stored value)", name)
+	}
+	r.Header.Set(name, value)
+	return nil
+}

@@ -62,7 +62,9 @@ func (s *huaweiAPIGStep) SignRequest(ctx context.Context, x *Exchange) error {
 		if err != nil {
 			return err
 		}
-		r.Header.Set("X-Security-Token", string(tok.Reveal()))
+		if err := setHeader(r, "X-Security-Token", string(tok.Reveal())); err != nil {
+			return err
+		}
 		x.MarkSensitive(string(tok.Reveal()))
 	}
 	uri, err := huaweiCanonicalURI(r.PathOnly())
@@ -87,9 +89,8 @@ func (s *huaweiAPIGStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	r.Header.Set("Authorization", "SDK-HMAC-SHA256 Access="+id+", SignedHeaders="+signed+
+	return setHeader(r, "Authorization", "SDK-HMAC-SHA256 Access="+id+", SignedHeaders="+signed+
 		", Signature="+hex.EncodeToString(mac))
-	return nil
 }
 
 // huaweiCanonicalURI encodes each decoded path segment (RFC 3986 unreserved kept) and ends the

@@ -68,7 +68,9 @@ func (s *tc3Step) SignRequest(ctx context.Context, x *Exchange) error {
 		if err != nil {
 			return err
 		}
-		r.Header.Set("X-TC-Token", string(tok.Reveal()))
+		if err := setHeader(r, "X-TC-Token", string(tok.Reveal())); err != nil {
+			return err
+		}
 		x.MarkSensitive(string(tok.Reveal()))
 	}
 	if r.Header.Get("Content-Type") == "" {
@@ -110,9 +112,8 @@ func (s *tc3Step) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	r.Header.Set("Authorization", "TC3-HMAC-SHA256 Credential="+id+"/"+scope+
+	return setHeader(r, "Authorization", "TC3-HMAC-SHA256 Credential="+id+"/"+scope+
 		", SignedHeaders="+signed+", Signature="+sig)
-	return nil
 }
 
 // setIfAbsent sets a header from the config only when the caller did not send it: the request
@@ -134,6 +135,11 @@ func checkSignedHeaders(b Build, names []string) error {
 		}
 		if seen[lh] {
 			return paramError(b, "signed_headers["+strconv.Itoa(i)+"]", "%q is listed twice", h)
+		}
+		for _, pre := range []string{"x-keygate-", "x-envoy-", "x-forwarded-"} {
+			if strings.HasPrefix(lh, pre) {
+				return paramError(b, "signed_headers["+strconv.Itoa(i)+"]", "%q cannot be listed: %s* headers are removed or rewritten after signing", h, pre)
+			}
 		}
 		switch lh {
 		case "authorization", "content-length", "transfer-encoding", "connection", "host":

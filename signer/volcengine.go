@@ -66,7 +66,9 @@ func (s *volcengineStep) SignRequest(ctx context.Context, x *Exchange) error {
 		if err != nil {
 			return err
 		}
-		r.Header.Set("X-Security-Token", string(tok.Reveal()))
+		if err := setHeader(r, "X-Security-Token", string(tok.Reveal())); err != nil {
+			return err
+		}
 		x.MarkSensitive(string(tok.Reveal()))
 	}
 	uri, err := rfc3986Path(r)
@@ -97,7 +99,6 @@ func (s *volcengineStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	r.Header.Set("Authorization", "HMAC-SHA256 Credential="+id+"/"+scope+
+	return setHeader(r, "Authorization", "HMAC-SHA256 Credential="+id+"/"+scope+
 		", SignedHeaders="+signed+", Signature="+hmacHex(k, sts))
-	return nil
 }
