@@ -36,7 +36,7 @@ var cloudVectorFiles = []string{
 	"acs3.json",         // Alibaba Cloud, V3 signature fixed-parameter example (RunInstances)
 	"aliyun-rpc.json",   // Alibaba Cloud ECS, RPC signature example (DescribeRegions, testsecret)
 	"baidu-bce.json",    // Baidu AI Cloud, "生成认证字符串" example (UploadPart)
-	"huawei-apig.json",  // Huawei Cloud, API signing guide example; huaweicloud-sdk-java-v3 AKSKSignerTest
+	"huawei-apig.json",  // Huawei Cloud, API signing guide example; huaweicloud-sdk-java-v3 TestAKSKSigner
 	"volcengine.json",   // Volcano Engine, signing method example (ListUsers)
 	"amap.json",         // Amap, digital signature FAQ example (testservice, private key bbbbb)
 	"baidu-map-sn.json", // Baidu Map, SN check sample (geocoder, SK yoursk)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,4 +71,47 @@ var cloudVectorSecrets = []string{
 	"Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", "YourAccessKeySecret", "testsecret",
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc",
 	"TnpCak5XWXpZV1U0WkRaaE5ERmxaR0ZpTmpjeVkyUXlZek0wTWpJMU1qWQ==", "bbbbb", "yoursk",
+}
+
+// Temporary-credential tokens the cloud schemes send (a header, or Aliyun's query parameter,
+// percent-encoded) are printed [redacted] by keygate sign, and so is the secret.
+func TestSignCloudTokensRedacted(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("keys.yaml", "secret/t:\n  sk: \"secret-key-value\"\n  tok: \"sts/token+value==\"\n")
+	provider := func(name, host, step string) string {
+		return "  - name: " + name + "\n    hosts: [" + host + "]\n    upstream:\n      url: https://" + host +
+			"\n    secrets:\n      sk: secret/t#sk\n      tok: secret/t#tok\n    signing:\n      - " + step + "\n"
+	}
+	cfg := write("c.yaml", "keystore:\n  type: file\n  file:\n    path: keys.yaml\nproviders:\n"+
+		provider("rpc", "ecs.aliyuncs.com", "{scheme: aliyun_rpc, access_key_id: testid, access_key_secret: sk, security_token: tok}")+
+		provider("tc", "cvm.tencentcloudapi.com", "{scheme: tc3, secret_id: AKID, secret_key: sk, token: tok}")+
+		provider("acs", "ecs.cn-hangzhou.aliyuncs.com", "{scheme: acs3, access_key_id: AK, access_key_secret: sk, security_token: tok}"))
+	for provider, req := range map[string]string{
+		"rpc": "GET /?Action=DescribeRegions HTTP/1.1\nHost: ecs.aliyuncs.com\n\n",
+		"tc":  "POST / HTTP/1.1\nHost: cvm.tencentcloudapi.com\nContent-Type: application/json\nContent-Length: 2\n\n{}",
+		"acs": "POST / HTTP/1.1\nHost: ecs.cn-hangzhou.aliyuncs.com\nContent-Length: 2\n\n{}",
+	} {
+		t.Run(provider, func(t *testing.T) {
+			out, err := runMain(t, "sign", "--config", cfg, "--provider", provider, "--request", write(provider+".http", req),
+				"--time", "2024-01-01T00:00:00Z", "--nonce", "n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, leak := range []string{"sts/token", "sts%2Ftoken", "secret-key-value"} {
+				if strings.Contains(out, leak) {
+					t.Fatalf("output carries %q:\n%s", leak, out)
+				}
+			}
+			if !strings.Contains(out, "[redacted]") {
+				t.Fatalf("token not shown as [redacted]:\n%s", out)
+			}
+		})
+	}
 }
