@@ -197,7 +197,7 @@ func TestHuaweiCanonicalURI(t *testing.T) {
 		"":                  "/",
 		"/":                 "/",
 		"/v1/x/vpcs":        "/v1/x/vpcs/",
-		"/v1/a%20b/c%2Fd/":  "/v1/a%20b/c%2Fd/",
+		"/v1/a%20b/c%2Fd/":  "/v1/a%20b/c/d/", // the SDKs sign URL.Path, already decoded
 		"/v1/%E4%B8%AD~x.y": "/v1/%E4%B8%AD~x.y/",
 	} {
 		if got, err := huaweiCanonicalURI(in); err != nil || got != want {

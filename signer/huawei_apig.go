@@ -93,16 +93,16 @@ func (s *huaweiAPIGStep) SignRequest(ctx context.Context, x *Exchange) error {
 		", Signature="+hex.EncodeToString(mac))
 }
 
-// huaweiCanonicalURI encodes each decoded path segment (RFC 3986 unreserved kept) and ends the
-// path with "/", as Huawei's signers do (/v1/x/vpcs -> /v1/x/vpcs/).
+// huaweiCanonicalURI is the decoded path (as Huawei's SDKs read URL.Path), each segment
+// percent-encoded (RFC 3986 unreserved kept), ending in "/" (/v1/x/vpcs -> /v1/x/vpcs/).
 func huaweiCanonicalURI(p string) (string, error) {
-	segs := strings.Split(p, "/")
+	dec, err := url.PathUnescape(p)
+	if err != nil {
+		return "", failure.Wrap(failure.BadRequest, "sign", err, "path")
+	}
+	segs := strings.Split(dec, "/")
 	for i, seg := range segs {
-		dec, err := url.PathUnescape(seg)
-		if err != nil {
-			return "", failure.Wrap(failure.BadRequest, "sign", err, "path")
-		}
-		segs[i] = URIEncode(dec, true)
+		segs[i] = URIEncode(seg, true)
 	}
 	out := strings.Join(segs, "/")
 	if !strings.HasSuffix(out, "/") {
