@@ -115,37 +115,3 @@ func (s *tc3Step) SignRequest(ctx context.Context, x *Exchange) error {
 	return setHeader(r, "Authorization", "TC3-HMAC-SHA256 Credential="+id+"/"+scope+
 		", SignedHeaders="+signed+", Signature="+sig)
 }
-
-// setIfAbsent sets a header from the config only when the caller did not send it: the request
-// already knows its action and version more precisely than a provider-wide default.
-func setIfAbsent(r *Request, name, value string) {
-	if value != "" && r.Header.Get(name) == "" {
-		r.Header.Set(name, value)
-	}
-}
-
-// checkSignedHeaders validates a signed_headers list: header names, no duplicates, none that
-// changes in flight.
-func checkSignedHeaders(b Build, names []string) error {
-	seen := map[string]bool{}
-	for i, h := range names {
-		lh := strings.ToLower(h)
-		if h == "" || strings.ContainsAny(h, " \t:\r\n") {
-			return paramError(b, "signed_headers["+strconv.Itoa(i)+"]", "%q is not a header name", h)
-		}
-		if seen[lh] {
-			return paramError(b, "signed_headers["+strconv.Itoa(i)+"]", "%q is listed twice", h)
-		}
-		for _, pre := range []string{"x-keygate-", "x-envoy-", "x-forwarded-"} {
-			if strings.HasPrefix(lh, pre) {
-				return paramError(b, "signed_headers["+strconv.Itoa(i)+"]", "%q cannot be listed: %s* headers are removed or rewritten after signing", h, pre)
-			}
-		}
-		switch lh {
-		case "authorization", "content-length", "transfer-encoding", "connection", "host":
-			return paramError(b, "signed_headers["+strconv.Itoa(i)+"]", "%q cannot be listed: it is signed already or changes in flight", h)
-		}
-		seen[lh] = true
-	}
-	return nil
-}
