@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target briefly (CI: `make fuzz`). Each target first replays its seed corpus,
-# then fuzzes for a number of executions (about 10 s each on a 2-core machine; the 11 targets
+# then fuzzes for a number of executions (about 10 s each on a 2-core machine; the 12 targets
 # stay under 2 minutes). A failure leaves the failing input under the package's testdata/fuzz/
 # and exits non-zero.
 #
@@ -19,6 +19,7 @@ scale=${FUZZSCALE:-1}
 targets=(
   "FuzzProcessRequest ./extproc 20000"
   "FuzzSortedSignString ./signer 60000"
+  "FuzzCloudSchemes ./signer 15000"
   "FuzzArticleScript ./internal/script 6000"
   "FuzzParseValidate ./internal/config 50000"
   "FuzzParseRoundTrip ./internal/jsonbody 150000"

@@ -34,6 +34,14 @@ func BenchmarkSchemes(b *testing.B) {
 		{"aws_sigv4", "aws_sigv4", "{access_key_id: AKID, secret_access_key: k, region: us-east-1, service: execute-api}", nil},
 		{"rfc9421-hmac", "rfc9421", "{key: k, key_id: k1, components: ['@method', '@authority', '@path', content-type]}", nil},
 		{"rfc9421-ed25519", "rfc9421", "{key: ed, alg: ed25519, components: ['@method', '@authority', '@path', content-type]}", nil},
+		{"tc3", "tc3", "{secret_id: AKID, secret_key: k}", nil},
+		{"acs3", "acs3", "{access_key_id: AK, access_key_secret: k}", nil},
+		{"aliyun_rpc", "aliyun_rpc", "{access_key_id: AK, access_key_secret: k}", nil},
+		{"baidu_bce", "baidu_bce", "{access_key_id: AK, secret_access_key: k}", nil},
+		{"huawei_apig", "huawei_apig", "{access_key: AK, secret_key: k}", nil},
+		{"volcengine", "volcengine", "{access_key_id: AK, secret_access_key: k, region: cn-north-1, service: iam}", nil},
+		{"amap", "amap", "{private_key: k, key: demo}", nil},
+		{"baidu_map_sn", "baidu_map_sn", "{sk: k, ak: demo}", nil},
 	}
 	for _, tc := range tests {
 		b.Run(tc.name, func(b *testing.B) {

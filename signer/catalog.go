@@ -15,5 +15,13 @@ func Builtins() Catalog {
 		"wechatpay_v3": newWechatPayV3,
 		"aws_sigv4":    newAWSSigV4,
 		"rfc9421":      newRFC9421,
+		"tc3":          newTC3,
+		"acs3":         newACS3,
+		"aliyun_rpc":   newAliyunRPC,
+		"baidu_bce":    newBaiduBCE,
+		"huawei_apig":  newHuaweiAPIG,
+		"volcengine":   newVolcengine,
+		"amap":         newAmap,
+		"baidu_map_sn": newBaiduMapSN,
 	}
 }

@@ -1,8 +1,12 @@
 package signer
 
 import (
+	"context"
+	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/jsonbody"
 )
 
@@ -25,6 +29,64 @@ func FuzzSortedSignString(f *testing.F) {
 		s := SortedSignString(o)
 		if again := SortedSignString(o); again != s {
 			t.Fatalf("sign string not deterministic: %q vs %q", s, again)
+		}
+	})
+}
+
+// FuzzCloudSchemes: every cloud and map scheme over any method, target, header and body: no
+// panic; a refusal is a 400 at stage sign; a signed request carries no line break in a header
+// and no secret in the clear.
+func FuzzCloudSchemes(f *testing.F) {
+	f.Add("POST", "/?a=1&b=x+y", "application/json", "X-Acs-Action", "RunInstances", []byte(`{"a":1}`))
+	f.Add("GET", "/v1/%E4%B8%AD/x?A=%zz", "text/plain", "X-Bce-Meta", " v ", []byte(nil))
+	f.Add("PUT", "/a//b?Signature=x&Signature=y", "application/x-www-form-urlencoded", "X-Sdk-Date", "", []byte("sig=1&sn=2&a=%ZZ"))
+	f.Add("DELETE", "", "", "X-Tc-Action", "Describe\x00", []byte("k=v&k=w"))
+	secrets := map[string]string{"sk": "secret/p#sk", "tok": "secret/p#tok"}
+	store := &memStore{vals: map[string]string{"secret/p#sk": "fuzz-secret-value", "secret/p#tok": "fuzz-token-value"}}
+	steps := map[string]Step{}
+	for scheme, params := range map[string]string{
+		"tc3":          "{secret_id: AKID, secret_key: sk, token: tok}",
+		"acs3":         "{access_key_id: AK, access_key_secret: sk, security_token: tok}",
+		"aliyun_rpc":   "{access_key_id: AK, access_key_secret: sk}",
+		"baidu_bce":    "{access_key_id: AK, secret_access_key: sk}",
+		"huawei_apig":  "{access_key: AK, secret_key: sk}",
+		"volcengine":   "{access_key_id: AK, secret_access_key: sk, region: r, service: s}",
+		"amap":         "{private_key: sk, key: k}",
+		"baidu_map_sn": "{sk: sk, ak: a}",
+	} {
+		steps[scheme] = mustStep(f, scheme, params, secrets, nil)
+	}
+	f.Fuzz(func(t *testing.T, method, target, contentType, hName, hValue string, body []byte) {
+		for scheme, s := range steps {
+			h := http.Header{}
+			if contentType != "" && validHeaderValue(contentType) {
+				h.Set("Content-Type", contentType)
+			}
+			if hName != "" && validHeaderValue(hValue) {
+				h.Set(hName, hValue)
+			}
+			r := NewRequest(method, "https", "api.example.com", target, h, body)
+			x := exchange(t, store, secrets, r)
+			err := s.SignRequest(context.Background(), x)
+			if err != nil {
+				if failure.KindOf(err) != failure.BadRequest || failure.StageOf(err) != "sign" {
+					t.Fatalf("%s: refusal %v is not a 400 at stage sign", scheme, err)
+				}
+				continue
+			}
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					if !validHeaderValue(v) {
+						t.Fatalf("%s: header %s holds a line break", scheme, k)
+					}
+					if strings.Contains(v, "fuzz-secret-value") {
+						t.Fatalf("%s: header %s holds the secret", scheme, k)
+					}
+				}
+			}
+			if strings.Contains(r.Path, "fuzz-secret-value") || strings.Contains(string(r.Body()), "fuzz-secret-value") && !strings.Contains(string(body), "fuzz-secret-value") {
+				t.Fatalf("%s: the secret leaked into the request", scheme)
+			}
 		}
 	})
 }
