@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -28,13 +29,14 @@ type callState struct {
 	violation error // a secret reached an output: the invocation fails whatever the script does
 	slot      slot
 
-	inResponse bool  // the response function runs: providerCiphertext may accept
-	mem        meter // this invocation's memory budget (memory.go)
+	inResponse bool           // the response function runs: providerCiphertext may accept
+	mem        meter          // this invocation's memory budget (memory.go)
+	rng        *mrand.ChaCha8 // Math.random of this invocation, seeded from its nonce (encoding.go)
 }
 
 func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 	st.ctx, st.x, st.violation = ctx, x, nil
-	st.inResponse = false
+	st.inResponse, st.rng = false, nil
 	st.mem.reset(st.step.memory)
 	st.handles.reset()
 }
