@@ -21,6 +21,11 @@ const scriptsDir = "../../examples/scripts"
 // SecretKey Gu5t9xGARNpq86cd98joQYCN3EXAMPLE at timestamp 1551113065, hashed payload
 // 35e9c5b0…, hashed canonical request 5ffe6a04…, published Signature 72e494ea…;
 // TestTC3PublishedExampleRecomputed derives the same value with crypto/hmac.
+//
+// aliyun_rpc: Alibaba Cloud RPC signature v1, the example of the ECS API reference's "Request
+// signature" page: DescribeRegions with AccessKeyId testid, AccessKeySecret testsecret,
+// SignatureNonce 3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf (uuid(), pinned by --nonce) and Timestamp
+// 2016-02-23T12:46:24Z, published Signature OLeaidS1JvxuMvnyHOwuJ+uX5qY=.
 func TestSignProviderScripts(t *testing.T) {
 	for _, tc := range []struct {
 		name, config, provider, request, time, nonce string
@@ -35,6 +40,12 @@ func TestSignProviderScripts(t *testing.T) {
 				"\r\n\r\n" + `{"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]}`,
 			},
 			secret: "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"},
+		{name: "aliyun_rpc", config: "aliyun_rpc.yaml", provider: "aliyun-ecs", request: "aliyun-describe-regions.http",
+			time: "2016-02-23T12:46:24Z", nonce: "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf",
+			want: []string{"GET /?Format=XML&Action=DescribeRegions&Version=2014-05-26&AccessKeyId=testid&SignatureMethod=HMAC-SHA1" +
+				"&SignatureVersion=1.0&SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&Timestamp=2016-02-23T12%3A46%3A24Z" +
+				"&Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D HTTP/1.1\r\n"},
+			secret: "testsecret"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"sign", "--config", filepath.Join(scriptsDir, tc.config), "--provider", tc.provider,
