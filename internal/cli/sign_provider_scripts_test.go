@@ -36,7 +36,7 @@ func TestSignProviderScripts(t *testing.T) {
 			want: []string{
 				"POST / HTTP/1.1\r\n",
 				"Authorization: TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168\r\n",
-				"X-Tc-Timestamp: 1551113065\r\n",
+				"X-TC-Timestamp: 1551113065\r\n", // as the script spelled it
 				"\r\n\r\n" + `{"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]}`,
 			},
 			secret: "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"},

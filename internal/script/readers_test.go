@@ -127,3 +127,21 @@ func TestHMACMD5WithSecret(t *testing.T) {
 		t.Fatalf("hmac_md5 = %s", got)
 	}
 }
+
+// TestHeaderNameKeepsTheScriptsSpelling: a header set as "X-TC-Action" is printed so by the dry
+// run's writer, and still found by any case of its name.
+func TestHeaderNameKeepsTheScriptsSpelling(t *testing.T) {
+	step := compileInline(t, reqHead+`reqHeaders.set("X-TC-Action", "A"); reqHeaders.set("x-lower", reqHeaders.get("x-tc-action"));
+}`, Options{})
+	x := newExchange("/p", "", nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := x.Request.WriteHTTP1(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\r\nX-TC-Action: A\r\n") || !strings.Contains(out.String(), "\r\nx-lower: A\r\n") {
+		t.Fatalf("written as\n%s", out.String())
+	}
+}

@@ -59,6 +59,7 @@ func (st *callState) newRequestObjects() requestObjects {
 			st.typeError("reqHeaders.set: the value of %s holds characters a header cannot carry", name)
 		}
 		st.x.Request.Header.Set(name, string(val))
+		st.x.Request.SpellHeader(name)
 		if revealed {
 			st.x.MarkSensitive(string(val)) // reqHeaders.get hands it back as a handle; dry runs redact it
 		}
