@@ -63,6 +63,7 @@ func (st *callState) installReaders(o requestObjects) {
 	})
 	_ = p.Set("entries", func(goja.FunctionCall) goja.Value {
 		pairs := st.queryPairs()
+		st.charge(len(st.x.Request.RawQuery())) // the decoded strings the arrays hold
 		out := make([]goja.Value, len(pairs))
 		for i, kv := range pairs {
 			out[i] = st.array([]goja.Value{st.readBack(kv[0]), st.readBack(kv[1])})
@@ -132,7 +133,6 @@ func (st *callState) queryPairs() [][2]string {
 		}
 		out = append(out, [2]string{uk, uv})
 	}
-	st.charge(len(raw) + len(out)*2*elemBytes)
 	return out
 }
 
