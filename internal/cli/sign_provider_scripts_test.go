@@ -26,6 +26,10 @@ const scriptsDir = "../../examples/scripts"
 // signature" page: DescribeRegions with AccessKeyId testid, AccessKeySecret testsecret,
 // SignatureNonce 3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf (uuid(), pinned by --nonce) and Timestamp
 // 2016-02-23T12:46:24Z, published Signature OLeaidS1JvxuMvnyHOwuJ+uX5qY=.
+//
+// baidu_map_sn: Baidu Map web service sn, the example of Baidu LBS's "sn计算算法" appendix
+// (lbsyun.baidu.com, e.g. index.php?title=yingyan/api/appendix, 附录2): ak yourak, sk yoursk,
+// /geocoder/v2/?address=百度大厦&output=json, published sn=7de5a22212ffaa9e326444c75a58f9a0.
 func TestSignProviderScripts(t *testing.T) {
 	for _, tc := range []struct {
 		name, config, provider, request, time, nonce string
@@ -46,10 +50,17 @@ func TestSignProviderScripts(t *testing.T) {
 				"&SignatureVersion=1.0&SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&Timestamp=2016-02-23T12%3A46%3A24Z" +
 				"&Signature=OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D HTTP/1.1\r\n"},
 			secret: "testsecret"},
+		{name: "baidu_map_sn", config: "baidu_map_sn.yaml", provider: "baidu-map", request: "baidu-geocoder.http",
+			want: []string{"GET /geocoder/v2/?address=%E7%99%BE%E5%BA%A6%E5%A4%A7%E5%8E%A6&output=json&ak=yourak" +
+				"&sn=7de5a22212ffaa9e326444c75a58f9a0 HTTP/1.1\r\n"},
+			secret: "yoursk"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"sign", "--config", filepath.Join(scriptsDir, tc.config), "--provider", tc.provider,
-				"--request", filepath.Join(scriptsDir, tc.request), "--time", tc.time}
+				"--request", filepath.Join(scriptsDir, tc.request)}
+			if tc.time != "" {
+				args = append(args, "--time", tc.time)
+			}
 			if tc.nonce != "" {
 				args = append(args, "--nonce", tc.nonce)
 			}
