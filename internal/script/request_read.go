@@ -3,6 +3,7 @@ package script
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -146,16 +147,24 @@ func (st *callState) readBack(s string) goja.Value {
 }
 
 // sensitive reports whether v carries a secret a step wrote into the request, as it is or in a
-// form the request carries it in (a query value is percent-encoded).
+// form the request carries it in (a query value is percent-encoded). The forms are computed
+// once per sensitive value and invocation.
 func (st *callState) sensitive(v string) bool {
-	for _, s := range st.x.Sensitive {
+	for ; st.formsOf < len(st.x.Sensitive); st.formsOf++ {
+		s := st.x.Sensitive[st.formsOf]
 		if s == "" {
 			continue
 		}
-		for _, f := range [...]string{s, url.QueryEscape(s), signer.URIEncode(s, true), url.PathEscape(s)} {
-			if strings.Contains(v, f) {
-				return true
+		st.forms = append(st.forms, s)
+		for _, f := range [...]string{url.QueryEscape(s), signer.URIEncode(s, true), url.PathEscape(s)} {
+			if f != s && !slices.Contains(st.forms, f) {
+				st.forms = append(st.forms, f)
 			}
+		}
+	}
+	for _, f := range st.forms {
+		if strings.Contains(v, f) {
+			return true
 		}
 	}
 	return false
