@@ -41,7 +41,8 @@ func RequestFromHTTP(hr *http.Request, scheme string) (*Request, error) {
 }
 
 // WriteHTTP1 prints the request as raw HTTP/1.1: the request line with the full target, Host,
-// the other headers in sorted canonical order (one line per value), Content-Length when there
+// the other headers in sorted canonical order (one line per value; a name as a script spelled
+// it, else canonical), Content-Length when there
 // is a body (or the method carries one), a blank line and the body. Secret header values are
 // printed as they are: a caller that must redact does so on the Header first.
 func (r *Request) WriteHTTP1(w io.Writer) error {
@@ -63,7 +64,7 @@ func (r *Request) WriteHTTP1(w io.Writer) error {
 	})
 	for _, k := range keys {
 		for _, v := range r.Header[k] {
-			fmt.Fprintf(bw, "%s: %s\r\n", http.CanonicalHeaderKey(k), v)
+			fmt.Fprintf(bw, "%s: %s\r\n", r.HeaderName(k), v)
 		}
 	}
 	body := r.Body()

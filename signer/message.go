@@ -22,6 +22,33 @@ type Request struct {
 	json    *jsonbody.Object // parsed lazily by JSON; authoritative while jsonDirty
 	jsonErr error
 	dirty   bool // the JSON object was changed after parsing
+
+	spelling map[string]string // canonical header name -> the name as a script wrote it
+}
+
+// SpellHeader records how a header name was written (a script's "X-TC-Action"), so that
+// `keygate sign` (WriteHTTP1) prints it so. Envoy cannot keep it: it holds header names lower
+// case (docs/custom-mode.md, "Header names and their case").
+func (r *Request) SpellHeader(name string) {
+	ck := http.CanonicalHeaderKey(name)
+	if ck == name {
+		delete(r.spelling, ck)
+		return
+	}
+	if r.spelling == nil {
+		r.spelling = map[string]string{}
+	}
+	r.spelling[ck] = name
+}
+
+// HeaderName is the name to write header key k (a key of r.Header) with: as it was spelled,
+// or canonical.
+func (r *Request) HeaderName(k string) string {
+	ck := http.CanonicalHeaderKey(k)
+	if s, ok := r.spelling[ck]; ok {
+		return s
+	}
+	return ck
 }
 
 // NewRequest builds a Request with body b (nil for none).

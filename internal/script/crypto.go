@@ -32,7 +32,7 @@ func (st *callState) digestValue(sum []byte, suffix string) goja.Value {
 	return st.rt.ToValue(hex.EncodeToString(sum))
 }
 
-// installDigests defines md5/sha1/sha256/sha512(data) and hmac_sha1/sha256/sha512(key, data),
+// installDigests defines md5/sha1/sha256/sha512(data) and hmac_md5/sha1/sha256/sha512(key, data),
 // each with _base64 and _bytes variants. Secret handles in data and key are replaced by their
 // bytes where their role allows it (positions.go); digests and final MACs are not secret.
 func (st *callState) installDigests(g *goja.Object) {
@@ -46,9 +46,6 @@ func (st *callState) installDigests(g *goja.Object) {
 				wipe(data, sec)
 				return st.digestValue(h.Sum(nil), suffix)
 			})
-			if name == "md5" {
-				continue
-			}
 			hfn := "hmac_" + name + suffix
 			_ = g.Set(hfn, func(c goja.FunctionCall) goja.Value {
 				return st.hmac(hfn, name, newHash, suffix, arg(c, 0), arg(c, 1))
@@ -70,7 +67,7 @@ func (st *callState) hmac(fn, hashName string, newHash func() hash.Hash, suffix 
 	}
 	k, h, root := st.hmacKeyArg(fn, key)
 	var sum []byte
-	if root && st.x.Keys != nil {
+	if root && st.x.Keys != nil && hashName != "md5" { // Keys.HMAC (and Transit) has no MD5
 		wipe(k, true)
 		var err error
 		st.outside(func() { sum, err = st.x.Keys.HMAC(st.ctx, st.x, h.name, hashName, msg) })

@@ -2,13 +2,16 @@ package script
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/keygate/keygate/signer"
 
@@ -59,6 +62,21 @@ func (st *callState) installEncoding(g *goja.Object) {
 			return st.bytesValue(b)
 		})
 	}
+	// Decoders of percent-encoding take plain text only: a handle (or an encoded sign string)
+	// fails the request, so no decoder turns secret material back into text.
+	for fn, dec := range map[string]func(string) (string, error){"url_decode": url.PathUnescape, "form_decode": url.QueryUnescape} {
+		_ = g.Set(fn, func(c goja.FunctionCall) goja.Value {
+			out, err := dec(st.plain(arg(c, 0), fn))
+			if err != nil {
+				st.typeError("%s: %v", fn, err)
+			}
+			if !utf8.ValidString(out) {
+				st.typeError("%s: the decoded bytes are not UTF-8 text", fn)
+			}
+			st.charge(2 * len(out))
+			return st.rt.ToValue(out)
+		})
+	}
 	_ = g.Set("form_encode", st.formEncode)
 	_ = g.Set("sort_keys", func(c goja.FunctionCall) goja.Value {
 		o, ok := arg(c, 0).(*goja.Object)
@@ -77,22 +95,65 @@ func (st *callState) installEncoding(g *goja.Object) {
 		sort.Strings(items)
 		return st.rt.ToValue(items)
 	})
-	_ = g.Set("uuid", func(goja.FunctionCall) goja.Value {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		return st.rt.ToValue(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]))
-	})
-	_ = g.Set("nonce", func(goja.FunctionCall) goja.Value {
-		if st.x.Clock != nil {
-			return st.rt.ToValue(st.x.Clock.Nonce())
-		}
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		return st.rt.ToValue(hex.EncodeToString(b[:]))
-	})
+	_ = g.Set("uuid", func(goja.FunctionCall) goja.Value { return st.rt.ToValue(uuidOf(st.nonce())) })
+	_ = g.Set("nonce", func(goja.FunctionCall) goja.Value { return st.rt.ToValue(st.nonce()) })
+	st.rt.SetRandSource(st.random)
 	_ = g.Set("now", func(goja.FunctionCall) goja.Value { return st.rt.ToValue(st.now().UnixMilli()) })
+}
+
+// nonce is the exchange's nonce: 32 random hex characters, or what `keygate sign --nonce` pinned.
+func (st *callState) nonce() string {
+	if st.x != nil && st.x.Clock != nil {
+		return st.x.Clock.Nonce()
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// uuidOf turns a nonce into a UUID: a pinned nonce that is a UUID is kept as it is (a provider's
+// published example names its nonce), 32 hex characters (the system clock's random nonce) become
+// a version 4 UUID, anything else a version 4 UUID derived from its SHA-256, so that every
+// uuid() of a dry run is pinned by --nonce.
+func uuidOf(n string) string {
+	if isUUID(n) {
+		return n
+	}
+	b, err := hex.DecodeString(n)
+	if err != nil || len(b) != 16 {
+		sum := sha256.Sum256([]byte(n))
+		b = sum[:16]
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'):
+			return false
+		}
+	}
+	return true
+}
+
+// random is Math.random: a ChaCha8 stream per invocation, seeded from the exchange's nonce, so
+// `keygate sign --nonce` pins it like every other random value a script can read.
+func (st *callState) random() float64 {
+	if st.rng == nil {
+		seed := sha256.Sum256([]byte("keygate Math.random\x00" + st.nonce()))
+		st.rng = mrand.NewChaCha8(seed)
+	}
+	return float64(st.rng.Uint64()>>11) / (1 << 53)
 }
 
 // now is the exchange's clock (pinned by `keygate sign --time`); Date uses it too.

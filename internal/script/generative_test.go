@@ -94,6 +94,7 @@ var fuzzCalls = []struct {
 	{"base64_decode", 1}, {"hex_decode", 1}, {"form_encode", 1},
 	{"aes_cbc_pkcs5_encrypt", 3}, {"aes_cbc_pkcs5_decrypt", 3}, {"aes_gcm_encrypt", 3}, {"aes_gcm_decrypt", 3},
 	{"aes_gcm_encrypt", 4}, {"rsa_sign", 2}, {"ecdsa_sign", 2},
+	{"url_decode", 1}, {"form_decode", 1}, {"hmac_md5", 2}, {"hmac_md5_bytes", 2},
 }
 
 // generateProgram turns fuzz bytes into a request and a response function of the same steps.

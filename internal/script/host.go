@@ -157,3 +157,15 @@ func (st *callState) httpPost(c goja.FunctionCall, fn, contentType string, encod
 	}
 	return st.rt.ToValue(buf.String())
 }
+
+// installVars defines `vars`: the provider's plain values by name (vars.region), frozen with the
+// rest of the global object. Its prototype is null, so a name like "constructor" or "__proto__"
+// reads the provider's value or undefined, never an inherited property.
+func (st *callState) installVars(g *goja.Object) {
+	o := st.rt.NewObject()
+	_ = o.SetPrototype(nil)
+	for k, v := range st.step.vars {
+		_ = o.DefineDataProperty(k, st.rt.ToValue(v), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+	_ = g.Set("vars", o)
+}

@@ -46,9 +46,9 @@ func hmacSHA256(key []byte, msg string) []byte {
 }
 
 // TC3-HMAC-SHA256 (Tencent Cloud API 3.0), GET with an empty payload: a key chain of three
-// derived keys, then the signature. Chain 4 keeps kDate, kService and kSigning handles.
-// (A POST's payload hash needs the body bytes as sent; scripts see the body as a JSON object:
-// issue 17.)
+// derived keys, then the signature. Chain 4 keeps kDate, kService and kSigning handles. (The
+// POST form, reading the body as sent with reqBody.raw(), is examples/scripts/tc3.js, run
+// against Tencent's published example by internal/cli TestSignProviderScripts.)
 const tc3Script = `function (reqHeaders, reqParams, reqBody, AppKey) {
   var ts = Math.floor(now() / 1000), date = new Date(now()).toISOString().slice(0, 10);
   var service = "cvm", scope = date + "/" + service + "/tc3_request";

@@ -28,7 +28,11 @@ func (st *callState) newRequestObjects() requestObjects {
 	rt := st.rt
 	h := rt.NewObject()
 	_ = h.Set("get", func(c goja.FunctionCall) goja.Value {
-		v := st.x.Request.Header.Values(st.plain(arg(c, 0), "reqHeaders.get"))
+		name := st.plain(arg(c, 0), "reqHeaders.get")
+		if isHost(name) {
+			return rt.ToValue(st.x.Request.Authority)
+		}
+		v := st.x.Request.Header.Values(name)
 		if len(v) == 0 {
 			return goja.Null()
 		}
@@ -55,6 +59,7 @@ func (st *callState) newRequestObjects() requestObjects {
 			st.typeError("reqHeaders.set: the value of %s holds characters a header cannot carry", name)
 		}
 		st.x.Request.Header.Set(name, string(val))
+		st.x.Request.SpellHeader(name)
 		if revealed {
 			st.x.MarkSensitive(string(val)) // reqHeaders.get hands it back as a handle; dry runs redact it
 		}
@@ -65,7 +70,7 @@ func (st *callState) newRequestObjects() requestObjects {
 		st.x.Request.Header.Del(st.headerName(arg(c, 0)))
 		return goja.Undefined()
 	})
-	_ = h.Set("getURI", func(goja.FunctionCall) goja.Value { return rt.ToValue(st.x.Request.Path) })
+	_ = h.Set("getURI", func(goja.FunctionCall) goja.Value { return st.readBack(st.x.Request.Path) })
 	_ = h.Set("setURI", func(c goja.FunctionCall) goja.Value {
 		uri := st.plain(arg(c, 0), "the URI")
 		if !strings.HasPrefix(uri, "/") || strings.ContainsAny(uri, " \r\n\t#") {
@@ -77,12 +82,11 @@ func (st *callState) newRequestObjects() requestObjects {
 
 	p := rt.NewObject()
 	_ = p.Set("get", func(c goja.FunctionCall) goja.Value {
-		q, err := st.x.Request.Query()
-		if err != nil {
-			st.throw(failure.Wrap(failure.BadRequest, "script", err, "the request query"))
-		}
-		if v, ok := q[st.plain(arg(c, 0), "reqParams.get")]; ok && len(v) > 0 {
-			return rt.ToValue(v[0])
+		name := st.plain(arg(c, 0), "reqParams.get")
+		for _, kv := range st.queryPairs() {
+			if kv[0] == name {
+				return st.readBack(kv[1])
+			}
 		}
 		return goja.Null()
 	})
@@ -101,6 +105,9 @@ func (st *callState) newRequestObjects() requestObjects {
 		raw, ok := st.bodyObject(false).Raw(st.plain(arg(c, 0), "reqBody.get"))
 		if !ok {
 			return goja.Undefined()
+		}
+		if st.sensitive(string(raw)) { // a step wrote a secret there: the field's text, as a handle
+			return st.readBack(jsonbody.TextOf(raw))
 		}
 		return st.fromJSON(raw)
 	})
@@ -133,7 +140,9 @@ func (st *callState) newRequestObjects() requestObjects {
 		st.declared("reqBody.buildSignStr", appSecretName)
 		return rt.ToValue(signer.SortedSignString(st.bodyObject(false)) + st.handles.named(appSecretName))
 	})
-	return requestObjects{headers: h, params: p, body: b}
+	o := requestObjects{headers: h, params: p, body: b}
+	st.installReaders(o)
+	return o
 }
 
 func (st *callState) headerName(v goja.Value) string {
@@ -189,14 +198,4 @@ func (st *callState) setParam(name, value string, remove bool) {
 		out = append(out, signer.URIEncode(name, true)+"="+signer.URIEncode(value, true))
 	}
 	st.x.Request.SetRawQuery(strings.Join(out, "&"))
-}
-
-// sensitive reports whether a header value carries a secret a step wrote into the request.
-func (st *callState) sensitive(v string) bool {
-	for _, s := range st.x.Sensitive {
-		if s != "" && strings.Contains(v, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -28,13 +29,17 @@ type callState struct {
 	violation error // a secret reached an output: the invocation fails whatever the script does
 	slot      slot
 
-	inResponse bool  // the response function runs: providerCiphertext may accept
-	mem        meter // this invocation's memory budget (memory.go)
+	inResponse bool           // the response function runs: providerCiphertext may accept
+	mem        meter          // this invocation's memory budget (memory.go)
+	rng        *mrand.ChaCha8 // Math.random of this invocation, seeded from its nonce (encoding.go)
+	forms      []string       // the forms of x.Sensitive[:formsOf] that readers look for (request_read.go)
+	formsOf    int
 }
 
 func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 	st.ctx, st.x, st.violation = ctx, x, nil
-	st.inResponse = false
+	st.inResponse, st.rng = false, nil
+	st.forms, st.formsOf = st.forms[:0], 0
 	st.mem.reset(st.step.memory)
 	st.handles.reset()
 }
@@ -42,6 +47,7 @@ func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 func (st *callState) end() {
 	st.ctx, st.x = nil, nil
 	st.handles.clear()
+	clear(st.forms) // they are secrets' forms: not kept past the invocation
 }
 
 // throw raises err as a JavaScript exception; classify recovers a *failure.Error from it.

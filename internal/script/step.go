@@ -89,6 +89,7 @@ type Step struct {
 
 	secrets  map[string]keystore.Ref
 	appKey   *string
+	vars     map[string]string // the provider's plain values: the script's `vars`
 	prefix   string
 	tokenURL *url.URL
 	client   *http.Client
@@ -152,6 +153,7 @@ func Compile(cfg config.Script, b signer.Build, opts Options) (*Step, error) {
 	case s.memory < 0 || s.memory > opts.MaxMemory:
 		return nil, fmt.Errorf("%s.memory_bytes: want 1 to %d bytes, got %d", b.Path, opts.MaxMemory, s.memory)
 	}
+	s.vars = b.Vars
 	if v, ok := b.Vars[appKeyVar]; ok {
 		s.appKey = &v
 	}

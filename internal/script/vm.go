@@ -75,6 +75,7 @@ func (s *Step) newVM() (*vm, error) {
 	st.installCiphers(g)
 	st.installEncoding(g)
 	st.installHost(g)
+	st.installVars(g)
 	st.installLimits()
 	v := &vm{rt: rt, st: st, objs: st.newRequestObjects()}
 
