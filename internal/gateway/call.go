@@ -69,7 +69,14 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	tenant := p.Tenant
 	credential := ""
 	// One pass: refuse spoofed keygate headers, take the tenant key, and copy the others.
-	header := make(http.Header, len(in.Header))
+	header := make(http.Header, len(in.Header)+1)
+	// Every value is copied into one backing array (one allocation, not one per header), each
+	// header's slice capped at its own values so an append by a step cannot reach the next.
+	nvals := 1 // room for Accept-Encoding
+	for _, vals := range in.Header {
+		nvals += len(vals)
+	}
+	backing := make([]string, 0, nvals)
 	var credentials []string
 	for name, vals := range in.Header {
 		switch {
@@ -79,7 +86,9 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 			// 5xx. Which failures are safe to retry is keygate's choice (xds retryOn).
 			return nil, failure.New(failure.BadRequest, "identify", "header %q steers Envoy's retries; keygate decides which failures may be retried", strings.ToLower(name))
 		case !tenancy.IsKeygateHeader(name):
-			header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
+			from := len(backing)
+			backing = append(backing, vals...)
+			header[http.CanonicalHeaderKey(name)] = backing[from:len(backing):len(backing)]
 		case strings.EqualFold(name, tenancy.TenantKeyHeader):
 			credentials = append(credentials, vals...)
 		default:
@@ -121,7 +130,8 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 		// Response steps read the body as the provider's bytes: ask for no content coding (Envoy
 		// passes the caller's Accept-Encoding through, and a gzip answer cannot be decrypted or
 		// verified). Set before the steps run, so a signature over the headers covers it.
-		header.Set("Accept-Encoding", "identity")
+		backing = append(backing, "identity")
+		header["Accept-Encoding"] = backing[len(backing)-1 : len(backing) : len(backing)] // = Set
 	}
 	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
 	call := &Call{

@@ -49,9 +49,10 @@ func (s *scanner) text() error {
 // errNotObject is a valid JSON text that is not an object.
 var errNotObject = errors.New("body is not a JSON object")
 
-// split validates b as one JSON object and calls add for each member with its key and the
-// value's bytes, in order. The values are slices of b: nothing is copied.
-func split(b []byte, add func(key string, raw []byte) error) error {
+// split validates b as one JSON object and calls add for each member with its key (quoted, as
+// in b; unquoteKey reads it) and the value's bytes, in order. Both are slices of b: nothing is
+// copied.
+func split(b []byte, add func(key, raw []byte) error) error {
 	s := scanner{b: b}
 	s.skipSpace()
 	if s.i >= len(b) || b[s.i] != '{' {
@@ -74,10 +75,7 @@ func split(b []byte, add func(key string, raw []byte) error) error {
 		if err != nil {
 			return err
 		}
-		key, err := unquoteKey(b[kstart:kend])
-		if err != nil {
-			return err
-		}
+		key := b[kstart:kend]
 		s.skipSpace()
 		vstart := s.i
 		if err := s.value(); err != nil {
