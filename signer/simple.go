@@ -68,7 +68,7 @@ func (s *simpleStep) SignRequest(ctx context.Context, x *Exchange) error {
 		return failure.Wrap(failure.BadRequest, "sign", err, "simple signing needs a JSON object body")
 	}
 	obj.SetRaw(s.p.AppKeyField, s.appKeyJSON) // shared by every request: values are only read
-	obj.Delete(s.p.SignField)                  // a sign the caller sent is never part of what is signed
+	obj.Delete(s.p.SignField)                 // a sign the caller sent is never part of what is signed
 	secret, err := x.Keys.Secret(ctx, x, s.p.AppSecret)
 	if err != nil {
 		return err

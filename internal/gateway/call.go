@@ -80,7 +80,7 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	var credentials []string
 	for name, vals := range in.Header {
 		switch {
-		case retryHeaders[strings.ToLower(name)]:
+		case isRetryHeader(name):
 			// Envoy's router honours these from any caller it does not treat as an edge request
 			// (use_remote_address is off): they would replay a signed request on a reset or a
 			// 5xx. Which failures are safe to retry is keygate's choice (xds retryOn).
@@ -225,7 +225,14 @@ func checkContentCoding(p *Provider, resp *signer.Response) error {
 
 // retryHeaders are the request headers with which a caller sets Envoy's retry policy
 // (router's RetryStateImpl reads them from the request).
-var retryHeaders = map[string]bool{
-	"x-envoy-retry-on": true, "x-envoy-retry-grpc-on": true, "x-envoy-max-retries": true,
-	"x-envoy-hedge-on-per-try-timeout": true,
+var retryHeaders = []string{"x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries", "x-envoy-hedge-on-per-try-timeout"}
+
+// isRetryHeader compares without lower-casing name (a copy per header and request).
+func isRetryHeader(name string) bool {
+	for _, h := range retryHeaders {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
 }
