@@ -120,3 +120,32 @@ func TestObjectMatchesModel(t *testing.T) {
 		})
 	}
 }
+
+// TestValidAcrossShallowDepth: containers past the scanner's inline stack (shallowDepth) are
+// matched as the ones within it, mismatches included, as encoding/json judges them.
+func TestValidAcrossShallowDepth(t *testing.T) {
+	for depth := shallowDepth - 2; depth <= shallowDepth+3; depth++ {
+		var open, closed strings.Builder
+		for i := range depth {
+			if i%2 == 0 {
+				open.WriteString(`{"k":`)
+			} else {
+				open.WriteString(`[1,`)
+			}
+		}
+		for i := depth - 1; i >= 0; i-- {
+			if i%2 == 0 {
+				closed.WriteString(`}`)
+			} else {
+				closed.WriteString(`]`)
+			}
+		}
+		good := open.String() + "0" + closed.String()
+		swapped := open.String() + "0" + strings.NewReplacer("]", "}", "}", "]").Replace(closed.String())
+		for _, text := range []string{good, swapped, good[:len(good)-1], good + "]"} {
+			if got, want := Valid([]byte(text)), json.Valid([]byte(text)); got != want {
+				t.Errorf("depth %d: Valid(%s) = %v, encoding/json says %v", depth, text, got, want)
+			}
+		}
+	}
+}

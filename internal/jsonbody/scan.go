@@ -31,7 +31,37 @@ func Valid(b []byte) bool {
 type scanner struct {
 	b     []byte
 	i     int
-	stack []byte // the open containers, '{' or '['
+	stack containers // the open containers, '{' or '['
+}
+
+// containers is the scanner's stack of open containers. The first shallowDepth live in the
+// scanner itself (a scan of an ordinary body allocates nothing); deeper ones in a slice.
+type containers struct {
+	shallow [shallowDepth]byte
+	deep    []byte
+	n       int
+}
+
+const shallowDepth = 32
+
+func (c *containers) len() int { return c.n }
+
+func (c *containers) push(b byte) {
+	if c.n < shallowDepth {
+		c.shallow[c.n] = b
+	} else {
+		c.deep = append(c.deep[:c.n-shallowDepth], b)
+	}
+	c.n++
+}
+
+func (c *containers) pop() { c.n-- }
+
+func (c *containers) top() byte {
+	if c.n <= shallowDepth {
+		return c.shallow[c.n-1]
+	}
+	return c.deep[c.n-1-shallowDepth]
 }
 
 // text validates b as one value with optional whitespace around it.
@@ -62,7 +92,7 @@ func split(b []byte, add func(key, raw []byte) error) error {
 		return errNotObject
 	}
 	s.i++
-	s.stack = append(s.stack, '{') // the object counts towards the depth limit
+	s.stack.push('{') // the object counts towards the depth limit
 	s.skipSpace()
 	if s.i < len(b) && b[s.i] == '}' {
 		s.i++
@@ -112,7 +142,7 @@ func (s *scanner) end() error {
 // value validates one value (whitespace before it skipped) and leaves i just past it. Nesting
 // is followed with an explicit stack, not recursion, so depth costs no Go stack.
 func (s *scanner) value() error {
-	base := len(s.stack)
+	base := s.stack.len()
 	for {
 		s.skipSpace()
 		if s.i >= len(s.b) {
@@ -120,15 +150,15 @@ func (s *scanner) value() error {
 		}
 		switch c := s.b[s.i]; {
 		case c == '{' || c == '[':
-			if len(s.stack) >= maxDepth {
+			if s.stack.len() >= maxDepth {
 				return &SyntaxError{Offset: s.i, msg: "exceeded max depth"}
 			}
-			s.stack = append(s.stack, c)
+			s.stack.push(c)
 			s.i++
 			s.skipSpace()
 			if s.i < len(s.b) && s.b[s.i] == c+2 { // '{'+2 == '}', '['+2 == ']'
 				s.i++
-				s.stack = s.stack[:len(s.stack)-1]
+				s.stack.pop()
 				break
 			}
 			if c == '{' {
@@ -172,12 +202,12 @@ func (s *scanner) value() error {
 // brackets, then a comma (and, in an object, the next key and colon). It reports whether
 // another value follows; false means the value that value() started is complete.
 func (s *scanner) afterValue(base int) (bool, error) {
-	for len(s.stack) > base {
+	for s.stack.len() > base {
 		s.skipSpace()
 		if s.i >= len(s.b) {
 			return false, s.eof()
 		}
-		top, c := s.stack[len(s.stack)-1], s.b[s.i]
+		top, c := s.stack.top(), s.b[s.i]
 		switch {
 		case c == ',':
 			s.i++
@@ -190,7 +220,7 @@ func (s *scanner) afterValue(base int) (bool, error) {
 			return true, nil
 		case c == top+2:
 			s.i++
-			s.stack = s.stack[:len(s.stack)-1]
+			s.stack.pop()
 		case top == '{':
 			return false, s.invalid("after object key:value pair")
 		default:
