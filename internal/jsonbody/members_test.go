@@ -1,6 +1,7 @@
 package jsonbody
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -146,6 +147,40 @@ func TestValidAcrossShallowDepth(t *testing.T) {
 			if got, want := Valid([]byte(text)), json.Valid([]byte(text)); got != want {
 				t.Errorf("depth %d: Valid(%s) = %v, encoding/json says %v", depth, text, got, want)
 			}
+		}
+	}
+}
+
+// TestWordMayStopNeverMisses: every stop byte, at every position of a word, with any filler
+// around it (the borrow trick must not be fooled by neighbours), is seen.
+func TestWordMayStopNeverMisses(t *testing.T) {
+	for _, fill := range []byte{'a', 0x00, 0x1f, 0x20, '"' + 1, '\\' + 1, 0x7f, 0x80, 0xff} {
+		for c := range 256 {
+			for pos := range 8 {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				any := false
+				for _, x := range w {
+					any = any || stringStop[x]
+				}
+				if any && !wordMayStop(binary.LittleEndian.Uint64(w[:])) {
+					t.Fatalf("word % x holds a stop byte, wordMayStop says no", w)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		x := rng.Uint64()
+		any := false
+		for i := range 8 {
+			any = any || stringStop[byte(x>>(8*i))]
+		}
+		if any && !wordMayStop(x) {
+			t.Fatalf("word %#x holds a stop byte, wordMayStop says no", x)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package jsonbody
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -264,10 +265,29 @@ var stringStop = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// wordMayStop reports whether one of x's eight bytes may be a stringStop byte: a quote, a
+// backslash or a control character. (v - lsb) &^ v & msb is non-zero exactly when some byte of
+// v is zero (a borrow only starts at a zero byte); x - 0x20*lsb likewise finds a byte below
+// 0x20. A false "may" only sends the scan to the byte loop; a false "no" cannot happen.
+func wordMayStop(x uint64) bool {
+	q, bs := x^('"'*lsb), x^('\\'*lsb)
+	return ((q-lsb)&^q|(bs-lsb)&^bs|(x-0x20*lsb)&^x)&msb != 0
+}
+
 // str validates the string starting at b[i] == '"'.
 func (s *scanner) str() error {
 	b, j := s.b, s.i+1
 	for {
+		// Eight bytes at a time while none can stop the string (4 KiB fields are the usual
+		// body), then byte by byte from the word that may hold one.
+		for j+8 <= len(b) && !wordMayStop(binary.LittleEndian.Uint64(b[j:])) {
+			j += 8
+		}
 		for j < len(b) && !stringStop[b[j]] {
 			j++
 		}
