@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -35,6 +36,12 @@ type processor struct {
 	signed    bool       // the request was signed (in the headers or the body phase)
 	done      bool       // an ImmediateResponse was sent: Envoy sends nothing more
 	respHdrs  *headerSet
+
+	// budget is the server's memory budget for bodies (nil: none); reqHeld and respHeld are
+	// what this stream reserved from it for each direction (budget.go).
+	budget            *budget
+	refused           *atomic.Int64
+	reqHeld, respHeld int64
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
@@ -121,6 +128,13 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		return p.fail(err)
 	}
 	p.call = call
+	if !h.EndOfStream && p.needsRequestBody() && bodySize > 0 {
+		// Envoy will send this many bytes: refuse now, before it does, if they do not fit.
+		if err := p.reserveBody(bodySize, &p.reqHeld); err != nil {
+			p.observe("request", start, err)
+			return p.fail(err)
+		}
+	}
 	if h.EndOfStream || !p.needsRequestBody() {
 		// No body, or none needed: sign now and tell Envoy not to send the request body.
 		if err := call.SignRequest(p.ctx, nil); err != nil {
@@ -219,6 +233,10 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 			RequestBody: &extprocv3.BodyResponse{}}}
 	}
 	start := time.Now()
+	if err := p.reserveBody(int64(len(b.GetBody())), &p.reqHeld); err != nil {
+		p.observe("request", start, err)
+		return p.fail(err)
+	}
 	if err := p.call.SignRequest(p.ctx, b.GetBody()); err != nil {
 		p.observe("request", start, err)
 		return p.fail(err)
@@ -328,6 +346,10 @@ func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRes
 		p.respHdrs = newHeaderSet(nil)
 	}
 	start := time.Now()
+	if err := p.reserveBody(int64(len(b.GetBody())), &p.respHeld); err != nil {
+		p.observe("response", start, err)
+		return p.fail(err)
+	}
 	resp := p.response(b.GetBody())
 	if err := p.call.ProcessResponse(p.ctx, resp); err != nil {
 		p.observe("response", start, err)
