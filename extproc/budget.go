@@ -18,18 +18,19 @@ const bodyCost = 3
 // reservation that does not fit fails the request with 503 rather than letting keygate grow
 // until the kernel kills it.
 type budget struct {
-	limit int64 // 0: no budget
+	limit atomic.Int64 // 0: no budget
 	used  atomic.Int64
 }
 
 // reserve takes n bytes from the budget, all or nothing.
 func (b *budget) reserve(n int64) bool {
-	if b == nil || b.limit <= 0 || n <= 0 {
+	if b == nil || n <= 0 {
 		return true
 	}
+	limit := b.limit.Load()
 	for {
 		cur := b.used.Load()
-		if cur+n > b.limit {
+		if limit > 0 && cur+n > limit {
 			return false
 		}
 		if b.used.CompareAndSwap(cur, cur+n) {
@@ -39,10 +40,14 @@ func (b *budget) reserve(n int64) bool {
 }
 
 func (b *budget) release(n int64) {
-	if b != nil && b.limit > 0 && n > 0 {
+	if b != nil && n > 0 {
 		b.used.Add(-n)
 	}
 }
+
+// SetMemoryBudget changes the budget for the streams that reserve from now on (0: none); what
+// streams hold already stays theirs. For the load driver's memory scenario.
+func (s *Server) SetMemoryBudget(n int64) { s.budget.limit.Store(n) }
 
 // InFlightBytes is the memory the open streams have reserved for bodies (0 without a budget).
 func (s *Server) InFlightBytes() int64 { return s.budget.used.Load() }
@@ -63,10 +68,19 @@ func (p *processor) reserveBody(size int64, held *int64) error {
 		}
 		return failure.New(failure.Unavailable, "limits",
 			"keygate is at its memory budget for bodies in flight (limits.ext_proc_memory_bytes = %d); a body of %d bytes must wait: retry later",
-			p.budget.limit, size)
+			p.budget.limit.Load(), size)
 	}
 	*held += need
 	return nil
+}
+
+// keepOnly shrinks a reservation to n bytes: a request body keygate has answered is held once
+// (kept for the one retry), not bodyCost times.
+func (p *processor) keepOnly(n int64, held *int64) {
+	if *held > n {
+		p.budget.release(*held - n)
+		*held = n
+	}
 }
 
 // releaseBodies gives back everything the stream reserved.

@@ -49,7 +49,8 @@ func wantServed(t *testing.T, resp *extprocv3.ProcessingResponse, err error, wha
 // declaring one is refused before Envoy sends it; a body larger than declared (or undeclared)
 // reserves the difference when it arrives; a stream's reservation is given back when it ends.
 func TestMemoryBudgetRefusesWhatDoesNotFit(t *testing.T) {
-	b := &budget{limit: bodyCost * 1000}
+	b := &budget{}
+	b.limit.Store(bodyCost * 1000)
 	var refused countingInt
 	open := func() *processor {
 		p := testProcessor(t)
@@ -67,6 +68,9 @@ func TestMemoryBudgetRefusesWhatDoesNotFit(t *testing.T) {
 	}
 	resp, err = first.handle(bodyOf(1000))
 	wantServed(t, resp, err, "the first request's body, as declared")
+	if b.used.Load() != 1000 {
+		t.Fatalf("an answered request body holds %d bytes, want its size (kept for the retry)", b.used.Load())
+	}
 	first.releaseBodies()
 	if b.used.Load() != 0 {
 		t.Fatalf("after the first stream ended %d bytes are still reserved", b.used.Load())
@@ -86,8 +90,8 @@ func TestMemoryBudgetRefusesWhatDoesNotFit(t *testing.T) {
 	wantServed(t, resp, err, "headers without content-length")
 	resp, err = chunked.handle(bodyOf(999))
 	wantServed(t, resp, err, "a 999-byte body that fits")
-	if b.used.Load() != bodyCost*999 {
-		t.Fatalf("used %d, want %d", b.used.Load(), bodyCost*999)
+	if b.used.Load() != 999 {
+		t.Fatalf("used %d, want %d", b.used.Load(), 999)
 	}
 	chunked.releaseBodies()
 	if b.used.Load() != 0 {

@@ -243,6 +243,7 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 	}
 	p.signed = true
 	p.observe("request", start, nil)
+	defer p.keepOnly(int64(len(b.GetBody())), &p.reqHeld) // once the answer is built
 	body := p.call.Exchange.Request.Body()
 	// A body no step changed (a token provider keeps it only for the retry) is left as it is.
 	changed := !bytes.Equal(body, b.GetBody())

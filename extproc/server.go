@@ -116,7 +116,9 @@ type Server struct {
 
 // NewServer builds a Server; opts.Snapshots is required.
 func NewServer(opts Options) *Server {
-	return &Server{opts: opts.withDefaults(), budget: &budget{limit: opts.MemoryBudget}}
+	s := &Server{opts: opts.withDefaults(), budget: &budget{}}
+	s.budget.limit.Store(opts.MemoryBudget)
+	return s
 }
 
 // Process handles one HTTP request's stream.

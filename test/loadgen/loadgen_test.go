@@ -19,7 +19,7 @@ func TestRunShort(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	var buf bytes.Buffer
 	o := options{bodySize: 4096, concurrency: 2, duration: 150 * time.Millisecond, halfDuration: 50 * time.Millisecond,
-		rounds: 1, pipelineN: 20, out: out}
+		rounds: 1, pipelineN: 20, out: out, memConcurrency: 4, memBodySize: 64 << 10, memBudget: 64 << 10}
 	if err := run(context.Background(), o, &buf); err != nil {
 		t.Fatalf("run: %v\n%s", err, buf.String())
 	}
@@ -36,10 +36,27 @@ func TestRunShort(t *testing.T) {
 	if err := json.Unmarshal(data, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != len(scenarios(o.bodySize)) {
-		t.Fatalf("BENCH_OUT has %d rows, want %d", len(rows), len(scenarios(o.bodySize)))
+	if len(rows) != len(scenarios(o.bodySize))+2 {
+		t.Fatalf("BENCH_OUT has %d rows, want %d", len(rows), len(scenarios(o.bodySize))+2)
 	}
-	for _, row := range rows {
+	// The memory rows: under the default budget nothing is refused; under one smaller than a
+	// single body's reservation every request is.
+	for _, row := range rows[len(rows)-2:] {
+		refused, _ := row["refused"].(float64)
+		switch row["scenario"] {
+		case "memory-default-budget":
+			if refused != 0 || row["peak_rss_mib"].(float64) <= 0 {
+				t.Errorf("memory under the default budget: %v", row)
+			}
+		case "memory-tight-budget":
+			if refused == 0 {
+				t.Errorf("memory under a budget below one body: nothing refused: %v", row)
+			}
+		default:
+			t.Errorf("unexpected row %v", row["scenario"])
+		}
+	}
+	for _, row := range rows[:len(rows)-2] {
 		for _, field := range []string{"scenario", "rps", "baseline_rps", "ratio", "p50_us", "p99_us", "allocs_per_req", "peak_rss_mib",
 			"limit_rps", "limit_ratio", "messages_per_req", "cpu_us_per_req", "own_cpu_us_per_req", "half_rate_baseline_p99_us"} {
 			if _, ok := row[field]; !ok {

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keygate/keygate/internal/daemon"
 	"github.com/keygate/keygate/internal/routing"
 )
 
@@ -41,6 +42,11 @@ type options struct {
 	rounds       int
 	cpuProfile   string
 	memProfile   string
+	// The memory scenario: memConcurrency requests of memBodySize bytes at once, first under
+	// keygate's default budget, then under memBudget (0: skip the scenario).
+	memConcurrency int
+	memBodySize    int
+	memBudget      int64
 }
 
 func main() {
@@ -54,6 +60,9 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 5, "each saturating phase alternates keygate and baseline in this many slices, so background load hits both alike")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	flag.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile at the end of the run to this file")
+	flag.IntVar(&o.memConcurrency, "memory-concurrency", 256, "requests in flight in the memory scenario")
+	flag.IntVar(&o.memBodySize, "memory-body-size", 1<<20, "request body size of the memory scenario")
+	flag.Int64Var(&o.memBudget, "memory-budget", 256<<20, "the tight memory budget (limits.ext_proc_memory_bytes) of the memory scenario's second pass; 0 skips the scenario")
 	flag.Parse()
 	o.out = os.Getenv("BENCH_OUT")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -74,7 +83,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	// A hard bound on the whole run: every phase plus generous slack.
 	perScenario := 3*o.duration + 2*o.halfDuration + 5*time.Second
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(scs))*perScenario+30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(scs)+1)*perScenario+30*time.Second)
 	defer cancel()
 	st, err := startStack(ctx)
 	if err != nil {
@@ -102,6 +111,13 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
 		rs = append(rs, r)
+	}
+	if o.memBudget > 0 && o.filter == "" {
+		mem, err := runMemory(ctx, st, o, &ids)
+		if err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+		rs = append(rs, mem...)
 	}
 	printTable(w, rs)
 	if o.memProfile != "" {
@@ -232,4 +248,31 @@ func writeHeapProfile(path string) error {
 	}
 	defer f.Close()
 	return pprof.Lookup("allocs").WriteTo(f, 0)
+}
+
+// runMemory offers memConcurrency large simple-aes requests at once for a half-rate phase's
+// length, under keygate's default memory budget and then under memBudget, and reports the
+// peak RSS against the request bodies in flight and the streams the budget refused.
+func runMemory(ctx context.Context, st *stack, o options, ids *atomic.Uint64) ([]result, error) {
+	ex := &exchange{authority: "simple.bench.local", path: "/orders/create", contentType: "application/json",
+		reqBody: jsonBody(o.memBodySize), respBody: encryptedAnswer(o.memBodySize), spiffeID: benchSPIFFEID, route: routing.RouteName("simple-aes")}
+	if _, err := oneRequest(ctx, st.keygate, ex, fullModes, ids.Add(1), nil); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	defer st.kgSrv.SetMemoryBudget(0)
+	var rows []result
+	for _, b := range []struct {
+		name  string
+		bytes int64
+	}{{"memory-default-budget", daemon.DefaultExtProcMemoryBytes}, {"memory-tight-budget", o.memBudget}} {
+		st.kgSrv.SetMemoryBudget(b.bytes)
+		before := st.kgSrv.Refused()
+		m := phase{client: st.keygate, ex: ex, modes: fullModes, concurrency: o.memConcurrency, duration: max(o.halfDuration, time.Second), ids: ids}.run(ctx)
+		m.finish()
+		refused := st.kgSrv.Refused() - before
+		budget, inFlight := round(float64(b.bytes)/(1<<20), 1), round(float64(o.memConcurrency*len(ex.reqBody))/(1<<20), 1)
+		rows = append(rows, result{Scenario: b.name, RPS: round(m.rps, 1), PeakRSSMiB: round(m.peakRSSMiB, 1), Errors: m.errors - refused,
+			Refused: &refused, MemoryBudgetMiB: &budget, InFlightMiB: &inFlight, Note: fmt.Sprintf("%d requests of %d bytes at once", o.memConcurrency, len(ex.reqBody))})
+	}
+	return rows, ctx.Err()
 }

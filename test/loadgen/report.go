@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -50,9 +51,14 @@ type result struct {
 	HalfRateMet           bool    `json:"half_rate_met"`
 	NeighbourBombP99us    float64 `json:"neighbour_bomb_p99_us,omitempty"` // half-rate p99 while another provider's script loops
 	Errors                int64   `json:"errors"`
-	TokenFetches          int64   `json:"token_fetches_during_load"`
-	KeystoreGets          int64   `json:"keystore_gets_during_load"`
-	Note                  string  `json:"note"`
+	// The memory scenario's rows: streams refused by the memory budget (503), the budget, and
+	// the request bodies in flight (concurrency x body size).
+	Refused         *int64   `json:"refused,omitempty"`
+	MemoryBudgetMiB *float64 `json:"memory_budget_mib,omitempty"`
+	InFlightMiB     *float64 `json:"in_flight_mib,omitempty"`
+	TokenFetches    int64    `json:"token_fetches_during_load"`
+	KeystoreGets    int64    `json:"keystore_gets_during_load"`
+	Note            string   `json:"note"`
 }
 
 func us(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/100) / 10 }
@@ -73,6 +79,14 @@ func metText(r result) string {
 }
 
 func printTable(w io.Writer, rs []result) {
+	var mem []result
+	rs = slices.DeleteFunc(slices.Clone(rs), func(r result) bool {
+		if r.Refused != nil {
+			mem = append(mem, r)
+		}
+		return r.Refused != nil
+	})
+	defer printMemory(w, mem)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tmsgs\treq/s\tno-op req/s\tratio\ttarget\tmet\tlimit req/s\tlimit ratio\tp50 µs\tp99 µs\tCPU µs/req\tno-op CPU\tlimit CPU\tkeygate's own CPU\tallocs/req\tpipeline allocs/req\tpeak RSS MiB\t")
 	for _, r := range rs {
@@ -111,4 +125,18 @@ func writeJSON(path string, rs []result) error {
 		return err
 	}
 	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+func printMemory(w io.Writer, rs []result) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nmemory (simple-aes, large bodies; rule: peak RSS <= 3x the request bodies in flight; the RSS is the whole process, driver included):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tbudget MiB\tin flight MiB\tserved req/s\trefused (503)\tother errors\tpeak RSS MiB\tRSS / in flight\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.1f\t%d\t%d\t%.0f\t%.2f\t\n", r.Scenario, *r.MemoryBudgetMiB, *r.InFlightMiB, r.RPS, *r.Refused, r.Errors,
+			r.PeakRSSMiB, r.PeakRSSMiB/max(*r.InFlightMiB, 1))
+	}
+	_ = tw.Flush()
 }

@@ -61,6 +61,7 @@ type stack struct {
 	noop     extprocv3.ExternalProcessorClient
 	limit    extprocv3.ExternalProcessorClient
 	limitSrv *limitServer
+	kgSrv    *extproc.Server
 	demo     *demoprovider.Provider // the script's token endpoint (the article's protocol)
 	oauth    atomic.Int64           // client-credentials token fetches
 	closers  []func()
@@ -123,6 +124,7 @@ func startStack(ctx context.Context) (_ *stack, err error) {
 	m.SetConfigVersion(1)
 
 	srv := extproc.NewServer(extproc.Options{Snapshots: &s.app.Snapshots, Observer: m})
+	s.kgSrv = srv
 	g, _ := extproc.NewGRPCServer(srv, s.snap.MaxBody)
 	if s.keygate, err = s.serve(g); err != nil {
 		return nil, err
