@@ -54,6 +54,7 @@ type row struct {
 	Errors                int64    `json:"errors"`
 	Refused               *int64   `json:"refused,omitempty"`
 	InFlightMiB           *float64 `json:"in_flight_mib,omitempty"`
+	MemoryBudgetMiB       *float64 `json:"memory_budget_mib,omitempty"`
 }
 
 // gobench is one line of `go test -bench` output: the name and each value by unit.
@@ -141,6 +142,7 @@ func (d *data) blocks() map[string]string {
 		"half-rate":     d.halfRate(),
 		"go-benchmarks": d.goBenchmarks(),
 		"memory":        d.memory(),
+		"per-core":      d.perCore(),
 	}
 }
 
@@ -214,15 +216,38 @@ func (d *data) halfRate() string {
 	return b.String()
 }
 
-func (d *data) memory() string {
+// perCore estimates keygate's CPU per request in a deployment, where Envoy and keygate do not
+// share a process with a load driver: keygate's own CPU plus half the protocol limit's (its
+// side of gRPC; the driver plays Envoy's side of the same messages).
+func (d *data) perCore() string {
+	var b strings.Builder
+	b.WriteString("| scenario | keygate's own CPU µs/req | + its half of the protocol µs/req | ≈ requests per second per core |\n|---|---|---|---|\n")
 	for _, r := range d.rows {
-		if r.Refused != nil && r.InFlightMiB != nil {
-			ratio := r.PeakRSSMiB / max(*r.InFlightMiB, 1)
-			return fmt.Sprintf("| scenario | bodies in flight MiB | peak RSS MiB | peak RSS / in flight | streams refused (503) |\n|---|---|---|---|---|\n| %s | %.0f | %.0f | %.2f | %d |\n",
-				r.Scenario, *r.InFlightMiB, r.PeakRSSMiB, ratio, *r.Refused)
+		if r.Refused != nil {
+			continue
 		}
+		half := r.LimitCPUusPerReq / 2
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f |\n", r.Scenario, r.OwnCPUusPerReq, half, 1e6/max(r.OwnCPUusPerReq+half, 1))
 	}
-	return "(no memory scenario in docs/figures/bench.json)\n"
+	return b.String()
+}
+
+func (d *data) memory() string {
+	var b strings.Builder
+	b.WriteString("| scenario | budget MiB | request bodies in flight MiB | served req/s | refused (503) | other errors | peak RSS MiB (whole process) | peak RSS / in flight |\n|---|---|---|---|---|---|---|---|\n")
+	n := 0
+	for _, r := range d.rows {
+		if r.Refused == nil || r.InFlightMiB == nil || r.MemoryBudgetMiB == nil {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.1f | %d | %d | %.0f | %.2f |\n", r.Scenario, *r.MemoryBudgetMiB, *r.InFlightMiB, r.RPS,
+			*r.Refused, r.Errors, r.PeakRSSMiB, r.PeakRSSMiB/max(*r.InFlightMiB, 1))
+	}
+	if n == 0 {
+		return "(no memory scenario in docs/figures/bench.json)\n"
+	}
+	return b.String()
 }
 
 func (d *data) goBenchmarks() string {
