@@ -6,7 +6,7 @@ PKGS    ?= ./...
 # path of VAULT_BIN if set, else builds Vault once from source into ~/.cache/keygate.
 VAULT    = $(shell scripts/vault-build.sh)
 
-.PHONY: all build dev test test-short vault lint bench faults fuzz mutate compose-check clean
+.PHONY: all build dev test test-short vault lint bench docs-figures faults fuzz mutate compose-check clean
 
 all: build
 
@@ -31,6 +31,11 @@ lint:
 
 bench:
 	$(GO) run ./test/loadgen -duration 5s
+
+# Measure (make bench's run plus the Go benchmarks) and render every figure in README and docs
+# from it (docs/figures); TestDocsMatchFigures keeps the documents and docs/figures in step.
+docs-figures:
+	GO=$(GO) scripts/docs-figures.sh
 
 faults:
 	VAULT_BIN="$(VAULT)" $(GO) test -count=1 -timeout 20m -run TestFaultSuite -v ./test/faults

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -38,6 +39,12 @@ type processor struct {
 	signed   bool       // the request was signed (in the headers or the body phase)
 	done     bool       // an ImmediateResponse was sent: Envoy sends nothing more
 	respHdrs *headerSet
+
+	// budget is the server's memory budget for bodies (nil: none); reqHeld and respHeld are
+	// what this stream reserved from it for each direction (budget.go).
+	budget            *budget
+	refused           *atomic.Int64
+	reqHeld, respHeld int64
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
@@ -129,6 +136,13 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 	p.call = call
 	if _, signed := routing.SignedProviderOf(clusterName(msg)); signed {
 		return p.deferSigning(clusterName(msg), start)
+	}
+	if !h.EndOfStream && p.needsRequestBody() && bodySize > 0 {
+		// Envoy will send this many bytes: refuse now, before it does, if they do not fit.
+		if err := p.reserveBody(bodySize, &p.reqHeld); err != nil {
+			p.observe("request", start, err)
+			return p.fail(err)
+		}
 	}
 	if h.EndOfStream || !p.needsRequestBody() {
 		// No body, or none needed: sign now and tell Envoy not to send the request body.
@@ -254,12 +268,17 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 			RequestBody: &extprocv3.BodyResponse{}}}
 	}
 	start := time.Now()
+	if err := p.reserveBody(int64(len(b.GetBody())), &p.reqHeld); err != nil {
+		p.observe("request", start, err)
+		return p.fail(err)
+	}
 	if err := p.call.SignRequest(p.ctx, b.GetBody()); err != nil {
 		p.observe("request", start, err)
 		return p.fail(err)
 	}
 	p.signed = true
 	p.observe("request", start, nil)
+	defer p.keepOnly(int64(len(b.GetBody())), &p.reqHeld) // once the answer is built
 	body := p.call.Exchange.Request.Body()
 	// A body no step changed (a token provider keeps it only for the retry) is left as it is.
 	changed := !bytes.Equal(body, b.GetBody())
@@ -364,6 +383,10 @@ func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRes
 		p.respHdrs = newHeaderSet(nil)
 	}
 	start := time.Now()
+	if err := p.reserveBody(int64(len(b.GetBody())), &p.respHeld); err != nil {
+		p.observe("response", start, err)
+		return p.fail(err)
+	}
 	resp := p.response(b.GetBody())
 	if err := p.call.ProcessResponse(p.ctx, resp); err != nil {
 		p.observe("response", start, err)

@@ -50,6 +50,10 @@ type Options struct {
 	// beyond it is refused with RESOURCE_EXHAUSTED, which Envoy answers with a 500: memory
 	// stays bounded whatever a client of the port does.
 	MaxStreams int
+	// MemoryBudget bounds the memory the open streams hold for bodies, in bytes (0: no bound):
+	// each body counts bodyCost times its size from the moment its size is known until the
+	// stream ends. A request whose body does not fit is answered 503 (limits.ext_proc_memory_bytes).
+	MemoryBudget int64
 }
 
 // DefaultMaxStreamDuration bounds a stream: above any route timeout plus the message timeouts
@@ -106,11 +110,15 @@ type Server struct {
 	opts    Options
 	streams sync.WaitGroup
 	open    atomic.Int64
+	budget  *budget
+	refused atomic.Int64
 }
 
 // NewServer builds a Server; opts.Snapshots is required.
 func NewServer(opts Options) *Server {
-	return &Server{opts: opts.withDefaults()}
+	s := &Server{opts: opts.withDefaults(), budget: &budget{}}
+	s.budget.limit.Store(opts.MemoryBudget)
+	return s
 }
 
 // Process handles one HTTP request's stream.
@@ -132,6 +140,8 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	p := newProcessor(ctx, snap, s.opts)
 	p.send, p.trustPeer = stream.Send, trustedPeer(stream.Context())
 	p.upstream = upstreamStream(stream.Context())
+	p.budget, p.refused = s.budget, &s.refused
+	defer p.releaseBodies()
 	// Recv does not watch ctx: one reader per stream receives each message when asked (in step
 	// with the answers, as Envoy sends them), and the loop gives up at the deadline. The reader
 	// ends with the stream: Recv fails once Process returns, and next is closed.

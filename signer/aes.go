@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/jsonbody"
@@ -22,8 +23,26 @@ type aesParams struct {
 
 // aesMode is the cipher mode of a step: the only part aes_cbc and aes_gcm do differently.
 type aesMode interface {
-	seal(ctx context.Context, x *Exchange, key, plain []byte) ([]byte, error)
+	// seal appends the ciphertext of plain to dst.
+	seal(ctx context.Context, x *Exchange, dst, key, plain []byte) ([]byte, error)
+	// open decrypts ct in place (ct is the caller's own buffer) and returns the plaintext, a
+	// prefix of ct's memory.
 	open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte, error)
+}
+
+// sealScratch holds the buffers ciphertexts are built in before they are encoded into the
+// body (where they are copied): one per request would be 4 KiB of garbage for a 4 KiB body.
+// Buffers over maxScratch are left to the collector, so a burst of large bodies does not stay
+// pinned in the pool.
+var sealScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxScratch = 64 << 10
+
+func putScratch(p *[]byte, b []byte) {
+	if cap(b) <= maxScratch {
+		*p = b[:0]
+		sealScratch.Put(p)
+	}
 }
 
 // errDecrypt is the one thing a failed decryption says: padding, tag or length details would
@@ -94,11 +113,13 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 		if len(body) == 0 {
 			return nil // nothing to protect
 		}
-		ct, err := s.seal(ctx, x, body)
+		scratch := sealScratch.Get().(*[]byte)
+		ct, err := s.seal(ctx, x, *scratch, body)
 		if err != nil {
 			return err
 		}
 		r.SetBody(s.enc.appendEncode(nil, ct))
+		putScratch(scratch, ct)
 		return nil
 	}
 	obj, err := r.JSON()
@@ -109,21 +130,24 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if !ok {
 		return failure.New(failure.BadRequest, "encrypt", "body has no field %q to encrypt", s.p.Field)
 	}
-	ct, err := s.seal(ctx, x, textBytes(raw)) // seal only reads the plaintext
+	scratch := sealScratch.Get().(*[]byte)
+	ct, err := s.seal(ctx, x, *scratch, textBytes(raw)) // seal only reads the plaintext
 	if err != nil {
 		return err
 	}
 	obj.SetRaw(s.p.Field, s.enc.quoted(ct)) // = SetString: the encodings need no escaping
+	putScratch(scratch, ct)                 // quoted copied it
 	r.MarkJSONChanged()
 	return nil
 }
 
-func (s *aesStep) seal(ctx context.Context, x *Exchange, plain []byte) ([]byte, error) {
+// seal appends the ciphertext of plain to dst[:0].
+func (s *aesStep) seal(ctx context.Context, x *Exchange, dst, plain []byte) ([]byte, error) {
 	key, err := s.keyBytes(ctx, x, "encrypt", s.p.Key, 16, 24, 32)
 	if err != nil {
 		return nil, err
 	}
-	return s.mode.seal(ctx, x, key, plain)
+	return s.mode.seal(ctx, x, dst[:0], key, plain)
 }
 
 // ProcessResponse decrypts the response; see docs/schemes.md for when a response passes as is.

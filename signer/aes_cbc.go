@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
+	"slices"
 )
 
 // cbcParams are aes_cbc's: AES-CBC with PKCS#5/7 padding and a configured IV.
@@ -36,26 +37,33 @@ func newAESCBC(b Build) (Step, error) {
 	return s, nil
 }
 
-func (m cbcMode) seal(ctx context.Context, x *Exchange, key, plain []byte) ([]byte, error) {
+func (m cbcMode) seal(ctx context.Context, x *Exchange, dst, key, plain []byte) ([]byte, error) {
 	iv, err := m.s.keyBytes(ctx, x, "encrypt", m.iv, aes.BlockSize)
 	if err != nil {
 		return nil, err
 	}
 	block, _ := aes.NewCipher(key) // the key length was checked
-	return SealCBC(block, iv, plain), nil
+	return appendSealCBC(dst, block, iv, plain), nil
 }
 
 // SealCBC encrypts plain with AES-CBC and PKCS#7 padding (Java's "PKCS5Padding"). The built-in
 // scheme and custom mode's aes_cbc_pkcs5_encrypt both use it.
 func SealCBC(block cipher.Block, iv, plain []byte) []byte {
+	return appendSealCBC(nil, block, iv, plain)
+}
+
+// appendSealCBC is SealCBC appending to dst (which must not overlap plain).
+func appendSealCBC(dst []byte, block cipher.Block, iv, plain []byte) []byte {
 	pad := aes.BlockSize - len(plain)%aes.BlockSize
-	out := make([]byte, len(plain)+pad)
-	copy(out, plain)
-	for i := len(plain); i < len(out); i++ {
-		out[i] = byte(pad)
+	n := len(dst)
+	dst = slices.Grow(dst, len(plain)+pad)
+	dst = append(dst, plain...)
+	for range pad {
+		dst = append(dst, byte(pad))
 	}
+	out := dst[n:]
 	cipher.NewCBCEncrypter(block, iv).CryptBlocks(out, out)
-	return out
+	return dst
 }
 
 // OpenCBC decrypts ct with AES-CBC and removes its PKCS#7 padding; ok is false for a length
@@ -64,13 +72,20 @@ func OpenCBC(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, false
 	}
-	out := make([]byte, len(ct))
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, ct)
-	n, ok := unpadPKCS7(out)
+	return openCBCInPlace(block, iv, slices.Clone(ct))
+}
+
+// openCBCInPlace is OpenCBC decrypting ct's own memory.
+func openCBCInPlace(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
+	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
+		return nil, false
+	}
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(ct, ct)
+	n, ok := unpadPKCS7(ct)
 	if !ok {
 		return nil, false
 	}
-	return out[:n], true
+	return ct[:n], true
 }
 
 func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte, error) {
@@ -79,7 +94,7 @@ func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte,
 		return nil, err
 	}
 	block, _ := aes.NewCipher(key)
-	out, ok := OpenCBC(block, iv, ct)
+	out, ok := openCBCInPlace(block, iv, ct) // ct is open's own decoded buffer
 	if !ok {
 		return nil, errDecrypt
 	}

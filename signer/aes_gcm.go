@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"slices"
 )
 
 // gcmParams are aes_gcm's. Without nonce, a random 12-byte nonce is prefixed to the ciphertext
@@ -49,18 +50,20 @@ func (m gcmMode) aead(key []byte) cipher.AEAD {
 	return g
 }
 
-func (m gcmMode) seal(ctx context.Context, x *Exchange, key, plain []byte) ([]byte, error) {
+func (m gcmMode) seal(ctx context.Context, x *Exchange, dst, key, plain []byte) ([]byte, error) {
 	g := m.aead(key)
 	if m.nonce != "" {
 		nonce, err := m.s.keyBytes(ctx, x, "encrypt", m.nonce, g.NonceSize())
 		if err != nil {
 			return nil, err
 		}
-		return g.Seal(nil, nonce, plain, m.aad), nil
+		return g.Seal(dst, nonce, plain, m.aad), nil
 	}
-	out := make([]byte, g.NonceSize(), g.NonceSize()+len(plain)+g.Overhead())
-	_, _ = rand.Read(out) // crypto/rand.Read never fails
-	return g.Seal(out, out, plain, m.aad), nil
+	n := len(dst)
+	dst = slices.Grow(dst, g.NonceSize()+len(plain)+g.Overhead())[:n+g.NonceSize()]
+	nonce := dst[n:]
+	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
+	return g.Seal(dst, nonce, plain, m.aad), nil
 }
 
 func (m gcmMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte, error) {
@@ -78,7 +81,7 @@ func (m gcmMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte,
 		}
 		nonce, ct = ct[:g.NonceSize()], ct[g.NonceSize():]
 	}
-	plain, err := g.Open(nil, nonce, ct, m.aad)
+	plain, err := g.Open(ct[:0], nonce, ct, m.aad) // in place: ct is open's own buffer
 	if err != nil {
 		return nil, errDecrypt
 	}

@@ -1,7 +1,10 @@
 package signer
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,9 +14,16 @@ import (
 )
 
 // FuzzSortedSignString: the article's sign string over any JSON object: no panic, the same
-// string every time, and never the sign field itself.
+// string every time, and what the simple step hashes (without building it) is exactly it.
 func FuzzSortedSignString(f *testing.F) {
+	many := `{`
+	for i := range 40 {
+		many += fmt.Sprintf(`"k%02d":"%s",`, i, strings.Repeat("v", i*9))
+	}
+	many += `"last":1}`
 	for _, seed := range []string{
+		many, `{"` + strings.Repeat("k", 300) + `":"v","a":"` + strings.Repeat("w", 250) + `","b":"x"}`,
+		`{"` + strings.Repeat("k", 254) + `":"v","b":"` + strings.Repeat("y", 255) + `"}`,
 		`{"appKey":"demo-app","data":"abc","timestamp":"1700000000"}`,
 		`{"b":"2","a":"1","sign":"XYZ","empty":""}`,
 		`{"n":1.50,"obj":{"k":[1,2]},"null":null,"t":true}`,
@@ -29,6 +39,11 @@ func FuzzSortedSignString(f *testing.F) {
 		s := SortedSignString(o)
 		if again := SortedSignString(o); again != s {
 			t.Fatalf("sign string not deterministic: %q vs %q", s, again)
+		}
+		h := sha256.New()
+		hashSortedSignString(h, o)
+		if want := sha256.Sum256([]byte(s)); !bytes.Equal(h.Sum(nil), want[:]) {
+			t.Fatalf("hashSortedSignString differs from the hash of SortedSignString %q", s)
 		}
 	})
 }

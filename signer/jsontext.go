@@ -15,5 +15,25 @@ func textBytes(raw json.RawMessage) []byte {
 	if inner, ok := jsonbody.PlainString(raw); ok {
 		return inner
 	}
+	if isScalarToken(raw) {
+		return raw // a number, true or false: TextOf is its text as is
+	}
 	return []byte(jsonbody.TextOf(raw))
 }
+
+// isScalarToken reports whether raw is a bare number, true or false with no whitespace around
+// it: its compact JSON text is raw itself (TextOf would compact it into a copy).
+func isScalarToken(raw json.RawMessage) bool {
+	if len(raw) == 0 || isJSONSpace(raw[len(raw)-1]) {
+		return false
+	}
+	switch c := raw[0]; {
+	case c == '-' || '0' <= c && c <= '9':
+		return true
+	case c == 't' || c == 'f':
+		return string(raw) == "true" || string(raw) == "false"
+	}
+	return false
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -14,7 +14,7 @@ import (
 func TestTextOfMatchesJSONBody(t *testing.T) {
 	for _, raw := range []string{
 		`"plain"`, `""`, `"a\"b"`, `"tab\there"`, `"\u00e9t\u00e9"`, `"été"`, "\"bad\xffutf8\"", `"ctl` + "\x01" + `"`,
-		`123`, `1.50`, `null`, `true`, `{"a": [1, 2]}`, `[ 1 ]`, `"` + strings.Repeat("x", 4096) + `"`,
+		`123`, `1.50`, `-0.5e10`, `1E+2`, `null`, `true`, `false`, `1 `, ` 1`, "true\n", `{"a": [1, 2]}`, `[ 1 ]`, `"` + strings.Repeat("x", 4096) + `"`,
 	} {
 		t.Run(raw[:min(len(raw), 16)], func(t *testing.T) {
 			want := jsonbody.TextOf(json.RawMessage(raw))

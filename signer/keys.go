@@ -92,6 +92,9 @@ func (x *Exchange) recordUse(u KeyUse) {
 			return
 		}
 	}
+	if x.Used == nil {
+		x.Used = x.usedBuf[:0]
+	}
 	x.Used = append(x.Used, u)
 }
 
@@ -113,6 +116,9 @@ func (k *keySet) readFor(ctx context.Context, x *Exchange, name string) (keystor
 	x.Timing.AddSince(StageKeyFetch, start)
 	if err != nil {
 		return keystore.Secret{}, ref, err
+	}
+	if x.keysRead == nil {
+		x.keysRead = x.readBuf[:0]
 	}
 	x.keysRead = append(x.keysRead, keyRead{name, s})
 	x.recordUse(KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})

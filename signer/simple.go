@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
+	"encoding/json"
 
 	"github.com/keygate/keygate/internal/failure"
 )
@@ -20,8 +20,8 @@ type simpleParams struct {
 }
 
 type simpleStep struct {
-	p      simpleParams
-	appKey string
+	p          simpleParams
+	appKeyJSON []byte // the AppKey as the JSON string SetString would write
 }
 
 var _ Step = (*simpleStep)(nil)
@@ -47,7 +47,17 @@ func newSimple(b Build) (Step, error) {
 	if err := oneOf(b, "case", &p.Case, "upper", "lower"); err != nil {
 		return nil, err
 	}
-	return &simpleStep{p: p, appKey: key.text}, nil
+	appKeyJSON, _ := json.Marshal(key.text) // a string always marshals
+	return &simpleStep{p: p, appKeyJSON: appKeyJSON}, nil
+}
+
+// upperHex upper-cases the letters of hex digits in place (strings.ToUpper, without a copy).
+func upperHex(b []byte) {
+	for i, c := range b {
+		if 'a' <= c && c <= 'f' {
+			b[i] = c - ('a' - 'A')
+		}
+	}
 }
 
 func (s *simpleStep) Needs() Needs { return Needs{RequestBody: true} }
@@ -57,20 +67,24 @@ func (s *simpleStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return failure.Wrap(failure.BadRequest, "sign", err, "simple signing needs a JSON object body")
 	}
-	obj.SetString(s.p.AppKeyField, s.appKey)
-	obj.Delete(s.p.SignField) // a sign the caller sent is never part of what is signed
+	obj.SetRaw(s.p.AppKeyField, s.appKeyJSON) // shared by every request: values are only read
+	obj.Delete(s.p.SignField)                 // a sign the caller sent is never part of what is signed
 	secret, err := x.Keys.Secret(ctx, x, s.p.AppSecret)
 	if err != nil {
 		return err
 	}
 	h := sha256.New()
-	h.Write(appendSortedSignString(nil, obj)) // one copy of the body's text, not three
+	hashSortedSignString(h, obj) // the body's text is hashed where it lies, not copied
 	h.Write(secret.Reveal())
-	sign := hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	// The sign as its JSON string, built in place: hex needs no escaping.
+	sign := make([]byte, 2*sha256.Size+2)
+	sign[0], sign[len(sign)-1] = '"', '"'
+	hex.Encode(sign[1:len(sign)-1], h.Sum(sum[:0]))
 	if s.p.Case == "upper" {
-		sign = strings.ToUpper(sign)
+		upperHex(sign)
 	}
-	obj.SetString(s.p.SignField, sign)
+	obj.SetRaw(s.p.SignField, sign)
 	x.Request.MarkJSONChanged()
 	return nil
 }

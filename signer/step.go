@@ -68,6 +68,10 @@ type Exchange struct {
 	// keysRead are the secrets this exchange has read (keys.go): every step and both phases
 	// use one version of each key, and the keystore is asked once per key and request.
 	keysRead []keyRead
+	// The first few keys read and used live here, not in slices grown per request (an
+	// Exchange is never copied: it is always used through its pointer).
+	readBuf [4]keyRead
+	usedBuf [4]KeyUse
 }
 
 // MarkSensitive records that s, written into the request, carries a secret.

@@ -238,6 +238,11 @@ type Limits struct {
 	// ScriptMemoryBytes is the ceiling of every provider's script.memory_bytes, the memory a
 	// custom-mode invocation may make; default 32 MiB. Read at start.
 	ScriptMemoryBytes int64 `json:"script_memory_bytes,omitempty"`
+	// ExtProcMemoryBytes bounds the memory ext_proc streams hold for bodies, over all streams:
+	// a body counts three times its size (received, worked on, replied) from when its size is
+	// known until its stream ends, and a request whose body does not fit is answered 503;
+	// default 1 GiB. Read at start.
+	ExtProcMemoryBytes int64 `json:"ext_proc_memory_bytes,omitempty"`
 }
 
 // Tenant owns providers. Consumers prove their tenant with a credential or mTLS identity.

@@ -78,6 +78,9 @@ func (f *File) Validate() error {
 	if f.Limits.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
 	}
+	if f.Limits.ExtProcMemoryBytes < 0 {
+		add("limits.ext_proc_memory_bytes", "must not be negative")
+	}
 	if f.Limits.ScriptMemoryBytes < 0 {
 		add("limits.script_memory_bytes", "must not be negative")
 	}

@@ -131,6 +131,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	var draining atomic.Bool
 	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log, MaxStreams: maxStreams(boot.File.Limits),
+		MemoryBudget: memoryBudget(boot.File.Limits),
 		Observer: observers{metrics: m, audit: auditSink, log: log, logRequests: opts.LogRequests, version: func() int {
 			v, _ := cfgs.Current()
 			return v.Number

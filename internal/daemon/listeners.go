@@ -83,8 +83,18 @@ func maxStreams(l config.Limits) int {
 	return int(l.ExtProcMaxStreams)
 }
 
+// memoryBudget is limits.ext_proc_memory_bytes or its default: the memory the ext_proc
+// streams may hold for bodies (extproc.Options.MemoryBudget).
+func memoryBudget(l config.Limits) int64 {
+	if l.ExtProcMemoryBytes == 0 {
+		return DefaultExtProcMemoryBytes
+	}
+	return l.ExtProcMemoryBytes
+}
+
 // Defaults of the limits that bound what clients of keygate's ports can hold.
 const (
+	DefaultExtProcMemoryBytes  = 1 << 30
 	DefaultExtProcMaxStreams   = 4096
 	DefaultAdminMaxConnections = 256
 	// AdminMaxPerPeer bounds one IP address's share of the admin connections.

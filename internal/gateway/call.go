@@ -72,17 +72,26 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	tenant := p.Tenant
 	credential := ""
 	// One pass: refuse spoofed keygate headers, take the tenant key, and copy the others.
-	header := make(http.Header, len(in.Header))
+	header := make(http.Header, len(in.Header)+1)
+	// Every value is copied into one backing array (one allocation, not one per header), each
+	// header's slice capped at its own values so an append by a step cannot reach the next.
+	nvals := 1 // room for Accept-Encoding
+	for _, vals := range in.Header {
+		nvals += len(vals)
+	}
+	backing := make([]string, 0, nvals)
 	var credentials []string
 	for name, vals := range in.Header {
 		switch {
-		case retryHeaders[strings.ToLower(name)]:
+		case isRetryHeader(name):
 			// Envoy's router honours these from any caller it does not treat as an edge request
 			// (use_remote_address is off): they would replay a signed request on a reset or a
 			// 5xx. Which failures are safe to retry is keygate's choice (xds retryOn).
 			return nil, failure.New(failure.BadRequest, "identify", "header %q steers Envoy's retries; keygate decides which failures may be retried", strings.ToLower(name))
 		case !tenancy.IsKeygateHeader(name):
-			header[http.CanonicalHeaderKey(name)] = slices.Clone(vals)
+			from := len(backing)
+			backing = append(backing, vals...)
+			header[http.CanonicalHeaderKey(name)] = backing[from:len(backing):len(backing)]
 		case strings.EqualFold(name, tenancy.TenantKeyHeader):
 			credentials = append(credentials, vals...)
 		default:
@@ -124,7 +133,8 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 		// Response steps read the body as the provider's bytes: ask for no content coding (Envoy
 		// passes the caller's Accept-Encoding through, and a gzip answer cannot be decrypted or
 		// verified). Set before the steps run, so a signature over the headers covers it.
-		header.Set("Accept-Encoding", "identity")
+		backing = append(backing, "identity")
+		header["Accept-Encoding"] = backing[len(backing)-1 : len(backing) : len(backing)] // = Set
 	}
 	req := signer.NewRequest(in.Method, p.Upstream.Scheme, p.Upstream.Host, path, header, nil)
 	call := &Call{
@@ -218,7 +228,14 @@ func checkContentCoding(p *Provider, resp *signer.Response) error {
 
 // retryHeaders are the request headers with which a caller sets Envoy's retry policy
 // (router's RetryStateImpl reads them from the request).
-var retryHeaders = map[string]bool{
-	"x-envoy-retry-on": true, "x-envoy-retry-grpc-on": true, "x-envoy-max-retries": true,
-	"x-envoy-hedge-on-per-try-timeout": true,
+var retryHeaders = []string{"x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries", "x-envoy-hedge-on-per-try-timeout"}
+
+// isRetryHeader compares without lower-casing name (a copy per header and request).
+func isRetryHeader(name string) bool {
+	for _, h := range retryHeaders {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
 }

@@ -76,7 +76,7 @@ func decodeNumbers(data []byte) (any, error) {
 // countKeys counts top-level keys as a token stream sees them, duplicates included.
 func countKeys(data []byte) int {
 	n := 0
-	_ = split(data, func(string, []byte) error { n++; return nil })
+	_ = split(data, func(_, _ []byte) error { n++; return nil })
 	return n
 }
 

@@ -9,18 +9,27 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
 // Object is a JSON object with its key order. Not safe for concurrent use.
+//
+// Bodies have a handful of keys, so the members are two parallel slices searched in order,
+// with an index only past indexFrom keys: a parse costs a few allocations, not one per key
+// (the map and the key strings were most of a 4 KiB body's parse).
 type Object struct {
-	keys []string
-	vals map[string]json.RawMessage
+	keys  []string
+	vals  []json.RawMessage
+	index map[string]int // key -> position, nil while len(keys) <= indexFrom
 }
 
+// indexFrom is the number of keys past which lookups go through a map.
+const indexFrom = 16
+
 // New returns an empty object.
-func New() *Object { return &Object{vals: map[string]json.RawMessage{}} }
+func New() *Object { return &Object{} }
 
 // Parse decodes b, which must hold exactly one JSON object. Duplicate keys are rejected: a
 // signer and a provider that resolve them differently would disagree on what was signed. The
@@ -32,23 +41,95 @@ func Parse(b []byte) (*Object, error) {
 		// the signer and the provider could disagree on what was signed.
 		return nil, errors.New("body is not valid UTF-8")
 	}
-	o := New()
-	err := split(b, func(key string, raw []byte) error {
-		if _, dup := o.vals[key]; dup {
-			return fmt.Errorf("body has the key %q twice", key)
+	// The keys' text is gathered in one buffer and becomes one string, which every key slices.
+	type span struct{ from, to int }
+	var (
+		textBuf [256]byte
+		spanBuf [indexFrom]span
+		valBuf  [indexFrom]json.RawMessage
+	)
+	text, spans, vals := textBuf[:0], spanBuf[:0], valBuf[:0]
+	err := split(b, func(qkey, raw []byte) error {
+		from := len(text)
+		if inner := qkey[1 : len(qkey)-1]; !hasEscape(inner) {
+			text = append(text, inner...)
+		} else {
+			k, err := unquoteKey(qkey)
+			if err != nil {
+				return err
+			}
+			text = append(text, k...)
 		}
-		o.keys = append(o.keys, key)
-		o.vals[key] = compactNested(raw)
+		spans = append(spans, span{from, len(text)})
+		vals = append(vals, compactNested(raw))
 		return nil
 	})
-	var syntax *SyntaxError
-	if errors.As(err, &syntax) {
-		return nil, fmt.Errorf("body is not valid JSON: %w", err)
-	}
 	if err != nil {
-		return nil, err
+		return nil, parseError(err)
+	}
+	all := string(text)
+	var o *Object
+	if n := len(spans); n <= len(inlineObject{}.keys) {
+		// The object and its members in one allocation.
+		in := new(inlineObject)
+		in.o.keys, in.o.vals = in.keys[:n:n], in.vals[:n:n]
+		copy(in.o.vals, vals)
+		o = &in.o
+	} else {
+		o = &Object{keys: make([]string, n), vals: slices.Clone(vals)}
+	}
+	for i, sp := range spans {
+		o.keys[i] = all[sp.from:sp.to]
+	}
+	if len(o.keys) > indexFrom {
+		o.index = make(map[string]int, len(o.keys))
+	}
+	for i, k := range o.keys {
+		dup := false
+		if o.index != nil {
+			_, dup = o.index[k]
+			o.index[k] = i
+		} else {
+			dup = slices.Contains(o.keys[:i], k)
+		}
+		if dup {
+			return nil, fmt.Errorf("body has the key %q twice", k)
+		}
 	}
 	return o, nil
+}
+
+// inlineObject is an Object of a few members with their storage; an object that grows past it
+// moves its members to the heap as any slice does.
+type inlineObject struct {
+	o    Object
+	keys [8]string
+	vals [8]json.RawMessage
+}
+
+// parseError says that a body is not JSON, or passes on what else split refused.
+func parseError(err error) error {
+	var syntax *SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Errorf("body is not valid JSON: %w", err)
+	}
+	return err
+}
+
+// find returns key's position among the keys, or -1.
+func (o *Object) find(key string) int {
+	if o.index != nil {
+		if i, ok := o.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, k := range o.keys {
+		if k == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // compactNested removes the whitespace inside an object or array value, once, at parse, so
@@ -72,14 +153,16 @@ func (o *Object) Len() int { return len(o.keys) }
 
 // Raw returns the JSON text of a value.
 func (o *Object) Raw(key string) (json.RawMessage, bool) {
-	v, ok := o.vals[key]
-	return v, ok
+	if i := o.find(key); i >= 0 {
+		return o.vals[i], true
+	}
+	return nil, false
 }
 
 // Text returns a value as signing strings use it: a JSON string unquoted, null as "", and any
 // other value (number, bool, object, array) as its compact JSON text.
 func (o *Object) Text(key string) (string, bool) {
-	raw, ok := o.vals[key]
+	raw, ok := o.Raw(key)
 	if !ok {
 		return "", false
 	}
@@ -172,23 +255,37 @@ func marshalsVerbatim(s string) bool {
 
 // SetRaw sets key to raw, which must be valid JSON.
 func (o *Object) SetRaw(key string, raw json.RawMessage) {
-	if _, ok := o.vals[key]; !ok {
-		o.keys = append(o.keys, key)
-	}
-	o.vals[key] = raw
-}
-
-// Delete removes key.
-func (o *Object) Delete(key string) {
-	if _, ok := o.vals[key]; !ok {
+	if i := o.find(key); i >= 0 {
+		o.vals[i] = raw
 		return
 	}
-	delete(o.vals, key)
+	o.keys = append(o.keys, key)
+	o.vals = append(o.vals, raw)
+	switch {
+	case o.index != nil:
+		o.index[key] = len(o.keys) - 1
+	case len(o.keys) > indexFrom:
+		o.reindex()
+	}
+}
+
+// Delete removes key. The key slice Keys returned before stays as it was.
+func (o *Object) Delete(key string) {
+	i := o.find(key)
+	if i < 0 {
+		return
+	}
+	o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
+	o.vals = append(o.vals[:i:i], o.vals[i+1:]...)
+	if o.index != nil {
+		o.reindex()
+	}
+}
+
+func (o *Object) reindex() {
+	o.index = make(map[string]int, len(o.keys))
 	for i, k := range o.keys {
-		if k == key {
-			o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
-			break
-		}
+		o.index[k] = i
 	}
 }
 
@@ -202,7 +299,7 @@ func (o *Object) AppendTo(dst []byte) []byte {
 		}
 		dst = appendKey(dst, k)
 		dst = append(dst, ':')
-		dst = append(dst, o.vals[k]...)
+		dst = append(dst, o.vals[i]...)
 	}
 	return append(dst, '}')
 }

@@ -1,6 +1,7 @@
 package jsonbody
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,37 @@ func Valid(b []byte) bool {
 type scanner struct {
 	b     []byte
 	i     int
-	stack []byte // the open containers, '{' or '['
+	stack containers // the open containers, '{' or '['
+}
+
+// containers is the scanner's stack of open containers. The first shallowDepth live in the
+// scanner itself (a scan of an ordinary body allocates nothing); deeper ones in a slice.
+type containers struct {
+	shallow [shallowDepth]byte
+	deep    []byte
+	n       int
+}
+
+const shallowDepth = 32
+
+func (c *containers) len() int { return c.n }
+
+func (c *containers) push(b byte) {
+	if c.n < shallowDepth {
+		c.shallow[c.n] = b
+	} else {
+		c.deep = append(c.deep[:c.n-shallowDepth], b)
+	}
+	c.n++
+}
+
+func (c *containers) pop() { c.n-- }
+
+func (c *containers) top() byte {
+	if c.n <= shallowDepth {
+		return c.shallow[c.n-1]
+	}
+	return c.deep[c.n-1-shallowDepth]
 }
 
 // text validates b as one value with optional whitespace around it.
@@ -49,9 +80,10 @@ func (s *scanner) text() error {
 // errNotObject is a valid JSON text that is not an object.
 var errNotObject = errors.New("body is not a JSON object")
 
-// split validates b as one JSON object and calls add for each member with its key and the
-// value's bytes, in order. The values are slices of b: nothing is copied.
-func split(b []byte, add func(key string, raw []byte) error) error {
+// split validates b as one JSON object and calls add for each member with its key (quoted, as
+// in b; unquoteKey reads it) and the value's bytes, in order. Both are slices of b: nothing is
+// copied.
+func split(b []byte, add func(key, raw []byte) error) error {
 	s := scanner{b: b}
 	s.skipSpace()
 	if s.i >= len(b) || b[s.i] != '{' {
@@ -61,7 +93,7 @@ func split(b []byte, add func(key string, raw []byte) error) error {
 		return errNotObject
 	}
 	s.i++
-	s.stack = append(s.stack, '{') // the object counts towards the depth limit
+	s.stack.push('{') // the object counts towards the depth limit
 	s.skipSpace()
 	if s.i < len(b) && b[s.i] == '}' {
 		s.i++
@@ -74,10 +106,7 @@ func split(b []byte, add func(key string, raw []byte) error) error {
 		if err != nil {
 			return err
 		}
-		key, err := unquoteKey(b[kstart:kend])
-		if err != nil {
-			return err
-		}
+		key := b[kstart:kend]
 		s.skipSpace()
 		vstart := s.i
 		if err := s.value(); err != nil {
@@ -114,7 +143,7 @@ func (s *scanner) end() error {
 // value validates one value (whitespace before it skipped) and leaves i just past it. Nesting
 // is followed with an explicit stack, not recursion, so depth costs no Go stack.
 func (s *scanner) value() error {
-	base := len(s.stack)
+	base := s.stack.len()
 	for {
 		s.skipSpace()
 		if s.i >= len(s.b) {
@@ -122,15 +151,15 @@ func (s *scanner) value() error {
 		}
 		switch c := s.b[s.i]; {
 		case c == '{' || c == '[':
-			if len(s.stack) >= maxDepth {
+			if s.stack.len() >= maxDepth {
 				return &SyntaxError{Offset: s.i, msg: "exceeded max depth"}
 			}
-			s.stack = append(s.stack, c)
+			s.stack.push(c)
 			s.i++
 			s.skipSpace()
 			if s.i < len(s.b) && s.b[s.i] == c+2 { // '{'+2 == '}', '['+2 == ']'
 				s.i++
-				s.stack = s.stack[:len(s.stack)-1]
+				s.stack.pop()
 				break
 			}
 			if c == '{' {
@@ -174,12 +203,12 @@ func (s *scanner) value() error {
 // brackets, then a comma (and, in an object, the next key and colon). It reports whether
 // another value follows; false means the value that value() started is complete.
 func (s *scanner) afterValue(base int) (bool, error) {
-	for len(s.stack) > base {
+	for s.stack.len() > base {
 		s.skipSpace()
 		if s.i >= len(s.b) {
 			return false, s.eof()
 		}
-		top, c := s.stack[len(s.stack)-1], s.b[s.i]
+		top, c := s.stack.top(), s.b[s.i]
 		switch {
 		case c == ',':
 			s.i++
@@ -192,7 +221,7 @@ func (s *scanner) afterValue(base int) (bool, error) {
 			return true, nil
 		case c == top+2:
 			s.i++
-			s.stack = s.stack[:len(s.stack)-1]
+			s.stack.pop()
 		case top == '{':
 			return false, s.invalid("after object key:value pair")
 		default:
@@ -236,10 +265,29 @@ var stringStop = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// wordMayStop reports whether one of x's eight bytes may be a stringStop byte: a quote, a
+// backslash or a control character. (v - lsb) &^ v & msb is non-zero exactly when some byte of
+// v is zero (a borrow only starts at a zero byte); x - 0x20*lsb likewise finds a byte below
+// 0x20. A false "may" only sends the scan to the byte loop; a false "no" cannot happen.
+func wordMayStop(x uint64) bool {
+	q, bs := x^('"'*lsb), x^('\\'*lsb)
+	return ((q-lsb)&^q|(bs-lsb)&^bs|(x-0x20*lsb)&^x)&msb != 0
+}
+
 // str validates the string starting at b[i] == '"'.
 func (s *scanner) str() error {
 	b, j := s.b, s.i+1
 	for {
+		// Eight bytes at a time while none can stop the string (4 KiB fields are the usual
+		// body), then byte by byte from the word that may hold one.
+		for j+8 <= len(b) && !wordMayStop(binary.LittleEndian.Uint64(b[j:])) {
+			j += 8
+		}
 		for j < len(b) && !stringStop[b[j]] {
 			j++
 		}

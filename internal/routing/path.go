@@ -28,19 +28,24 @@ func CheckPath(p string) error {
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("does not start with '/'")
 	}
-	segs := strings.Split(path[1:], "/")
-	for i, seg := range segs {
+	// Segment by segment (strings.Split would allocate them all): an empty one is allowed
+	// only last ("/" or a trailing slash).
+	for rest := path[1:]; ; {
+		seg, more, found := strings.Cut(rest, "/")
 		if seg == "" {
-			if i == len(segs)-1 {
-				break // "/" or a trailing slash
+			if !found {
+				return nil
 			}
 			return fmt.Errorf("has an empty segment ('//')")
 		}
 		if err := checkSegment(seg); err != nil {
 			return err
 		}
+		if !found {
+			return nil
+		}
+		rest = more
 	}
-	return nil
 }
 
 func checkSegment(seg string) error {

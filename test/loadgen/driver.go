@@ -17,12 +17,8 @@ type modes struct {
 	requestBody, responseHeaders, responseBody bool
 }
 
-// fullModes is keygate's filter config; headerModes is a filter that sends headers only (the
-// baseline of providers that need no body).
-var (
-	fullModes   = modes{requestBody: true, responseHeaders: true, responseBody: true}
-	headerModes = modes{responseHeaders: true}
-)
+// fullModes is keygate's filter config.
+var fullModes = modes{requestBody: true, responseHeaders: true, responseBody: true}
 
 // override applies a mode_override the way Envoy does: body modes are taken literally (unset
 // is NONE), a response header mode of SKIP stops response headers, DEFAULT keeps them.
@@ -44,9 +40,54 @@ func (m modes) override(o *filterv3.ProcessingMode) modes {
 // errRefused is an ImmediateResponse: the processor refused or failed the request.
 var errRefused = errors.New("processor answered with an immediate response")
 
+// recording is what one request showed of its processor: the messages Envoy sent (the modes
+// in force after every mode_override) and the answer to each kind of message. The baselines
+// are built from keygate's recording: the same messages, and (protocol limit) the same answers.
+type recording struct {
+	sent    modes // the messages beyond request_headers that were sent
+	answers map[kind]*extprocv3.ProcessingResponse
+}
+
+// kind is a ProcessingRequest's message type.
+type kind int
+
+const (
+	kindRequestHeaders kind = iota
+	kindRequestBody
+	kindResponseHeaders
+	kindResponseBody
+	kindOther
+)
+
+func kindOf(msg *extprocv3.ProcessingRequest) kind {
+	switch msg.GetRequest().(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		return kindRequestHeaders
+	case *extprocv3.ProcessingRequest_RequestBody:
+		return kindRequestBody
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		return kindResponseHeaders
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		return kindResponseBody
+	}
+	return kindOther
+}
+
+// messages is how many messages a request in modes m sends, request_headers included.
+func (m modes) messages() int {
+	n := 1
+	for _, on := range []bool{m.requestBody, m.responseHeaders, m.responseBody} {
+		if on {
+			n++
+		}
+	}
+	return n
+}
+
 // oneRequest runs one request over its own stream, BUFFERED ping-pong: each message waits for
-// its answer. It returns the server time: the sum, over messages, of send-to-answer time.
-func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, ex *exchange, start modes, id uint64) (time.Duration, error) {
+// its answer. It returns the server time: the sum, over messages, of send-to-answer time. rec,
+// when not nil, records the messages sent and the answers.
+func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, ex *exchange, start modes, id uint64, rec *recording) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.Process(ctx)
@@ -67,8 +108,20 @@ func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, ex *ex
 		if resp.GetImmediateResponse() != nil {
 			return nil, fmt.Errorf("%w (status %d)", errRefused, resp.GetImmediateResponse().GetStatus().GetCode())
 		}
+		if rec != nil {
+			rec.answers[kindOf(msg)] = resp
+		}
 		return resp, nil
 	}
+	if rec != nil {
+		*rec = recording{answers: map[kind]*extprocv3.ProcessingResponse{}}
+	}
+	var sent modes
+	defer func() {
+		if rec != nil {
+			rec.sent = sent
+		}
+	}()
 	m := start
 	resp, err := roundTrip(ex.requestHeaders(id))
 	if err != nil {
@@ -79,6 +132,7 @@ func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, ex *ex
 	}
 	m = m.override(resp.GetModeOverride())
 	if m.requestBody && len(ex.reqBody) > 0 {
+		sent.requestBody = true
 		if resp, err = roundTrip(ex.requestBody()); err != nil {
 			return server, err
 		}
@@ -87,6 +141,7 @@ func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, ex *ex
 		}
 	}
 	if m.responseHeaders {
+		sent.responseHeaders = true
 		if resp, err = roundTrip(ex.responseHeaders()); err != nil {
 			return server, err
 		}
@@ -96,6 +151,7 @@ func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, ex *ex
 		m = m.override(resp.GetModeOverride())
 	}
 	if m.responseBody && len(ex.respBody) > 0 {
+		sent.responseBody = true
 		if resp, err = roundTrip(ex.responseBody()); err != nil {
 			return server, err
 		}

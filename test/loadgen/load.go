@@ -31,10 +31,11 @@ type measured struct {
 	lat              []time.Duration
 	elapsed          time.Duration
 	mallocs          uint64
+	cpu              time.Duration // the whole process's CPU time (driver, gRPC, servers)
 	peakRSSMiB       float64
 
-	rps, allocsPerReq float64
-	p50, p99          time.Duration
+	rps, allocsPerReq, cpuUsPerReq float64
+	p50, p99                       time.Duration
 }
 
 // add merges another run of the same load.
@@ -46,12 +47,14 @@ func (m *measured) add(o measured) {
 	m.lat = append(m.lat, o.lat...)
 	m.elapsed += o.elapsed
 	m.mallocs += o.mallocs
+	m.cpu += o.cpu
 	m.peakRSSMiB = max(m.peakRSSMiB, o.peakRSSMiB)
 }
 
 func (m *measured) finish() {
 	if total := m.requests + m.errors; total > 0 {
 		m.allocsPerReq = float64(m.mallocs) / float64(total)
+		m.cpuUsPerReq = float64(m.cpu.Microseconds()) / float64(total)
 	}
 	if m.elapsed > 0 {
 		m.rps = float64(m.requests) / m.elapsed.Seconds()
@@ -65,6 +68,7 @@ func (p phase) run(ctx context.Context) measured {
 	procstat.ResetPeakRSS()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := procstat.CPUTime()
 	ctx, cancel := context.WithTimeout(ctx, p.duration)
 	defer cancel()
 	var tickets <-chan struct{}
@@ -90,7 +94,7 @@ func (p phase) run(ctx context.Context) measured {
 						continue
 					}
 				}
-				d, err := oneRequest(context.Background(), p.client, p.ex, p.modes, p.ids.Add(1))
+				d, err := oneRequest(context.Background(), p.client, p.ex, p.modes, p.ids.Add(1), nil)
 				if err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err)
@@ -105,8 +109,9 @@ func (p phase) run(ctx context.Context) measured {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := procstat.CPUTime() - cpu0
 	runtime.ReadMemStats(&after)
-	m := measured{requests: int64(len(all)), errors: errs.Load(), peakRSSMiB: procstat.PeakRSSMiB(),
+	m := measured{requests: int64(len(all)), errors: errs.Load(), peakRSSMiB: procstat.PeakRSSMiB(), cpu: cpu,
 		lat: all, elapsed: elapsed, mallocs: after.Mallocs - before.Mallocs}
 	if e, ok := firstErr.Load().(error); ok {
 		m.firstErr = e

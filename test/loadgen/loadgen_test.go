@@ -19,7 +19,7 @@ func TestRunShort(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	var buf bytes.Buffer
 	o := options{bodySize: 4096, concurrency: 2, duration: 150 * time.Millisecond, halfDuration: 50 * time.Millisecond,
-		rounds: 1, pipelineN: 20, out: out}
+		rounds: 1, pipelineN: 20, out: out, memConcurrency: 4, memBodySize: 64 << 10, memBudget: 64 << 10}
 	if err := run(context.Background(), o, &buf); err != nil {
 		t.Fatalf("run: %v\n%s", err, buf.String())
 	}
@@ -36,14 +36,44 @@ func TestRunShort(t *testing.T) {
 	if err := json.Unmarshal(data, &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != len(scenarios(o.bodySize)) {
-		t.Fatalf("BENCH_OUT has %d rows, want %d", len(rows), len(scenarios(o.bodySize)))
+	if len(rows) != len(scenarios(o.bodySize))+2 {
+		t.Fatalf("BENCH_OUT has %d rows, want %d", len(rows), len(scenarios(o.bodySize))+2)
 	}
-	for _, row := range rows {
-		for _, field := range []string{"scenario", "rps", "baseline_rps", "ratio", "p50_us", "p99_us", "allocs_per_req", "peak_rss_mib"} {
+	// The memory rows: under the default budget nothing is refused; under one smaller than a
+	// single body's reservation every request is.
+	for _, row := range rows[len(rows)-2:] {
+		refused, _ := row["refused"].(float64)
+		switch row["scenario"] {
+		case "memory-default-budget":
+			if refused != 0 || row["peak_rss_mib"].(float64) <= 0 {
+				t.Errorf("memory under the default budget: %v", row)
+			}
+		case "memory-tight-budget":
+			if refused == 0 {
+				t.Errorf("memory under a budget below one body: nothing refused: %v", row)
+			}
+		default:
+			t.Errorf("unexpected row %v", row["scenario"])
+		}
+	}
+	for _, row := range rows[:len(rows)-2] {
+		for _, field := range []string{"scenario", "rps", "baseline_rps", "ratio", "p50_us", "p99_us", "allocs_per_req", "peak_rss_mib",
+			"limit_rps", "limit_ratio", "messages_per_req", "cpu_us_per_req", "own_cpu_us_per_req", "half_rate_baseline_p99_us"} {
 			if _, ok := row[field]; !ok {
 				t.Errorf("row %v lacks %q", row["scenario"], field)
 			}
+		}
+		if row["limit_rps"].(float64) <= 0 || row["cpu_us_per_req"].(float64) <= 0 {
+			t.Errorf("row %v: no protocol-limit throughput or no CPU time measured", row["scenario"])
+		}
+		// keygate's mode_override decides the messages, and the baselines get the same ones:
+		// a header-only provider is one message, the others send every body they sign or read.
+		wantMsgs := map[string]float64{"static-header": 1, "aws-sigv4": 2, "alipay-rsa2": 2}[row["scenario"].(string)]
+		if wantMsgs == 0 {
+			wantMsgs = 4
+		}
+		if row["messages_per_req"].(float64) != wantMsgs {
+			t.Errorf("row %v: %v messages per request, want %v", row["scenario"], row["messages_per_req"], wantMsgs)
 		}
 		if row["rps"].(float64) <= 0 || row["keystore_gets_during_load"].(float64) != 0 || row["token_fetches_during_load"].(float64) != 0 {
 			t.Errorf("row %v: no throughput, or keystore/token calls in steady state", row["scenario"])
@@ -61,7 +91,7 @@ func TestOverrideLiteral(t *testing.T) {
 		{"none", nil, fullModes},
 		{"request body only", &filterv3.ProcessingMode{RequestBodyMode: filterv3.ProcessingMode_BUFFERED},
 			modes{requestBody: true, responseHeaders: true}},
-		{"headers only", &filterv3.ProcessingMode{ResponseHeaderMode: filterv3.ProcessingMode_SEND}, headerModes},
+		{"headers only", &filterv3.ProcessingMode{ResponseHeaderMode: filterv3.ProcessingMode_SEND}, modes{responseHeaders: true}},
 		{"skip response headers", &filterv3.ProcessingMode{ResponseHeaderMode: filterv3.ProcessingMode_SKIP,
 			ResponseBodyMode: filterv3.ProcessingMode_BUFFERED}, modes{responseBody: true}},
 	}

@@ -11,6 +11,11 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/keygate/keygate/internal/routing"
+	"github.com/keygate/keygate/internal/tenancy"
+	"github.com/keygate/keygate/xds"
 )
 
 // exchange is what one scenario's requests carry, built once: the driver sends the same bodies
@@ -19,7 +24,15 @@ import (
 type exchange struct {
 	authority, path, contentType string
 	reqBody, respBody            []byte
+	// route is the route Envoy matched (keygate's xDS names it keygate/<provider>); spiffeID
+	// is the caller's certificate URI SAN. Both travel as the request attributes the pushed
+	// filter config asks for (xds/listener.go), as Envoy sends them.
+	route, spiffeID string
 }
+
+// benchSPIFFEID is the load driver's identity as a caller: testdata/keygate.yaml's tenant
+// "bench" is identified by it, as a mesh service calling through Envoy over mTLS would be.
+const benchSPIFFEID = "spiffe://bench.local/ns/bench/sa/loadgen"
 
 // demoKey and demoIV are the AES key and IV of testdata/keys.yaml (secret/bench/demo): the
 // driver plays the provider and encrypts its answers' data field with them.
@@ -68,7 +81,21 @@ func (e *exchange) requestHeaders(id uint64) *extprocv3.ProcessingRequest {
 	}
 	return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{
 		RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: hs}, EndOfStream: len(e.reqBody) == 0},
-	}}
+	}, Attributes: e.attributes()}
+}
+
+// attributes is what Envoy puts on the request direction's first message for the
+// request_attributes keygate's filter config names (envoy/emu/attributes.go): keyed by the
+// filter name, then by the expression text; an attribute without a value is left out.
+func (e *exchange) attributes() map[string]*structpb.Struct {
+	fields := map[string]*structpb.Value{}
+	if e.route != "" {
+		fields[routing.RouteAttribute] = structpb.NewStringValue(e.route)
+	}
+	if e.spiffeID != "" {
+		fields[tenancy.SPIFFEAttribute] = structpb.NewStringValue(e.spiffeID)
+	}
+	return map[string]*structpb.Struct{xds.DefaultExtProcFilterName: {Fields: fields}}
 }
 
 func (e *exchange) requestBody() *extprocv3.ProcessingRequest {

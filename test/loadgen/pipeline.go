@@ -17,7 +17,7 @@ func pipelineAllocs(snap *gateway.Snapshot, ex *exchange, n int) (float64, error
 	clock := signer.SystemClock()
 	one := func() error {
 		call, err := snap.Begin(gateway.Inbound{
-			Method: "POST", Authority: ex.authority, Path: ex.path, BodySize: int64(len(ex.reqBody)),
+			Method: "POST", Authority: ex.authority, Route: ex.route, SPIFFEID: ex.spiffeID, Path: ex.path, BodySize: int64(len(ex.reqBody)),
 			Header: http.Header{"Content-Type": {ex.contentType}, "Accept": {"application/json"}, "X-Request-Id": {"r"}},
 		}, clock)
 		if err != nil {

@@ -12,13 +12,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/keygate/keygate/examples"
 	"github.com/keygate/keygate/examples/demoprovider"
@@ -27,7 +30,9 @@ import (
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/metrics"
+	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/keystore"
+	"github.com/keygate/keygate/xds"
 )
 
 //go:embed testdata
@@ -45,7 +50,7 @@ func (c *countingStore) Get(ctx context.Context, ref keystore.Ref) (keystore.Sec
 	return c.Store.Get(ctx, ref)
 }
 
-// stack is keygate's ext_proc server and the no-op server, both on loopback, with the token
+// stack is keygate's ext_proc server and the two baselines (no-op, protocol limit), on loopback, with the token
 // endpoints keygate's providers call.
 type stack struct {
 	app      *app.App
@@ -54,6 +59,9 @@ type stack struct {
 	store    *countingStore
 	keygate  extprocv3.ExternalProcessorClient
 	noop     extprocv3.ExternalProcessorClient
+	limit    extprocv3.ExternalProcessorClient
+	limitSrv *limitServer
+	kgSrv    *extproc.Server
 	demo     *demoprovider.Provider // the script's token endpoint (the article's protocol)
 	oauth    atomic.Int64           // client-credentials token fetches
 	closers  []func()
@@ -116,6 +124,7 @@ func startStack(ctx context.Context) (_ *stack, err error) {
 	m.SetConfigVersion(1)
 
 	srv := extproc.NewServer(extproc.Options{Snapshots: &s.app.Snapshots, Observer: m})
+	s.kgSrv = srv
 	g, _ := extproc.NewGRPCServer(srv, s.snap.MaxBody)
 	if s.keygate, err = s.serve(g); err != nil {
 		return nil, err
@@ -125,6 +134,12 @@ func startStack(ctx context.Context) (_ *stack, err error) {
 	n := grpc.NewServer(grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit))
 	extprocv3.RegisterExternalProcessorServer(n, noopServer{})
 	if s.noop, err = s.serve(n); err != nil {
+		return nil, err
+	}
+	s.limitSrv = &limitServer{}
+	l := grpc.NewServer(grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit))
+	extprocv3.RegisterExternalProcessorServer(l, s.limitSrv)
+	if s.limit, err = s.serve(l); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -221,4 +236,42 @@ func continueFor(msg *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{RequestTrailers: &extprocv3.TrailersResponse{}}}
 	}
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{ResponseTrailers: &extprocv3.TrailersResponse{}}}
+}
+
+// limitServer is the protocol limit: for each route it answers every message with the answer
+// keygate gave to that kind of message in a recorded request (the same header mutations, a
+// replaced body of the same size, the same mode_override), prebuilt, so it does no crypto and
+// no parsing. What it costs is what gRPC and protobuf cost to carry keygate's answers; what
+// keygate costs beyond it is keygate's own.
+type limitServer struct {
+	extprocv3.UnimplementedExternalProcessorServer
+	answers sync.Map // route -> map[kind]*extprocv3.ProcessingResponse, read-only once stored
+}
+
+// learn stores rec's answers as the route's.
+func (l *limitServer) learn(route string, rec *recording) { l.answers.Store(route, rec.answers) }
+
+func (l *limitServer) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	var canned map[kind]*extprocv3.ProcessingResponse
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return nil // the driver ended the stream
+		}
+		if canned == nil {
+			route := msg.GetAttributes()[xds.DefaultExtProcFilterName].GetFields()[routing.RouteAttribute].GetStringValue()
+			v, ok := l.answers.Load(route)
+			if !ok {
+				return status.Errorf(codes.NotFound, "protocol-limit server: no recorded answers for route %q", route)
+			}
+			canned = v.(map[kind]*extprocv3.ProcessingResponse)
+		}
+		resp, ok := canned[kindOf(msg)]
+		if !ok {
+			resp = continueFor(msg)
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
 }

@@ -1,0 +1,153 @@
+package extproc
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+)
+
+// headersWithLength is request_headers for body.local declaring a body of n bytes (n < 0: no
+// content-length, as a chunked request).
+func headersWithLength(n int) *extprocv3.ProcessingRequest {
+	msg := headersMsg("body.local", false)
+	if n >= 0 {
+		hs := msg.GetRequestHeaders().GetHeaders()
+		hs.Headers = append(hs.Headers, &corev3.HeaderValue{Key: "content-length", RawValue: []byte(strconv.Itoa(n))})
+	}
+	return msg
+}
+
+func bodyOf(n int) *extprocv3.ProcessingRequest {
+	return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{
+		RequestBody: &extprocv3.HttpBody{Body: []byte(strings.Repeat("b", n)), EndOfStream: true}}}
+}
+
+// wantRefused checks a 503 that names the budget and its config key.
+func wantRefused(t *testing.T, resp *extprocv3.ProcessingResponse, err error, what string) {
+	t.Helper()
+	ir := resp.GetImmediateResponse()
+	if err != nil || ir == nil || ir.GetStatus().GetCode() != 503 ||
+		!strings.Contains(string(ir.GetBody()), "memory budget") || !strings.Contains(string(ir.GetBody()), "limits.ext_proc_memory_bytes") {
+		t.Fatalf("%s: got %v (err %v), want a 503 naming the memory budget", what, resp, err)
+	}
+}
+
+func wantServed(t *testing.T, resp *extprocv3.ProcessingResponse, err error, what string) {
+	t.Helper()
+	if err != nil || resp.GetImmediateResponse() != nil {
+		t.Fatalf("%s: got %v (err %v), want it processed", what, resp, err)
+	}
+}
+
+// TestMemoryBudgetRefusesWhatDoesNotFit: with room for one 1000-byte body, a second request
+// declaring one is refused before Envoy sends it; a body larger than declared (or undeclared)
+// reserves the difference when it arrives; a stream's reservation is given back when it ends.
+func TestMemoryBudgetRefusesWhatDoesNotFit(t *testing.T) {
+	b := &budget{}
+	b.limit.Store(bodyCost * 1000)
+	var refused countingInt
+	open := func() *processor {
+		p := testProcessor(t)
+		p.budget, p.refused = b, &refused.v
+		return p
+	}
+	first := open()
+	resp, err := first.handle(headersWithLength(1000))
+	wantServed(t, resp, err, "the first request's headers")
+	second := open()
+	resp, err = second.handle(headersWithLength(1000))
+	wantRefused(t, resp, err, "a second 1000-byte body while the first is held")
+	if refused.v.Load() != 1 || b.used.Load() != bodyCost*1000 {
+		t.Fatalf("refused %d, used %d", refused.v.Load(), b.used.Load())
+	}
+	resp, err = first.handle(bodyOf(1000))
+	wantServed(t, resp, err, "the first request's body, as declared")
+	if b.used.Load() != 1000 {
+		t.Fatalf("an answered request body holds %d bytes, want its size (kept for the retry)", b.used.Load())
+	}
+	first.releaseBodies()
+	if b.used.Load() != 0 {
+		t.Fatalf("after the first stream ended %d bytes are still reserved", b.used.Load())
+	}
+
+	// Declared small, sent large: the body reserves the rest when it arrives.
+	liar := open()
+	resp, err = liar.handle(headersWithLength(10))
+	wantServed(t, resp, err, "headers declaring 10 bytes")
+	resp, err = liar.handle(bodyOf(1001))
+	wantRefused(t, resp, err, "a 1001-byte body after declaring 10")
+	liar.releaseBodies()
+
+	// No content-length (chunked): reserved when the body arrives.
+	chunked := open()
+	resp, err = chunked.handle(headersWithLength(-1))
+	wantServed(t, resp, err, "headers without content-length")
+	resp, err = chunked.handle(bodyOf(999))
+	wantServed(t, resp, err, "a 999-byte body that fits")
+	if b.used.Load() != 999 {
+		t.Fatalf("used %d, want %d", b.used.Load(), 999)
+	}
+	chunked.releaseBodies()
+	if b.used.Load() != 0 {
+		t.Fatalf("%d bytes still reserved", b.used.Load())
+	}
+}
+
+type countingInt struct{ v atomic.Int64 }
+
+// TestMemoryBudgetOverGRPC: through the server, a stream holding the budget makes the next
+// stream's request fail with 503; once it ends, a new stream is served. No timing involved.
+func TestMemoryBudgetOverGRPC(t *testing.T) {
+	srv, client := serveTest(t, Options{MemoryBudget: bodyCost * 1000})
+	ctx := context.Background()
+	holder, err := client.Process(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Send(headersWithLength(1000)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := holder.Recv()
+	wantServed(t, resp, err, "the holder's headers")
+	if srv.InFlightBytes() != bodyCost*1000 {
+		t.Fatalf("in flight %d", srv.InFlightBytes())
+	}
+	other, err := client.Process(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Send(headersWithLength(1000)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = other.Recv()
+	wantRefused(t, resp, err, "a second stream over the budget")
+	if srv.Refused() != 1 {
+		t.Fatalf("Refused() = %d", srv.Refused())
+	}
+	_ = other.CloseSend()
+	if err := holder.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Recv(); err != io.EOF {
+		t.Fatalf("holder's end: %v", err)
+	}
+	if srv.InFlightBytes() != 0 {
+		t.Fatalf("the ended stream still holds %d bytes", srv.InFlightBytes())
+	}
+	next, err := client.Process(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Send(headersWithLength(1000)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = next.Recv()
+	wantServed(t, resp, err, "a new stream after the holder ended")
+	_ = next.CloseSend()
+}
