@@ -2,10 +2,12 @@ package extproc
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
+	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/signer"
 )
 
@@ -71,6 +73,27 @@ func TestMethodChangesOnlyToARealMethod(t *testing.T) {
 		}
 		if set != tt.want {
 			t.Errorf("request method %q: :method set = %v, want %v", tt.method, set, tt.want)
+		}
+	}
+}
+
+// TestDeclaredBodyOverTheLimitIsRefusedAtTheHeaders: a Content-Length over the body limit is
+// answered 413 at the headers, before Envoy buffers the body; one at the limit goes on.
+func TestDeclaredBodyOverTheLimitIsRefusedAtTheHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		length string
+		want   int
+	}{{strconv.Itoa(gateway.DefaultMaxBody + 1), 413}, {strconv.Itoa(gateway.DefaultMaxBody), 0}} {
+		p := testProcessor(t)
+		msg := headersMsg("body.local", false)
+		hm := msg.GetRequestHeaders().GetHeaders()
+		hm.Headers = append(hm.Headers, &corev3.HeaderValue{Key: "content-length", RawValue: []byte(tt.length)})
+		resp, err := p.handle(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int(resp.GetImmediateResponse().GetStatus().GetCode()); got != tt.want {
+			t.Errorf("content-length %s: immediate status %d, want %d", tt.length, got, tt.want)
 		}
 	}
 }
