@@ -7,8 +7,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/signer"
 )
 
 type recordObserver struct{ got []Outcome }
@@ -41,6 +45,9 @@ func TestFailedPhaseIsObservedAndLogged(t *testing.T) {
 		}
 		if got := strings.Contains(logs.String(), "request failed closed"); got != tt.logged {
 			t.Errorf("%s: logged %v, want %v: %s", tt.host, got, tt.logged, logs.String())
+		}
+		if tt.logged && !strings.Contains(logs.String(), tt.host) {
+			t.Errorf("%s: the log line does not carry the error: %s", tt.host, logs.String())
 		}
 	}
 }
@@ -85,5 +92,43 @@ func TestEnvoyAcceptsOnlyTokenNames(t *testing.T) {
 		if got := envoyAccepts(name); got != want {
 			t.Errorf("envoyAccepts(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// nonceStep writes the clock's nonce, so a test sees which clock signed.
+type nonceStep struct{}
+
+func (nonceStep) Needs() signer.Needs { return signer.Needs{} }
+func (nonceStep) SignRequest(_ context.Context, x *signer.Exchange) error {
+	x.Request.Header.Set("X-Nonce", x.Clock.Nonce())
+	return nil
+}
+
+// TestRequestsSignWithTheServersClock: the clock in Options (keygate sign --time/--nonce, tests)
+// is the one the steps read; without one, the system clock (a fresh nonce per request).
+func TestRequestsSignWithTheServersClock(t *testing.T) {
+	f, err := config.Parse([]byte(`providers: [{name: nonces, hosts: [nonces.local], upstream: {url: "https://nonces.example"}, signing: [{scheme: nonce}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := (&gateway.Compiler{Catalog: signer.Catalog{
+		"nonce": func(signer.Build) (signer.Step, error) { return nonceStep{}, nil },
+	}}).Compile(f, gateway.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := func(opts Options) string {
+		p := newProcessor(context.Background(), snap, opts.withDefaults())
+		resp, err := p.handle(headersMsg("nonces.local", true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sets(resp.GetRequestHeaders().GetResponse().GetHeaderMutation())["x-nonce"]
+	}
+	if got := nonce(Options{Clock: signer.FixedClock(time.Unix(0, 0), "pinned")}); got != "pinned" {
+		t.Errorf("nonce %q, want the pinned clock's", got)
+	}
+	if a, b := nonce(Options{}), nonce(Options{}); len(a) != 32 || a == b {
+		t.Errorf("system clock nonces %q, %q: want fresh 32-character ones", a, b)
 	}
 }
