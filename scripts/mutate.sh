@@ -37,7 +37,7 @@ if [ -n "$base" ]; then
   mb=$(git merge-base "$base" HEAD)
   diffargs=(--diff "$mb")
   if [ ${#pkgs[@]} -eq 0 ]; then
-    changed=$(git diff --name-only "$mb" -- '*.go' | grep -v '_test\.go$' | xargs -r -n1 dirname | sort -u)
+    changed=$(git diff --name-only "$mb" -- '*.go' | { grep -v '_test\.go$' || true; } | xargs -r -n1 dirname | sort -u)
     for p in "${boundary[@]}"; do
       if grep -qx "${p#./}" <<<"$changed"; then pkgs+=("$p"); fi
     done
@@ -58,7 +58,10 @@ summary=()
 for p in "${pkgs[@]}"; do
   dir=${p#./}
   echo "== $p"
-  out=$($gremlins unleash "$p" --workers "$workers" --timeout-coefficient "$coefficient" \
+  # From inside the package, with git's diff.relative: gremlins matches `git diff`'s file names
+  # against its own, which are relative to the package (repository-relative names match nothing).
+  out=$(cd "$dir" && GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=diff.relative GIT_CONFIG_VALUE_0=true \
+    $gremlins unleash . --workers "$workers" --timeout-coefficient "$coefficient" \
     -S lctkv "${diffargs[@]}" 2>&1) || true
   # "      KILLED CONDITIONALS_NEGATION at call.go:89:22" (NOT COVERED / TIMED OUT / NOT VIABLE)
   results=$(sed -nE 's/^ *(KILLED|LIVED|NOT COVERED|TIMED OUT|NOT VIABLE) ([A-Z_]+) at (.*)$/\1|\2|\3/p' <<<"$out")
