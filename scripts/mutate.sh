@@ -61,7 +61,7 @@ for p in "${pkgs[@]}"; do
   # From inside the package, with git's diff.relative: gremlins matches `git diff`'s file names
   # against its own, which are relative to the package (repository-relative names match nothing).
   out=$(cd "$dir" && GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=diff.relative GIT_CONFIG_VALUE_0=true \
-    $gremlins unleash . --workers "$workers" --timeout-coefficient "$coefficient" \
+    $gremlins unleash --workers "$workers" --timeout-coefficient "$coefficient" \
     -S lctkv "${diffargs[@]}" 2>&1) || true
   # "      KILLED CONDITIONALS_NEGATION at call.go:89:22" (NOT COVERED / TIMED OUT / NOT VIABLE)
   results=$(sed -nE 's/^ *(KILLED|LIVED|NOT COVERED|TIMED OUT|NOT VIABLE) ([A-Z_]+) at (.*)$/\1|\2|\3/p' <<<"$out")
@@ -85,12 +85,12 @@ for p in "${pkgs[@]}"; do
     fi
   done <<<"$results"
   if [ $((killed + lived)) -eq 0 ]; then
-    rate="-"
+    rate="(no mutant ran) "
   else
-    rate=$(awk -v k="$killed" -v l="$lived" 'BEGIN { printf "%.1f", 100 * k / (k + l) }')
+    rate=$(awk -v k="$killed" -v l="$lived" 'BEGIN { printf "%.1f%%", 100 * k / (k + l) }')
     if awk -v r="$rate" -v m="$min" 'BEGIN { exit !(r < m) }'; then fail=1; fi
   fi
-  line=$(printf '%-20s killed %4d  lived %3d  equivalent %2d  timed out %2d  not covered %3d  kill rate %s%%' \
+  line=$(printf '%-20s killed %4d  lived %3d  equivalent %2d  timed out %2d  not covered %3d  kill rate %s' \
     "$dir" "$killed" "$lived" "$equiv" "$timedout" "$uncovered" "$rate")
   echo "$line"
   summary+=("$line")
