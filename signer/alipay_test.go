@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -57,5 +58,19 @@ func TestAlipayFindsItsParametersWhereTheCallerPutThem(t *testing.T) {
 				t.Errorf("Content-Type %q, want %q", got, tt.wantContentType)
 			}
 		})
+	}
+}
+
+// TestAlipaySignStringIsAlipays: sorted by key, sign and empty values left out, key=value with
+// the values unencoded, joined by "&" with none before the first or after the last.
+func TestAlipaySignStringIsAlipays(t *testing.T) {
+	v := url.Values{"method": {"alipay.trade.query"}, "app_id": {"1"}, "sign": {"old"}, "empty": {""},
+		"biz_content": {`{"a":"b c"}`}}
+	want := `app_id=1&biz_content={"a":"b c"}&method=alipay.trade.query`
+	if got := AlipaySignString(v); got != want {
+		t.Errorf("AlipaySignString = %q, want %q", got, want)
+	}
+	if got := AlipaySignString(url.Values{"only": {"x"}}); got != "only=x" {
+		t.Errorf("one parameter: %q", got)
 	}
 }
