@@ -88,7 +88,7 @@ for p in "${pkgs[@]}"; do
     rate="(no mutant ran) "
   else
     rate=$(awk -v k="$killed" -v l="$lived" 'BEGIN { printf "%.1f%%", 100 * k / (k + l) }')
-    if awk -v r="$rate" -v m="$min" 'BEGIN { exit !(r < m) }'; then fail=1; fi
+    if awk -v k="$killed" -v l="$lived" -v m="$min" 'BEGIN { exit !(100 * k / (k + l) < m) }'; then fail=1; fi
   fi
   line=$(printf '%-20s killed %4d  lived %3d  equivalent %2d  timed out %2d  not covered %3d  kill rate %s' \
     "$dir" "$killed" "$lived" "$equiv" "$timedout" "$uncovered" "$rate")
