@@ -11,6 +11,12 @@ import (
 	"github.com/keygate/keygate/signer"
 )
 
+// appendFlag is the header option's legacy append flag, the one ext_proc reads.
+func appendFlag(h *corev3.HeaderValueOption) bool {
+	//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
+	return h.GetAppend().GetValue()
+}
+
 // TestCallersSignatureHeaderIsReplaced: a header the steps set that the caller also sent (a
 // forged signature, a stale Authorization) is set with append=false, so Envoy replaces the
 // caller's value instead of sending both to the provider.
@@ -29,8 +35,8 @@ func TestCallersSignatureHeaderIsReplaced(t *testing.T) {
 			continue
 		}
 		found = true
-		if string(h.GetHeader().GetRawValue()) != "s" || h.GetAppend().GetValue() {
-			t.Errorf("x-sig set to %q with append=%v, want the signature replacing the caller's", h.GetHeader().GetRawValue(), h.GetAppend().GetValue())
+		if string(h.GetHeader().GetRawValue()) != "s" || appendFlag(h) {
+			t.Errorf("x-sig set to %q with append=%v, want the signature replacing the caller's", h.GetHeader().GetRawValue(), appendFlag(h))
 		}
 	}
 	if !found {
@@ -45,7 +51,7 @@ func TestMultiValuedHeaderKeepsEveryValue(t *testing.T) {
 	mut := diffHeaders(orig, http.Header{"X-A": {"one", "two"}})
 	var got []string
 	for _, h := range mut.GetSetHeaders() {
-		got = append(got, string(h.GetHeader().GetRawValue())+map[bool]string{true: "+", false: "="}[h.GetAppend().GetValue()])
+		got = append(got, string(h.GetHeader().GetRawValue())+map[bool]string{true: "+", false: "="}[appendFlag(h)])
 	}
 	if len(got) != 2 || got[0] != "one=" || got[1] != "two+" {
 		t.Errorf("x-a set as %v, want [one= two+] (replace, then append)", got)
