@@ -13,6 +13,10 @@ func TestUnifiedDiff(t *testing.T) {
 		{"delete all", "x\ny\n", "", "--- v1\n+++ v2\n@@ -1,2 +0,0 @@\n-x\n-y\n"},
 		{"two hunks", "a\n1\n2\n3\n4\n5\n6\n7\n8\nb\n", "A\n1\n2\n3\n4\n5\n6\n7\n8\nB\n",
 			"--- v1\n+++ v2\n@@ -1,4 +1,4 @@\n-a\n+A\n 1\n 2\n 3\n@@ -7,4 +7,4 @@\n 6\n 7\n 8\n-b\n+B\n"},
+		// Five unchanged lines between two changes: the two contexts of three would overlap, so
+		// it is one hunk, not two that print lines 3 and 4 twice.
+		{"changes six apart are one hunk", "a\n1\n2\n3\n4\n5\nb\n", "A\n1\n2\n3\n4\n5\nB\n",
+			"--- v1\n+++ v2\n@@ -1,7 +1,7 @@\n-a\n+A\n 1\n 2\n 3\n 4\n 5\n-b\n+B\n"},
 		{"insert at start", "b\nc\n", "a\nb\nc\n", "--- v1\n+++ v2\n@@ -1,2 +1,3 @@\n+a\n b\n c\n"},
 	}
 	for _, c := range cases {
