@@ -24,3 +24,18 @@ func TestVaultStoresWithDifferentPrefixesAreSeparate(t *testing.T) {
 		t.Fatalf("the other prefix sees version %d (%v), want nothing stored", v.Number, err)
 	}
 }
+
+// TestVaultStoreKeepZeroIsTheDefault: an unset keep (0) keeps DefaultKeep versions, not none.
+func TestVaultStoreKeepZeroIsTheDefault(t *testing.T) {
+	ctx := context.Background()
+	srv := vaulttest.Shared(t)
+	s := NewVaultStore(srv.Client(), VaultOptions{Prefix: "keygate-config-test/" + strings.ReplaceAll(t.Name(), "/", "_")})
+	for n := 1; n <= 3; n++ {
+		if err := s.Put(ctx, Version{Number: n, Config: testConfig("a")}, n-1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if vs, err := s.List(ctx); err != nil || len(vs) != 3 {
+		t.Fatalf("List = %d versions, %v; want all 3 kept", len(vs), err)
+	}
+}
