@@ -43,8 +43,10 @@ faults:
 fuzz:
 	scripts/fuzz-brief.sh
 
+# make mutate: every trust-boundary package (hours on 2 cores); make mutate PKGS="./keystore ./signer":
+# those; make mutate BASE=main: the lines changed since main in the packages they touch (CI).
 mutate:
-	scripts/mutate.sh
+	VAULT_BIN="$(VAULT)" MUTATE_BASE="$(BASE)" scripts/mutate.sh $(if $(filter command line,$(origin PKGS)),$(PKGS))
 
 compose-check:
 	scripts/compose-check.sh

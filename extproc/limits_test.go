@@ -143,10 +143,16 @@ func TestStreamsBeyondTheBoundAreRefused(t *testing.T) {
 		}
 		return st, cancel
 	}
-	for range 50 {
+	for i := range 50 {
 		st, cancel := open()
 		cancels = append(cancels, cancel)
-		_ = st.Send(headersMsg("hdr.local", false)) // opened and waiting on the server
+		if err := st.Send(headersMsg("hdr.local", false)); err != nil {
+			t.Fatal(err)
+		}
+		// Every stream up to the bound is served (then waits on the server for the body).
+		if _, err := st.Recv(); err != nil {
+			t.Fatalf("stream %d of 50: %v", i+1, err)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for srv.open.Load() < 50 && time.Now().Before(deadline) {

@@ -81,6 +81,9 @@ func TestHeaderOnlyProviderSignsAtHeadersAndSkipsTheRest(t *testing.T) {
 	if got[":path"] != "/p/x" || got[":authority"] != "hdr.example" || got["x-sig"] != "s" {
 		t.Errorf("header mutation sets %v", got)
 	}
+	if len(got) != 3 {
+		t.Errorf("header mutation sets %v, want only what the steps changed (:method did not change)", got)
+	}
 	if len(mut.GetRemoveHeaders()) != 1 || mut.GetRemoveHeaders()[0] != "x-keygate-tenant-key" {
 		t.Errorf("removes %v, want keygate's header", mut.GetRemoveHeaders())
 	}

@@ -89,6 +89,7 @@ func TestAESFailures(t *testing.T) {
 		{"tampered gcm", "aes_gcm", "{key: key, field: data}", `{"data":"x"}`, 200, `{"data":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, failure.BadGateway, "decrypt"},
 		{"non-JSON 2xx field mode", "aes_cbc", "{key: key, iv: iv, field: data}", `{"data":"x"}`, 200, `<html>`, failure.BadGateway, "decrypt"},
 		{"whole body garbage 2xx", "aes_cbc", "{key: key, iv: iv}", `{"data":"x"}`, 200, `not-ciphertext`, failure.BadGateway, "decrypt"},
+		{"whole body garbage 299 (a 2xx too)", "aes_cbc", "{key: key, iv: iv}", `{"data":"x"}`, 299, `not-ciphertext`, failure.BadGateway, "decrypt"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

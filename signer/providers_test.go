@@ -108,6 +108,8 @@ func TestWechatPayResponse(t *testing.T) {
 		{"verified and decrypted", wechatResponse(t, now, "P1", resource), 0, `{"resource":{"id":"x"}}`},
 		{"verified, no resource", wechatResponse(t, now-299, "P1", `{"ok":true}`), 0, `{"ok":true}`},
 		{"serial mismatch", wechatResponse(t, now, "P2", `{}`), failure.BadGateway, ""},
+		{"timestamp exactly 5 minutes old", wechatResponse(t, now-300, "P1", `{"ok":true}`), 0, `{"ok":true}`},
+		{"timestamp exactly 5 minutes ahead", wechatResponse(t, now+300, "P1", `{"ok":true}`), 0, `{"ok":true}`},
 		{"timestamp too old", wechatResponse(t, now-301, "P1", `{}`), failure.BadGateway, ""},
 		{"timestamp in the future", wechatResponse(t, now+400, "P1", `{}`), failure.BadGateway, ""},
 		{"body changed", func() *Response { r := wechatResponse(t, now, "P1", `{}`); r.Body = []byte(`{"x":1}`); return r }(), failure.BadGateway, ""},

@@ -38,6 +38,10 @@ func TestStatic(t *testing.T) {
 			if len(x.Used) == 0 || x.Used[0].Ref != "secret/p#k" {
 				t.Errorf("use not recorded: %+v", x.Used)
 			}
+			// The credential as written is marked sensitive: dry-run output redacts it.
+			if len(x.Sensitive) != 1 || x.Sensitive[0] == "" {
+				t.Errorf("%d sensitive strings recorded, want the credential", len(x.Sensitive))
+			}
 		})
 	}
 	t.Run("keystore error passes through", func(t *testing.T) {

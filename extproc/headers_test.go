@@ -1,0 +1,105 @@
+package extproc
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/signer"
+)
+
+// appendFlag is the header option's legacy append flag, the one ext_proc reads.
+func appendFlag(h *corev3.HeaderValueOption) bool {
+	//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
+	return h.GetAppend().GetValue()
+}
+
+// TestCallersSignatureHeaderIsReplaced: a header the steps set that the caller also sent (a
+// forged signature, a stale Authorization) is set with append=false, so Envoy replaces the
+// caller's value instead of sending both to the provider.
+func TestCallersSignatureHeaderIsReplaced(t *testing.T) {
+	p := testProcessor(t)
+	msg := headersMsg("hdr.local", false)
+	hm := msg.GetRequestHeaders().GetHeaders()
+	hm.Headers = append(hm.Headers, &corev3.HeaderValue{Key: "x-sig", RawValue: []byte("forged")})
+	resp, err := p.handle(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, h := range resp.GetRequestHeaders().GetResponse().GetHeaderMutation().GetSetHeaders() {
+		if h.GetHeader().GetKey() != "x-sig" {
+			continue
+		}
+		found = true
+		if string(h.GetHeader().GetRawValue()) != "s" || appendFlag(h) {
+			t.Errorf("x-sig set to %q with append=%v, want the signature replacing the caller's", h.GetHeader().GetRawValue(), appendFlag(h))
+		}
+	}
+	if !found {
+		t.Fatal("the signature header is not in the mutation")
+	}
+}
+
+// TestMultiValuedHeaderKeepsEveryValue: a header the steps give two values is set once and then
+// appended to, so Envoy forwards both in order.
+func TestMultiValuedHeaderKeepsEveryValue(t *testing.T) {
+	orig := newHeaderSet(&corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "x-a", RawValue: []byte("old")}}})
+	mut := diffHeaders(orig, http.Header{"X-A": {"one", "two"}})
+	var got []string
+	for _, h := range mut.GetSetHeaders() {
+		got = append(got, string(h.GetHeader().GetRawValue())+map[bool]string{true: "+", false: "="}[appendFlag(h)])
+	}
+	if len(got) != 2 || got[0] != "one=" || got[1] != "two+" {
+		t.Errorf("x-a set as %v, want [one= two+] (replace, then append)", got)
+	}
+}
+
+// TestMethodChangesOnlyToARealMethod: :method is in the mutation only when a step changed it to
+// a method; an unchanged or empty one leaves Envoy's.
+func TestMethodChangesOnlyToARealMethod(t *testing.T) {
+	orig := newHeaderSet(&corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+		{Key: ":method", RawValue: []byte("POST")}, {Key: ":path", RawValue: []byte("/x")}, {Key: ":authority", RawValue: []byte("h")}}})
+	for _, tt := range []struct {
+		method string
+		want   bool
+	}{{"POST", false}, {"", false}, {"PUT", true}} {
+		req := signer.NewRequest(tt.method, "https", "h", "/x", http.Header{}, nil)
+		var set bool
+		for _, h := range diffRequest(orig, req).GetSetHeaders() {
+			if h.GetHeader().GetKey() == ":method" {
+				set = string(h.GetHeader().GetRawValue()) == "PUT"
+				if !set {
+					t.Errorf("request method %q: :method set to %q", tt.method, h.GetHeader().GetRawValue())
+				}
+			}
+		}
+		if set != tt.want {
+			t.Errorf("request method %q: :method set = %v, want %v", tt.method, set, tt.want)
+		}
+	}
+}
+
+// TestDeclaredBodyOverTheLimitIsRefusedAtTheHeaders: a Content-Length over the body limit is
+// answered 413 at the headers, before Envoy buffers the body; one at the limit goes on.
+func TestDeclaredBodyOverTheLimitIsRefusedAtTheHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		length string
+		want   int
+	}{{strconv.Itoa(gateway.DefaultMaxBody + 1), 413}, {strconv.Itoa(gateway.DefaultMaxBody), 0}} {
+		p := testProcessor(t)
+		msg := headersMsg("body.local", false)
+		hm := msg.GetRequestHeaders().GetHeaders()
+		hm.Headers = append(hm.Headers, &corev3.HeaderValue{Key: "content-length", RawValue: []byte(tt.length)})
+		resp, err := p.handle(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int(resp.GetImmediateResponse().GetStatus().GetCode()); got != tt.want {
+			t.Errorf("content-length %s: immediate status %d, want %d", tt.length, got, tt.want)
+		}
+	}
+}
