@@ -30,10 +30,17 @@ type SecretWriter interface {
 	Put(ctx context.Context, mount, path string, fields map[string]secret.Value, cas int) (int, error)
 }
 
-// DryRunner signs a raw HTTP request as the provider would, without sending it. With reveal
-// false the output must show secrets and signatures redacted.
+// DryRunner signs a raw HTTP request as the provider would, without sending it. With Reveal
+// false the output must show secrets and signatures redacted; without FetchToken it sends
+// nothing (a placeholder stands in for the provider's token). Notes say what it did not do.
 type DryRunner interface {
-	DryRun(ctx context.Context, tenant, provider string, rawRequest []byte, reveal bool) ([]byte, error)
+	DryRun(ctx context.Context, tenant, provider string, rawRequest []byte, opts DryRunOptions) (out []byte, notes []string, err error)
+}
+
+// DryRunOptions are a dry run's query parameters.
+type DryRunOptions struct {
+	Reveal     bool // print secret values (not for tenant developers)
+	FetchToken bool // use the real token, fetching one if needed (not for tenant developers)
 }
 
 // AuditReader answers audit queries; *audit.Memory implements it.

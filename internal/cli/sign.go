@@ -17,7 +17,7 @@ import (
 
 type signFlags struct {
 	config, provider, tenant, request, response, time, nonce string
-	reveal                                                   bool
+	reveal, fetchToken                                       bool
 }
 
 func newSignCmd() *cobra.Command {
@@ -32,7 +32,7 @@ leave for the provider. With --response it also processes a raw HTTP/1.1 respons
 signatures are printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSign(cmd.Context(), f, cmd.InOrStdin(), cmd.OutOrStdout())
+			return runSign(cmd.Context(), f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
@@ -44,12 +44,13 @@ signatures are printed.`,
 	fl.StringVar(&f.time, "time", "", "pin the clock (RFC 3339)")
 	fl.StringVar(&f.nonce, "nonce", "", "pin every nonce")
 	fl.BoolVar(&f.reveal, "reveal", false, "print secret values instead of [redacted]")
+	fl.BoolVar(&f.fetchToken, "fetch-token", false, "use the provider's real token, fetching one from its token endpoint if needed (a provider may then revoke the token other replicas use); without it nothing is sent and a placeholder stands in")
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("provider")
 	return cmd
 }
 
-func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout io.Writer) error {
+func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout, stderr io.Writer) error {
 	clock := signer.SystemClock()
 	if f.time != "" || f.nonce != "" {
 		at := time.Now()
@@ -89,14 +90,17 @@ func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout io.Writer
 	if p, ok := snap.ProviderByName(f.provider); ok {
 		keys = a.StoreFor(p.Tenant)
 	}
-	out, err := dryrun.Run(ctx, snap, dryrun.Input{
+	res, err := dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: f.provider, Tenant: f.tenant, Request: rawReq, Response: rawResp,
-		Clock: clock, Reveal: f.reveal, Keys: keys,
+		Clock: clock, Reveal: f.reveal, Keys: keys, FetchToken: f.fetchToken,
 	})
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(out)
+	for _, n := range res.Notes {
+		fmt.Fprintf(stderr, "note: %s\n", n)
+	}
+	_, err = stdout.Write(res.Output)
 	return err
 }
 

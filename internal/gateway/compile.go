@@ -177,5 +177,12 @@ func prefixed(path string, err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
+	// A compiler that names its own field relative to path's last key ("token.params.url: ...")
+	// gets the full path, so the error can be placed on its line.
+	msg := err.Error()
+	last := path[strings.LastIndexAny(path, ".]")+1:]
+	if sub, rest, ok := strings.Cut(msg, ": "); ok && last != "" && (sub == last || strings.HasPrefix(sub, last+".")) && !strings.ContainsAny(sub, " \"") {
+		return config.Errorf(path+sub[len(last):], "%s", rest)
+	}
 	return config.Errorf(path, "%v", err)
 }

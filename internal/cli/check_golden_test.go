@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+
+// TestCheckGolden runs each config in testdata/check through `keygate check` and compares the
+// whole report (file:line:col, field path, message, hint) with its .golden file. The configs are
+// the mistakes of an operator's first hour: Go-typed values, typos, references that can never
+// resolve, literal secrets where a secret's name or reference belongs, fields missing from the
+// file keystore. Regenerate with `go test ./internal/cli -run TestCheckGolden -update`.
+func TestCheckGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/check/*.yaml")
+	for _, file := range files {
+		if filepath.Base(file) == "keys.yaml" {
+			continue
+		}
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := Main(context.Background(), []string{"check", file}, &out, &errOut)
+			got := out.String() + errOut.String()
+			if err != nil {
+				got += err.Error() + "\n"
+			}
+			assertNoSecret(t, got)
+			golden := strings.TrimSuffix(file, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("check %s:\n--- got\n%s--- want\n%s", file, got, want)
+			}
+		})
+	}
+}
+
+// TestCheckJSONPlacesEveryProblem: -o json reports every problem with its path, line and column
+// (CI annotates the file with them), exits non-zero through ErrReported, and, like the text
+// form, never carries a secret value.
+func TestCheckJSONPlacesEveryProblem(t *testing.T) {
+	files, _ := filepath.Glob("testdata/check/*.yaml")
+	for _, file := range files {
+		if filepath.Base(file) == "keys.yaml" {
+			continue
+		}
+		var out bytes.Buffer
+		err := Main(context.Background(), []string{"check", "-o", "json", file}, &out, &out)
+		assertNoSecret(t, out.String())
+		var rep CheckReport
+		if jerr := json.Unmarshal(out.Bytes(), &rep); jerr != nil {
+			t.Fatalf("%s: -o json is not JSON: %v\n%s", file, jerr, out.String())
+		}
+		if rep.OK != (err == nil) || (err != nil && err != ErrReported) {
+			t.Errorf("%s: ok %v with error %v", file, rep.OK, err)
+		}
+		for _, p := range rep.Problems {
+			if p.Path == "" || p.Line == 0 || p.Column == 0 || p.Message == "" {
+				t.Errorf("%s: problem without its place: %+v", file, p)
+			}
+		}
+	}
+}
+
+// assertNoSecret fails when output holds a value of testdata/check/keys.yaml or a literal secret
+// the configs wrote in the wrong place (all of them start with KEYVALUE- or LITERAL-).
+func assertNoSecret(t *testing.T, out string) {
+	t.Helper()
+	for _, marker := range []string{"KEYVALUE-", "LITERAL-", "s3cr3t", "hunter2"} {
+		if strings.Contains(out, marker) {
+			t.Errorf("output holds a secret value (%s...):\n%s", marker, out)
+		}
+	}
+}
