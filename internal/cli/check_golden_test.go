@@ -10,7 +10,6 @@ import (
 	"testing"
 )
 
-
 // TestCheckGolden runs each config in testdata/check through `keygate check` and compares the
 // whole report (file:line:col, field path, message, hint) with its .golden file. The configs are
 // the mistakes of an operator's first hour: Go-typed values, typos, references that can never

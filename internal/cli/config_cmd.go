@@ -23,6 +23,10 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Inspect and change the versioned configuration",
+		Example: `  keygate config apply keygate.yaml -m "add provider pay"
+  keygate config history
+  keygate config diff 3 4
+  keygate config rollback 3 -m "pay's new key is rejected"`,
 	}
 	cmd.PersistentFlags().StringVar(&stateDir, "state-dir", defaultStateDir(), "directory holding config versions and the last-known-good cache")
 	cmd.PersistentFlags().StringVar(&author, "author", defaultAuthor(), "author recorded in new versions")
@@ -48,6 +52,8 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 
 	history := &cobra.Command{
 		Use: "history", Short: "List the kept versions", Args: cobra.NoArgs,
+		Example: `  keygate config history
+  keygate config history --state-dir /var/lib/keygate`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			m, err := manager()
 			if err != nil {
@@ -68,6 +74,9 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 
 	show := &cobra.Command{
 		Use: "show [N]", Short: "Print a version's YAML (default the latest) and its pinned secret versions", Args: cobra.MaximumNArgs(1),
+		Example: `  keygate config show
+  keygate config show 3 > keygate-v3.yaml`,
+		ValidArgsFunction: completeVersions(&stateDir, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			m, err := manager()
 			if err != nil {
@@ -104,6 +113,8 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 
 	diff := &cobra.Command{
 		Use: "diff A B", Short: "Show what changed from version A to version B", Args: cobra.ExactArgs(2),
+		Example:           `  keygate config diff 3 4`,
+		ValidArgsFunction: completeVersions(&stateDir, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			a, err := versionArg(args[0])
 			if err != nil {
@@ -133,6 +144,7 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 	var applyMsg string
 	apply := &cobra.Command{
 		Use: "apply FILE", Short: "Validate, compile and store FILE as a new version", Args: cobra.ExactArgs(1),
+		Example: `  keygate config apply keygate.yaml -m "rotate pay's key"`,
 		RunE: func(c *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
@@ -159,6 +171,8 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 	var rollbackMsg string
 	rollback := &cobra.Command{
 		Use: "rollback N", Short: "Make a new version with version N's content and pinned secret versions", Args: cobra.ExactArgs(1),
+		Example:           `  keygate config rollback 3 -m "pay rejects the new key"`,
+		ValidArgsFunction: completeVersions(&stateDir, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			n, err := versionArg(args[0])
 			if err != nil {

@@ -29,7 +29,17 @@ func newSignCmd() *cobra.Command {
 runs the same pipeline the ext_proc server runs, and prints the raw HTTP/1.1 request that would
 leave for the provider. With --response it also processes a raw HTTP/1.1 response. --time and
 --nonce pin every clock and random value. Secret values are printed as [redacted] unless --reveal;
-signatures are printed.`,
+signatures are printed.
+
+A dry run sends nothing: a provider's token is not fetched (a placeholder, marked as such,
+stands in for it) and any HTTP call a script makes is refused. --fetch-token uses the real token,
+fetching one when none is cached; a provider that revokes its previous token on each issue then
+revokes the one the running gateways use.`,
+		Example: `  printf 'POST /orders HTTP/1.1\r\nHost: pay.egress.local\r\n\r\n{"amount":7}' |
+    keygate sign --config keygate.yaml --provider pay
+  keygate sign --config keygate.yaml --provider pay --request req.http --response resp.http
+  keygate sign --config keygate.yaml --provider pay --request req.http --time 2026-01-02T03:04:05Z --nonce n0nce
+  keygate sign --config keygate.yaml --provider pay --request req.http --fetch-token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSign(cmd.Context(), f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -47,6 +57,7 @@ signatures are printed.`,
 	fl.BoolVar(&f.fetchToken, "fetch-token", false, "use the provider's real token, fetching one from its token endpoint if needed (a provider may then revoke the token other replicas use); without it nothing is sent and a placeholder stands in")
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("provider")
+	_ = cmd.RegisterFlagCompletionFunc("provider", completeProviders(&f.config))
 	return cmd
 }
 

@@ -30,6 +30,10 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	if err := admin.ValidateTokens(tokens); err != nil {
 		return nil, fmt.Errorf("admin.tokens: %w", err)
 	}
+	if len(tokens) == 0 && f.Admin.JWT == nil {
+		logger.Warn("no admin login is configured: the admin API refuses every request (401); " +
+			"make a token with `keygate admin token create --name NAME --role gateway_admin` and add the line it prints under admin.tokens")
+	}
 	opts := admin.Options{
 		Tokens: tokens, Configs: cfgs, DryRun: dryRunner{a}, Audit: sink, AuditLog: log,
 		Metrics: m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,

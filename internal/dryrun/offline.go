@@ -34,7 +34,7 @@ func (p *placeholderTokens) Load(context.Context) (secret.Value, bool) {
 }
 
 func (p *placeholderTokens) Save(context.Context, secret.Value, time.Time) error { return nil }
-func (p *placeholderTokens) Invalidate(context.Context)                         {}
+func (p *placeholderTokens) Invalidate(context.Context)                          {}
 
 type offlineKey struct{}
 
