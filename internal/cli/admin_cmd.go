@@ -26,8 +26,8 @@ func newAdminCmd() *cobra.Command {
   keygate admin token create --name acme-ops --role tenant_admin --tenant acme`,
 	}
 	token := &cobra.Command{
-		Use:   "token",
-		Short: "Admin API bearer tokens",
+		Use:     "token",
+		Short:   "Admin API bearer tokens",
 		Example: `  keygate admin token create --name ci --role gateway_admin`,
 	}
 	token.AddCommand(newAdminTokenCreateCmd())

@@ -16,8 +16,8 @@ import (
 func newDemoProviderCmd(logger func() *slog.Logger) *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
-		Use:   "demo-provider",
-		Short: "Run the demo third-party API alone (the protocol the examples sign for), for docker-compose",
+		Use:     "demo-provider",
+		Short:   "Run the demo third-party API alone (the protocol the examples sign for), for docker-compose",
 		Example: `  keygate demo-provider --addr 127.0.0.1:18090`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
