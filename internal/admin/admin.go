@@ -6,11 +6,13 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/internal/versions"
 )
@@ -132,7 +134,7 @@ func New(opts Options) http.Handler {
 		s.handle(mux, rt)
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint", "status": http.StatusNotFound})
+		writeJSON(w, http.StatusNotFound, failure.BodyOf(errors.New("no such endpoint"), http.StatusNotFound))
 	})
 	return mux
 }
@@ -140,7 +142,7 @@ func New(opts Options) http.Handler {
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(r.Context()); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error(), "status": http.StatusServiceUnavailable})
+			writeJSON(w, http.StatusServiceUnavailable, failure.BodyOf(err, http.StatusServiceUnavailable))
 			return
 		}
 	}
