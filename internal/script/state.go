@@ -30,11 +30,14 @@ type callState struct {
 
 	inResponse bool  // the response function runs: providerCiphertext may accept
 	mem        meter // this invocation's memory budget (memory.go)
+	// absent is the first request body field the script read and the caller did not send
+	// (reqBody.get gave undefined): when the script then fails, the caller's request is why.
+	absent string
 }
 
 func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 	st.ctx, st.x, st.violation = ctx, x, nil
-	st.inResponse = false
+	st.inResponse, st.absent = false, ""
 	st.mem.reset(st.step.memory)
 	st.handles.reset()
 }
