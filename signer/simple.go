@@ -64,7 +64,9 @@ func (s *simpleStep) SignRequest(ctx context.Context, x *Exchange) error {
 		return err
 	}
 	h := sha256.New()
-	h.Write(appendSortedSignString(nil, obj)) // one copy of the body's text, not three
+	signStr := appendSortedSignString(nil, obj) // one copy of the body's text, not three
+	x.Explained("simple", "string to sign (then the secret "+s.p.AppSecret+" appended, sha256)", func() string { return string(signStr) })
+	h.Write(signStr)
 	h.Write(secret.Reveal())
 	sign := hex.EncodeToString(h.Sum(nil))
 	if s.p.Case == "upper" {

@@ -17,7 +17,7 @@ import (
 
 type signFlags struct {
 	config, provider, tenant, request, response, time, nonce string
-	reveal, fetchToken                                       bool
+	reveal, fetchToken, explain                              bool
 }
 
 func newSignCmd() *cobra.Command {
@@ -39,7 +39,9 @@ revokes the one the running gateways use.`,
     keygate sign --config keygate.yaml --provider pay
   keygate sign --config keygate.yaml --provider pay --request req.http --response resp.http
   keygate sign --config keygate.yaml --provider pay --request req.http --time 2026-01-02T03:04:05Z --nonce n0nce
-  keygate sign --config keygate.yaml --provider pay --request req.http --fetch-token`,
+  keygate sign --config keygate.yaml --provider pay --request req.http --fetch-token
+  keygate sign --config examples/vectors/aws-sigv4.yaml --provider aws-example \
+    --request examples/vectors/aws-get-vanilla.http --time 2015-08-30T12:36:00Z --explain`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSign(cmd.Context(), f, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -54,6 +56,7 @@ revokes the one the running gateways use.`,
 	fl.StringVar(&f.time, "time", "", "pin the clock (RFC 3339)")
 	fl.StringVar(&f.nonce, "nonce", "", "pin every nonce")
 	fl.BoolVar(&f.reveal, "reveal", false, "print secret values instead of [redacted]")
+	fl.BoolVar(&f.explain, "explain", false, "also print, on standard error, what each step signs (canonical request, string to sign, signature base), secrets [redacted]: for a provider that answers \"signature mismatch\"")
 	fl.BoolVar(&f.fetchToken, "fetch-token", false, "use the provider's real token, fetching one from its token endpoint if needed (a provider may then revoke the token other replicas use); without it nothing is sent and a placeholder stands in")
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("provider")
@@ -103,13 +106,16 @@ func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout, stderr i
 	}
 	res, err := dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: f.provider, Tenant: f.tenant, Request: rawReq, Response: rawResp,
-		Clock: clock, Reveal: f.reveal, Keys: keys, FetchToken: f.fetchToken,
+		Clock: clock, Reveal: f.reveal, Keys: keys, FetchToken: f.fetchToken, Explain: f.explain,
 	})
 	if err != nil {
 		return err
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(stderr, "note: %s\n", n)
+	}
+	for i, e := range res.Explain {
+		fmt.Fprintf(stderr, "explain %d: %s\n", i+1, e)
 	}
 	_, err = stdout.Write(res.Output)
 	return err

@@ -81,3 +81,29 @@ providers:
 		t.Errorf("the client secret is printed:\n%s", out)
 	}
 }
+
+// TestSignExplain: --explain prints what each step signed (SigV4's canonical request and string
+// to sign, simple's sorted string) on stderr, and never a secret: the request on stdout is
+// unchanged.
+func TestSignExplain(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := Main(context.Background(), []string{"sign", "--config", "../../examples/vectors/aws-sigv4.yaml", "--provider", "aws-example",
+		"--request", "../../examples/vectors/aws-get-vanilla.http", "--time", "2015-08-30T12:36:00Z", "--explain"}, &out, &errOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"canonical request", "host;x-amz-date\n", "string to sign", "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("--explain lacks %q:\n%s", want, errOut.String())
+		}
+	}
+	if strings.Contains(out.String(), "canonical") || !strings.Contains(out.String(), "Signature=5fa00fa3") {
+		t.Errorf("--explain changed the request output:\n%s", out.String())
+	}
+	keys, _ := os.ReadFile("../../examples/vectors/keys.yaml")
+	for _, line := range strings.Split(string(keys), "\n") {
+		if _, v, ok := strings.Cut(line, ": "); ok && len(strings.TrimSpace(v)) >= 16 && strings.Contains(errOut.String(), strings.Trim(strings.TrimSpace(v), `"`)) {
+			t.Errorf("--explain prints a secret value of keys.yaml")
+		}
+	}
+}

@@ -33,6 +33,9 @@ type Input struct {
 	// cached token, or a fetch from the token endpoint. Without it the dry run sends nothing:
 	// the token is PlaceholderToken and every HTTP call a step or script makes is refused.
 	FetchToken bool
+	// Explain records what each step signs (canonical request, string to sign, signature
+	// base), for a provider that answers "signature mismatch" (Result.Explain).
+	Explain bool
 }
 
 // Result is a dry run's output.
@@ -42,16 +45,26 @@ type Result struct {
 	Output []byte
 	// Notes say what the dry run did not do (the token it did not fetch), for the reader.
 	Notes []string
+	// Explain lists, in order, what the steps signed, redacted like Output (Input.Explain).
+	Explain []string
 }
 
 // Run signs in.Request as the pipeline would and returns what would leave. It sends nothing
 // unless in.FetchToken.
 func Run(ctx context.Context, snap *gateway.Snapshot, in Input) (Result, error) {
-	out, notes, err := run(ctx, snap, in)
-	return Result{Output: out, Notes: notes}, err
+	var explain *[]string
+	if in.Explain {
+		explain = new([]string)
+	}
+	out, notes, err := run(ctx, snap, in, explain)
+	res := Result{Output: out, Notes: notes}
+	if explain != nil {
+		res.Explain = *explain
+	}
+	return res, err
 }
 
-func run(ctx context.Context, snap *gateway.Snapshot, in Input) ([]byte, []string, error) {
+func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]string) ([]byte, []string, error) {
 	p, ok := snap.ProviderByName(in.Provider)
 	if !ok {
 		names := make([]string, 0)
@@ -82,6 +95,12 @@ func run(ctx context.Context, snap *gateway.Snapshot, in Input) ([]byte, []strin
 	}, in.Clock)
 	if err != nil {
 		return nil, nil, err
+	}
+	var explained []string
+	if explain != nil {
+		call.Exchange.Explain = func(step, what, text string) {
+			explained = append(explained, fmt.Sprintf("%s, %s (%d bytes):\n%s", step, what, len(text), text))
+		}
 	}
 	var placeholder *placeholderTokens
 	if call.Exchange.Tokens != nil && !in.FetchToken {
@@ -114,9 +133,18 @@ func run(ctx context.Context, snap *gateway.Snapshot, in Input) ([]byte, []strin
 		notes = append(notes, fmt.Sprintf("the provider's token was not fetched: %s stands in for it (--fetch-token, or fetch_token=true in the admin API, uses the real one and may make the token endpoint issue a new token)", PlaceholderToken))
 	}
 	if in.Reveal {
+		if explain != nil {
+			*explain = explained
+		}
 		return out.Bytes(), notes, nil
 	}
-	return redactions(ctx, call, in.Keys).Apply(out.Bytes()), notes, nil
+	set := redactions(ctx, call, in.Keys)
+	if explain != nil {
+		for _, s := range explained {
+			*explain = append(*explain, string(set.Apply([]byte(s))))
+		}
+	}
+	return set.Apply(out.Bytes()), notes, nil
 }
 
 func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*signer.Response, error) {
