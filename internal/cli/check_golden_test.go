@@ -85,3 +85,24 @@ func assertNoSecret(t *testing.T, out string) {
 		}
 	}
 }
+
+// TestSignErrorsPrintNoSecret: `keygate sign` on the same careless configs fails where check
+// does, and its error, like check's, never carries a secret value.
+func TestSignErrorsPrintNoSecret(t *testing.T) {
+	files, _ := filepath.Glob("testdata/check/*.yaml")
+	for _, file := range files {
+		if filepath.Base(file) == "keys.yaml" {
+			continue
+		}
+		var out, errOut bytes.Buffer
+		root := newRoot(&out, &errOut)
+		root.SetIn(strings.NewReader("POST /x HTTP/1.1\r\nHost: pay.egress.local\r\n\r\n{\"data\":\"x\"}"))
+		root.SetArgs([]string{"sign", "--config", file, "--provider", "pay"})
+		err := root.ExecuteContext(context.Background())
+		got := out.String() + errOut.String()
+		if err != nil {
+			got += err.Error()
+		}
+		assertNoSecret(t, got)
+	}
+}

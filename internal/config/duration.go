@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -25,7 +26,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return Hinted("", `write a duration with its unit, quoted: "250ms", "5s", "2m"`, "%q is not a non-negative duration", s)
+		shown := fmt.Sprintf("%q", s)
+		if !plainWord(s) {
+			shown = "the value written"
+		}
+		return Hinted("", `write a duration with its unit, quoted: "250ms", "5s", "2m"`, "%s is not a non-negative duration", shown)
 	}
 	*d = Duration(v)
 	return nil

@@ -141,7 +141,7 @@ func pluralName(t reflect.Type) string {
 func describeValue(path string, v any) string {
 	switch val := v.(type) {
 	case string:
-		if sensitivePath(path) || len(val) > 40 || strings.ContainsAny(val, "\r\n") {
+		if sensitivePath(path) || !plainWord(val) {
 			return "the string value (not shown)"
 		}
 		return fmt.Sprintf("%q", val)
@@ -166,4 +166,19 @@ func sensitivePath(path string) bool {
 		}
 	}
 	return false
+}
+
+// plainWord reports whether a wrong string value may be quoted in an error: short, and of the
+// characters of names, numbers and host names only. A URL with credentials, a token or a
+// password written in the wrong place is described, not shown.
+func plainWord(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" ._-", r)) {
+			return false
+		}
+	}
+	return true
 }

@@ -85,7 +85,7 @@ func (f *File) Validate() error {
 			add(p+".role", "%q is not one of gateway_admin, tenant_admin, tenant_developer", t.Role)
 		}
 		if _, err := ParseHash(t.Hash); err != nil {
-			add(p+".hash", "%v", err)
+			errs = append(errs, Hinted(p+".hash", "keygate admin token create prints a token and the hash to write here; the token itself never goes in the config", "%v", err))
 		}
 	}
 	if j := f.Admin.JWT; j != nil {
@@ -117,7 +117,8 @@ func (f *File) Validate() error {
 				add(fmt.Sprintf("%s.credentials[%d].id", p, j), "required")
 			}
 			if _, err := ParseHash(c.Hash); err != nil {
-				add(fmt.Sprintf("%s.credentials[%d].hash", p, j), "%v", err)
+				errs = append(errs, Hinted(fmt.Sprintf("%s.credentials[%d].hash", p, j),
+					"issue AppKeys with POST /v1/tenants/{tenant}/credentials, which stores only their hash; the AppKey itself never goes in the config", "%v", err))
 			}
 		}
 	}
