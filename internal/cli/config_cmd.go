@@ -50,6 +50,7 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 		return managerIn(wd)
 	}
 
+	var historyOut, showOut, diffOut string
 	history := &cobra.Command{
 		Use: "history", Short: "List the kept versions", Args: cobra.NoArgs,
 		Example: `  keygate config history
@@ -63,6 +64,13 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			if err != nil {
 				return err
 			}
+			if historyOut == "json" {
+				metas := make([]versions.Version, 0, len(vs))
+				for _, v := range vs {
+					metas = append(metas, v.Meta())
+				}
+				return writeJSONOut(c.OutOrStdout(), metas)
+			}
 			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "VERSION\tTIME\tAUTHOR\tHASH\tMESSAGE")
 			for _, v := range vs {
@@ -71,6 +79,9 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			return w.Flush()
 		},
 	}
+
+	addOutputFlag(history, &historyOut)
+	history.PreRunE = func(*cobra.Command, []string) error { return checkOutput(historyOut) }
 
 	show := &cobra.Command{
 		Use: "show [N]", Short: "Print a version's YAML (default the latest) and its pinned secret versions", Args: cobra.MaximumNArgs(1),
@@ -102,6 +113,12 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 				}
 			}
 			out := c.OutOrStdout()
+			if showOut == "json" {
+				return writeJSONOut(out, struct {
+					versions.Version
+					Config string `json:"config"`
+				}{v.Meta(), string(v.Config)})
+			}
 			fmt.Fprintf(out, "# version %d by %s at %s: %s\n", v.Number, printable(v.Author), v.Time.Format("2006-01-02 15:04:05"), printable(v.Message))
 			for _, p := range versions.DiffPins(nil, v.SecretVersions) {
 				fmt.Fprintf(out, "# pinned %s@%d\n", p.Ref, p.To)
@@ -110,6 +127,9 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			return err
 		},
 	}
+
+	addOutputFlag(show, &showOut)
+	show.PreRunE = func(*cobra.Command, []string) error { return checkOutput(showOut) }
 
 	diff := &cobra.Command{
 		Use: "diff A B", Short: "Show what changed from version A to version B", Args: cobra.ExactArgs(2),
@@ -133,6 +153,9 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 				return err
 			}
 			out := c.OutOrStdout()
+			if diffOut == "json" {
+				return writeJSONOut(out, d)
+			}
 			fmt.Fprint(out, d.Text)
 			for _, p := range d.Pins {
 				fmt.Fprintf(out, "pin %s: %d -> %d\n", p.Ref, p.From, p.To)
@@ -140,6 +163,9 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			return nil
 		},
 	}
+
+	addOutputFlag(diff, &diffOut)
+	diff.PreRunE = func(*cobra.Command, []string) error { return checkOutput(diffOut) }
 
 	var applyMsg string
 	apply := &cobra.Command{

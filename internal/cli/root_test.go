@@ -111,3 +111,38 @@ func TestAdminTokenCreate(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputJSON: -o json of sign and of config history|show|diff is JSON.
+func TestOutputJSON(t *testing.T) {
+	out, err := runMain(t, "sign", "--config", "../../examples/vectors/aws-sigv4.yaml", "--provider", "aws-example",
+		"--request", "../../examples/vectors/aws-get-vanilla.http", "--time", "2015-08-30T12:36:00Z", "--explain", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep SignReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !strings.Contains(rep.Output, "Signature=5fa00fa3") || len(rep.Explain) != 2 {
+		t.Errorf("sign -o json: %v %+v", err, rep)
+	}
+	state := t.TempDir()
+	ok, err := os.ReadFile("testdata/check/ok.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, msg := range []string{"one", "two"} {
+		p := filepath.Join(t.TempDir(), "keygate.yaml")
+		keys, _ := os.ReadFile("testdata/check/keys.yaml")
+		_ = os.WriteFile(filepath.Join(filepath.Dir(p), "keys.yaml"), keys, 0o600)
+		if err := os.WriteFile(p, append(ok, []byte(strings.Repeat("# edit\n", i))...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runMain(t, "config", "--state-dir", state, "apply", p, "-m", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"history"}, {"show", "1"}, {"diff", "1", "2"}} {
+		out, err := runMain(t, append(append([]string{"config", "--state-dir", state}, args...), "-o", "json")...)
+		if err != nil || !json.Valid([]byte(out)) {
+			t.Errorf("config %v -o json: %v\n%s", args, err, out)
+		}
+	}
+}

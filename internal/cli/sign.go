@@ -17,6 +17,7 @@ import (
 
 type signFlags struct {
 	config, provider, tenant, request, response, time, nonce string
+	output                                                   string
 	reveal, fetchToken, explain                              bool
 }
 
@@ -58,13 +59,25 @@ revokes the one the running gateways use.`,
 	fl.BoolVar(&f.reveal, "reveal", false, "print secret values instead of [redacted]")
 	fl.BoolVar(&f.explain, "explain", false, "also print, on standard error, what each step signs (canonical request, string to sign, signature base), secrets [redacted]: for a provider that answers \"signature mismatch\"")
 	fl.BoolVar(&f.fetchToken, "fetch-token", false, "use the provider's real token, fetching one from its token endpoint if needed (a provider may then revoke the token other replicas use); without it nothing is sent and a placeholder stands in")
+	addOutputFlag(cmd, &f.output)
 	_ = cmd.MarkFlagRequired("config")
 	_ = cmd.MarkFlagRequired("provider")
 	_ = cmd.RegisterFlagCompletionFunc("provider", completeProviders(&f.config))
 	return cmd
 }
 
+// SignReport is `keygate sign -o json`.
+type SignReport struct {
+	Provider string   `json:"provider"`
+	Output   string   `json:"output"` // the raw HTTP/1.1 request (and processed response)
+	Notes    []string `json:"notes,omitempty"`
+	Explain  []string `json:"explain,omitempty"`
+}
+
 func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	if err := checkOutput(f.output); err != nil {
+		return err
+	}
 	clock := signer.SystemClock()
 	if f.time != "" || f.nonce != "" {
 		at := time.Now()
@@ -110,6 +123,9 @@ func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout, stderr i
 	})
 	if err != nil {
 		return err
+	}
+	if f.output == "json" {
+		return writeJSONOut(stdout, SignReport{Provider: f.provider, Output: string(res.Output), Notes: res.Notes, Explain: res.Explain})
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(stderr, "note: %s\n", n)
