@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,5 +105,28 @@ func TestSignErrorsPrintNoSecret(t *testing.T) {
 			got += err.Error()
 		}
 		assertNoSecret(t, got)
+	}
+}
+
+// TestCheckResolveWithVaultDown: with --resolve and Vault unreachable, check still checks the
+// references' form, passes, and says in a note what it could not check.
+func TestCheckResolveWithVaultDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	t.Setenv("CHECK_TEST_VAULT_TOKEN", "x")
+	p := filepath.Join(t.TempDir(), "keygate.yaml")
+	cfg := "keystore:\n  type: vault\n  vault:\n    address: http://" + addr + "\n    timeout: 1s\n    auth: {method: token, token_env: CHECK_TEST_VAULT_TOKEN}\n" +
+		"providers:\n  - name: pay\n    hosts: [pay.egress.local]\n    upstream: {url: \"https://pay.example\"}\n" +
+		"    secrets: {app_secret: \"secret/keygate/pay#app_secret\"}\n"
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep := runCheck(context.Background(), p, true)
+	if !rep.OK || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "not reachable") {
+		t.Errorf("check --resolve with Vault down: %+v", rep)
 	}
 }
