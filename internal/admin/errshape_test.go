@@ -57,3 +57,20 @@ func TestFirstTenantOnTenantlessConfig(t *testing.T) {
 		t.Errorf("first tenant: %d %s", status, body)
 	}
 }
+
+// TestDryRunFetchTokenIsNotForDevelopers: fetching a token is not read-only (a provider may
+// revoke the fleet's live token when it issues one), so a tenant developer may not ask a dry run
+// for it; a tenant admin may.
+func TestDryRunFetchTokenIsNotForDevelopers(t *testing.T) {
+	e := newEnv(t)
+	raw := "GET /x HTTP/1.1\r\nHost: acme-pay.egress.local\r\n\r\n"
+	if status, body := e.do(t, acmeDevTok, "POST", "/v1/tenants/acme/providers/acme-pay/sign?fetch_token=true", raw); status != http.StatusForbidden {
+		t.Errorf("developer with fetch_token: %d %s", status, body)
+	}
+	if status, body := e.do(t, acmeDevTok, "POST", "/v1/tenants/acme/providers/acme-pay/sign", raw); status != http.StatusOK {
+		t.Errorf("developer without fetch_token: %d %s", status, body)
+	}
+	if status, body := e.do(t, acmeAdminTok, "POST", "/v1/tenants/acme/providers/acme-pay/sign?fetch_token=true", raw); status != http.StatusOK {
+		t.Errorf("tenant admin with fetch_token: %d %s", status, body)
+	}
+}
