@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -186,7 +187,7 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			}
 			v, err := m.Apply(c.Context(), data, author, applyMsg)
 			if err != nil {
-				return err
+				return placed(args[0], data, err)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "version %d (%s)\n", v.Number, v.Hash)
 			return nil
@@ -244,4 +245,16 @@ func defaultAuthor() string {
 		return u
 	}
 	return "cli"
+}
+
+// placed reports a config's problems as check does (file:line:col, path, hint) when err holds
+// field errors, and err itself otherwise.
+func placed(file string, data []byte, err error) error {
+	ps := problems(err, data)
+	for _, p := range ps {
+		if p.Line > 0 {
+			return errors.New(formatProblems(CheckReport{File: file, Problems: ps}))
+		}
+	}
+	return err
 }

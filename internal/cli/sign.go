@@ -92,6 +92,9 @@ func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout, stderr i
 	}
 	loaded, err := app.Load(f.config)
 	if err != nil {
+		if data, rerr := os.ReadFile(f.config); rerr == nil {
+			return placed(f.config, data, err)
+		}
 		return err
 	}
 	a, err := app.New(ctx, loaded.File.Keystore, app.Options{})
@@ -101,7 +104,7 @@ func runSign(ctx context.Context, f signFlags, stdin io.Reader, stdout, stderr i
 	defer a.Close()
 	snap, err := a.Compile(loaded.File, gateway.Meta{})
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.config, err)
+		return placed(f.config, loaded.Data, fmt.Errorf("%s: %w", f.config, err))
 	}
 	rawReq, err := readInput(f.request, stdin)
 	if err != nil {

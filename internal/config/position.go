@@ -109,10 +109,18 @@ func placeOf(err error) (int, int) {
 	return math.MaxInt, 0
 }
 
-// Flatten lists the errors an errors.Join tree holds, in order.
+// Flatten lists the errors an errors.Join tree holds, in order, looking through a wrapper
+// around a join (a failure.Error classifying a whole config's problems).
 func Flatten(err error) []error {
 	if err == nil {
 		return nil
+	}
+	if w, ok := err.(interface{ Unwrap() error }); ok {
+		if inner := w.Unwrap(); inner != nil {
+			if _, join := inner.(interface{ Unwrap() []error }); join {
+				return Flatten(inner)
+			}
+		}
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
