@@ -10,8 +10,13 @@ VAULT    = $(shell scripts/vault-build.sh)
 
 all: build
 
+# keygate version prints these (internal/cli/version.go).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  = -X github.com/keygate/keygate/internal/cli.Version=$(VERSION) -X github.com/keygate/keygate/internal/cli.Commit=$(COMMIT)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/keygate
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/keygate
 
 dev:
 	$(GO) run ./cmd/keygate dev

@@ -5,12 +5,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/keygate/keygate/internal/gateway"
 )
 
 // grpcHeadroom is what a ProcessingRequest carries beyond the body: headers, attributes and
-// metadata. gRPC's default 4 MiB receive limit would cut bodies Envoy accepts (Envoy has no
-// limit of its own), so the limit follows the body limit keygate promises.
-const grpcHeadroom = 256 << 10
+// metadata, and what signing adds (gateway refuses a body that grows past it with 413). gRPC's
+// default 4 MiB receive limit would cut bodies Envoy accepts (Envoy has no limit of its own), so
+// the limit follows the body limit keygate promises.
+const grpcHeadroom = gateway.MessageHeadroom
 
 // NewGRPCServer is keygate's ext_proc gRPC server: the processor, gRPC health (SERVING until
 // the caller sets NOT_SERVING to drain), and message limits sized to maxBody.

@@ -15,27 +15,16 @@ import (
 	"github.com/keygate/keygate/signer"
 )
 
-// ErrorBody is the JSON a caller gets when keygate refuses or fails a request.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail says what failed, where, and the HTTP status. Message never holds a secret.
-type ErrorDetail struct {
-	Status  int    `json:"status"`
-	Kind    string `json:"kind"`
-	Stage   string `json:"stage,omitempty"`
-	Message string `json:"message"`
-}
+// ErrorBody is the JSON a caller gets when keygate refuses or fails a request: the one error
+// shape of keygate, the admin API's too (failure.Body).
+type ErrorBody = failure.Body
 
 // immediateError is the ImmediateResponse for err: the status from failure.Status (the one
 // mapping), a JSON body, and details Envoy logs as the response code details.
 func immediateError(err error) *extprocv3.ProcessingResponse {
 	status := failure.Status(err)
 	stage := failure.StageOf(err)
-	body, _ := json.Marshal(ErrorBody{Error: ErrorDetail{
-		Status: status, Kind: failure.KindOf(err).String(), Stage: stage, Message: err.Error(),
-	}})
+	body, _ := json.Marshal(failure.BodyOf(err, status))
 	details := "keygate_" + failure.KindOf(err).String()
 	if stage != "" {
 		details += "_at_" + stage

@@ -107,6 +107,8 @@ func (s *awsStep) SignRequest(ctx context.Context, x *Exchange) error {
 	scope := amzDate[:8] + "/" + s.p.Region + "/" + s.p.Service + "/aws4_request"
 	sum := sha256.Sum256([]byte(creq))
 	sts := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+	x.Explained("aws_sigv4", "canonical request", func() string { return creq })
+	x.Explained("aws_sigv4", "string to sign", func() string { return sts })
 
 	secret, err := x.Keys.Secret(ctx, x, s.p.SecretAccessKey)
 	if err != nil {

@@ -11,7 +11,7 @@ func TestBuildErrors(t *testing.T) {
 		scheme, params, want string
 	}{
 		{"static", "{secret: k, in: header, name: X-Key, extra: 1}", `unknown field "extra"`},
-		{"static", "{secret: nope, in: bearer}", `signing[0].secret: secret "nope" is not declared`},
+		{"static", "{secret: nope, in: bearer}", `signing[0].secret: names no secret declared in the provider's secrets (declared: iv, k, tk)`},
 		{"static", "{secret: k, in: cookie}", `signing[0].in: "cookie" is not one of`},
 		{"static", "{secret: k, in: header}", "signing[0].name: required"},
 		{"static", "{secret: k, in: basic}", "signing[0].username: required"},

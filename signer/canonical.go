@@ -88,7 +88,9 @@ func (s *canonicalStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if s.p.NonceHeader != "" {
 		r.Header.Set(s.p.NonceHeader, v.nonce)
 	}
-	sig, err := s.sign(ctx, x, s.toSign.render(r, v))
+	toSign := s.toSign.render(r, v)
+	x.Explained("canonical", "string to sign", func() string { return string(toSign) })
+	sig, err := s.sign(ctx, x, toSign)
 	if err != nil {
 		return err
 	}

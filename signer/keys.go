@@ -3,7 +3,10 @@ package signer
 import (
 	"context"
 	"crypto/hmac"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
@@ -35,11 +38,16 @@ type keySet struct {
 
 var _ Keys = (*keySet)(nil)
 
+// Names lists the provider's declared secret names (the token package checks its params
+// against them at compile).
+func (k *keySet) Names() []string { return slices.Collect(maps.Keys(k.refs)) }
+
 // RequireSecret is the compile-time check a factory runs for every secret name it uses, so an
 // unknown name is a config error at load rather than a failure per request.
 func RequireSecret(b Build, name string) error {
 	if _, ok := b.Secrets[name]; !ok {
-		return fmt.Errorf("secret %q is not declared in the provider's secrets", name)
+		// Never echo the name: a careless config writes the secret's value where its name belongs.
+		return errors.New(config.UndeclaredSecret(slices.Collect(maps.Keys(b.Secrets))))
 	}
 	return nil
 }

@@ -106,6 +106,7 @@ func (s *rfc9421Step) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
+	x.Explained("rfc9421", "signature base", func() string { return string(base) })
 	var sig []byte
 	switch {
 	case s.p.Alg == "ed25519":

@@ -75,6 +75,7 @@ func (s *simpleStep) SignRequest(ctx context.Context, x *Exchange) error {
 	}
 	h := sha256.New()
 	hashSortedSignString(h, obj) // the body's text is hashed where it lies, not copied
+	x.Explained("simple", "string to sign (then the secret "+s.p.AppSecret+" appended, sha256)", func() string { return SortedSignString(obj) })
 	h.Write(secret.Reveal())
 	var sum [sha256.Size]byte
 	// The sign as its JSON string, built in place: hex needs no escaping.

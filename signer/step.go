@@ -61,6 +61,11 @@ type Exchange struct {
 	// API key header, a bearer token). They must leave for the provider, but `keygate sign`
 	// prints them as [redacted] unless --reveal. Signatures and MACs are not sensitive.
 	Sensitive []string
+	// Explain, when set (keygate sign --explain), receives what a step signs: the canonical
+	// request, the string to sign, the signature base. Steps call Explained, which costs
+	// nothing when it is nil. The text must not hold a secret (a secret appended to a string
+	// before hashing is left out and named instead); the dry run also redacts it.
+	Explain func(step, what, text string)
 	// Timing is the time this phase spent per stage (metrics). The pipeline records identify,
 	// config and crypto; Keys, token and script steps record their own (see StageTimes).
 	Timing StageTimes
@@ -138,3 +143,10 @@ type Factory func(b Build) (Step, error)
 
 // Catalog maps scheme names to factories. It is built once in cmd and passed in, never global.
 type Catalog map[string]Factory
+
+// Explained hands Explain what step signs, when a dry run asked for it.
+func (x *Exchange) Explained(step, what string, text func() string) {
+	if x.Explain != nil {
+		x.Explain(step, what, text())
+	}
+}

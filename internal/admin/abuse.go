@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/time/rate"
+
+	"github.com/keygate/keygate/internal/failure"
 )
 
 // Bounds on what unauthenticated callers can cost the admin plane.
@@ -110,7 +112,7 @@ func (s *server) metricsHandler(h http.Handler, auth bool) http.Handler {
 		}
 		if err != nil {
 			status := statusOf(err)
-			writeJSON(w, status, map[string]any{"error": err.Error(), "status": status})
+			writeJSON(w, status, failure.BodyOf(err, status))
 			return
 		}
 		h.ServeHTTP(w, r)

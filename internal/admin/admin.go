@@ -6,11 +6,13 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/internal/versions"
 )
@@ -30,10 +32,17 @@ type SecretWriter interface {
 	Put(ctx context.Context, mount, path string, fields map[string]secret.Value, cas int) (int, error)
 }
 
-// DryRunner signs a raw HTTP request as the provider would, without sending it. With reveal
-// false the output must show secrets and signatures redacted.
+// DryRunner signs a raw HTTP request as the provider would, without sending it. With Reveal
+// false the output must show secrets and signatures redacted; without FetchToken it sends
+// nothing (a placeholder stands in for the provider's token). Notes say what it did not do.
 type DryRunner interface {
-	DryRun(ctx context.Context, tenant, provider string, rawRequest []byte, reveal bool) ([]byte, error)
+	DryRun(ctx context.Context, tenant, provider string, rawRequest []byte, opts DryRunOptions) (out []byte, notes []string, err error)
+}
+
+// DryRunOptions are a dry run's query parameters.
+type DryRunOptions struct {
+	Reveal     bool // print secret values (not for tenant developers)
+	FetchToken bool // use the real token, fetching one if needed (not for tenant developers)
 }
 
 // AuditReader answers audit queries; *audit.Memory implements it.
@@ -125,7 +134,7 @@ func New(opts Options) http.Handler {
 		s.handle(mux, rt)
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such endpoint", "status": http.StatusNotFound})
+		writeJSON(w, http.StatusNotFound, failure.BodyOf(errors.New("no such endpoint"), http.StatusNotFound))
 	})
 	return mux
 }
@@ -133,7 +142,7 @@ func New(opts Options) http.Handler {
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(r.Context()); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error(), "status": http.StatusServiceUnavailable})
+			writeJSON(w, http.StatusServiceUnavailable, failure.BodyOf(err, http.StatusServiceUnavailable))
 			return
 		}
 	}

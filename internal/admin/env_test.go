@@ -73,12 +73,12 @@ func (k *fakeKV) CurrentVersion(_ context.Context, ref keystore.Ref) (int, error
 
 type fakeDryRun struct{}
 
-func (fakeDryRun) DryRun(_ context.Context, tenant, provider string, raw []byte, reveal bool) ([]byte, error) {
+func (fakeDryRun) DryRun(_ context.Context, tenant, provider string, raw []byte, opts DryRunOptions) ([]byte, []string, error) {
 	sig := secret.Redacted
-	if reveal {
+	if opts.Reveal {
 		sig = "REVEALED-SIGNATURE"
 	}
-	return []byte(`{"tenant":"` + tenant + `","provider":"` + provider + `","signature":"` + sig + `"}`), nil
+	return []byte(`{"tenant":"` + tenant + `","provider":"` + provider + `","signature":"` + sig + `"}`), nil, nil
 }
 
 type testEnv struct {

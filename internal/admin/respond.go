@@ -91,7 +91,7 @@ func (s *server) handle(mux *http.ServeMux, rt route) {
 			if status < 500 {
 				c.ev.Outcome = audit.OutcomeDenied
 			}
-			writeJSON(w, status, map[string]any{"error": err.Error(), "status": status})
+			writeJSON(w, status, failure.BodyOf(err, status))
 		case c.raw != nil:
 			c.ev.Outcome = audit.OutcomeOK
 			w.Header().Set("Content-Type", c.contentType)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -56,6 +57,9 @@ func (s *server) createTenant(c *call) (any, error) {
 	v, err := s.commit(c, func(cur versions.Version, f *config.File) (versions.Change, error) {
 		if tenantExists(f, req.Name) == nil {
 			return versions.Change{}, errorf(http.StatusConflict, "tenant %q exists", req.Name)
+		}
+		if err := firstTenantRule(f); err != nil {
+			return versions.Change{}, err
 		}
 		next := *f
 		next.Tenants = append(slices.Clone(f.Tenants), config.Tenant{Name: req.Name, SPIFFEIDs: req.SPIFFEIDs})
@@ -185,4 +189,25 @@ func (s *server) revokeCredential(c *call) (any, error) {
 		return versions.Change{Config: data, Keep: cur.SecretVersions, Message: fmt.Sprintf("revoke credential %s of tenant %s", id, tenant)}, err
 	})
 	return v.Meta(), err
+}
+
+// firstTenantRule refuses the first tenant of a config whose providers have none: once a config
+// defines tenants, every provider belongs to one (config.Validate), and this call cannot say
+// which tenant each existing provider is. The answer says how to make the change in one step.
+func firstTenantRule(f *config.File) error {
+	if len(f.Tenants) > 0 {
+		return nil
+	}
+	var orphans []string
+	for _, p := range f.Providers {
+		if p.Tenant == "" {
+			orphans = append(orphans, p.Name)
+		}
+	}
+	if len(orphans) == 0 {
+		return nil
+	}
+	return errorf(http.StatusConflict, "the config defines no tenants and providers %s have none: once a config defines tenants, "+
+		"every provider belongs to one. Add the tenants and each provider's tenant in one change: POST /v1/config with the whole "+
+		"config (or keygate config apply), then manage each tenant here (docs/admin.md, \"The first tenant\")", strings.Join(orphans, ", "))
 }

@@ -110,6 +110,12 @@ func (s *server) dryRun(c *call) (any, error) {
 	if reveal && c.p.Role == RoleTenantDeveloper {
 		return nil, forbidden("role %s may only run redacted dry runs", c.p.Role)
 	}
+	// Fetching a token is not read-only: a provider may revoke the fleet's live token when it
+	// issues a new one.
+	fetch, _ := strconv.ParseBool(c.r.URL.Query().Get("fetch_token"))
+	if fetch && c.p.Role == RoleTenantDeveloper {
+		return nil, forbidden("role %s may not fetch tokens in a dry run", c.p.Role)
+	}
 	v, f, err := s.current()
 	if err != nil {
 		return nil, err
@@ -129,9 +135,12 @@ func (s *server) dryRun(c *call) (any, error) {
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
 	}
-	out, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, reveal)
+	out, notes, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, DryRunOptions{Reveal: reveal, FetchToken: fetch})
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range notes {
+		c.w.Header().Add("Keygate-Note", n)
 	}
 	c.raw, c.contentType = out, "text/plain; charset=utf-8"
 	if json.Valid(out) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/dryrun"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/script"
 	"github.com/keygate/keygate/internal/tenancy"
@@ -92,6 +93,14 @@ func New(ctx context.Context, cfg config.Keystore, opts Options) (*App, error) {
 			ResponseHeaderTimeout: 10 * time.Second, MaxIdleConnsPerHost: 4,
 		}}
 	}
+	// Every token and script call goes through this client: a dry run's context makes it
+	// refuse, so a dry run sends nothing whatever a script tries.
+	offline := *client
+	if offline.Transport == nil {
+		offline.Transport = http.DefaultTransport
+	}
+	offline.Transport = dryrun.OfflineTransport(offline.Transport)
+	client = &offline
 	maxMemory := opts.ScriptMaxMemory
 	a.Tokens = token.NewManager(token.Options{Store: opts.TokenStore, Logger: log, HTTPClient: client, Observer: opts.TokenObserver})
 	a.Compiler = &gateway.Compiler{

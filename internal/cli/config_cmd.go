@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,10 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Inspect and change the versioned configuration",
+		Example: `  keygate config apply keygate.yaml -m "add provider pay"
+  keygate config history
+  keygate config diff 3 4
+  keygate config rollback 3 -m "pay's new key is rejected"`,
 	}
 	cmd.PersistentFlags().StringVar(&stateDir, "state-dir", defaultStateDir(), "directory holding config versions and the last-known-good cache")
 	cmd.PersistentFlags().StringVar(&author, "author", defaultAuthor(), "author recorded in new versions")
@@ -46,8 +51,11 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 		return managerIn(wd)
 	}
 
+	var historyOut, showOut, diffOut string
 	history := &cobra.Command{
 		Use: "history", Short: "List the kept versions", Args: cobra.NoArgs,
+		Example: `  keygate config history
+  keygate config history --state-dir /var/lib/keygate`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			m, err := manager()
 			if err != nil {
@@ -56,6 +64,13 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			vs, err := m.History(c.Context())
 			if err != nil {
 				return err
+			}
+			if historyOut == "json" {
+				metas := make([]versions.Version, 0, len(vs))
+				for _, v := range vs {
+					metas = append(metas, v.Meta())
+				}
+				return writeJSONOut(c.OutOrStdout(), metas)
 			}
 			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "VERSION\tTIME\tAUTHOR\tHASH\tMESSAGE")
@@ -66,8 +81,14 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 		},
 	}
 
+	addOutputFlag(history, &historyOut)
+	history.PreRunE = func(*cobra.Command, []string) error { return checkOutput(historyOut) }
+
 	show := &cobra.Command{
 		Use: "show [N]", Short: "Print a version's YAML (default the latest) and its pinned secret versions", Args: cobra.MaximumNArgs(1),
+		Example: `  keygate config show
+  keygate config show 3 > keygate-v3.yaml`,
+		ValidArgsFunction: completeVersions(&stateDir, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			m, err := manager()
 			if err != nil {
@@ -93,6 +114,12 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 				}
 			}
 			out := c.OutOrStdout()
+			if showOut == "json" {
+				return writeJSONOut(out, struct {
+					versions.Version
+					Config string `json:"config"`
+				}{v.Meta(), string(v.Config)})
+			}
 			fmt.Fprintf(out, "# version %d by %s at %s: %s\n", v.Number, printable(v.Author), v.Time.Format("2006-01-02 15:04:05"), printable(v.Message))
 			for _, p := range versions.DiffPins(nil, v.SecretVersions) {
 				fmt.Fprintf(out, "# pinned %s@%d\n", p.Ref, p.To)
@@ -102,8 +129,13 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 		},
 	}
 
+	addOutputFlag(show, &showOut)
+	show.PreRunE = func(*cobra.Command, []string) error { return checkOutput(showOut) }
+
 	diff := &cobra.Command{
 		Use: "diff A B", Short: "Show what changed from version A to version B", Args: cobra.ExactArgs(2),
+		Example:           `  keygate config diff 3 4`,
+		ValidArgsFunction: completeVersions(&stateDir, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			a, err := versionArg(args[0])
 			if err != nil {
@@ -122,6 +154,9 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 				return err
 			}
 			out := c.OutOrStdout()
+			if diffOut == "json" {
+				return writeJSONOut(out, d)
+			}
 			fmt.Fprint(out, d.Text)
 			for _, p := range d.Pins {
 				fmt.Fprintf(out, "pin %s: %d -> %d\n", p.Ref, p.From, p.To)
@@ -130,9 +165,13 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 		},
 	}
 
+	addOutputFlag(diff, &diffOut)
+	diff.PreRunE = func(*cobra.Command, []string) error { return checkOutput(diffOut) }
+
 	var applyMsg string
 	apply := &cobra.Command{
 		Use: "apply FILE", Short: "Validate, compile and store FILE as a new version", Args: cobra.ExactArgs(1),
+		Example: `  keygate config apply keygate.yaml -m "rotate pay's key"`,
 		RunE: func(c *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
@@ -148,7 +187,7 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			}
 			v, err := m.Apply(c.Context(), data, author, applyMsg)
 			if err != nil {
-				return err
+				return placed(args[0], data, err)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "version %d (%s)\n", v.Number, v.Hash)
 			return nil
@@ -159,6 +198,8 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 	var rollbackMsg string
 	rollback := &cobra.Command{
 		Use: "rollback N", Short: "Make a new version with version N's content and pinned secret versions", Args: cobra.ExactArgs(1),
+		Example:           `  keygate config rollback 3 -m "pay rejects the new key"`,
+		ValidArgsFunction: completeVersions(&stateDir, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			n, err := versionArg(args[0])
 			if err != nil {
@@ -204,4 +245,16 @@ func defaultAuthor() string {
 		return u
 	}
 	return "cli"
+}
+
+// placed reports a config's problems as check does (file:line:col, path, hint) when err holds
+// field errors, and err itself otherwise.
+func placed(file string, data []byte, err error) error {
+	ps := problems(err, data)
+	for _, p := range ps {
+		if p.Line > 0 {
+			return errors.New(formatProblems(CheckReport{File: file, Problems: ps}))
+		}
+	}
+	return err
 }

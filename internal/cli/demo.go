@@ -16,9 +16,10 @@ import (
 func newDemoProviderCmd(logger func() *slog.Logger) *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
-		Use:   "demo-provider",
-		Short: "Run the demo third-party API (the design article's protocol) alone, for docker-compose",
-		Args:  cobra.NoArgs,
+		Use:     "demo-provider",
+		Short:   "Run the demo third-party API alone (the protocol the examples sign for), for docker-compose",
+		Example: `  keygate demo-provider --addr 127.0.0.1:18090`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
 			srv := &http.Server{Addr: addr, ReadHeaderTimeout: 5 * time.Second,

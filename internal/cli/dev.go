@@ -19,6 +19,9 @@ func newDevCmd(logger func() *slog.Logger) *cobra.Command {
 ext_proc server, a Go emulator of Envoy's ext_proc filter and router as the egress, and a demo
 provider that speaks the design article's protocol. It uses the embedded example config and
 its FILE KEYSTORE (development only). It prints a curl that goes through the egress.`,
+		Example: `  keygate dev
+  keygate dev --log-level debug
+  curl -s http://127.0.0.1:10000/echo -H 'Host: demo.egress.local' -d '{"data":"{\"amount\":7}"}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Logger = logger()

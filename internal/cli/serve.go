@@ -17,7 +17,11 @@ func newServeCmd(logger func() *slog.Logger) *cobra.Command {
 		Long: `serve runs keygate in production: the ext_proc gRPC server Envoy calls, the xDS server
 that configures Envoy, and the admin API (/v1, /metrics, /healthz, /readyz). Environment
 variables KEYGATE_LISTEN_EXT_PROC, KEYGATE_LISTEN_ADMIN, KEYGATE_LISTEN_XDS,
-KEYGATE_KEYSTORE_VAULT_ADDRESS ... override the config. SIGTERM drains in-flight requests.`,
+KEYGATE_KEYSTORE_VAULT_ADDRESS ... override the config. SIGTERM drains in-flight requests.
+Run keygate check on the file first: it reports every problem at once, with line numbers.`,
+		Example: `  keygate check keygate.yaml && keygate serve --config keygate.yaml
+  keygate serve --config keygate.yaml --log-format json --log-level warn
+  KEYGATE_LISTEN_ADMIN=0.0.0.0:18081 keygate serve --config keygate.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Logger = logger()

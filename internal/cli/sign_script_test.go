@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keygate/keygate/internal/dryrun"
+
 	"github.com/keygate/keygate/examples/demoprovider"
 	"github.com/keygate/keygate/internal/devstack"
 )
 
 // TestSignRunsScriptsWithPinnedTime: `keygate sign` runs custom mode too (the article's script,
-// whose token call goes to a live token endpoint), and with --time and --nonce pinned the output
-// is the same on every run. The token is printed [redacted].
+// whose token call goes to a live token endpoint only with --fetch-token), and with --time and
+// --nonce pinned the output is the same on every run. The token is printed [redacted].
 func TestSignRunsScriptsWithPinnedTime(t *testing.T) {
 	provider := demoprovider.New(devstack.DemoCredentials, demoprovider.Options{})
 	srv := httptest.NewServer(provider)
@@ -39,15 +41,23 @@ func TestSignRunsScriptsWithPinnedTime(t *testing.T) {
 	if err := os.WriteFile(req, []byte(raw), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run := func() string {
-		out, err := runMain(t, "sign", "--config", filepath.Join(dir, "dev/keygate.yaml"), "--provider", "demo-script",
-			"--request", req, "--time", "2026-01-02T03:04:05Z", "--nonce", "n0nce")
+	run := func(extra ...string) string {
+		out, err := runMain(t, append([]string{"sign", "--config", filepath.Join(dir, "dev/keygate.yaml"), "--provider", "demo-script",
+			"--request", req, "--time", "2026-01-02T03:04:05Z", "--nonce", "n0nce"}, extra...)...)
 		if err != nil {
 			t.Fatalf("keygate sign: %v", err)
 		}
 		return out
 	}
-	first, second := run(), run()
+	// Without --fetch-token the script finds the placeholder with token_load and sends nothing.
+	offline := run()
+	if !strings.Contains(offline, "Authorization: "+dryrun.PlaceholderToken+"\r\n") {
+		t.Errorf("the offline dry run does not show the placeholder token:\n%s", offline)
+	}
+	if n := provider.Stats.TokensIssued.Load(); n != 0 {
+		t.Fatalf("a dry run without --fetch-token made the provider issue %d tokens", n)
+	}
+	first, second := run("--fetch-token"), run("--fetch-token")
 	if first != second {
 		t.Errorf("pinned dry runs differ:\n%s\n---\n%s", first, second)
 	}

@@ -22,14 +22,31 @@ func (d Duration) Or(def time.Duration) time.Duration {
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"5s\"")
+		return Hinted("", `write a duration with its unit, quoted: "250ms", "5s", "2m"`, "%s is not a duration", shortJSON(b))
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a non-negative duration such as \"5s\"", s)
+		shown := fmt.Sprintf("%q", s)
+		if !plainWord(s) {
+			shown = "the value written"
+		}
+		return Hinted("", `write a duration with its unit, quoted: "250ms", "5s", "2m"`, "%s is not a non-negative duration", shown)
 	}
 	*d = Duration(v)
 	return nil
 }
 
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// shortJSON shows a scalar as written; a list, mapping or long value only by its kind.
+func shortJSON(b []byte) string {
+	switch {
+	case len(b) > 0 && b[0] == '{':
+		return "a mapping"
+	case len(b) > 0 && b[0] == '[':
+		return "a list"
+	case len(b) > 24:
+		return "the value"
+	}
+	return string(b)
+}

@@ -22,14 +22,14 @@ type Step struct {
 func (s *Step) UnmarshalJSON(b []byte) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("a signing step must be a mapping with a scheme: %w", err)
+		return Hinted("", "write a mapping: - scheme: NAME, then the scheme's own keys", "a signing step is not a mapping")
 	}
 	raw, ok := m["scheme"]
 	if !ok {
-		return fmt.Errorf("scheme: required")
+		return Hinted("scheme", "every step names its scheme first: - scheme: aes_cbc", "required")
 	}
 	if err := json.Unmarshal(raw, &s.Scheme); err != nil {
-		return fmt.Errorf("scheme: must be a string")
+		return Errorf("scheme", "must be a string")
 	}
 	delete(m, "scheme")
 	params, err := json.Marshal(m)

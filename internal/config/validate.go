@@ -9,16 +9,33 @@ import (
 	"strings"
 
 	"github.com/keygate/keygate/internal/routing"
-	"github.com/keygate/keygate/keystore"
 )
 
-// FieldError is a validation error at a field path.
+// FieldError is a config error at a field path. Msg says what is wrong and never holds a
+// secret value; Hint, when set, says what to write instead. Line and Col are where the field is
+// written (1-based; 0 when unknown: Annotate fills them from the file).
 type FieldError struct {
-	Path string
-	Msg  string
+	Path      string
+	Msg       string
+	Hint      string
+	Line, Col int
 }
 
-func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+func (e *FieldError) Error() string {
+	s := e.Msg
+	if e.Path != "" {
+		s = e.Path + ": " + s
+	}
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
+}
+
+// Hinted is Errorf with a hint: what to write instead.
+func Hinted(path, hint, format string, args ...any) error {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
 
 // Errorf builds a FieldError; compile stages use it too so every config error names its field.
 func Errorf(path, format string, args ...any) error {
@@ -68,7 +85,7 @@ func (f *File) Validate() error {
 			add(p+".role", "%q is not one of gateway_admin, tenant_admin, tenant_developer", t.Role)
 		}
 		if _, err := ParseHash(t.Hash); err != nil {
-			add(p+".hash", "%v", err)
+			errs = append(errs, Hinted(p+".hash", "keygate admin token create prints a token and the hash to write here; the token itself never goes in the config", "%v", err))
 		}
 	}
 	if j := f.Admin.JWT; j != nil {
@@ -103,7 +120,8 @@ func (f *File) Validate() error {
 				add(fmt.Sprintf("%s.credentials[%d].id", p, j), "required")
 			}
 			if _, err := ParseHash(c.Hash); err != nil {
-				add(fmt.Sprintf("%s.credentials[%d].hash", p, j), "%v", err)
+				errs = append(errs, Hinted(fmt.Sprintf("%s.credentials[%d].hash", p, j),
+					"issue AppKeys with POST /v1/tenants/{tenant}/credentials, which stores only their hash; the AppKey itself never goes in the config", "%v", err))
 			}
 		}
 	}
@@ -126,8 +144,16 @@ func (f *File) Validate() error {
 			add(p+".name", "provider %q is defined twice", pr.Name)
 		}
 		names[pr.Name] = true
-		if len(f.Tenants) > 0 && !tenants[pr.Tenant] {
-			add(p+".tenant", "%q is not a defined tenant", pr.Tenant)
+		switch {
+		case len(f.Tenants) > 0 && pr.Tenant == "":
+			errs = append(errs, Hinted(p+".tenant", fmt.Sprintf("add tenant: NAME (one of: %s); providers without a tenant are only allowed in a config without tenants", tenantList(f.Tenants)),
+				"required: once a config defines tenants, every provider belongs to one"))
+		case len(f.Tenants) > 0 && !tenants[pr.Tenant]:
+			hint := "tenants: " + tenantList(f.Tenants)
+			if near := closest(pr.Tenant, slices.Collect(maps.Keys(tenants))); near != "" {
+				hint = fmt.Sprintf("did you mean %s?", near)
+			}
+			errs = append(errs, Hinted(p+".tenant", hint, "%q is not a defined tenant", pr.Tenant))
 		}
 		if len(pr.Hosts) == 0 {
 			add(p+".hosts", "at least one host is required: it is how callers name the provider")
@@ -143,9 +169,15 @@ func (f *File) Validate() error {
 			}
 		}
 		validateUpstream(p+".upstream", pr.Upstream, add)
-		for name, ref := range pr.Secrets {
-			if _, err := keystore.ParseRef(ref); err != nil {
-				add(p+".secrets."+name, "%v", err)
+		for _, name := range slices.Sorted(maps.Keys(pr.Secrets)) {
+			if err := checkSecretRef(p+".secrets."+name, pr.Secrets[name]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(pr.Vars)) {
+			if secretLikeVar(name) {
+				errs = append(errs, Hinted(p+".vars."+name, "declare it under secrets as a reference ("+refExample+") and use the secret's name",
+					"a var named like a secret: vars are plain values, shown in dry runs, logs and the admin API"))
 			}
 		}
 		if len(pr.Signing) > 0 && pr.Script != nil {
@@ -164,6 +196,14 @@ func (f *File) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func tenantList(ts []Tenant) string {
+	names := make([]string, 0, len(ts))
+	for _, t := range ts {
+		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func validateUpstream(p string, u Upstream, add func(string, string, ...any)) {

@@ -30,6 +30,10 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	if err := admin.ValidateTokens(tokens); err != nil {
 		return nil, fmt.Errorf("admin.tokens: %w", err)
 	}
+	if len(tokens) == 0 && f.Admin.JWT == nil {
+		logger.Warn("no admin login is configured: the admin API refuses every request (401); " +
+			"make a token with `keygate admin token create --name NAME --role gateway_admin` and add the line it prints under admin.tokens")
+	}
 	opts := admin.Options{
 		Tokens: tokens, Configs: cfgs, DryRun: dryRunner{a}, Audit: sink, AuditLog: log,
 		Metrics: m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,
@@ -71,18 +75,19 @@ func newJWTVerifier(j *config.AdminJWT) (admin.JWTVerifier, error) {
 // snapshot, redacted unless the role may reveal.
 type dryRunner struct{ a *app.App }
 
-func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, reveal bool) ([]byte, error) {
+func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, opts admin.DryRunOptions) ([]byte, []string, error) {
 	snap := d.a.Snapshots.Load()
 	if snap == nil {
-		return nil, errors.New("no configuration loaded")
+		return nil, nil, errors.New("no configuration loaded")
 	}
 	// Redaction reads the provider's secret values with the same login signing uses.
 	keys := d.a.Keystore
 	if p, ok := snap.ProviderByName(provider); ok {
 		keys = d.a.StoreFor(p.Tenant)
 	}
-	return dryrun.Run(ctx, snap, dryrun.Input{
+	res, err := dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: provider, Tenant: tenant, Request: raw, Clock: signer.SystemClock(),
-		Reveal: reveal, Keys: keys,
+		Reveal: opts.Reveal, Keys: keys, FetchToken: opts.FetchToken,
 	})
+	return res.Output, res.Notes, err
 }

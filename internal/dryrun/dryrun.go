@@ -29,27 +29,58 @@ type Input struct {
 	Clock    signer.Clock
 	Reveal   bool            // print secret values
 	Keys     keystore.Getter // to find the provider's secret values for redaction
+	// FetchToken lets the dry run use the provider's token source as a request would: the
+	// cached token, or a fetch from the token endpoint. Without it the dry run sends nothing:
+	// the token is PlaceholderToken and every HTTP call a step or script makes is refused.
+	FetchToken bool
+	// Explain records what each step signs (canonical request, string to sign, signature
+	// base), for a provider that answers "signature mismatch" (Result.Explain).
+	Explain bool
 }
 
-// Run signs in.Request and returns the raw request that would leave, followed, when
-// in.Response is set, by a blank line and the processed response.
-func Run(ctx context.Context, snap *gateway.Snapshot, in Input) ([]byte, error) {
+// Result is a dry run's output.
+type Result struct {
+	// Output is the raw request that would leave, followed, when Input.Response is set, by a
+	// blank line and the processed response.
+	Output []byte
+	// Notes say what the dry run did not do (the token it did not fetch), for the reader.
+	Notes []string
+	// Explain lists, in order, what the steps signed, redacted like Output (Input.Explain).
+	Explain []string
+}
+
+// Run signs in.Request as the pipeline would and returns what would leave. It sends nothing
+// unless in.FetchToken.
+func Run(ctx context.Context, snap *gateway.Snapshot, in Input) (Result, error) {
+	var explain *[]string
+	if in.Explain {
+		explain = new([]string)
+	}
+	out, notes, err := run(ctx, snap, in, explain)
+	res := Result{Output: out, Notes: notes}
+	if explain != nil {
+		res.Explain = *explain
+	}
+	return res, err
+}
+
+func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]string) ([]byte, []string, error) {
 	p, ok := snap.ProviderByName(in.Provider)
 	if !ok {
 		names := make([]string, 0)
 		for _, pr := range snap.Providers() {
 			names = append(names, pr.Name)
 		}
-		return nil, fmt.Errorf("--provider %q is not in the config (providers: %s)", in.Provider, strings.Join(names, ", "))
+		return nil, nil, fmt.Errorf("--provider %q is not in the config (providers: %s)", in.Provider, strings.Join(names, ", "))
 	}
 	br := bufio.NewReader(bytes.NewReader(in.Request))
 	hr, err := http.ReadRequest(br)
 	if err != nil {
-		return nil, fmt.Errorf("request is not raw HTTP/1.1: %w", err)
+		return nil, nil, fmt.Errorf("request is not raw HTTP/1.1: %w", err)
 	}
 	body, err := io.ReadAll(hr.Body)
 	if err != nil {
-		return nil, fmt.Errorf("request body: %w", err)
+		return nil, nil, fmt.Errorf("request body: %w", err)
 	}
 	if len(body) == 0 && hr.Header.Get("Content-Length") == "" && len(hr.TransferEncoding) == 0 {
 		// A request file written by hand often has no Content-Length: the body is the rest of
@@ -63,30 +94,57 @@ func Run(ctx context.Context, snap *gateway.Snapshot, in Input) ([]byte, error) 
 		BodySize: int64(len(body)), Operator: &gateway.OperatorTenant{Tenant: in.Tenant},
 	}, in.Clock)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var explained []string
+	if explain != nil {
+		call.Exchange.Explain = func(step, what, text string) {
+			explained = append(explained, fmt.Sprintf("%s, %s (%d bytes):\n%s", step, what, len(text), text))
+		}
+	}
+	var placeholder *placeholderTokens
+	if call.Exchange.Tokens != nil && !in.FetchToken {
+		placeholder = &placeholderTokens{}
+		call.Exchange.Tokens = placeholder
+	}
+	if !in.FetchToken {
+		ctx = Offline(ctx)
 	}
 	if len(body) == 0 {
 		body = nil
 	}
 	if err := call.SignRequest(ctx, body); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out bytes.Buffer
 	if err := call.Exchange.Request.WriteHTTP1(&out); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if in.Response != nil {
 		resp, err := processResponse(ctx, call, in.Response)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out.WriteString("\r\n")
 		writeResponse(&out, resp)
 	}
-	if in.Reveal {
-		return out.Bytes(), nil
+	var notes []string
+	if placeholder != nil && placeholder.used {
+		notes = append(notes, fmt.Sprintf("the provider's token was not fetched: %s stands in for it (--fetch-token, or fetch_token=true in the admin API, uses the real one and may make the token endpoint issue a new token)", PlaceholderToken))
 	}
-	return redactions(ctx, call, in.Keys).Apply(out.Bytes()), nil
+	if in.Reveal {
+		if explain != nil {
+			*explain = explained
+		}
+		return out.Bytes(), notes, nil
+	}
+	set := redactions(ctx, call, in.Keys)
+	if explain != nil {
+		for _, s := range explained {
+			*explain = append(*explain, string(set.Apply([]byte(s))))
+		}
+	}
+	return set.Apply(out.Bytes()), notes, nil
 }
 
 func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*signer.Response, error) {
@@ -128,6 +186,9 @@ func writeResponse(w *bytes.Buffer, r *signer.Response) {
 func redactions(ctx context.Context, call *gateway.Call, keys keystore.Getter) *redact.Set {
 	var set redact.Set
 	for _, s := range call.Exchange.Sensitive {
+		if strings.Contains(s, PlaceholderToken) {
+			continue // the placeholder stays visible: it is no secret, and says what was not fetched
+		}
 		set.AddExact([]byte(s)) // tainted by a step: redacted at any length
 		set.AddBytes([]byte(s))
 	}

@@ -169,7 +169,22 @@ func (c *Call) SignRequest(ctx context.Context, body []byte) error {
 			return stageDefault(err, "sign", c.Provider.Schemes[i])
 		}
 	}
-	return nil
+	return c.checkSignedSize(len(body))
+}
+
+// checkSignedSize refuses a body that signing grew past what keygate can hand Envoy, naming
+// the limit and, from this body's growth, about how large a body of this kind may be.
+func (c *Call) checkSignedSize(in int) error {
+	limit := c.Snapshot.MaxSignedBody()
+	out := int64(len(c.Exchange.Request.Body()))
+	if out <= limit {
+		return nil
+	}
+	fits := int64(in) * limit / out
+	return failure.New(failure.TooLarge, "sign",
+		"signing grew the %d-byte body to %d bytes, over the %d bytes keygate can pass on (limits.max_body_bytes %d plus %d KiB); "+
+			"provider %q accepts bodies like this one up to about %d bytes (docs/limits.md)",
+		in, out, limit, c.Snapshot.MaxBody, (MessageHeadroom-headerBudget)>>10, c.Provider.Name, fits)
 }
 
 // WantsResponseBody reports whether response processing reads the body.

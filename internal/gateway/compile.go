@@ -19,6 +19,20 @@ const (
 	DefaultTimeout = 15 * time.Second // Envoy's RouteAction.timeout
 )
 
+// MessageHeadroom is what an ext_proc message may carry beyond limits.max_body_bytes: the
+// headers, attributes and metadata of a request, and what signing adds to its body. keygate's
+// gRPC limits are the body limit plus this (extproc.NewGRPCServer).
+const MessageHeadroom = 256 << 10
+
+// headerBudget is the part of MessageHeadroom kept for header mutations and framing: Envoy's
+// default max_request_headers_kb is 60.
+const headerBudget = 64 << 10
+
+// MaxSignedBody is the largest body signing may produce: what fits in one ext_proc message
+// besides the headers. A body that grows past it (encryption, base64) is refused with 413
+// before it is handed to Envoy, instead of failing the gRPC send (an empty 500).
+func (s *Snapshot) MaxSignedBody() int64 { return s.MaxBody + MessageHeadroom - headerBudget }
+
 // Compiler turns a validated config.File into a Snapshot. Its fields are the compilers of the
 // parts keygate is made of; each is built once in cmd and passed in.
 type Compiler struct {
@@ -176,6 +190,13 @@ func prefixed(path string, err error) error {
 	var fe *config.FieldError
 	if errors.As(err, &fe) {
 		return err
+	}
+	// A compiler that names its own field relative to path's last key ("token.params.url: ...")
+	// gets the full path, so the error can be placed on its line.
+	msg := err.Error()
+	last := path[strings.LastIndexAny(path, ".]")+1:]
+	if sub, rest, ok := strings.Cut(msg, ": "); ok && last != "" && (sub == last || strings.HasPrefix(sub, last+".")) && !strings.ContainsAny(sub, " \"") {
+		return config.Errorf(path+sub[len(last):], "%s", rest)
 	}
 	return config.Errorf(path, "%v", err)
 }

@@ -102,8 +102,12 @@ func (st *callState) newRequestObjects() requestObjects {
 
 	b := rt.NewObject()
 	_ = b.Set("get", func(c goja.FunctionCall) goja.Value {
-		raw, ok := st.bodyObject(false).Raw(st.plain(arg(c, 0), "reqBody.get"))
+		name := st.plain(arg(c, 0), "reqBody.get")
+		raw, ok := st.bodyObject(false).Raw(name)
 		if !ok {
+			if st.absent == "" && !st.inResponse {
+				st.absent = name
+			}
 			return goja.Undefined()
 		}
 		if st.sensitive(string(raw)) { // a step wrote a secret there: the field's text, as a handle

@@ -114,9 +114,24 @@ func (s *Step) classify(st *callState, runErr error) (error, bool) {
 	}
 	var fe *failure.Error
 	if errors.As(runErr, &fe) {
+		if fe.Kind == failure.Internal && st.absent != "" {
+			return callerMistake(st, fe.Error()), true
+		}
 		return fe, true // a built-in's own failure (token endpoint down, bad body, ...)
 	}
+	if st.absent != "" {
+		return callerMistake(st, "script error: "+s.describe(runErr)), true
+	}
 	return failure.New(failure.Internal, "script", "script error: %s", s.describe(runErr)), true
+}
+
+// callerMistake is a script failure that follows from the caller's request: the script read a
+// body field the request does not have (a GET without a body, a field left out) and then
+// failed. The built-in steps answer such a request 400; so does a script. A script that fails
+// on a complete request is still a 500: that is the script's bug, not the caller's.
+func callerMistake(st *callState, msg string) error {
+	return failure.New(failure.BadRequest, "script",
+		"the request has no body field %q, which the provider's script reads (%s)", st.absent, msg)
 }
 
 // maxMessage bounds the script's part of an error message.

@@ -34,11 +34,14 @@ type callState struct {
 	rng        *mrand.ChaCha8 // Math.random of this invocation, seeded from its nonce (encoding.go)
 	forms      []string       // the forms of x.Sensitive[:formsOf] that readers look for (request_read.go)
 	formsOf    int
+	// absent is the first request body field the script read and the caller did not send
+	// (reqBody.get gave undefined): when the script then fails, the caller's request is why.
+	absent string
 }
 
 func (st *callState) begin(ctx context.Context, x *signer.Exchange) {
 	st.ctx, st.x, st.violation = ctx, x, nil
-	st.inResponse, st.rng = false, nil
+	st.inResponse, st.rng, st.absent = false, nil, ""
 	st.forms, st.formsOf = st.forms[:0], 0
 	st.mem.reset(st.step.memory)
 	st.handles.reset()

@@ -30,8 +30,10 @@ type FetcherDeps struct {
 	HTTPClient *http.Client      // default: a client without a global timeout
 	Keys       SecretGetter      // the provider's secrets (client_secret, {secret:NAME})
 	Vars       map[string]string // the provider's plain values ({var:NAME})
-	Clock      func() time.Time  // default time.Now
-	Nonce      func() string     // {nonce}; default 32 random hex characters
+	// Declared are the provider's secret names, checked at compile; nil skips the check.
+	Declared []string
+	Clock    func() time.Time // default time.Now
+	Nonce    func() string    // {nonce}; default 32 random hex characters
 }
 
 func (d FetcherDeps) withDefaults() FetcherDeps {
@@ -108,6 +110,9 @@ func (m *Manager) Provider(tenant, provider string, cfg *config.TokenSource, key
 	deps := FetcherDeps{HTTPClient: m.opts.HTTPClient, Vars: vars, Clock: m.opts.Clock}
 	if keys != nil {
 		deps.Keys = KeysOf(keys, tenant, provider)
+		if n, ok := keys.(interface{ Names() []string }); ok {
+			deps.Declared = n.Names()
+		}
 	}
 	f, err := CompileFetcher(cfg, deps)
 	if errors.Is(err, ErrScriptSource) {

@@ -100,6 +100,9 @@ func compileHTTP(u *url.URL, raw []byte, deps FetcherDeps) (Fetcher, error) {
 			if err != nil {
 				return nil, fmt.Errorf("token.params.%s.%s: %w", field, name, err)
 			}
+			if err := checkTemplateSecrets(fmt.Sprintf("token.params.%s.%s", field, name), name, t, deps.Declared); err != nil {
+				return nil, err
+			}
 			m.out[name] = t
 			f.all = append(f.all, t)
 		}
@@ -111,6 +114,9 @@ func compileHTTP(u *url.URL, raw []byte, deps FetcherDeps) (Fetcher, error) {
 			if bf.tmpl, err = parseTemplate(s, deps.Vars); err != nil {
 				return nil, fmt.Errorf("token.params.body.%s: %w", name, err)
 			}
+			if err := checkTemplateSecrets("token.params.body."+name, name, bf.tmpl, deps.Declared); err != nil {
+				return nil, err
+			}
 			f.all = append(f.all, bf.tmpl)
 		} else if f.contentType == "form" && (bytes.HasPrefix(raw, []byte("{")) || bytes.HasPrefix(raw, []byte("["))) {
 			return nil, fmt.Errorf("token.params.body.%s: a form field must be a string, number or boolean", name)
@@ -120,13 +126,17 @@ func compileHTTP(u *url.URL, raw []byte, deps FetcherDeps) (Fetcher, error) {
 				return nil, fmt.Errorf("token.params.body.%s: %w", name, err)
 			}
 			bf.literal = compact.Bytes()
+			if credentialName(name) && len(bf.literal) >= 8 {
+				return nil, fmt.Errorf("token.params.body.%s: a literal value where a credential belongs (not shown); "+
+					"keep it in the keystore, declare it under the provider's secrets and write {secret:NAME}", name)
+			}
 		}
 		f.body = append(f.body, bf)
 	}
 	slices.SortFunc(f.body, func(a, b bodyField) int { return strings.Compare(a.name, b.name) })
 	for _, t := range f.all {
 		if len(t.secretNames()) > 0 && deps.Keys == nil {
-			return nil, fmt.Errorf("token.params: {secret:%s} but the provider has no secrets", t.secretNames()[0])
+			return nil, fmt.Errorf("token.params: a {secret:...} placeholder, but the provider has no secrets")
 		}
 	}
 	return f, nil

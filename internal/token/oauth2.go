@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/keygate/keygate/internal/config"
@@ -50,6 +51,8 @@ func compileOAuth2(u *url.URL, raw []byte, deps FetcherDeps) (Fetcher, error) {
 		return nil, fmt.Errorf("token.params.auth_style: %q is not basic or body", p.AuthStyle)
 	case deps.Keys == nil:
 		return nil, fmt.Errorf("token.params.client_secret: the provider has no secrets to read it from")
+	case deps.Declared != nil && !slices.Contains(deps.Declared, p.ClientSecret):
+		return nil, fmt.Errorf("token.params.client_secret: %s", config.UndeclaredSecret(slices.Clone(deps.Declared)))
 	}
 	return &oauth2Fetcher{url: u, ep: endpoint(u), p: p, ttl: p.DefaultTTL.Or(DefaultTTL), deps: deps}, nil
 }

@@ -59,7 +59,7 @@ func parseTemplate(s string, vars map[string]string) (template, error) {
 		}
 		end := strings.IndexByte(s, '}')
 		if end < 0 {
-			return nil, fmt.Errorf("unclosed placeholder %q (write {{ for a literal brace)", s)
+			return nil, fmt.Errorf("unclosed placeholder (write {{ for a literal brace)")
 		}
 		name := s[1:end]
 		s = s[end+1:]

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestEveryCommandHasExamples: `--help` of every command, the completion commands included,
+// shows an Examples section.
+func TestEveryCommandHasExamples(t *testing.T) {
+	root := newRoot(&bytes.Buffer{}, &bytes.Buffer{})
+	if missing := needExamples(root); len(missing) > 0 {
+		t.Errorf("commands without examples: %v", missing)
+	}
+	var out bytes.Buffer
+	if err := Main(context.Background(), []string{"check", "--help"}, &out, &out); err != nil || !strings.Contains(out.String(), "Examples:") {
+		t.Errorf("check --help: %v\n%s", err, out.String())
+	}
+}
+
+// TestVersion: version -o json carries the commit and the Envoy API version; --version works.
+func TestVersion(t *testing.T) {
+	out, err := runMain(t, "version", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("version -o json: %v\n%s", err, out)
+	}
+	for _, k := range []string{"version", "commit", "go", "envoy_api"} {
+		if _, ok := v[k]; !ok {
+			t.Errorf("version -o json has no %q: %s", k, out)
+		}
+	}
+	if v["envoy_api"] != "v3" {
+		t.Errorf("envoy_api = %v", v["envoy_api"])
+	}
+	out, err = runMain(t, "--version")
+	if err != nil || !strings.HasPrefix(out, "keygate ") || !strings.Contains(out, "Envoy API v3") {
+		t.Errorf("--version: %v %q", err, out)
+	}
+}
+
+// TestLogFlagsAreStrict: an unknown --log-level or --log-format is an error naming the choices,
+// before any command runs.
+func TestLogFlagsAreStrict(t *testing.T) {
+	for _, args := range [][]string{
+		{"--log-level", "verbose", "version"},
+		{"--log-level", "INFOO", "version"},
+		{"--log-format", "xml", "version"},
+		{"version", "-o", "yaml"},
+	} {
+		_, err := runMain(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "want ") {
+			t.Errorf("%v: got %v, want an error naming the choices", args, err)
+		}
+	}
+	if _, err := runMain(t, "--log-level", "debug", "--log-format", "json", "version"); err != nil {
+		t.Errorf("valid log flags refused: %v", err)
+	}
+}
+
+// TestCompletesProviderNames: the shell completion of sign --provider lists the config's
+// providers.
+func TestCompletesProviderNames(t *testing.T) {
+	out, err := runMain(t, "__complete", "sign", "--config", filepath.Join("testdata", "check", "ok.yaml"), "--provider", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "pay\t") {
+		t.Errorf("completion of --provider: %q", out)
+	}
+}
+
+// TestAdminTokenCreate: the printed hash is the printed token's, the role rules are the
+// config's, and a token line that serve would refuse is refused here.
+func TestAdminTokenCreate(t *testing.T) {
+	out, err := runMain(t, "admin", "token", "create", "--name", "ci", "--role", "gateway_admin", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got AdminTokenCreated
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got.Token, adminTokenPrefix) || got.Config.Hash == "" || strings.Contains(got.Config.Hash, got.Token) {
+		t.Errorf("token create: %+v", got)
+	}
+	// The config line it prints is accepted by the config's own validation.
+	p := filepath.Join(t.TempDir(), "k.yaml")
+	cfg := "admin:\n  tokens:\n    - {name: ci, role: gateway_admin, hash: \"" + got.Config.Hash + "\"}\nproviders: []\n"
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runMain(t, "check", p); err != nil {
+		t.Errorf("the printed config line does not check: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--name", "x", "--role", "tenant_admin"},
+		{"--name", "x", "--role", "root"},
+		{"--name", "", "--role", "gateway_admin"},
+	} {
+		if _, err := runMain(t, append([]string{"admin", "token", "create"}, args...)...); err == nil {
+			t.Errorf("admin token create %v: accepted", args)
+		}
+	}
+}
+
+// TestOutputJSON: -o json of sign and of config history|show|diff is JSON.
+func TestOutputJSON(t *testing.T) {
+	out, err := runMain(t, "sign", "--config", "../../examples/vectors/aws-sigv4.yaml", "--provider", "aws-example",
+		"--request", "../../examples/vectors/aws-get-vanilla.http", "--time", "2015-08-30T12:36:00Z", "--explain", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep SignReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !strings.Contains(rep.Output, "Signature=5fa00fa3") || len(rep.Explain) != 2 {
+		t.Errorf("sign -o json: %v %+v", err, rep)
+	}
+	state := t.TempDir()
+	ok, err := os.ReadFile("testdata/check/ok.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, msg := range []string{"one", "two"} {
+		p := filepath.Join(t.TempDir(), "keygate.yaml")
+		keys, _ := os.ReadFile("testdata/check/keys.yaml")
+		_ = os.WriteFile(filepath.Join(filepath.Dir(p), "keys.yaml"), keys, 0o600)
+		if err := os.WriteFile(p, append(ok, []byte(strings.Repeat("# edit\n", i))...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runMain(t, "config", "--state-dir", state, "apply", p, "-m", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"history"}, {"show", "1"}, {"diff", "1", "2"}} {
+		out, err := runMain(t, append(append([]string{"config", "--state-dir", state}, args...), "-o", "json")...)
+		if err != nil || !json.Valid([]byte(out)) {
+			t.Errorf("config %v -o json: %v\n%s", args, err, out)
+		}
+	}
+}
