@@ -12,6 +12,7 @@ import (
 // File is a whole keygate configuration file.
 type File struct {
 	Listen    Listen     `json:"listen,omitempty"`
+	Egress    Egress     `json:"egress,omitempty"`
 	Keystore  Keystore   `json:"keystore,omitempty"`
 	Limits    Limits     `json:"limits,omitempty"`
 	State     State      `json:"state,omitempty"`

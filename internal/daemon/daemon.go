@@ -114,6 +114,7 @@ func Run(ctx context.Context, opts Options) error {
 			m.SetConfigVersion(v.Number)
 			log.Info("config version applied", "version", v.Number, "hash", v.Hash, "author", v.Author)
 		},
+		onFailed: m.ConfigApplyFailed,
 	}
 	mark := fileMark{path: filepath.Join(boot.File.StateDir(), "config-file.sha256")}
 	seen, err := startConfig(ctx, cfgs, opts.ConfigPath, mark, opts.ConfigFileWins, log)
