@@ -228,7 +228,7 @@ func TestHideNames(t *testing.T) {
 // alert on increase() fires on the first refused change rather than on the second.
 func TestConfigApplyFailures(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg)
+	m := metrics.New(reg)
 	m.ConfigApplyFailed("file")
 	got := map[string]float64{}
 	mfs, err := reg.Gather()
