@@ -6,7 +6,6 @@
 
 {{- define "keygate.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
-app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: keygate
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
