@@ -16,16 +16,16 @@ import (
 
 // newObject is the Go type of every kind the chart may render; a kind not listed fails.
 var newObject = map[string]func() any{
-	"v1/ServiceAccount":                            func() any { return &corev1.ServiceAccount{} },
-	"v1/ConfigMap":                                 func() any { return &corev1.ConfigMap{} },
-	"v1/Service":                                   func() any { return &corev1.Service{} },
-	"apps/v1/Deployment":                           func() any { return &appsv1.Deployment{} },
-	"policy/v1/PodDisruptionBudget":                func() any { return &policyv1.PodDisruptionBudget{} },
-	"networking.k8s.io/v1/NetworkPolicy":           func() any { return &networkingv1.NetworkPolicy{} },
-	"monitoring.coreos.com/v1/ServiceMonitor":      func() any { return &monitoringv1.ServiceMonitor{} },
-	"monitoring.coreos.com/v1/PrometheusRule":      func() any { return &monitoringv1.PrometheusRule{} },
-	"networking.istio.io/v1alpha3/EnvoyFilter":     func() any { return &networkingistio.EnvoyFilter{} },
-	"security.istio.io/v1/AuthorizationPolicy":     func() any { return &securityistio.AuthorizationPolicy{} },
+	"v1/ServiceAccount":                        func() any { return &corev1.ServiceAccount{} },
+	"v1/ConfigMap":                             func() any { return &corev1.ConfigMap{} },
+	"v1/Service":                               func() any { return &corev1.Service{} },
+	"apps/v1/Deployment":                       func() any { return &appsv1.Deployment{} },
+	"policy/v1/PodDisruptionBudget":            func() any { return &policyv1.PodDisruptionBudget{} },
+	"networking.k8s.io/v1/NetworkPolicy":       func() any { return &networkingv1.NetworkPolicy{} },
+	"monitoring.coreos.com/v1/ServiceMonitor":  func() any { return &monitoringv1.ServiceMonitor{} },
+	"monitoring.coreos.com/v1/PrometheusRule":  func() any { return &monitoringv1.PrometheusRule{} },
+	"networking.istio.io/v1alpha3/EnvoyFilter": func() any { return &networkingistio.EnvoyFilter{} },
+	"security.istio.io/v1/AuthorizationPolicy": func() any { return &securityistio.AuthorizationPolicy{} },
 }
 
 // checkObject decodes d strictly into its type (an unknown field or a wrong type fails), then
