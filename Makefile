@@ -6,7 +6,7 @@ PKGS    ?= ./...
 # path of VAULT_BIN if set, else builds Vault once from source into ~/.cache/keygate.
 VAULT    = $(shell scripts/vault-build.sh)
 
-.PHONY: all build dev test test-short vault lint bench docs-figures faults fuzz mutate compose-check clean
+.PHONY: all build dev test test-deploy test-short vault lint bench docs-figures faults fuzz mutate compose-check clean
 
 all: build
 
@@ -24,14 +24,20 @@ dev:
 vault:
 	@scripts/vault-build.sh
 
-test:
+test: test-deploy
 	VAULT_BIN="$(VAULT)" $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# The deploy kit (Helm chart, dashboard, alerts): a module of its own (test/deploy/go.mod) so
+# Helm's and Prometheus's dependencies stay out of keygate's go.mod.
+test-deploy:
+	cd test/deploy && $(GO) test -count=1 -timeout 20m ./...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	@out=$$($(GO) run golang.org/x/tools/cmd/goimports@v0.52.0 -local github.com/keygate/keygate -l $$(git ls-files '*.go')); \
 		test -z "$$out" || { echo "$$out"; echo "goimports: imports above are not grouped std / third-party / keygate"; exit 1; }
 	$(GO) vet $(PKGS)
+	cd test/deploy && $(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 bench:

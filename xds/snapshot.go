@@ -38,7 +38,7 @@ type Resources struct {
 // Build generates and validates the resources for f. Every problem is reported at once; any
 // problem rejects the whole config (errors.Is(err, ErrInvalid)).
 func Build(f *config.File, opts Options) (*Resources, error) {
-	o := opts.withDefaults(f)
+	o := opts.withEgress(f.Egress).withDefaults(f)
 	var errs []error
 	r := &Resources{}
 
@@ -56,6 +56,13 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 	}
 	if t := o.ExtProcTLS; t != nil && t.Envoy != nil {
 		r.Secrets = extProcSecrets(t.Envoy)
+	}
+	if l != nil {
+		sec, err := secureEgress(l, f.Egress.TLS)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("egress.tls: %w", err))
+		}
+		r.Secrets = append(r.Secrets, sec...)
 	}
 	routes := newRouteTable(o.RouteConfigName, f.Providers)
 	for i, p := range f.Providers {

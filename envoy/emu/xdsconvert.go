@@ -40,6 +40,12 @@ const hcmTypeURL = "type.googleapis.com/envoy.extensions.filters.network.http_co
 func convertListener(l *listenerv3.Listener) (*listenerParts, error) {
 	var hcm *hcmv3.HttpConnectionManager
 	for _, fc := range l.GetFilterChains() {
+		// The emulator serves plain HTTP only: a listener Envoy would run with TLS (egress.tls,
+		// client certificates) is refused rather than served in plaintext without them.
+		if fc.GetTransportSocket() != nil {
+			return nil, fmt.Errorf("listener %q: %w: downstream transport socket %q (the emulator cannot terminate TLS)",
+				l.GetName(), ErrUnsupported, fc.GetTransportSocket().GetName())
+		}
 		for _, f := range fc.GetFilters() {
 			if tc := f.GetTypedConfig(); tc != nil && tc.GetTypeUrl() == hcmTypeURL {
 				hcm = &hcmv3.HttpConnectionManager{}

@@ -80,6 +80,11 @@ func validateListen(l Listen, add func(string, string, ...any)) {
 			add("listen.ext_proc_advertise", "%q: want host:port, the address Envoy dials (a Service name)", a)
 		}
 	}
+	if h := l.Health; h != "" {
+		if _, port, err := net.SplitHostPort(h); err != nil || port == "" {
+			add("listen.health", "%q: want host:port (the kubelet's probes: 0.0.0.0:18082)", h)
+		}
+	}
 	t := l.TLS
 	if t == nil {
 		return

@@ -12,6 +12,7 @@ import (
 // File is a whole keygate configuration file.
 type File struct {
 	Listen    Listen     `json:"listen,omitempty"`
+	Egress    Egress     `json:"egress,omitempty"`
 	Keystore  Keystore   `json:"keystore,omitempty"`
 	Limits    Limits     `json:"limits,omitempty"`
 	Envoy     Envoy      `json:"envoy,omitempty"`
@@ -102,6 +103,9 @@ type Listen struct {
 	ExtProc string `json:"ext_proc,omitempty"` // gRPC ext_proc, default 127.0.0.1:18080
 	Admin   string `json:"admin,omitempty"`    // admin API, /metrics, /healthz, /readyz; default 127.0.0.1:18081
 	XDS     string `json:"xds,omitempty"`      // ADS for Envoy; default 127.0.0.1:18000
+	// Health serves only GET /healthz and /readyz, in plaintext even with TLS: the kubelet's
+	// probes present no client certificate. Unset: no such port (probe the admin port).
+	Health string `json:"health,omitempty"`
 	// TLS turns on mutual TLS on all three listeners. Without it, keygate serve refuses an
 	// ext_proc or xDS listener beyond loopback unless InsecurePlaintext is set: whatever reaches
 	// ext_proc gets requests signed with the providers' keys.

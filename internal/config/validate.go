@@ -92,6 +92,7 @@ func (f *File) Validate() error {
 		validateAdminJWT(j, add)
 	}
 	validateListen(f.Listen, add)
+	validateEgress(f.Egress, add)
 	if f.Limits.MaxBodyBytes < 0 {
 		add("limits.max_body_bytes", "must not be negative")
 	}

@@ -68,6 +68,15 @@ func (s secretVersions) CurrentVersion(ctx context.Context, ref keystore.Ref) (i
 type configs struct {
 	*versions.Manager
 	onApplied func(versions.Version)
+	// onFailed hears of a change the daemon tried on its own and could not apply (source
+	// "file" or "store"); admin API callers get their error instead. May be nil.
+	onFailed func(source string)
+}
+
+func (c configs) failed(source string) {
+	if c.onFailed != nil {
+		c.onFailed(source)
+	}
 }
 
 func (c configs) Apply(ctx context.Context, data []byte, author, message string) (versions.Version, error) {

@@ -114,6 +114,7 @@ func Run(ctx context.Context, opts Options) error {
 			m.SetConfigVersion(v.Number)
 			log.Info("config version applied", "version", v.Number, "hash", v.Hash, "author", v.Author)
 		},
+		onFailed: m.ConfigApplyFailed,
 	}
 	mark := fileMark{path: filepath.Join(boot.File.StateDir(), "config-file.sha256")}
 	seen, err := startConfig(ctx, cfgs, opts.ConfigPath, mark, opts.ConfigFileWins, log)
@@ -146,12 +147,17 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	admin := adminServer(adminHandler, log)
 
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	go func() { errs <- extGRPC.Serve(ls[0]) }()
 	go func() { errs <- xdsGRPC.Serve(ls[1]) }()
 	adminL, connState := tr.adminListener(ls[2], boot.File.Limits)
 	admin.ConnState = connState
 	go func() { errs <- admin.Serve(adminL) }()
+	stopHealth, err := serveHealth(listen.Health, adminHandler, log, errs)
+	if err != nil {
+		return fmt.Errorf("listen.health: %w", err)
+	}
+	defer stopHealth()
 	addrs := Addrs{ExtProc: ls[0].Addr().String(), XDS: ls[1].Addr().String(), Admin: ls[2].Addr().String()}
 	log.Info("keygate serving", "ext_proc", addrs.ExtProc, "xds", addrs.XDS, "admin", addrs.Admin)
 	// The watchers are owned here: stopped and waited for before the store, the keystore and

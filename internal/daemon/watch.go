@@ -39,6 +39,7 @@ func watchFile(ctx context.Context, w fileWatch) {
 					"(admin API or keygate config); bring them into the file (keygate config show) or restart with --config-file-wins"
 			}
 			w.log.Error(msg, "file", w.path, "err", err)
+			w.configs.failed("file")
 			_ = w.audit.Write(ctx, audit.Admin{Time: time.Now().UTC(), Actor: "file-watcher", Role: "cli",
 				Action: "config.file", Target: w.path, Outcome: "refused", Error: err.Error()})
 			return
@@ -74,6 +75,7 @@ func followStore(ctx context.Context, store versions.Store, every time.Duration,
 		v, err := c.Restore(ctx)
 		if err != nil {
 			log.Error("a newer stored config version could not be applied", "version", latest.Number, "err", err)
+			c.failed("store")
 			return
 		}
 		c.onApplied(v)

@@ -33,6 +33,7 @@ type Metrics struct {
 	cache         *prometheus.CounterVec   // mount, result
 	vaultErrors   *prometheus.CounterVec   // mount
 	configVersion prometheus.Gauge
+	applyFailures *prometheus.CounterVec // source
 
 	// stageObs are the stage histograms resolved once: [phase][stage], the last stage "total".
 	stageObs [numPhases][signer.NumStages + 1]prometheus.Observer
@@ -102,7 +103,14 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 	m.configVersion = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "keygate_config_version", Help: "Version of the configuration being served.",
 	})
-	reg.MustRegister(m.requests, m.duration, m.stages, m.tokenLookups, m.tokenFetches, m.cache, m.vaultErrors, m.configVersion)
+	m.applyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "keygate_config_apply_failures_total",
+		Help: "Config changes nobody was there to see refused: the watched config file (file) or a version another replica stored (store).",
+	}, []string{"source"})
+	reg.MustRegister(m.requests, m.duration, m.stages, m.tokenLookups, m.tokenFetches, m.cache, m.vaultErrors, m.configVersion, m.applyFailures)
+	for _, src := range []string{"file", "store"} {
+		m.applyFailures.WithLabelValues(src) // present at 0, so increase() sees the first failure
+	}
 	for p := range numPhases {
 		for s := range signer.NumStages {
 			m.stageObs[p][s] = m.stages.WithLabelValues(phaseNames[p], s.String())
@@ -114,6 +122,10 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 
 // SetConfigVersion records the version of the snapshot now serving.
 func (m *Metrics) SetConfigVersion(v int) { m.configVersion.Set(float64(v)) }
+
+// ConfigApplyFailed counts a config change the daemon could not apply on its own: source is
+// "file" (the watched config file) or "store" (a version another replica stored).
+func (m *Metrics) ConfigApplyFailed(source string) { m.applyFailures.WithLabelValues(source).Inc() }
 
 // Handler serves the registry New was given in the Prometheus text format, for /metrics on
 // the admin port. It answers 500 if that registry cannot gather; mount

@@ -223,3 +223,27 @@ func TestHideNames(t *testing.T) {
 		t.Fatalf("the request is not counted in the nameless series:\n%s", body)
 	}
 }
+
+// TestConfigApplyFailures: both sources are exported at 0 before the first failure, so an
+// alert on increase() fires on the first refused change rather than on the second.
+func TestConfigApplyFailures(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	m.ConfigApplyFailed("file")
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "keygate_config_apply_failures_total" {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			got[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
+		}
+	}
+	if got["file"] != 1 || len(got) != 2 {
+		t.Fatalf("keygate_config_apply_failures_total = %v, want file 1 and store 0", got)
+	}
+}
