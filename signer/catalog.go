@@ -3,7 +3,7 @@ package signer
 // Builtins is the catalogue of built-in schemes. cmd builds it once and passes it to the
 // config compiler; there is no global registry.
 func Builtins() Catalog {
-	return Catalog{
+	c := Catalog{
 		"static":       newStatic,
 		"simple":       newSimple,
 		"token":        newToken,
@@ -16,4 +16,6 @@ func Builtins() Catalog {
 		"aws_sigv4":    newAWSSigV4,
 		"rfc9421":      newRFC9421,
 	}
+	addPlaceholderSchemes(c)
+	return c
 }
