@@ -35,6 +35,7 @@ type processor struct {
 	signed    bool       // the request was signed (in the headers or the body phase)
 	done      bool       // an ImmediateResponse was sent: Envoy sends nothing more
 	respHdrs  *headerSet
+	refusal   func(error) *signer.Response // a callback provider's failure answer (callback.go)
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
@@ -118,6 +119,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 	}, p.opts.Clock)
 	if err != nil {
 		p.observe("request", start, err)
+		p.refusal = p.callbackRefusal(msg) // a callback refused before its call began
 		return p.fail(err)
 	}
 	p.call = call
@@ -373,6 +375,9 @@ func (p *processor) response(body []byte) *signer.Response {
 // fail answers with keygate's error reply; Envoy sends nothing more on this stream.
 func (p *processor) fail(err error) *extprocv3.ProcessingResponse {
 	p.done = true
+	if r := p.refuseCallback(err); r != nil {
+		return r
+	}
 	return immediateError(err)
 }
 

@@ -17,5 +17,6 @@ func Builtins() Catalog {
 		"rfc9421":      newRFC9421,
 	}
 	addPlaceholderSchemes(c)
+	addCallbackSchemes(c)
 	return c
 }

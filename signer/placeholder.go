@@ -54,10 +54,14 @@ func printable(s string) string {
 	return string(b)
 }
 
-
 // addPlaceholderSchemes registers the placeholder-credential variants of the SDK schemes.
 func addPlaceholderSchemes(c Catalog) {
 	c["aws_sigv4_sdk"] = newAWSSigV4SDK
 	c["alipay_rsa2_sdk"] = newAlipayRSA2SDK
 	c["wechatpay_v3_sdk"] = newWechatPayV3SDK
+}
+
+// addCallbackSchemes registers the schemes that verify inbound provider callbacks.
+func addCallbackSchemes(c Catalog) {
+	c["wechatpay_v3_callback"] = newWechatPayV3Callback
 }

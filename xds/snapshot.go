@@ -58,6 +58,10 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 		r.Secrets = extProcSecrets(t.Envoy)
 	}
 	routes := newRouteTable(o.RouteConfigName, f.Providers)
+	in, err := newIngress(f, o) // callback providers: ingress.go
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for i, p := range f.Providers {
 		path := fmt.Sprintf("providers[%d]", i)
 		up, err := parseUpstream(p.Upstream.URL)
@@ -65,7 +69,11 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 			errs = append(errs, fmt.Errorf("%s.upstream.url: %w", path, err))
 			continue
 		}
-		if err := routes.add(path, p, up); err != nil {
+		table := routes
+		if p.Callback && in != nil {
+			table = in.routes
+		}
+		if err := table.add(path, p, up); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -77,6 +85,14 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 		r.Clusters = append(r.Clusters, c)
 	}
 	r.Routes = append(r.Routes, routes.rc)
+	if in != nil {
+		if l, err := in.listener(); err != nil {
+			errs = append(errs, fmt.Errorf("listen.ingress: %w", err))
+		} else {
+			r.Listeners = append(r.Listeners, l)
+			r.Routes = append(r.Routes, in.routes.rc)
+		}
+	}
 	if len(errs) == 0 {
 		errs = append(errs, r.validate(f)...)
 	}

@@ -101,6 +101,9 @@ type Listen struct {
 	ExtProc string `json:"ext_proc,omitempty"` // gRPC ext_proc, default 127.0.0.1:18080
 	Admin   string `json:"admin,omitempty"`    // admin API, /metrics, /healthz, /readyz; default 127.0.0.1:18081
 	XDS     string `json:"xds,omitempty"`      // ADS for Envoy; default 127.0.0.1:18000
+	// Ingress is where Envoy's callback listener binds (pushed over xDS when a provider has
+	// callback: true); default 0.0.0.0:10001.
+	Ingress string `json:"ingress,omitempty"`
 	// TLS turns on mutual TLS on all three listeners. Without it, keygate serve refuses an
 	// ext_proc or xDS listener beyond loopback unless InsecurePlaintext is set: whatever reaches
 	// ext_proc gets requests signed with the providers' keys.
@@ -242,6 +245,10 @@ type Provider struct {
 	Signing  []Step            `json:"signing,omitempty"` // request steps, in order
 	Script   *Script           `json:"script,omitempty"`  // custom mode, instead of signing
 	Vars     map[string]string `json:"vars,omitempty"`    // plain (non-secret) values, e.g. AppKey
+	// Callback makes this an inbound route (docs/callbacks.md): its hosts are served on the
+	// ingress listener, upstream is the service's own endpoint, and signing holds one callback
+	// scheme that verifies the provider's notification before the service sees it.
+	Callback bool `json:"callback,omitempty"`
 }
 
 // Upstream is where a provider's requests go.
