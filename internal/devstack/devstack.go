@@ -67,10 +67,10 @@ type Stack struct {
 	// Ingress and IngressURL are the callback listener, when a provider has callback: true.
 	Ingress    *emu.Emulator
 	IngressURL string
-	ExtProc   string // host:port of keygate's ext_proc server
-	Upstream  string // host:port of the demo provider
-	XDS       *xds.Server
-	XDSAddr   string // host:port of keygate's xDS server
+	ExtProc    string // host:port of keygate's ext_proc server
+	Upstream   string // host:port of the demo provider
+	XDS        *xds.Server
+	XDSAddr    string // host:port of keygate's xDS server
 	// AdminAddr and AdminToken: with Options.Serve, the admin API and the gateway admin token
 	// made for this run (zero when the config brings its own tokens).
 	AdminAddr  string

@@ -45,7 +45,7 @@ type Provider struct {
 	// Refusal is set for a callback provider (config callback: true): the provider's own
 	// answer to a callback that failed verification (callback.go).
 	Refusal func(error) *signer.Response
-	retry          *retryTransport // the one token retry's client, built on first use
+	retry   *retryTransport // the one token retry's client, built on first use
 	// scriptTokenFetch serializes the token fetches of a script provider (exchangeTokens).
 	scriptTokenFetch chan struct{}
 }
