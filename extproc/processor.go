@@ -45,6 +45,7 @@ type processor struct {
 	budget            *budget
 	refused           *atomic.Int64
 	reqHeld, respHeld int64
+	refusal           func(error) *signer.Response // a callback provider's failure answer (callback.go)
 }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
@@ -131,6 +132,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 	}, p.opts.Clock)
 	if err != nil {
 		p.observe("request", start, err)
+		p.refusal = p.callbackRefusal(msg) // a callback refused before its call began
 		return p.fail(err)
 	}
 	p.call = call
@@ -432,6 +434,9 @@ func (p *processor) response(body []byte) *signer.Response {
 // fail answers with keygate's error reply; Envoy sends nothing more on this stream.
 func (p *processor) fail(err error) *extprocv3.ProcessingResponse {
 	p.done = true
+	if r := p.refuseCallback(err); r != nil {
+		return r
+	}
 	return immediateError(err)
 }
 

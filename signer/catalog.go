@@ -3,7 +3,7 @@ package signer
 // Builtins is the catalogue of built-in schemes. cmd builds it once and passes it to the
 // config compiler; there is no global registry.
 func Builtins() Catalog {
-	return Catalog{
+	c := Catalog{
 		"static":       newStatic,
 		"simple":       newSimple,
 		"token":        newToken,
@@ -24,4 +24,7 @@ func Builtins() Catalog {
 		"amap":         newAmap,
 		"baidu_map_sn": newBaiduMapSN,
 	}
+	addPlaceholderSchemes(c)
+	addCallbackSchemes(c)
+	return c
 }

@@ -65,6 +65,10 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 		r.Secrets = append(r.Secrets, sec...)
 	}
 	routes := newRouteTable(o.RouteConfigName, f.Providers)
+	in, err := newIngress(f, o) // callback providers: ingress.go
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for i, p := range f.Providers {
 		path := fmt.Sprintf("providers[%d]", i)
 		up, err := parseUpstream(p.Upstream.URL)
@@ -72,8 +76,13 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 			errs = append(errs, fmt.Errorf("%s.upstream.url: %w", path, err))
 			continue
 		}
-		signed := f.SignsUpstream(&f.Providers[i])
-		if err := routes.add(path, p, up, signed); err != nil {
+		// A callback provider is reached through the ingress listener; it is never signed upstream.
+		signed := f.SignsUpstream(&f.Providers[i]) && !p.Callback
+		table := routes
+		if p.Callback && in != nil {
+			table = in.routes
+		}
+		if err := table.add(path, p, up, signed); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -85,6 +94,14 @@ func Build(f *config.File, opts Options) (*Resources, error) {
 		r.Clusters = append(r.Clusters, c)
 	}
 	r.Routes = append(r.Routes, routes.rc)
+	if in != nil {
+		if l, err := in.listener(); err != nil {
+			errs = append(errs, fmt.Errorf("listen.ingress: %w", err))
+		} else {
+			r.Listeners = append(r.Listeners, l)
+			r.Routes = append(r.Routes, in.routes.rc)
+		}
+	}
 	if len(errs) == 0 {
 		errs = append(errs, r.validate(f)...)
 	}

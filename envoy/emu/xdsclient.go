@@ -189,12 +189,17 @@ func (st *adsState) stage(resp *discoveryv3.DiscoveryResponse, listenerName stri
 		return nil, fmt.Errorf("unexpected type %q", resp.GetTypeUrl())
 	}
 	next.sdsNames = sdsNames(next.clusters)
+	// Envoy subscribes to the route configuration of every listener it holds, not only the
+	// one this emulator serves: go-control-plane's snapshot cache answers an RDS request only
+	// when it names every route configuration of the snapshot (the egress's and the callback
+	// ingress's), as a real Envoy with both listeners does.
 	next.rdsNames = nil
-	if l := next.listener(listenerName); l != nil {
-		if p, err := convertListener(l); err == nil && p.routeName != "" {
-			next.rdsNames = []string{p.routeName}
+	for _, l := range next.listeners {
+		if p, err := convertListener(l); err == nil && p.routeName != "" && !slices.Contains(next.rdsNames, p.routeName) {
+			next.rdsNames = append(next.rdsNames, p.routeName)
 		}
 	}
+	sort.Strings(next.rdsNames)
 	return &next, nil
 }
 

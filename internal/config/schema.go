@@ -106,6 +106,9 @@ type Listen struct {
 	// Health serves only GET /healthz and /readyz, in plaintext even with TLS: the kubelet's
 	// probes present no client certificate. Unset: no such port (probe the admin port).
 	Health string `json:"health,omitempty"`
+	// Ingress is where Envoy's callback listener binds (pushed over xDS when a provider has
+	// callback: true); default 0.0.0.0:10001.
+	Ingress string `json:"ingress,omitempty"`
 	// TLS turns on mutual TLS on all three listeners. Without it, keygate serve refuses an
 	// ext_proc or xDS listener beyond loopback unless InsecurePlaintext is set: whatever reaches
 	// ext_proc gets requests signed with the providers' keys.
@@ -273,6 +276,10 @@ type Provider struct {
 	Signing  []Step            `json:"signing,omitempty"` // request steps, in order
 	Script   *Script           `json:"script,omitempty"`  // custom mode, instead of signing
 	Vars     map[string]string `json:"vars,omitempty"`    // plain (non-secret) values, e.g. AppKey
+	// Callback makes this an inbound route (docs/callbacks.md): its hosts are served on the
+	// ingress listener, upstream is the service's own endpoint, and signing holds one callback
+	// scheme that verifies the provider's notification before the service sees it.
+	Callback bool `json:"callback,omitempty"`
 }
 
 // Upstream is where a provider's requests go.

@@ -64,10 +64,13 @@ type Stack struct {
 	Provider  *demoprovider.Provider
 	Emulator  *emu.Emulator
 	EgressURL string // http://host:port of the egress
-	ExtProc   string // host:port of keygate's ext_proc server
-	Upstream  string // host:port of the demo provider
-	XDS       *xds.Server
-	XDSAddr   string // host:port of keygate's xDS server
+	// Ingress and IngressURL are the callback listener, when a provider has callback: true.
+	Ingress    *emu.Emulator
+	IngressURL string
+	ExtProc    string // host:port of keygate's ext_proc server
+	Upstream   string // host:port of the demo provider
+	XDS        *xds.Server
+	XDSAddr    string // host:port of keygate's xDS server
 	// AdminAddr and AdminToken: with Options.Serve, the admin API and the gateway admin token
 	// made for this run (zero when the config brings its own tokens).
 	AdminAddr  string
@@ -152,7 +155,7 @@ func (s *Stack) startEgress(opts Options, log *slog.Logger) error {
 	// Envoy's HCM with codec_type AUTO speaks HTTP/1.1 and prior-knowledge h2c: so does the
 	// emulator's Serve (HTTP/2 framing such as trailers without DATA reaches ext_proc).
 	go func() { _ = s.Emulator.Serve(egressL) }()
-	return nil
+	return s.startIngress(log)
 }
 
 // Close stops everything, last started first.

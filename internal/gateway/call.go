@@ -107,7 +107,7 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 		if op.Tenant != "" && op.Tenant != p.Tenant {
 			return nil, failure.New(failure.Forbidden, "tenant", "provider %q does not belong to tenant %q", p.Name, op.Tenant)
 		}
-	} else if s.Tenancy != nil {
+	} else if s.Tenancy != nil && p.Refusal == nil { // a callback's caller is the provider: its signature is its identity
 		t, err := s.Tenancy.Authenticate(credential, in.SPIFFEID)
 		if err != nil {
 			return nil, err

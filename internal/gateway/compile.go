@@ -163,6 +163,9 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 	for _, st := range p.Steps {
 		p.Needs = p.Needs.Or(st.Needs())
 	}
+	if err := compileCallback(p, pc, path); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

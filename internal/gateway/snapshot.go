@@ -42,7 +42,10 @@ type Provider struct {
 	// ScriptOwnsPath is set for custom mode: the article's script rewrites the URI itself
 	// (reqHeaders.setURI(PrefixUrl + reqHeaders.getURI())), so Begin leaves the caller's path.
 	ScriptOwnsPath bool
-	retry          *retryTransport // the one token retry's client, built on first use
+	// Refusal is set for a callback provider (config callback: true): the provider's own
+	// answer to a callback that failed verification (callback.go).
+	Refusal func(error) *signer.Response
+	retry   *retryTransport // the one token retry's client, built on first use
 	// scriptTokenFetch serializes the token fetches of a script provider (exchangeTokens).
 	scriptTokenFetch chan struct{}
 }
@@ -74,8 +77,12 @@ func (s *Snapshot) Identify(route, authority string) (*Provider, error) {
 		}
 		return nil, failure.New(failure.NotFound, "identify", "Envoy routed the request to route %q, which names no configured provider", route)
 	}
-	if p, ok := s.ProviderByHost(authority); ok {
+	if p, ok := s.ProviderByHost(authority); ok && p.Refusal == nil {
 		return p, nil
+	} else if ok {
+		// A callback provider only through Envoy's ingress route: a request on the egress
+		// (no route matched there) must not be "verified" and forwarded to the service.
+		return nil, failure.New(failure.NotFound, "identify", "host %q is a callback route, served only on the ingress listener", routing.HostKey(authority))
 	}
 	return nil, failure.New(failure.NotFound, "identify", "no provider is configured for host %q", routing.HostKey(authority))
 }
