@@ -29,17 +29,10 @@ func newACS3(b Build) (Step, error) {
 	if err := decodeParams(b, &p); err != nil {
 		return nil, err
 	}
-	id, err := parsePlainValue(b, "access_key_id", p.AccessKeyID, true, true)
+	id, err := accessKey{idParam: "access_key_id", secretParam: "access_key_secret", tokenParam: "security_token", derived: false,
+		id: p.AccessKeyID, secret: p.AccessKeySecret, token: p.SecurityToken}.build(b)
 	if err != nil {
 		return nil, err
-	}
-	if err := requireParamSecret(b, "access_key_secret", p.AccessKeySecret, false); err != nil {
-		return nil, err
-	}
-	if p.SecurityToken != "" {
-		if err := requireParamSecret(b, "security_token", p.SecurityToken, true); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkSignedHeaders(b, p.SignedHeaders); err != nil {
 		return nil, err

@@ -35,17 +35,10 @@ func newBaiduBCE(b Build) (Step, error) {
 	if err := decodeParams(b, &p); err != nil {
 		return nil, err
 	}
-	id, err := parsePlainValue(b, "access_key_id", p.AccessKeyID, true, true)
+	id, err := accessKey{idParam: "access_key_id", secretParam: "secret_access_key", tokenParam: "security_token", derived: true,
+		id: p.AccessKeyID, secret: p.SecretAccessKey, token: p.SecurityToken}.build(b)
 	if err != nil {
 		return nil, err
-	}
-	if err := requireParamSecret(b, "secret_access_key", p.SecretAccessKey, true); err != nil {
-		return nil, err
-	}
-	if p.SecurityToken != "" {
-		if err := requireParamSecret(b, "security_token", p.SecurityToken, true); err != nil {
-			return nil, err
-		}
 	}
 	switch {
 	case p.Expiration == 0:

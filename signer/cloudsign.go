@@ -227,3 +227,31 @@ func checkSignedHeaders(b Build, names []string) error {
 	}
 	return nil
 }
+
+// accessKey is the credential every access-key cloud scheme is built from: a key ID sent in the
+// clear (literal, var:NAME or secret:NAME), the secret key's name and an optional session
+// token's name. Providers name the parameters differently; the rules are the same.
+type accessKey struct {
+	idParam, secretParam, tokenParam string
+	id                               textParam
+	secret, token                    string
+	// derived: the scheme derives keys from the secret's bytes, so the secret must be readable
+	// (KV); otherwise a Transit HMAC key serves too.
+	derived bool
+}
+
+func (k accessKey) build(b Build) (plainValue, error) {
+	id, err := parsePlainValue(b, k.idParam, k.id, true, true)
+	if err != nil {
+		return plainValue{}, err
+	}
+	if err := requireParamSecret(b, k.secretParam, k.secret, k.derived); err != nil {
+		return plainValue{}, err
+	}
+	if k.token != "" {
+		if err := requireParamSecret(b, k.tokenParam, k.token, true); err != nil {
+			return plainValue{}, err
+		}
+	}
+	return id, nil
+}

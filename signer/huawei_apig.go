@@ -31,17 +31,10 @@ func newHuaweiAPIG(b Build) (Step, error) {
 	if err := decodeParams(b, &p); err != nil {
 		return nil, err
 	}
-	id, err := parsePlainValue(b, "access_key", p.AccessKey, true, true)
+	id, err := accessKey{idParam: "access_key", secretParam: "secret_key", tokenParam: "security_token", derived: false,
+		id: p.AccessKey, secret: p.SecretKey, token: p.SecurityToken}.build(b)
 	if err != nil {
 		return nil, err
-	}
-	if err := requireParamSecret(b, "secret_key", p.SecretKey, false); err != nil {
-		return nil, err
-	}
-	if p.SecurityToken != "" {
-		if err := requireParamSecret(b, "security_token", p.SecurityToken, true); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkSignedHeaders(b, p.SignedHeaders); err != nil {
 		return nil, err

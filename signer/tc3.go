@@ -34,17 +34,10 @@ func newTC3(b Build) (Step, error) {
 	if err := decodeParams(b, &p); err != nil {
 		return nil, err
 	}
-	id, err := parsePlainValue(b, "secret_id", p.SecretID, true, true)
+	id, err := accessKey{idParam: "secret_id", secretParam: "secret_key", tokenParam: "token", derived: true,
+		id: p.SecretID, secret: p.SecretKey, token: p.Token}.build(b)
 	if err != nil {
 		return nil, err
-	}
-	if err := requireParamSecret(b, "secret_key", p.SecretKey, true); err != nil {
-		return nil, err
-	}
-	if p.Token != "" {
-		if err := requireParamSecret(b, "token", p.Token, true); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkSignedHeaders(b, p.SignedHeaders); err != nil {
 		return nil, err

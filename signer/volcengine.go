@@ -28,17 +28,10 @@ func newVolcengine(b Build) (Step, error) {
 	if err := decodeParams(b, &p); err != nil {
 		return nil, err
 	}
-	id, err := parsePlainValue(b, "access_key_id", p.AccessKeyID, true, true)
+	id, err := accessKey{idParam: "access_key_id", secretParam: "secret_access_key", tokenParam: "session_token", derived: true,
+		id: p.AccessKeyID, secret: p.SecretAccessKey, token: p.SessionToken}.build(b)
 	if err != nil {
 		return nil, err
-	}
-	if err := requireParamSecret(b, "secret_access_key", p.SecretAccessKey, true); err != nil {
-		return nil, err
-	}
-	if p.SessionToken != "" {
-		if err := requireParamSecret(b, "session_token", p.SessionToken, true); err != nil {
-			return nil, err
-		}
 	}
 	if p.Region == "" {
 		return nil, paramError(b, "region", "required, e.g. cn-north-1")
