@@ -20,7 +20,7 @@ function sign(reqHeaders, reqParams, reqBody, AppKey, AesKey, AesIV, PrefixUrl) 
   if (reqHeaders.get("X-TC-Region") === null && vars.region) {
     reqHeaders.set("X-TC-Region", vars.region);
   }
-  reqHeaders.set("X-TC-Timestamp", String(ts));
+  reqHeaders.set("X-Tc-Timestamp", String(ts)); // spelled as keygate sign prints the caller's; Envoy sends it lower case
 
   // 1. CanonicalRequest: the path and query exactly as they leave; the body's SHA-256.
   var uri = reqHeaders.getURI(), q = uri.indexOf("?");
