@@ -40,6 +40,29 @@ func (st *callState) installReaders(o requestObjects) {
 		return st.readBack(r.Scheme + "://" + r.Authority + r.Path)
 	})
 
+	// The header names and every value of one, for schemes that sign a class of headers
+	// (ACS3's x-acs-*, BCE's x-bce-*, Huawei's x-sdk-*) rather than a fixed list.
+	_ = h.Set("names", func(goja.FunctionCall) goja.Value {
+		names := st.headerNames()
+		out := make([]goja.Value, len(names))
+		for i, n := range names {
+			out[i] = st.readBack(n)
+		}
+		return st.array(out)
+	})
+	_ = h.Set("getAll", func(c goja.FunctionCall) goja.Value {
+		name := st.plain(arg(c, 0), "reqHeaders.getAll")
+		if isHost(name) {
+			return st.array([]goja.Value{rt.ToValue(st.x.Request.Authority)})
+		}
+		vs := st.x.Request.Header.Values(name)
+		out := make([]goja.Value, len(vs))
+		for i, v := range vs {
+			out[i] = st.readBack(v)
+		}
+		return st.array(out)
+	})
+
 	_ = p.Set("raw", func(goja.FunctionCall) goja.Value { return st.readBack(st.x.Request.RawQuery()) })
 	_ = p.Set("getAll", func(c goja.FunctionCall) goja.Value {
 		name := st.plain(arg(c, 0), "reqParams.getAll")
@@ -97,6 +120,25 @@ func (st *callState) installReaders(o requestObjects) {
 		}
 		return st.array(out)
 	})
+}
+
+// headerNames are the names of the headers that leave, lower case, sorted, each once: "host"
+// (the upstream authority) and every header of the request but the framing ones the gateway
+// writes from the body (Content-Length, Transfer-Encoding).
+func (st *callState) headerNames() []string {
+	names := []string{"host"}
+	for k := range st.x.Request.Header {
+		lk := strings.ToLower(k)
+		switch lk {
+		case "host", "content-length", "transfer-encoding":
+			continue
+		}
+		if !slices.Contains(names, lk) {
+			names = append(names, lk)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // array makes a JavaScript array, charged to the memory budget.
