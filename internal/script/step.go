@@ -6,6 +6,7 @@
 package script
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -50,7 +51,8 @@ type Options struct {
 	// other tenants (a dry run's context lives as long as the admin connection).
 	MaxTimeout time.Duration
 
-	observeDerived func([]byte) // tests: sees each value a built-in derived from a secret
+	observeDerived func([]byte)  // tests: sees each value a built-in derived from a secret
+	topLevel       time.Duration // tests: the top level's limit instead of topLevelLimit
 }
 
 func (o Options) withDefaults() Options {
@@ -86,6 +88,7 @@ type Step struct {
 	reqFn    string
 	respFn   string // "" when the script has no response function
 	timeout  time.Duration
+	topLevel time.Duration // min(timeout, topLevelLimit): the top level's limit (vm.go)
 
 	secrets  map[string]keystore.Ref
 	appKey   *string
@@ -136,6 +139,7 @@ func Compile(cfg config.Script, b signer.Build, opts Options) (*Step, error) {
 	s := &Step{
 		opts: opts, provider: b.Provider, src: src, program: prog,
 		timeout: cfg.Timeout.Or(opts.DefaultTimeout), secrets: b.Secrets,
+		topLevel: min(cfg.Timeout.Or(opts.DefaultTimeout), cmp.Or(opts.topLevel, topLevelLimit)),
 	}
 	if t := cfg.Timeout.Std(); t > opts.MaxTimeout {
 		return nil, fmt.Errorf("%s.timeout: want at most %v, got %v (a looping script holds a processor slot that long)", b.Path, opts.MaxTimeout, t)

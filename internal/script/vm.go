@@ -90,7 +90,7 @@ func (s *Step) newVM() (*vm, error) {
 	// at a time, which no built-in wrapper sees).
 	watcher.start(st, s.memory)
 	defer watcher.stop(st)
-	st.budget.start(min(s.timeout, topLevelLimit))
+	st.budget.start(s.topLevel)
 	_, err = rt.RunProgram(s.program)
 	failed := ""
 	if err != nil {
@@ -98,7 +98,7 @@ func (s *Step) newVM() (*vm, error) {
 	}
 	if fired := st.budget.stop(); fired != nil {
 		if fired == errTimedOut {
-			return nil, fmt.Errorf("script %s: the top level ran longer than %v", s.src.name, min(s.timeout, topLevelLimit))
+			return nil, fmt.Errorf("script %s: the top level ran longer than %v", s.src.name, s.topLevel)
 		}
 		return nil, fmt.Errorf("script %s: the top level: %v", s.src.name, fired)
 	}
