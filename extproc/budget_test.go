@@ -10,6 +10,8 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/keygate/keygate/internal/routing"
 )
 
 // headersWithLength is request_headers for body.local declaring a body of n bytes (n < 0: no
@@ -150,4 +152,47 @@ func TestMemoryBudgetOverGRPC(t *testing.T) {
 	resp, err = next.Recv()
 	wantServed(t, resp, err, "a new stream after the holder ended")
 	_ = next.CloseSend()
+}
+
+// TestMemoryBudgetCoversTheUpstreamPhase: a signed cluster's upstream filter sends each
+// attempt's body to keygate, which signs over it: the budget holds there as downstream (a
+// declared body is refused before it is sent, an undeclared one when it arrives), the refusal
+// ends the stream non-OK (the attempt never leaves), and the stream's end gives all back.
+func TestMemoryBudgetCoversTheUpstreamPhase(t *testing.T) {
+	b := &budget{}
+	b.limit.Store(bodyCost * 1000)
+	var refused countingInt
+	open := func() *processor {
+		p, _ := upstreamProcessor(t, &fakeTokens{})
+		p.budget, p.refused = b, &refused.v
+		return p
+	}
+	cluster := routing.SignedCluster("pay")
+	hold := open()
+	if _, err := hold.handle(attemptMsg(cluster, "/api/pay", false, "content-length", "1000")); err != nil {
+		t.Fatal(err)
+	}
+	if b.used.Load() != bodyCost*1000 {
+		t.Fatalf("an upstream attempt declaring 1000 bytes reserved %d", b.used.Load())
+	}
+	declared := open()
+	if _, err := declared.handle(attemptMsg(cluster, "/api/pay", false, "content-length", "1000")); err == nil || !strings.Contains(err.Error(), "memory budget") {
+		t.Fatalf("a second declared body while the first is held: %v, want the budget's refusal", err)
+	}
+	declared.releaseBodies()
+	undeclared := open()
+	if _, err := undeclared.handle(attemptMsg(cluster, "/api/pay", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := undeclared.handle(bodyMsg(strings.Repeat("b", 1000))); err == nil || !strings.Contains(err.Error(), "memory budget") {
+		t.Fatalf("an undeclared body over the budget: %v, want the budget's refusal", err)
+	}
+	undeclared.releaseBodies()
+	if _, err := hold.handle(bodyMsg(strings.Repeat("b", 1000))); err != nil {
+		t.Fatal(err)
+	}
+	hold.releaseBodies()
+	if b.used.Load() != 0 || refused.v.Load() != 2 {
+		t.Fatalf("after every stream ended: used %d (want 0), refused %d (want 2)", b.used.Load(), refused.v.Load())
+	}
 }

@@ -112,6 +112,11 @@ func (p *processor) upstreamHeaders(msg *extprocv3.ProcessingRequest, h *extproc
 	}
 	p.call = call
 	if !h.EndOfStream {
+		// The attempt's body is signed over, so it counts against the memory budget as it
+		// does downstream (budget.go): refused before Envoy sends it when it does not fit.
+		if err := p.reserveBody(size, &p.reqHeld); err != nil {
+			return nil, p.upstreamFailed(err)
+		}
 		// BUFFERED: Envoy holds the headers until the body response, which carries the
 		// signature with the body.
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
@@ -126,10 +131,14 @@ func (p *processor) upstreamHeaders(msg *extprocv3.ProcessingRequest, h *extproc
 }
 
 func (p *processor) upstreamBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse, error) {
+	if err := p.reserveBody(int64(len(b.GetBody())), &p.reqHeld); err != nil {
+		return nil, p.upstreamFailed(err)
+	}
 	if err := p.call.SignAttempt(p.ctx, b.GetBody()); err != nil {
 		return nil, p.upstreamFailed(err)
 	}
 	p.signed = true
+	defer p.keepOnly(int64(len(b.GetBody())), &p.reqHeld) // once the answer is built
 	body := p.call.Exchange.Request.Body()
 	changed := !bytes.Equal(body, b.GetBody())
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
