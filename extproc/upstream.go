@@ -12,6 +12,7 @@ import (
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/routing"
+	"github.com/keygate/keygate/internal/tenancy"
 )
 
 // The upstream phase (docs/envoy-ext-proc.md section 11): keygate's ext_proc as an upstream
@@ -65,6 +66,12 @@ func (p *processor) handleUpstream(msg *extprocv3.ProcessingRequest) (*extprocv3
 		if p.call == nil || !p.signed {
 			// Trailers and no body (Filter::onTrailers): the attempt was not signed.
 			return nil, p.upstreamFailed(failure.New(failure.BadRequest, "sign", "request trailers arrived before a request body: keygate cannot sign an attempt with trailers and no body"))
+		}
+		// As for headers (BeginUpstream): the downstream phase removes keygate's trailers.
+		for _, name := range newHeaderSet(m.RequestTrailers.GetTrailers()).names {
+			if tenancy.IsKeygateHeader(name) {
+				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", name))
+			}
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
 			RequestTrailers: &extprocv3.TrailersResponse{}}}, nil
