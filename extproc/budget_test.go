@@ -3,6 +3,8 @@ package extproc
 import (
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -11,7 +13,10 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/routing"
+	"github.com/keygate/keygate/signer"
 )
 
 // headersWithLength is request_headers for body.local declaring a body of n bytes (n < 0: no
@@ -194,5 +199,51 @@ func TestMemoryBudgetCoversTheUpstreamPhase(t *testing.T) {
 	hold.releaseBodies()
 	if b.used.Load() != 0 || refused.v.Load() != 2 {
 		t.Fatalf("after every stream ended: used %d (want 0), refused %d (want 2)", b.used.Load(), refused.v.Load())
+	}
+}
+
+// TestMemoryBudgetCoversTheRetriedAnswer: two-step verification's retry reads the provider's
+// answer into keygate (up to limits.max_body_bytes) and hands it back in an immediate response:
+// that body counts like any response body, and one that does not fit is refused with 503.
+func TestMemoryBudgetCoversTheRetriedAnswer(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, strings.Repeat("r", 1000))
+	}))
+	defer up.Close()
+	f := mustParse(t, `providers:
+  - {name: tok, hosts: [tok.local], upstream: {url: "`+up.URL+`"}, token: {type: oauth2_client_credentials, url: "`+up.URL+`/token"}, signing: [{scheme: header}]}
+`)
+	c := &gateway.Compiler{
+		Catalog: signer.Catalog{"header": func(signer.Build) (signer.Step, error) { return headerStep{}, nil }},
+		Tokens: func(string, string, *config.TokenSource, signer.Keys, map[string]string) (signer.TokenSource, error) {
+			return stubTokens{}, nil
+		},
+	}
+	snap, err := c.Compile(f, gateway.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit   int64
+		refused bool
+	}{{bodyCost*1000 - 1, true}, {bodyCost * 1000, false}} {
+		b := &budget{}
+		b.limit.Store(tc.limit)
+		var refused countingInt
+		p := newProcessor(context.Background(), snap, Options{RetryClient: up.Client()}.withDefaults())
+		p.budget, p.refused = b, &refused.v
+		if resp, err := p.handle(headersMsg("tok.local", true)); err != nil || resp.GetImmediateResponse() != nil {
+			t.Fatalf("headers: %v %v", resp, err)
+		}
+		resp := p.retry()
+		if tc.refused {
+			wantRefused(t, resp, nil, "a retried answer over the budget")
+		} else if ir := resp.GetImmediateResponse(); ir == nil || ir.GetStatus().GetCode() != 200 || len(ir.GetBody()) != 1000 {
+			t.Fatalf("a retried answer within the budget: %v", resp)
+		}
+		p.releaseBodies()
+		if b.used.Load() != 0 {
+			t.Fatalf("after the stream ended %d bytes are still reserved", b.used.Load())
+		}
 	}
 }

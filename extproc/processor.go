@@ -416,6 +416,11 @@ func (p *processor) retry() *extprocv3.ProcessingResponse {
 	}
 	start := time.Now()
 	resp, err := p.call.Retry(p.ctx, p.opts.RetryClient, p.opts.Clock)
+	if err == nil {
+		// The answer keygate read is handed back in the immediate response: it counts like
+		// any response body.
+		err = p.reserveBody(int64(len(resp.Body)), &p.respHeld)
+	}
 	p.observe("response", start, err)
 	if err != nil {
 		return p.fail(err)
