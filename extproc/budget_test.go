@@ -247,3 +247,51 @@ func TestMemoryBudgetCoversTheRetriedAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryBudgetReleasedOnEveryEnd: a stream that reserved for a declared body and then ends
+// any way but cleanly (a protocol error, Envoy cancelling mid-request, a second request on the
+// stream, the upstream phase stopping an attempt) gives its reservation back; otherwise a
+// few such streams would leave keygate answering 503 for good.
+func TestMemoryBudgetReleasedOnEveryEnd(t *testing.T) {
+	srv, client := serveTest(t, Options{MemoryBudget: bodyCost * 1000})
+	for name, end := range map[string]func(extprocv3.ExternalProcessor_ProcessClient, context.CancelFunc){
+		"a second request_headers (protocol error)": func(s extprocv3.ExternalProcessor_ProcessClient, _ context.CancelFunc) {
+			_ = s.Send(headersWithLength(10))
+			_, _ = s.Recv()
+		},
+		"a body over the reservation, refused": func(s extprocv3.ExternalProcessor_ProcessClient, _ context.CancelFunc) {
+			_ = s.Send(bodyOf(5000))
+			_, _ = s.Recv()
+			_ = s.CloseSend()
+			_, _ = s.Recv()
+		},
+		"Envoy cancels mid-request": func(_ extprocv3.ExternalProcessor_ProcessClient, cancel context.CancelFunc) {
+			cancel()
+		},
+		"a message after the stream's end": func(s extprocv3.ExternalProcessor_ProcessClient, _ context.CancelFunc) {
+			_ = s.Send(&extprocv3.ProcessingRequest{})
+			_, _ = s.Recv()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := client.Process(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(headersWithLength(1000)); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := s.Recv()
+			wantServed(t, resp, err, "the declared body's headers")
+			end(s, cancel)
+			if err := srv.Wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.InFlightBytes(); n != 0 {
+				t.Fatalf("the ended stream still holds %d bytes", n)
+			}
+		})
+	}
+}
