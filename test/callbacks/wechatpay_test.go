@@ -310,6 +310,19 @@ func TestWechatPayCallback(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
 		t.Errorf("callback through the egress: %v %v, want 404", err, resp)
 	}
+	// And an egress request sent to the ingress (from the internet) finds no route either: the
+	// ingress routes only callbacks, so nothing keygate might sign there leaves.
+	req, _ = http.NewRequest("POST", s.IngressURL+"/", strings.NewReader(`{}`))
+	req.Host = "wechatpay.egress.local"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+		t.Errorf("egress host through the ingress: %v %v, want 404", err, resp)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), apiv3Key) || strings.Contains(fmt.Sprint(resp.Header), apiv3Key) {
+			t.Error("the egress provider's secret came back to the internet caller")
+		}
+	}
 	if n := len(svc.deliveries()); n != 3 {
 		t.Fatalf("forged callbacks delivered: service got %d callbacks, want the 3 genuine ones", n)
 	}
