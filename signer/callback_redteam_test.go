@@ -126,3 +126,21 @@ func TestCallbackReplayVariantsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackReplayAcrossConfigVersions: every config version compiles its steps afresh, and a
+// tenant's secret write re-applies the config (admin putSecret): had each version its own
+// guard, any tenant could reopen the replay of every other tenant's captured callbacks at
+// will. The guard of a callback provider outlives the version that built it.
+func TestCallbackReplayAcrossConfigVersions(t *testing.T) {
+	before, store, secrets, key := callbackStep(t)
+	after, _, _, _ := callbackStep(t) // the same provider in the next config version
+	body, header := genuineCallback(t, key, "n-replay-across-versions")
+	send := func(step Step) error {
+		x := exchange(t, store, secrets, NewRequest("POST", "https", "notify.example.com", "/", header.Clone(), body))
+		return step.SignRequest(context.Background(), x)
+	}
+	if err := send(before); err != nil {
+		t.Fatalf("genuine callback refused: %v", err)
+	}
+	wantKind(t, send(after), failure.Forbidden, "callback")
+}

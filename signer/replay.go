@@ -12,7 +12,8 @@ import (
 // is full of entries still inside the window, new callbacks are refused (fail closed; the
 // provider retries later) rather than evicting an entry whose replay would then pass.
 //
-// It is per process and per config version: replicas share nothing, so a replay sent to
+// It is per process and provider, kept across config versions (sharedReplayGuard); replicas
+// share nothing, so a replay sent to
 // another replica within the window is delivered once more there (docs/callbacks.md: the
 // service must be idempotent on the payment's id, as WeChat Pay itself redelivers).
 type replayGuard struct {
@@ -31,6 +32,35 @@ type replayEntry struct {
 
 func newReplayGuard(window time.Duration, max int) *replayGuard {
 	return &replayGuard{window: window, max: max, seen: map[string]time.Time{}}
+}
+
+// replayGuards are the guards of the callback providers this process has built, by provider
+// and scheme. Every config version compiles its steps afresh, and a tenant re-applies the
+// config whenever it writes one of its secrets (admin putSecret): a guard per step would let
+// any tenant reopen the replay of every other provider's callbacks at will. So a provider's
+// guard outlives the version that built it. A removed provider's guard stays (bounded by its
+// capacity); the names a process ever configures are few.
+var replayGuards = struct {
+	sync.Mutex
+	m map[string]*replayGuard
+}{m: map[string]*replayGuard{}}
+
+// sharedReplayGuard is the guard of key (provider and scheme), made on first use. A new
+// version's window only widens it (a shorter one would forget callbacks the version still
+// serving accepts), its capacity is the new one's.
+func sharedReplayGuard(key string, window time.Duration, capacity int) *replayGuard {
+	replayGuards.Lock()
+	defer replayGuards.Unlock()
+	g, ok := replayGuards.m[key]
+	if !ok {
+		g = newReplayGuard(window, capacity)
+		replayGuards.m[key] = g
+		return g
+	}
+	g.mu.Lock()
+	g.window, g.max = max(g.window, window), capacity
+	g.mu.Unlock()
+	return g
 }
 
 // errReplayFull and errReplayed are the guard's two refusals.
