@@ -78,7 +78,7 @@ func newWechatPayV3Callback(b Build) (Step, error) {
 		return nil, paramError(b, "replay_capacity", "must be from 1 to 10000000")
 	}
 	// The window is both sides of now: a timestamp up to skew ahead stays valid for 2*skew.
-	s.guard = sharedReplayGuard(b.Provider+"\x00wechatpay_v3_callback", 2*s.skew, capacity)
+	s.guard = sharedReplayGuard(b.Provider, "wechatpay_v3_callback", 2*s.skew, capacity)
 	return s, nil
 }
 

@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"strconv"
 	"sync"
 	"time"
 )
@@ -45,21 +46,19 @@ var replayGuards = struct {
 	m map[string]*replayGuard
 }{m: map[string]*replayGuard{}}
 
-// sharedReplayGuard is the guard of key (provider and scheme), made on first use. A new
-// version's window only widens it (a shorter one would forget callbacks the version still
-// serving accepts), its capacity is the new one's.
-func sharedReplayGuard(key string, window time.Duration, capacity int) *replayGuard {
+// sharedReplayGuard is the guard of a provider's callback scheme with this window and
+// capacity, made on first use. The parameters are part of the key, so that compiling a config
+// (a dry run, a candidate never applied) cannot change the guard a running version uses; a
+// provider whose max_skew or replay_capacity changes starts an empty guard.
+func sharedReplayGuard(provider, scheme string, window time.Duration, capacity int) *replayGuard {
+	key := provider + "\x00" + scheme + "\x00" + window.String() + "\x00" + strconv.Itoa(capacity)
 	replayGuards.Lock()
 	defer replayGuards.Unlock()
 	g, ok := replayGuards.m[key]
 	if !ok {
 		g = newReplayGuard(window, capacity)
 		replayGuards.m[key] = g
-		return g
 	}
-	g.mu.Lock()
-	g.window, g.max = max(g.window, window), capacity
-	g.mu.Unlock()
 	return g
 }
 
