@@ -3,6 +3,8 @@ package extproc
 import (
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -10,6 +12,11 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/gateway"
+	"github.com/keygate/keygate/internal/routing"
+	"github.com/keygate/keygate/signer"
 )
 
 // headersWithLength is request_headers for body.local declaring a body of n bytes (n < 0: no
@@ -150,4 +157,141 @@ func TestMemoryBudgetOverGRPC(t *testing.T) {
 	resp, err = next.Recv()
 	wantServed(t, resp, err, "a new stream after the holder ended")
 	_ = next.CloseSend()
+}
+
+// TestMemoryBudgetCoversTheUpstreamPhase: a signed cluster's upstream filter sends each
+// attempt's body to keygate, which signs over it: the budget holds there as downstream (a
+// declared body is refused before it is sent, an undeclared one when it arrives), the refusal
+// ends the stream non-OK (the attempt never leaves), and the stream's end gives all back.
+func TestMemoryBudgetCoversTheUpstreamPhase(t *testing.T) {
+	b := &budget{}
+	b.limit.Store(bodyCost * 1000)
+	var refused countingInt
+	open := func() *processor {
+		p, _ := upstreamProcessor(t, &fakeTokens{})
+		p.budget, p.refused = b, &refused.v
+		return p
+	}
+	cluster := routing.SignedCluster("pay")
+	hold := open()
+	if _, err := hold.handle(attemptMsg(cluster, "/api/pay", false, "content-length", "1000")); err != nil {
+		t.Fatal(err)
+	}
+	if b.used.Load() != bodyCost*1000 {
+		t.Fatalf("an upstream attempt declaring 1000 bytes reserved %d", b.used.Load())
+	}
+	declared := open()
+	if _, err := declared.handle(attemptMsg(cluster, "/api/pay", false, "content-length", "1000")); err == nil || !strings.Contains(err.Error(), "memory budget") {
+		t.Fatalf("a second declared body while the first is held: %v, want the budget's refusal", err)
+	}
+	declared.releaseBodies()
+	undeclared := open()
+	if _, err := undeclared.handle(attemptMsg(cluster, "/api/pay", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := undeclared.handle(bodyMsg(strings.Repeat("b", 1000))); err == nil || !strings.Contains(err.Error(), "memory budget") {
+		t.Fatalf("an undeclared body over the budget: %v, want the budget's refusal", err)
+	}
+	undeclared.releaseBodies()
+	if _, err := hold.handle(bodyMsg(strings.Repeat("b", 1000))); err != nil {
+		t.Fatal(err)
+	}
+	hold.releaseBodies()
+	if b.used.Load() != 0 || refused.v.Load() != 2 {
+		t.Fatalf("after every stream ended: used %d (want 0), refused %d (want 2)", b.used.Load(), refused.v.Load())
+	}
+}
+
+// TestMemoryBudgetCoversTheRetriedAnswer: two-step verification's retry reads the provider's
+// answer into keygate (up to limits.max_body_bytes) and hands it back in an immediate response:
+// that body counts like any response body, and one that does not fit is refused with 503.
+func TestMemoryBudgetCoversTheRetriedAnswer(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, strings.Repeat("r", 1000))
+	}))
+	defer up.Close()
+	f := mustParse(t, `providers:
+  - {name: tok, hosts: [tok.local], upstream: {url: "`+up.URL+`"}, token: {type: oauth2_client_credentials, url: "`+up.URL+`/token"}, signing: [{scheme: header}]}
+`)
+	c := &gateway.Compiler{
+		Catalog: signer.Catalog{"header": func(signer.Build) (signer.Step, error) { return headerStep{}, nil }},
+		Tokens: func(string, string, *config.TokenSource, signer.Keys, map[string]string) (signer.TokenSource, error) {
+			return stubTokens{}, nil
+		},
+	}
+	snap, err := c.Compile(f, gateway.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit   int64
+		refused bool
+	}{{bodyCost*1000 - 1, true}, {bodyCost * 1000, false}} {
+		b := &budget{}
+		b.limit.Store(tc.limit)
+		var refused countingInt
+		p := newProcessor(context.Background(), snap, Options{RetryClient: up.Client()}.withDefaults())
+		p.budget, p.refused = b, &refused.v
+		if resp, err := p.handle(headersMsg("tok.local", true)); err != nil || resp.GetImmediateResponse() != nil {
+			t.Fatalf("headers: %v %v", resp, err)
+		}
+		resp := p.retry()
+		if tc.refused {
+			wantRefused(t, resp, nil, "a retried answer over the budget")
+		} else if ir := resp.GetImmediateResponse(); ir == nil || ir.GetStatus().GetCode() != 200 || len(ir.GetBody()) != 1000 {
+			t.Fatalf("a retried answer within the budget: %v", resp)
+		}
+		p.releaseBodies()
+		if b.used.Load() != 0 {
+			t.Fatalf("after the stream ended %d bytes are still reserved", b.used.Load())
+		}
+	}
+}
+
+// TestMemoryBudgetReleasedOnEveryEnd: a stream that reserved for a declared body and then ends
+// any way but cleanly (a protocol error, Envoy cancelling mid-request, a second request on the
+// stream, the upstream phase stopping an attempt) gives its reservation back; otherwise a
+// few such streams would leave keygate answering 503 for good.
+func TestMemoryBudgetReleasedOnEveryEnd(t *testing.T) {
+	srv, client := serveTest(t, Options{MemoryBudget: bodyCost * 1000})
+	for name, end := range map[string]func(extprocv3.ExternalProcessor_ProcessClient, context.CancelFunc){
+		"a second request_headers (protocol error)": func(s extprocv3.ExternalProcessor_ProcessClient, _ context.CancelFunc) {
+			_ = s.Send(headersWithLength(10))
+			_, _ = s.Recv()
+		},
+		"a body over the reservation, refused": func(s extprocv3.ExternalProcessor_ProcessClient, _ context.CancelFunc) {
+			_ = s.Send(bodyOf(5000))
+			_, _ = s.Recv()
+			_ = s.CloseSend()
+			_, _ = s.Recv()
+		},
+		"Envoy cancels mid-request": func(_ extprocv3.ExternalProcessor_ProcessClient, cancel context.CancelFunc) {
+			cancel()
+		},
+		"a message after the stream's end": func(s extprocv3.ExternalProcessor_ProcessClient, _ context.CancelFunc) {
+			_ = s.Send(&extprocv3.ProcessingRequest{})
+			_, _ = s.Recv()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := client.Process(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(headersWithLength(1000)); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := s.Recv()
+			wantServed(t, resp, err, "the declared body's headers")
+			end(s, cancel)
+			if err := srv.Wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.InFlightBytes(); n != 0 {
+				t.Fatalf("the ended stream still holds %d bytes", n)
+			}
+		})
+	}
 }

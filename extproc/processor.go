@@ -293,9 +293,11 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 // a token a 401 must invalidate and retry), the response body only for response steps. Envoy
 // applies body modes literally (unset = NONE), so every mode is always set. The messages are
 // shared and never modified.
-// When the request body is asked for, so are the request trailers: Envoy then sends a request
-// with trailers and no DATA as request_trailers (Filter::onTrailers), which keygate refuses,
-// instead of continuing with headers that were never signed.
+// The request trailers are always asked for (Envoy sends them only for a request that has
+// some): keygate's headers do not leave as trailers (a caller's tenant key, a spoofed
+// X-Keygate-Callback), and when the body is asked for, Envoy sends a request with trailers and
+// no DATA as request_trailers (Filter::onTrailers), which keygate refuses, instead of
+// continuing with headers that were never signed.
 func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
 	responseBody := p.call.WantsResponseBody()
 	// A token's 401 is read here to drop it and retry, unless the router retries (Deferred).
@@ -319,16 +321,12 @@ var modes = func() (t [2][2][2]*filterv3.ProcessingMode) {
 				if rh == 1 {
 					headers = filterv3.ProcessingMode_SEND
 				}
-				trailers := filterv3.ProcessingMode_SKIP
-				if rb == 1 {
-					trailers = filterv3.ProcessingMode_SEND
-				}
 				t[rb][rh][rsb] = &filterv3.ProcessingMode{
 					RequestHeaderMode:   filterv3.ProcessingMode_SEND,
 					ResponseHeaderMode:  headers,
 					RequestBodyMode:     mode(rb == 1, filterv3.ProcessingMode_BUFFERED),
 					ResponseBodyMode:    mode(rsb == 1, filterv3.ProcessingMode_BUFFERED),
-					RequestTrailerMode:  trailers,
+					RequestTrailerMode:  filterv3.ProcessingMode_SEND,
 					ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
 				}
 			}
@@ -418,6 +416,11 @@ func (p *processor) retry() *extprocv3.ProcessingResponse {
 	}
 	start := time.Now()
 	resp, err := p.call.Retry(p.ctx, p.opts.RetryClient, p.opts.Clock)
+	if err == nil {
+		// The answer keygate read is handed back in the immediate response: it counts like
+		// any response body.
+		err = p.reserveBody(int64(len(resp.Body)), &p.respHeld)
+	}
 	p.observe("response", start, err)
 	if err != nil {
 		return p.fail(err)

@@ -94,10 +94,10 @@ func TestHeaderOnlyProviderSignsAtHeadersAndSkipsTheRest(t *testing.T) {
 	}
 	want := &filterv3.ProcessingMode{RequestHeaderMode: filterv3.ProcessingMode_SEND,
 		ResponseHeaderMode: filterv3.ProcessingMode_SKIP, RequestBodyMode: filterv3.ProcessingMode_NONE,
-		ResponseBodyMode: filterv3.ProcessingMode_NONE, RequestTrailerMode: filterv3.ProcessingMode_SKIP,
+		ResponseBodyMode: filterv3.ProcessingMode_NONE, RequestTrailerMode: filterv3.ProcessingMode_SEND,
 		ResponseTrailerMode: filterv3.ProcessingMode_SKIP}
 	if got := resp.GetModeOverride(); got.String() != want.String() {
-		t.Errorf("mode_override %v, want every mode set and nothing more asked for", got)
+		t.Errorf("mode_override %v, want every mode set and nothing more asked for (the trailers only to strip keygate's)", got)
 	}
 	if resp.GetRequestHeaders().GetResponse().GetClearRouteCache() {
 		t.Error("the route must stay the one chosen by the caller's alias")

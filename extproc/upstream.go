@@ -12,6 +12,7 @@ import (
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/routing"
+	"github.com/keygate/keygate/internal/tenancy"
 )
 
 // The upstream phase (docs/envoy-ext-proc.md section 11): keygate's ext_proc as an upstream
@@ -66,6 +67,12 @@ func (p *processor) handleUpstream(msg *extprocv3.ProcessingRequest) (*extprocv3
 			// Trailers and no body (Filter::onTrailers): the attempt was not signed.
 			return nil, p.upstreamFailed(failure.New(failure.BadRequest, "sign", "request trailers arrived before a request body: keygate cannot sign an attempt with trailers and no body"))
 		}
+		// As for headers (BeginUpstream): the downstream phase removes keygate's trailers.
+		for _, name := range newHeaderSet(m.RequestTrailers.GetTrailers()).names {
+			if tenancy.IsKeygateHeader(name) {
+				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", name))
+			}
+		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
 			RequestTrailers: &extprocv3.TrailersResponse{}}}, nil
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
@@ -112,6 +119,11 @@ func (p *processor) upstreamHeaders(msg *extprocv3.ProcessingRequest, h *extproc
 	}
 	p.call = call
 	if !h.EndOfStream {
+		// The attempt's body is signed over, so it counts against the memory budget as it
+		// does downstream (budget.go): refused before Envoy sends it when it does not fit.
+		if err := p.reserveBody(size, &p.reqHeld); err != nil {
+			return nil, p.upstreamFailed(err)
+		}
 		// BUFFERED: Envoy holds the headers until the body response, which carries the
 		// signature with the body.
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
@@ -126,10 +138,14 @@ func (p *processor) upstreamHeaders(msg *extprocv3.ProcessingRequest, h *extproc
 }
 
 func (p *processor) upstreamBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse, error) {
+	if err := p.reserveBody(int64(len(b.GetBody())), &p.reqHeld); err != nil {
+		return nil, p.upstreamFailed(err)
+	}
 	if err := p.call.SignAttempt(p.ctx, b.GetBody()); err != nil {
 		return nil, p.upstreamFailed(err)
 	}
 	p.signed = true
+	defer p.keepOnly(int64(len(b.GetBody())), &p.reqHeld) // once the answer is built
 	body := p.call.Exchange.Request.Body()
 	changed := !bytes.Equal(body, b.GetBody())
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{

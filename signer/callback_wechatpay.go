@@ -78,7 +78,7 @@ func newWechatPayV3Callback(b Build) (Step, error) {
 		return nil, paramError(b, "replay_capacity", "must be from 1 to 10000000")
 	}
 	// The window is both sides of now: a timestamp up to skew ahead stays valid for 2*skew.
-	s.guard = newReplayGuard(2*s.skew, capacity)
+	s.guard = sharedReplayGuard(b.Provider, "wechatpay_v3_callback", 2*s.skew, capacity)
 	return s, nil
 }
 
@@ -136,8 +136,10 @@ func (s *wechatCallbackStep) SignRequest(ctx context.Context, x *Exchange) error
 	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
 		return callbackFailure(failure.Unauthenticated, "Wechatpay-Signature does not verify with platform key %q", printable(serial))
 	}
-	// Only a verified callback is remembered: forgeries cannot fill the guard.
-	idSum := sha256.Sum256([]byte(ts + "\n" + nonce + "\n" + sigText))
+	// Only a verified callback is remembered: forgeries cannot fill the guard. Its identity is
+	// the signature as verified, not as spelled: base64 text has spellings the decoder maps to
+	// the same bytes (the unused bits before "=", CR and LF), each a replay of one callback.
+	idSum := sha256.Sum256([]byte(ts + "\n" + nonce + "\n" + string(sig)))
 	switch s.guard.check(string(idSum[:]), time.Unix(sec, 0), now) {
 	case replayed:
 		return callbackFailure(failure.Forbidden, "callback with this timestamp, nonce and signature was already delivered")

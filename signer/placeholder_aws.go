@@ -95,7 +95,7 @@ type sdkSig struct {
 	signedHeaders []string
 	date, expires string // presigned: the SDK's validity window, kept
 	query         []string
-	payloadHash   string // presigned: an X-Amz-Content-Sha256 the SDK hoisted into the query
+	payloadHashes []string // presigned: X-Amz-Content-Sha256 values the SDK hoisted into the query
 }
 
 func (s *awsSDKStep) SignRequest(ctx context.Context, x *Exchange) error {
@@ -154,8 +154,14 @@ func (s *awsSDKStep) presign(ctx context.Context, x *Exchange, sig sdkSig) error
 	if r.Header.Get("X-Amz-Content-Sha256") != "" {
 		return failure.New(failure.BadRequest, placeholderStage, "a presigned URL with an X-Amz-Content-Sha256 header: the payload hash of a presigned request travels in the query")
 	}
-	payload := sig.payloadHash
-	if payload == "" {
+	var payload string
+	if len(sig.payloadHashes) > 0 {
+		// The SDK's payload mode, hoisted into the query: the header form's rules.
+		var err error
+		if payload, err = awsPayloadMode(sig.payloadHashes, r.Body()); err != nil {
+			return err
+		}
+	} else {
 		payload = "UNSIGNED-PAYLOAD"
 		if sig.service != "s3" {
 			sum := sha256.Sum256(r.Body())
@@ -229,9 +235,11 @@ func (s *awsSDKStep) readSDKSignature(r *Request) (sdkSig, error) {
 		lk := strings.ToLower(uk)
 		if !awsAuthQuery[lk] {
 			if lk == "x-amz-content-sha256" {
-				if sig.payloadHash, err = url.QueryUnescape(v); err != nil {
+				uv, err := url.QueryUnescape(v)
+				if err != nil {
 					return sig, failure.Wrap(failure.BadRequest, placeholderStage, err, "query")
 				}
+				sig.payloadHashes = append(sig.payloadHashes, uv)
 			}
 			sig.query = append(sig.query, p)
 			continue
@@ -409,14 +417,21 @@ func parseAWSAuthorization(v string) (cred string, signed []string, err error) {
 // mode where keygate can re-sign it, the body's hash otherwise.
 func awsPayloadHash(r *Request) (string, error) {
 	vals := r.Header.Values("X-Amz-Content-Sha256")
+	if len(vals) == 0 {
+		sum := sha256.Sum256(r.Body())
+		return hex.EncodeToString(sum[:]), nil
+	}
+	return awsPayloadMode(vals, r.Body())
+}
+
+// awsPayloadMode is the one judge of the SDK's X-Amz-Content-Sha256 values (a header, or a
+// presigned URL's query parameter): exactly one, a mode keygate can re-sign, a digest of body.
+func awsPayloadMode(vals []string, b []byte) (string, error) {
 	if len(vals) > 1 {
 		return "", failure.New(failure.BadRequest, placeholderStage, "X-Amz-Content-Sha256 is given %d times", len(vals))
 	}
-	sum := sha256.Sum256(r.Body())
+	sum := sha256.Sum256(b)
 	body := hex.EncodeToString(sum[:])
-	if len(vals) == 0 {
-		return body, nil
-	}
 	switch v := vals[0]; {
 	case v == "UNSIGNED-PAYLOAD", v == "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
 		// The body is not signed (the trailer's checksum is not either): re-signable as is.

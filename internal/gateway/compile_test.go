@@ -178,6 +178,10 @@ func TestBeginRefuses(t *testing.T) {
 		{"not origin-form", Inbound{Authority: "pay.egress.local", Path: "evil.example/x"}, failure.BadRequest},
 		{"non-numeric port is no port", Inbound{Authority: "pay.egress.local:x", Path: "/"}, failure.NotFound},
 		{"keygate route naming no provider", Inbound{Route: "keygate/gone", Authority: "pay.egress.local", Path: "/"}, failure.NotFound},
+		// The upstream phase's gRPC metadata as an HTTP header: through an upstream that dials
+		// keygate's own port (a name resolving to loopback) it would become that metadata.
+		{"the upstream phase's marker", Inbound{Authority: "pay.egress.local", Path: "/", Header: http.Header{"X-Keygate-Phase": {"upstream"}}}, failure.Forbidden},
+		{"a tenant key with underscores", Inbound{Authority: "pay.egress.local", Path: "/", Header: http.Header{"X_keygate_tenant_key": {"k"}}}, failure.Forbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

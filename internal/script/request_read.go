@@ -189,18 +189,31 @@ func (st *callState) readBack(s string) goja.Value {
 }
 
 // sensitive reports whether v carries a secret a step wrote into the request, as it is or in a
-// form the request carries it in (a query value is percent-encoded). The forms are computed
-// once per sensitive value and invocation.
+// form the request carries it in (a query value is percent-encoded). A step marks the value
+// as it wrote it, which may be already encoded (aliyun_rpc's SecurityToken, amap's key): the
+// readers decode the query, so the decoded value and its other encodings are forms too. The
+// forms are computed once per sensitive value and invocation.
 func (st *callState) sensitive(v string) bool {
+	add := func(f string) {
+		if f != "" && !slices.Contains(st.forms, f) {
+			st.forms = append(st.forms, f)
+		}
+	}
 	for ; st.formsOf < len(st.x.Sensitive); st.formsOf++ {
 		s := st.x.Sensitive[st.formsOf]
 		if s == "" {
 			continue
 		}
-		st.forms = append(st.forms, s)
-		for _, f := range [...]string{url.QueryEscape(s), signer.URIEncode(s, true), url.PathEscape(s)} {
-			if f != s && !slices.Contains(st.forms, f) {
-				st.forms = append(st.forms, f)
+		bases := []string{s}
+		for _, decode := range [...]func(string) (string, error){url.QueryUnescape, url.PathUnescape} {
+			if d, err := decode(s); err == nil && d != s {
+				bases = append(bases, d)
+			}
+		}
+		for _, b := range bases {
+			add(b)
+			for _, f := range [...]string{url.QueryEscape(b), signer.URIEncode(b, true), url.PathEscape(b)} {
+				add(f)
 			}
 		}
 	}

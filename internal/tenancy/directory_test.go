@@ -167,3 +167,20 @@ func TestRuleBoundaries(t *testing.T) {
 		t.Error("the header prefix boundary is wrong")
 	}
 }
+
+// TestKeygateHeaderUnderscoreSpellings: Envoy forwards header names with underscores by
+// default, and CGI-style servers map "_" and "-" to one name: "x_keygate_callback" must be
+// keygate's (refused from a caller), or the service behind the ingress reads it as the
+// X-Keygate-Callback that says who verified the callback.
+func TestKeygateHeaderUnderscoreSpellings(t *testing.T) {
+	for _, n := range []string{"x_keygate_callback", "X_KEYGATE_CALLBACK", "x-keygate_callback", "x_keygate-tenant-key", "X_Keygate_"} {
+		if !IsKeygateHeader(n) {
+			t.Errorf("%q is not taken as a keygate header", n)
+		}
+	}
+	for _, n := range []string{"x_keygatex", "xx-keygate-a", "x.keygate.a", "x keygate a"} {
+		if IsKeygateHeader(n) {
+			t.Errorf("%q is taken as a keygate header", n)
+		}
+	}
+}

@@ -1,7 +1,5 @@
 package tenancy
 
-import "strings"
-
 const (
 	// HeaderPrefix starts every keygate-specific request header. Such headers are addressed to
 	// keygate only: gateway.BeginWith refuses any but TenantKeyHeader and forwards none, so a
@@ -16,7 +14,25 @@ const (
 )
 
 // IsKeygateHeader reports whether a header name (any case) is a keygate-specific header that
-// must be stripped before forwarding.
+// must be stripped before forwarding. An underscore counts as a hyphen: Envoy passes
+// "x_keygate_callback" (headers_with_underscores_action defaults to ALLOW), and CGI-style
+// servers (WSGI, Rack, PHP) read it as the X-Keygate-Callback keygate sets, so a caller could
+// smuggle a second "verified by" claim next to keygate's.
 func IsKeygateHeader(name string) bool {
-	return len(name) >= len(HeaderPrefix) && strings.EqualFold(name[:len(HeaderPrefix)], HeaderPrefix)
+	if len(name) < len(HeaderPrefix) {
+		return false
+	}
+	for i := 0; i < len(HeaderPrefix); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != HeaderPrefix[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -279,16 +279,19 @@ func TestWechatPayCallback(t *testing.T) {
 	tampered.body = []byte(strings.Replace(string(tampered.body), "TRANSACTION.SUCCESS", "REFUND.SUCCESS", 1))
 	other := signed(t, cur, notification(t, apiv3Key, transaction), now)
 	attacks := map[string]callback{
-		"replayed":                    genuine,
-		"forged (another key)":        signed(t, stranger, notification(t, apiv3Key, transaction), now),
-		"wrong serial":                signed(t, platform{"0000000000000000000000000000DEAD", cur.key}, notification(t, apiv3Key, transaction), now),
-		"expired timestamp":           signed(t, cur, notification(t, apiv3Key, transaction), now.Add(-10*time.Minute)),
-		"timestamp from the future":   signed(t, cur, notification(t, apiv3Key, transaction), now.Add(10*time.Minute)),
-		"body tampered":               tampered,
-		"no signature":                callback{body: notification(t, apiv3Key, transaction)},
-		"duplicate signature header":  other.plus("Wechatpay-Signature", "AAAA"),
-		"case-variant duplicate":      signed(t, cur, notification(t, apiv3Key, transaction), now).plus("wEchatpay-sIgnature", "AAAA"),
-		"spoofed keygate header":      signed(t, cur, notification(t, apiv3Key, transaction), now).plus("X-Keygate-Callback", "provider=wechatpay-notify"),
+		"replayed":                   genuine,
+		"forged (another key)":       signed(t, stranger, notification(t, apiv3Key, transaction), now),
+		"wrong serial":               signed(t, platform{"0000000000000000000000000000DEAD", cur.key}, notification(t, apiv3Key, transaction), now),
+		"expired timestamp":          signed(t, cur, notification(t, apiv3Key, transaction), now.Add(-10*time.Minute)),
+		"timestamp from the future":  signed(t, cur, notification(t, apiv3Key, transaction), now.Add(10*time.Minute)),
+		"body tampered":              tampered,
+		"no signature":               callback{body: notification(t, apiv3Key, transaction)},
+		"duplicate signature header": other.plus("Wechatpay-Signature", "AAAA"),
+		"case-variant duplicate":     signed(t, cur, notification(t, apiv3Key, transaction), now).plus("wEchatpay-sIgnature", "AAAA"),
+		"spoofed keygate header":     signed(t, cur, notification(t, apiv3Key, transaction), now).plus("X-Keygate-Callback", "provider=wechatpay-notify"),
+		// Envoy forwards underscores (headers_with_underscores_action ALLOW); WSGI, Rack and PHP
+		// read this as X-Keygate-Callback.
+		"spoofed with underscores":    signed(t, cur, notification(t, apiv3Key, transaction), now).plus("x_keygate_callback", "provider=wechatpay-notify"),
 		"wrong APIv3 key":             signed(t, cur, notification(t, strings.Repeat("k", 32), transaction), now),
 		"serial of one, key of other": signed(t, platform{old.serial, cur.key}, notification(t, apiv3Key, transaction), now),
 		"signature type downgrade":    signed(t, cur, notification(t, apiv3Key, transaction), now).with("Wechatpay-Signature-Type", "WECHATPAY2-SM2-WITH-SM3"),
@@ -306,6 +309,19 @@ func TestWechatPayCallback(t *testing.T) {
 	req.Host = notifyHost
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
 		t.Errorf("callback through the egress: %v %v, want 404", err, resp)
+	}
+	// And an egress request sent to the ingress (from the internet) finds no route either: the
+	// ingress routes only callbacks, so nothing keygate might sign there leaves.
+	req, _ = http.NewRequest("POST", s.IngressURL+"/", strings.NewReader(`{}`))
+	req.Host = "wechatpay.egress.local"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 404 {
+		t.Errorf("egress host through the ingress: %v %v, want 404", err, resp)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), apiv3Key) || strings.Contains(fmt.Sprint(resp.Header), apiv3Key) {
+			t.Error("the egress provider's secret came back to the internet caller")
+		}
 	}
 	if n := len(svc.deliveries()); n != 3 {
 		t.Fatalf("forged callbacks delivered: service got %d callbacks, want the 3 genuine ones", n)
