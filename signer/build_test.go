@@ -76,7 +76,7 @@ func TestBuildErrors(t *testing.T) {
 func TestCatalogComplete(t *testing.T) {
 	want := []string{"static", "simple", "token", "hmac", "rsa", "aes_cbc", "aes_gcm", "alipay_rsa2", "wechatpay_v3", "aws_sigv4", "rfc9421",
 		"tc3", "acs3", "aliyun_rpc", "baidu_bce", "huawei_apig", "volcengine", "amap", "baidu_map_sn",
-		"aws_sigv4_sdk", "alipay_rsa2_sdk", "wechatpay_v3_sdk", "wechatpay_v3_callback"}
+		"aws_sigv4_sdk", "alipay_rsa2_sdk", "wechatpay_v3_sdk", "wechatpay_v3_callback", "alipay_rsa2_callback"}
 	c := Builtins()
 	if len(c) != len(want) {
 		t.Fatalf("catalogue has %d schemes, want %d", len(c), len(want))
