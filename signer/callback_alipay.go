@@ -163,7 +163,46 @@ func alipayNotifyForm(body []byte) (map[string]string, error) {
 		if !utf8.ValidString(k) || !utf8.ValidString(v[0]) {
 			return nil, callbackFailure(failure.BadRequest, "Alipay notification parameter %q is not valid UTF-8", printable(k))
 		}
+		if !alipayName(k) {
+			return nil, callbackFailure(failure.BadRequest, "Alipay notification parameter name %q is not letters, digits and _", printable(k))
+		}
+		if foldsAParameter(v[0]) {
+			return nil, callbackFailure(failure.BadRequest, "Alipay notification parameter %q holds \"&name=\": the signed string would not say where it ends", printable(k))
+		}
 		form[k] = v[0]
 	}
 	return form, nil
+}
+
+// alipayName: Alipay's parameter names are snake_case words.
+func alipayName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// foldsAParameter reports whether v holds "&name=": the sign string joins decoded values with
+// "&", so such a value signs the same as two parameters, and a parameter folded into the value
+// of the one sorted before it would vanish from what the service reads with the signature
+// intact. Alipay's values do not hold it (passback_params is URL-encoded by the merchant).
+func foldsAParameter(v string) bool {
+	for i := strings.IndexByte(v, '&'); i >= 0; {
+		rest := v[i+1:]
+		end := strings.IndexByte(rest, '=')
+		if end > 0 && alipayName(rest[:end]) {
+			return true
+		}
+		next := strings.IndexByte(rest, '&')
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
 }

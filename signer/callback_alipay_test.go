@@ -88,3 +88,25 @@ func TestAlipayCallbackRefusal(t *testing.T) {
 		}
 	}
 }
+
+// TestAlipayValueFoldsAParameter: a value holding "&name=" could be two parameters in the sign
+// string (refused); "&" alone, or followed by something that is not a name, could not.
+func TestAlipayValueFoldsAParameter(t *testing.T) {
+	for v, want := range map[string]bool{
+		"A&B":                 false,
+		"A & B = C":           false,
+		"x&=y":                false,
+		"a&b c=d":             false,
+		"100%&":               false,
+		"":                    false,
+		"X&trade_status=PAID": true,
+		"A&B=":                true,
+		"a&&b=c":              true,
+		"a&x y&b=c":           true,
+		"大乐透&subject2=x":      true,
+	} {
+		if got := foldsAParameter(v); got != want {
+			t.Errorf("foldsAParameter(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
