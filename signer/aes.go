@@ -180,12 +180,17 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		return failure.Wrap(failure.BadGateway, "decrypt", err, "response")
 	}
 	raw, ok := obj.Raw(s.respField)
-	var text []byte
-	if ok {
-		text = textBytes(raw)
-	}
-	if len(text) == 0 {
+	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil // providers answer errors in plain JSON, without the encrypted field
+	}
+	text := textBytes(raw)
+	if len(text) == 0 {
+		// No cipher mode has an empty ciphertext: a 2xx that empties the field is refused,
+		// not passed on as if it had been decrypted.
+		if lenient {
+			return nil
+		}
+		return failure.New(failure.BadGateway, "decrypt", "response field %q is empty: no ciphertext to decrypt", s.respField)
 	}
 	plain, err := s.open(ctx, x, text)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 // TestGCMCiphertextShorterThanNonceAndTagIsADecryptError: a provider's answer too short to hold
 // a nonce and a tag is refused as a decrypt failure (502), whatever its length, never sliced
-// (an empty field is no ciphertext: it passes as is, see docs/schemes.md)
+// (an empty field is no ciphertext: TestAESEmptyFieldOn2xxIsRefused)
 // into a panic; one exactly that long is an empty plaintext and decrypts.
 func TestGCMCiphertextShorterThanNonceAndTagIsADecryptError(t *testing.T) {
 	ctx := context.Background()

@@ -147,6 +147,40 @@ func TestAESResponsePassThrough(t *testing.T) {
 	}
 }
 
+// TestAESEmptyFieldOn2xxIsRefused: no cipher mode has an empty ciphertext, so a 2xx whose
+// encrypted field is present but empty is a 502, in both modes, not a body passed on as if it
+// had been decrypted. Errors (non-2xx), response_optional and a null or absent field still pass.
+func TestAESEmptyFieldOn2xxIsRefused(t *testing.T) {
+	for _, scheme := range []string{"aes_cbc", "aes_gcm"} {
+		params := "{key: key, iv: iv, field: data}"
+		if scheme == "aes_gcm" {
+			params = "{key: key, field: data}"
+		}
+		for _, tc := range []struct {
+			params, body string
+			status       int
+			refuse       bool
+		}{
+			{params, `{"data":""}`, 200, true},
+			{params, `{"data":"", "code":0}`, 299, true},
+			{params, `{"data":""}`, 400, false},
+			{params, `{"data":null}`, 200, false},
+			{params, `{"code":"E1"}`, 200, false},
+			{strings.Replace(params, "}", ", response_optional: true}", 1), `{"data":""}`, 200, false},
+		} {
+			step := mustStep(t, scheme, tc.params, aesSecrets, nil).(ResponseStep)
+			x := exchange(t, aesStore(), aesSecrets, jsonRequest(`{}`))
+			x.Response = &Response{Status: tc.status, Body: []byte(tc.body)}
+			err := step.ProcessResponse(context.Background(), x)
+			if tc.refuse {
+				wantKind(t, err, failure.BadGateway, "decrypt")
+			} else if err != nil || string(x.Response.Body) != tc.body {
+				t.Errorf("%s %s %d %s: %v, body %s; want it unchanged", scheme, tc.params, tc.status, tc.body, err, x.Response.Body)
+			}
+		}
+	}
+}
+
 func TestUnpadPKCS7(t *testing.T) {
 	block := func(tail ...byte) []byte {
 		b := make([]byte, 16)

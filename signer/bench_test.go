@@ -30,7 +30,7 @@ func BenchmarkSchemes(b *testing.B) {
 		{"alipay_rsa2", "alipay_rsa2", "{app_id: '2014072300007148', private_key: rsa}", func() *Request {
 			return NewRequest("POST", "https", "openapi.alipay.com", "/gateway.do", form.Clone(), []byte("method=alipay.trade.query&biz_content=%7B%7D"))
 		}},
-		{"wechatpay_v3", "wechatpay_v3", "{mchid: '1900009191', serial_no: S1, private_key: rsa}", nil},
+		{"wechatpay_v3", "wechatpay_v3", "{mchid: '1900009191', serial_no: S1, private_key: rsa, platform_public_key: rsa, platform_serial: P1}", nil},
 		{"aws_sigv4", "aws_sigv4", "{access_key_id: AKID, secret_access_key: k, region: us-east-1, service: execute-api}", nil},
 		{"rfc9421-hmac", "rfc9421", "{key: k, key_id: k1, components: ['@method', '@authority', '@path', content-type]}", nil},
 		{"rfc9421-ed25519", "rfc9421", "{key: ed, alg: ed25519, components: ['@method', '@authority', '@path', content-type]}", nil},

@@ -41,6 +41,12 @@ func TestBuildErrors(t *testing.T) {
 		{"wechatpay_v3", "{mchid: 1, serial_no: S, private_key: k, platform_keys: [{serial: P}]}", "signing[0].platform_keys[0]: needs serial and public_key"},
 		{"wechatpay_v3", "{mchid: 1, serial_no: S, private_key: k, platform_keys: [{serial: P, public_key: nosuch}]}", "signing[0].platform_keys[0]"},
 		{"wechatpay_v3", "{mchid: 1, serial_no: S, private_key: k, platform_public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n', platform_serial: P}", "signing[0].platform_public_key"},
+		{"alipay_rsa2_callback", "{alipay_public_key: k}", "signing[0].app_id: required"},
+		{"alipay_rsa2_callback", "{app_id: '1'}", "signing[0].alipay_public_key: required"},
+		{"alipay_rsa2_callback", "{app_id: '1', alipay_public_key: nosuch}", "signing[0].alipay_public_key"},
+		{"alipay_rsa2_callback", "{app_id: '1', alipay_public_key: tk}", "is a Transit key"},
+		{"alipay_rsa2_callback", "{app_id: '1', alipay_public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'}", "signing[0].alipay_public_key"},
+		{"alipay_rsa2_callback", "{app_id: '1', alipay_public_key: k, private_key: k}", `unknown field "private_key"`},
 		{"aws_sigv4", "{access_key_id: A, secret_access_key: k, service: s}", "signing[0].region: required"},
 		{"aws_sigv4", "{access_key_id: A, secret_access_key: tk, region: r, service: s}", "is a Transit key"},
 		{"aws_sigv4", "{access_key_id: 'secret:zz', secret_access_key: k, region: r, service: s}", "signing[0].access_key_id"},
@@ -76,7 +82,7 @@ func TestBuildErrors(t *testing.T) {
 func TestCatalogComplete(t *testing.T) {
 	want := []string{"static", "simple", "token", "hmac", "rsa", "aes_cbc", "aes_gcm", "alipay_rsa2", "wechatpay_v3", "aws_sigv4", "rfc9421",
 		"tc3", "acs3", "aliyun_rpc", "baidu_bce", "huawei_apig", "volcengine", "amap", "baidu_map_sn",
-		"aws_sigv4_sdk", "alipay_rsa2_sdk", "wechatpay_v3_sdk", "wechatpay_v3_callback"}
+		"aws_sigv4_sdk", "alipay_rsa2_sdk", "wechatpay_v3_sdk", "wechatpay_v3_callback", "alipay_rsa2_callback"}
 	c := Builtins()
 	if len(c) != len(want) {
 		t.Fatalf("catalogue has %d schemes, want %d", len(c), len(want))

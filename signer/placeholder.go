@@ -64,4 +64,5 @@ func addPlaceholderSchemes(c Catalog) {
 // addCallbackSchemes registers the schemes that verify inbound provider callbacks.
 func addCallbackSchemes(c Catalog) {
 	c["wechatpay_v3_callback"] = newWechatPayV3Callback
+	c["alipay_rsa2_callback"] = newAlipayRSA2Callback
 }

@@ -22,7 +22,7 @@ type wechatParams struct {
 	MchID      textParam `json:"mchid"`       // literal or var:NAME
 	SerialNo   textParam `json:"serial_no"`   // the merchant certificate serial; literal or var:NAME
 	PrivateKey string    `json:"private_key"` // secret name (KV PEM or transit RSA key)
-	// Response verification, on when a platform key is set: platform_public_key with its
+	// Response verification (required): platform_public_key with its
 	// platform_serial, or platform_keys for a rotation, when WeChat Pay signs with either the
 	// old or the new platform key until every response uses the new one.
 	PlatformPublicKey string              `json:"platform_public_key"` // secret name, or the PEM itself
@@ -36,7 +36,7 @@ type wechatParams struct {
 type wechatStep struct {
 	p               wechatParams
 	mchid, serialNo string
-	platform        map[string]*publicKeySource // by serial; empty: responses are not verified
+	platform        map[string]*publicKeySource // by serial; never empty for wechatpay_v3
 	platformSerials []string                    // in config order, for errors
 	apiv3Ref        string
 }
@@ -70,6 +70,12 @@ func newWechatPayV3(b Build) (Step, error) {
 		s.apiv3Ref = b.Secrets[p.APIv3Key].String()
 	} else if p.APIv3Key != "" {
 		return nil, paramError(b, "apiv3_key", "set, but decrypt_resource is false")
+	}
+	// WeChat Pay signs every 2xx answer; without a platform key keygate would pass answers it
+	// cannot tell from forgeries (fail open), so the key is required, not optional.
+	if len(s.platform) == 0 {
+		return nil, paramError(b, "platform_public_key",
+			"required (with platform_serial), or platform_keys: WeChat Pay's platform keys, which verify every 2xx response")
 	}
 	return s, nil
 }
@@ -111,7 +117,7 @@ func (s *wechatStep) compilePlatformKeys(b Build) error {
 }
 
 func (s *wechatStep) Needs() Needs {
-	return Needs{RequestBody: true, ResponseBody: len(s.platform) > 0 || s.p.DecryptResource}
+	return Needs{RequestBody: true, ResponseBody: true}
 }
 
 func (s *wechatStep) SignRequest(ctx context.Context, x *Exchange) error {

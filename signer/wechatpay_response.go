@@ -28,10 +28,9 @@ func (s *wechatStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 	if resp == nil || resp.Status < 200 || resp.Status > 299 {
 		return nil
 	}
-	if len(s.platform) > 0 {
-		if err := s.verify(ctx, x); err != nil {
-			return err
-		}
+	// Config requires a platform key; an empty set here still refuses (verify finds no key).
+	if err := s.verify(ctx, x); err != nil {
+		return err
 	}
 	if s.p.DecryptResource {
 		return s.decryptResource(ctx, x)

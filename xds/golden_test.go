@@ -21,11 +21,13 @@ func goldenInputs(t *testing.T) map[string]string {
 	t.Helper()
 	inputs := map[string]string{}
 	for prefix, glob := range map[string]string{
-		"":                  "testdata/configs/*.yaml",
-		"examples-":         "../examples/*.yaml",
-		"examples-vectors-": "../examples/vectors/*.yaml",
-		"examples-dev-":     "../examples/dev/*.yaml",
-		"deploy-":           "../deploy/*.yaml",
+		"":                    "testdata/configs/*.yaml",
+		"examples-":           "../examples/*.yaml",
+		"examples-vectors-":   "../examples/vectors/*.yaml",
+		"examples-dev-":       "../examples/dev/*.yaml",
+		"examples-callbacks-": "../examples/callbacks/*.yaml",
+		"examples-sdks-":      "../examples/sdks/*.yaml",
+		"deploy-":             "../deploy/*.yaml",
 	} {
 		files, err := filepath.Glob(glob)
 		if err != nil {

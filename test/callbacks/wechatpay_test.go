@@ -63,6 +63,9 @@ func (p platform) publicPEM(t *testing.T) string {
 // service is the merchant's own notify endpoint: it records what reaches it and answers as
 // WeChat Pay's documentation says a merchant answers.
 type service struct {
+	// reply and replyType are the merchant's answer; WeChat Pay's when empty.
+	reply, replyType string
+
 	mu  sync.Mutex
 	got []delivered
 }
@@ -77,8 +80,13 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.got = append(s.got, delivered{r.Header.Clone(), b})
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"code":"SUCCESS","message":"成功"}`)
+	if s.reply == "" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"code":"SUCCESS","message":"成功"}`)
+		return
+	}
+	w.Header().Set("Content-Type", s.replyType)
+	_, _ = io.WriteString(w, s.reply)
 }
 
 func (s *service) deliveries() []delivered {

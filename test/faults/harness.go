@@ -19,6 +19,9 @@ import (
 // depends on a value written in the source.
 type Secrets struct {
 	APIKey, ClientSecret, AESKey, AESIV, Plaintext string
+	// APIv3Key decrypts WeChat Pay callbacks; AWSSecret is the real AWS secret access key the
+	// placeholder provider re-signs with (callback_faults.go, placeholder_faults.go).
+	APIv3Key, AWSSecret string
 }
 
 // NewSecrets makes random ones.
@@ -26,6 +29,7 @@ func NewSecrets() Secrets {
 	return Secrets{
 		APIKey: "fk-api-" + randomText(20), ClientSecret: "fk-client-" + randomText(20),
 		AESKey: randomText(16), AESIV: randomText(16), Plaintext: "PLAINTEXT-" + randomText(16),
+		APIv3Key: randomText(32), AWSSecret: "fk-aws-" + randomText(33),
 	}
 }
 
@@ -42,7 +46,9 @@ func randomText(n int) string {
 
 func (s Secrets) keysYAML() string {
 	return "secret/faults/static:\n  api_key: " + s.APIKey + "\n  aes_key: " + s.AESKey + "\n  aes_iv: " + s.AESIV +
-		"\nsecret/faults/oauth:\n  client_secret: " + s.ClientSecret + "\n"
+		"\nsecret/faults/oauth:\n  client_secret: " + s.ClientSecret +
+		"\nsecret/faults/wechatpay:\n  apiv3_key: " + s.APIv3Key +
+		"\nsecret/faults/aws:\n  secret_access_key: " + s.AWSSecret + "\n"
 }
 
 // providersYAML are the providers every fault config holds: a static key with an encrypted
@@ -116,6 +122,8 @@ type setup struct {
 	routeTimeout string // upstream.timeout; default 2s
 	upstream     *upstream
 	issuer       *issuer
+	// providers are appended to providersYAML's list (callback and placeholder providers).
+	providers string
 }
 
 func configYAML(s Secrets, st setup) string {
@@ -133,7 +141,7 @@ func configYAML(s Secrets, st setup) string {
 	if st.issuer != nil {
 		tokenURL = st.issuer.URL()
 	}
-	cfg := ks + "\nlimits: {max_body_bytes: " + strconv.FormatInt(st.maxBody, 10) + "}\n" + providersYAML
+	cfg := ks + "\nlimits: {max_body_bytes: " + strconv.FormatInt(st.maxBody, 10) + "}\n" + providersYAML + st.providers
 	return strings.NewReplacer("UPSTREAM", st.upstream.URL(), "TOKENURL", tokenURL,
 		"ROUTETIMEOUT", st.routeTimeout).Replace(cfg)
 }
@@ -201,6 +209,11 @@ func (c *caller) send(host, body string) int {
 	}
 	req.Host = host
 	req.Header.Set("Content-Type", "application/json")
+	return c.do(req)
+}
+
+// do sends req (made for c.egress) and tallies the answer.
+func (c *caller) do(req *http.Request) int {
 	if c.tenantKey != "" {
 		req.Header.Set(tenancy.TenantKeyHeader, c.tenantKey)
 	}

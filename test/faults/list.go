@@ -29,5 +29,10 @@ func allFaults() []fault {
 		{"admin connection flood (300 idle, one peer)", "/readyz 200; signed requests 200 (p99 noted)", adminConnectionFlood},
 		{"unauthenticated audit flood (3,000)", "tenant events intact; 401/429", unauthenticatedAuditFlood},
 		{"20,000 idle ext_proc streams", "beyond 4,096 refused; memory bounded; then 200", idleExtProcStreams},
+		{"forged callback (WeChat Pay, Alipay)", "401 FAIL/failure; 0 delivered", forgedCallback},
+		{"replayed callback", "200 once, then 403; 1 delivered", replayedCallback},
+		{"callback with an expired timestamp", "401; 0 delivered", expiredCallback},
+		{"callback with a wrong platform serial", "401; 0 delivered", wrongSerialCallback},
+		{"real credential sent by a service (aws_sigv4_sdk)", "403 (placeholder); 0 re-signed", realCredentialSent},
 	}
 }

@@ -104,6 +104,19 @@ func StartEgress(t *testing.T, f *config.File, extProcAddr string, log *slog.Log
 // as DNS would give Envoy for a Service name (listen.ext_proc_advertise).
 func startEgressTo(t *testing.T, f *config.File, extProcAddrs []string, log *slog.Logger) string {
 	t.Helper()
+	return startListener(t, f, extProcAddrs, "", log)
+}
+
+// startIngress is StartEgress for the callback listener (docs/callbacks.md): the emulator
+// takes xDS's ingress listener, as the Envoy the internet reaches would.
+func startIngress(t *testing.T, f *config.File, extProcAddr string, log *slog.Logger) string {
+	t.Helper()
+	return startListener(t, f, []string{extProcAddr}, xds.IngressListenerName, log)
+}
+
+// startListener runs an emulator over ADS for one listener ("" the first: the egress).
+func startListener(t *testing.T, f *config.File, extProcAddrs []string, listener string, log *slog.Logger) string {
+	t.Helper()
 	extProcAddr := extProcAddrs[0]
 	xl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -124,7 +137,7 @@ func startEgressTo(t *testing.T, f *config.File, extProcAddrs []string, log *slo
 		t.Fatal(err)
 	}
 	subCtx, stop := context.WithCancel(context.Background())
-	ac := emu.ADSConfig{NodeID: "faults-egress", NodeCluster: "faults"}
+	ac := emu.ADSConfig{NodeID: "faults-egress", NodeCluster: "faults", ListenerName: listener}
 	if len(extProcAddrs) > 1 {
 		ac.Resolve = func(name string, _ *clusterv3.Cluster) ([]string, *tls.Config) {
 			if name == xds.DefaultExtProcClusterName {

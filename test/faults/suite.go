@@ -29,8 +29,13 @@ type Result struct {
 	CallerStatuses  map[string]int `json:"caller_statuses"`
 	ReachedUpstream int64          `json:"reached_upstream"`
 	UnsignedLeaks   int64          `json:"unsigned_leaks"`
-	Passed          bool           `json:"passed"`
-	Notes           []string       `json:"notes,omitempty"`
+	// ForgedDelivered counts callbacks that failed verification (forged, replayed, stale, of
+	// an unknown serial) yet reached the service; RealCredentialResigned counts requests a
+	// service signed with a real credential that keygate re-signed and sent. Both must be 0.
+	ForgedDelivered        int64    `json:"forged_callbacks_delivered"`
+	RealCredentialResigned int64    `json:"real_credential_resigned"`
+	Passed                 bool     `json:"passed"`
+	Notes                  []string `json:"notes,omitempty"`
 }
 
 // Options configure a run.
@@ -96,7 +101,14 @@ func Run(t *testing.T, opts Options) []Result {
 			res.Sent, res.CallerStatuses = r.caller.snapshot()
 			for _, u := range r.ups {
 				res.ReachedUpstream += u.reached.Load()
-				res.UnsignedLeaks += u.leaks.Load()
+				switch u.guards {
+				case guardCallback:
+					res.ForgedDelivered += u.leaks.Load()
+				case guardPlaceholder:
+					res.RealCredentialResigned += u.leaks.Load()
+				default:
+					res.UnsignedLeaks += u.leaks.Load()
+				}
 			}
 			for _, b := range r.caller.errorBodies() {
 				if found, i := set.Find(b); found {
@@ -109,8 +121,14 @@ func Run(t *testing.T, opts Options) []Result {
 			if res.UnsignedLeaks != 0 {
 				t.Errorf("%d unsigned or plaintext requests reached the upstream", res.UnsignedLeaks)
 			}
-			t.Logf("sent %d; callers got %v; reached upstream %d; leaks %d", res.Sent,
-				res.CallerStatuses, res.ReachedUpstream, res.UnsignedLeaks)
+			if res.ForgedDelivered != 0 {
+				t.Errorf("%d callbacks that fail verification reached the service", res.ForgedDelivered)
+			}
+			if res.RealCredentialResigned != 0 {
+				t.Errorf("%d requests signed with a real credential were re-signed and sent", res.RealCredentialResigned)
+			}
+			t.Logf("sent %d; callers got %v; reached upstream %d; leaks %d; forged delivered %d; real credential re-signed %d",
+				res.Sent, res.CallerStatuses, res.ReachedUpstream, res.UnsignedLeaks, res.ForgedDelivered, res.RealCredentialResigned)
 			for _, n := range r.notes {
 				t.Logf("note: %s", n)
 			}
@@ -125,17 +143,23 @@ func Run(t *testing.T, opts Options) []Result {
 	return results
 }
 
-// Print writes the table and the total leak count.
+// Print writes the table and the totals; it returns the sum of every breach (unsigned or
+// plaintext requests, forged callbacks delivered, real credentials re-signed), which must be 0.
 func Print(w io.Writer, results []Result) int64 {
-	var total int64
-	fmt.Fprintf(w, "\n%-36s %-36s %5s  %-24s %8s %6s %s\n", "fault", "expected", "sent", "caller statuses", "upstream", "leaks", "passed")
+	var unsigned, forged, resigned int64
+	fmt.Fprintf(w, "\n%-44s %-36s %5s  %-24s %8s %6s %6s %8s %s\n", "fault", "expected", "sent", "caller statuses", "upstream",
+		"leaks", "forged", "realcred", "passed")
 	for _, r := range results {
-		total += r.UnsignedLeaks
-		fmt.Fprintf(w, "%-36s %-36s %5d  %-24s %8d %6d %v\n", r.Fault, r.Want, r.Sent,
-			statusText(r.CallerStatuses), r.ReachedUpstream, r.UnsignedLeaks, r.Passed)
+		unsigned += r.UnsignedLeaks
+		forged += r.ForgedDelivered
+		resigned += r.RealCredentialResigned
+		fmt.Fprintf(w, "%-44s %-36s %5d  %-24s %8d %6d %6d %8d %v\n", r.Fault, r.Want, r.Sent,
+			statusText(r.CallerStatuses), r.ReachedUpstream, r.UnsignedLeaks, r.ForgedDelivered, r.RealCredentialResigned, r.Passed)
 	}
-	fmt.Fprintf(w, "unsigned or plaintext requests that reached any upstream: %d\n", total)
-	return total
+	fmt.Fprintf(w, "unsigned or plaintext requests that reached any upstream: %d\n", unsigned)
+	fmt.Fprintf(w, "forged, replayed or stale callbacks delivered to a service: %d\n", forged)
+	fmt.Fprintf(w, "re-signed requests that carried a real credential: %d\n", resigned)
+	return unsigned + forged + resigned
 }
 
 // WriteJSON writes the table as JSON to path.
@@ -163,5 +187,6 @@ func statusText(m map[string]int) string {
 // Values are the run's secrets as secret.Values (for a redact.Set).
 func (s Secrets) Values() []secret.Value {
 	return []secret.Value{secret.FromString(s.APIKey), secret.FromString(s.ClientSecret),
-		secret.FromString(s.AESKey), secret.FromString(s.AESIV)}
+		secret.FromString(s.AESKey), secret.FromString(s.AESIV), secret.FromString(s.APIv3Key),
+		secret.FromString(s.AWSSecret)}
 }

@@ -21,6 +21,10 @@ type upstream struct {
 	credential func(*http.Request) credential // what the request carries
 	plaintext  []string                       // must never appear in a body
 	delay      time.Duration
+	// guards names what a leak at this upstream is: "" an unsigned or plaintext request,
+	// guardCallback a callback that failed verification reached the service,
+	// guardPlaceholder a request a service signed with a real credential was re-signed.
+	guards string
 
 	reached, leaks, rejected atomic.Int64
 }
@@ -46,6 +50,7 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 			leak = true
 		}
 	}
+	r.Body = io.NopCloser(bytes.NewReader(body)) // the credential check may read it again
 	c := u.credential(r)
 	status := http.StatusOK
 	switch {
@@ -70,6 +75,11 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(`{"ok":true}`))
 }
+
+const (
+	guardCallback    = "callback"
+	guardPlaceholder = "placeholder"
+)
 
 func constantEqual(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 

@@ -22,7 +22,7 @@ func TestNoSecretInFaultSuite(t *testing.T) {
 		bodies = append(bodies, b)
 		mu.Unlock()
 	}})
-	s := newScanner(secrets.APIKey, secrets.ClientSecret, secrets.AESKey, secrets.AESIV)
+	s := newScanner(secrets.APIKey, secrets.ClientSecret, secrets.AESKey, secrets.AESIV, secrets.APIv3Key, secrets.AWSSecret)
 	s.check(t, "the fault suite's logs", logs.Bytes())
 	for i, b := range bodies {
 		s.check(t, "caller error body "+itoa(i), b)
