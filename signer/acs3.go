@@ -51,15 +51,8 @@ func (s *acs3Step) SignRequest(ctx context.Context, x *Exchange) error {
 	r.Header.Set("X-Acs-Content-Sha256", payload)
 	setIfAbsent(r, "X-Acs-Action", s.p.Action)
 	setIfAbsent(r, "X-Acs-Version", s.p.Version)
-	if s.p.SecurityToken != "" {
-		tok, err := x.Keys.Secret(ctx, x, s.p.SecurityToken)
-		if err != nil {
-			return err
-		}
-		if err := setHeader(r, "X-Acs-Security-Token", string(tok.Reveal())); err != nil {
-			return err
-		}
-		x.MarkSensitive(string(tok.Reveal()))
+	if err := setSessionToken(ctx, x, s.p.SecurityToken, "X-Acs-Security-Token"); err != nil {
+		return err
 	}
 	uri, err := rfc3986Path(r)
 	if err != nil {

@@ -62,15 +62,8 @@ func (s *baiduBCEStep) SignRequest(ctx context.Context, x *Exchange) error {
 	r := x.Request
 	date := x.Clock.Now().UTC().Format("2006-01-02T15:04:05Z")
 	r.Header.Set("X-Bce-Date", date)
-	if s.p.SecurityToken != "" {
-		tok, err := x.Keys.Secret(ctx, x, s.p.SecurityToken)
-		if err != nil {
-			return err
-		}
-		if err := setHeader(r, "X-Bce-Security-Token", string(tok.Reveal())); err != nil {
-			return err
-		}
-		x.MarkSensitive(string(tok.Reveal()))
+	if err := setSessionToken(ctx, x, s.p.SecurityToken, "X-Bce-Security-Token"); err != nil {
+		return err
 	}
 	uri, err := rfc3986Path(r)
 	if err != nil {

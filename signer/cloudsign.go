@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -254,4 +255,21 @@ func (k accessKey) build(b Build) (plainValue, error) {
 		}
 	}
 	return id, nil
+}
+
+// setSessionToken sends the optional session (STS) token named by secret in header, and marks
+// it sensitive: it leaves in the clear, but no reply, log or script reader may show it.
+func setSessionToken(ctx context.Context, x *Exchange, secret, header string) error {
+	if secret == "" {
+		return nil
+	}
+	tok, err := x.Keys.Secret(ctx, x, secret)
+	if err != nil {
+		return err
+	}
+	if err := setHeader(x.Request, header, string(tok.Reveal())); err != nil {
+		return err
+	}
+	x.MarkSensitive(string(tok.Reveal()))
+	return nil
 }

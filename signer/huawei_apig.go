@@ -50,15 +50,8 @@ func (s *huaweiAPIGStep) SignRequest(ctx context.Context, x *Exchange) error {
 	r := x.Request
 	date := x.Clock.Now().UTC().Format(amzDateFormat)
 	r.Header.Set("X-Sdk-Date", date)
-	if s.p.SecurityToken != "" {
-		tok, err := x.Keys.Secret(ctx, x, s.p.SecurityToken)
-		if err != nil {
-			return err
-		}
-		if err := setHeader(r, "X-Security-Token", string(tok.Reveal())); err != nil {
-			return err
-		}
-		x.MarkSensitive(string(tok.Reveal()))
+	if err := setSessionToken(ctx, x, s.p.SecurityToken, "X-Security-Token"); err != nil {
+		return err
 	}
 	uri, err := huaweiCanonicalURI(r.PathOnly())
 	if err != nil {

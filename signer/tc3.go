@@ -56,15 +56,8 @@ func (s *tc3Step) SignRequest(ctx context.Context, x *Exchange) error {
 	setIfAbsent(r, "X-TC-Action", s.p.Action)
 	setIfAbsent(r, "X-TC-Version", s.p.Version)
 	setIfAbsent(r, "X-TC-Region", s.p.Region)
-	if s.p.Token != "" {
-		tok, err := x.Keys.Secret(ctx, x, s.p.Token)
-		if err != nil {
-			return err
-		}
-		if err := setHeader(r, "X-TC-Token", string(tok.Reveal())); err != nil {
-			return err
-		}
-		x.MarkSensitive(string(tok.Reveal()))
+	if err := setSessionToken(ctx, x, s.p.Token, "X-TC-Token"); err != nil {
+		return err
 	}
 	if r.Header.Get("Content-Type") == "" {
 		return failure.New(failure.BadRequest, "sign", "tc3 signs Content-Type and the request has none")

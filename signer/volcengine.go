@@ -54,15 +54,8 @@ func (s *volcengineStep) SignRequest(ctx context.Context, x *Exchange) error {
 	r.Header.Set("X-Date", xdate)
 	payload := sha256Hex(r.Body())
 	r.Header.Set("X-Content-Sha256", payload)
-	if s.p.SessionToken != "" {
-		tok, err := x.Keys.Secret(ctx, x, s.p.SessionToken)
-		if err != nil {
-			return err
-		}
-		if err := setHeader(r, "X-Security-Token", string(tok.Reveal())); err != nil {
-			return err
-		}
-		x.MarkSensitive(string(tok.Reveal()))
+	if err := setSessionToken(ctx, x, s.p.SessionToken, "X-Security-Token"); err != nil {
+		return err
 	}
 	uri, err := rfc3986Path(r)
 	if err != nil {
