@@ -38,7 +38,7 @@ type ruleTestFile struct {
 }
 
 type ruleTestGroup struct {
-	Name        string `yaml:"name"`
+	Name        string         `yaml:"name"`
 	Interval    model.Duration `yaml:"interval"`
 	InputSeries []struct {
 		Series string `yaml:"series"`
