@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/secret"
@@ -41,6 +42,36 @@ type Token struct {
 
 // HashToken is the stored form of an API token: "sha256:<hex>".
 func HashToken(token secret.Value) string { return config.Hash(token.Reveal()) }
+
+// TokenSet is the static tokens the API accepts. Replace swaps the whole set at once while the
+// API serves (admin.tokens_file re-read): a request sees the old set or the new one.
+type TokenSet struct{ p atomic.Pointer[[]storedToken] }
+
+// NewTokenSet compiles tokens; an invalid one is an error naming it, never skipped.
+func NewTokenSet(tokens []Token) (*TokenSet, error) {
+	s := &TokenSet{}
+	return s, s.Replace(tokens)
+}
+
+// Replace makes tokens the accepted set, or changes nothing and says which token is invalid.
+func (s *TokenSet) Replace(tokens []Token) error {
+	st, err := compileTokens(tokens)
+	if err != nil {
+		return err
+	}
+	s.p.Store(&st)
+	return nil
+}
+
+// Len is how many tokens the set accepts.
+func (s *TokenSet) Len() int { return len(s.load()) }
+
+func (s *TokenSet) load() []storedToken {
+	if p := s.p.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 type storedToken struct {
 	hash [sha256.Size]byte
@@ -78,7 +109,7 @@ func (s *server) authenticate(r *http.Request) (Principal, bool) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, false
 	}
-	if p, ok := matchStatic(s.tokens, tok); ok {
+	if p, ok := matchStatic(s.tokens.load(), tok); ok {
 		return p, true
 	}
 	if s.opts.JWT == nil || !looksLikeJWT(tok) {

@@ -192,7 +192,7 @@ func TestRouteWithoutPermissionIsRefused(t *testing.T) {
 	ran := false
 	s := &server{opts: Options{Configs: nil}}
 	s.opts.defaults()
-	st, err := compileTokens([]Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}})
+	st, err := NewTokenSet([]Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}})
 	if err != nil {
 		t.Fatal(err)
 	}
