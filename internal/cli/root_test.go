@@ -192,3 +192,50 @@ func TestCheckAdminTokensFile(t *testing.T) {
 		t.Fatalf("a valid tokens file: %+v", rep)
 	}
 }
+
+// TestCompletesVersionNumbers: config show|diff|rollback complete the stored version numbers,
+// newest first, with their messages; diff completes a second one; a state folder that does not
+// exist completes nothing and is not created.
+func TestCompletesVersionNumbers(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	ok, err := os.ReadFile("testdata/check/ok.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := os.ReadFile("testdata/check/keys.yaml")
+	for i, msg := range []string{"first", "second\tline"} {
+		dir := t.TempDir()
+		_ = os.WriteFile(filepath.Join(dir, "keys.yaml"), keys, 0o600)
+		p := filepath.Join(dir, "keygate.yaml")
+		if err := os.WriteFile(p, append(ok, []byte(strings.Repeat("# edit\n", i))...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runMain(t, "config", "--state-dir", state, "apply", p, "-m", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"show", ""}, {"rollback", ""}, {"diff", ""}, {"diff", "1", ""}} {
+		out, err := runMain(t, append([]string{"__complete", "config", "--state-dir", state}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(out, "\n")
+		if len(lines) < 3 || !strings.HasPrefix(lines[0], "2\t") || !strings.HasPrefix(lines[1], "1\tfirst") {
+			t.Errorf("complete config %v: %q", args, out)
+		}
+		if strings.Count(lines[0], "\t") != 1 {
+			t.Errorf("a message's tab breaks the completion line: %q", lines[0])
+		}
+	}
+	out, err := runMain(t, "__complete", "config", "--state-dir", state, "show", "1", "")
+	if err != nil || strings.Contains(out, "1\t") {
+		t.Errorf("show takes one version; completed a second: %q %v", out, err)
+	}
+	missing := filepath.Join(t.TempDir(), "nowhere")
+	if out, _ := runMain(t, "__complete", "config", "--state-dir", missing, "show", ""); strings.Contains(out, "\t") {
+		t.Errorf("completion from a missing state dir: %q", out)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("completing created the state dir: %v", err)
+	}
+}
