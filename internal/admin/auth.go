@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -93,6 +94,10 @@ func compileTokens(tokens []Token) ([]storedToken, error) {
 			}
 		default:
 			return nil, fmt.Errorf("admin token %d (%s): unknown role %q", i, t.Principal.Name, t.Principal.Role)
+		}
+		if j := slices.IndexFunc(out, func(o storedToken) bool { return o.hash == h }); j >= 0 {
+			// One token, two principals: which one acts would depend on the order of lines.
+			return nil, fmt.Errorf("admin token %d (%s): the same token as admin token %d (%s)", i, t.Principal.Name, j, out[j].p.Name)
 		}
 		out = append(out, storedToken{hash: h, p: t.Principal})
 	}

@@ -20,8 +20,13 @@ const adminTokensHint = "keygate admin token create prints a token and the hash 
 // list): a known role, a tenant for the tenant roles, a sha256 hash.
 func validateAdminTokens(path string, tokens []AdminToken) []error {
 	var errs []error
+	seen := map[string]int{}
 	for i, t := range tokens {
 		p := fmt.Sprintf("%s[%d]", path, i)
+		if j, dup := seen[strings.ToLower(t.Hash)]; dup && t.Hash != "" {
+			errs = append(errs, Hinted(p+".hash", "make one token per principal", "the same token as %s[%d]", path, j))
+		}
+		seen[strings.ToLower(t.Hash)] = i
 		if t.Name == "" {
 			errs = append(errs, Hinted(p+".name", "the name appears in the audit log as the actor", "required"))
 		}

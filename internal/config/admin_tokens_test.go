@@ -26,6 +26,7 @@ func TestParseAdminTokens(t *testing.T) {
 		{"tenant role without tenant", "tokens:\n  - {name: ci, role: tenant_admin, hash: \"" + hash + "\"}\n", "tokens[0].tenant: required for role tenant_admin"},
 		{"no name", "tokens:\n  - {role: gateway_admin, hash: \"" + hash + "\"}\n", "tokens[0].name: required"},
 		{"the token instead of its hash", "tokens:\n  - {name: ci, role: gateway_admin, hash: " + pasted + "}\n", "tokens[0].hash: want sha256:<64 hex digits>; keygate admin token create prints"},
+		{"one token twice", "tokens:\n  - {name: a, role: gateway_admin, hash: \"" + hash + "\"}\n  - {name: b, role: gateway_admin, hash: \"" + hash + "\"}\n", "tokens[1].hash: the same token as tokens[0]"},
 		{"the token as the role", "tokens:\n  - {name: ci, role: " + pasted + ", hash: \"" + hash + "\"}\n", "tokens[0].role: the string value (not shown)"},
 	} {
 		_, err := ParseAdminTokens([]byte(c.file))

@@ -116,6 +116,16 @@ func TestServeAdminTokensFile(t *testing.T) {
 		t.Errorf("after a refused file, the previous file token: %d", st)
 	}
 
+	// The config's token again in the file, as another principal: refused, ops2 stays.
+	writeTokens("tokens:\n" + tokenLine("ops2", "gateway_admin", ops2Tok) + tokenLine("cfg-twin", "gateway_admin", cfgTok))
+	until("the duplicate refused", func() bool {
+		_, m := get(t, "http://"+d.addrs.Admin+"/metrics")
+		return strings.Contains(m, `keygate_config_apply_failures_total{source="admin_tokens_file"} 2`)
+	})
+	if st, body := whoami(cfgTok); st != http.StatusOK || !strings.Contains(body, `"cfg"`) {
+		t.Errorf("the config's token after a file naming it again: %d %s", st, body)
+	}
+
 	// Every file token revoked: an empty list is valid; the config's tokens remain.
 	writeTokens("tokens: []\n")
 	until("the file tokens revoked", func() bool { st, _ := whoami(ops2Tok); return st == http.StatusUnauthorized })
