@@ -9,7 +9,7 @@ import (
 // path, line and fix, and never echoes what may be a token.
 func TestParseAdminTokens(t *testing.T) {
 	const hash = "sha256:c22dcd6b1c1920dd41836a35bb98e8f4ae7741db1ce4f93373b89dc418d3a073"
-	got, err := ParseAdminTokens([]byte("tokens:\n  - name: ci\n    role: gateway_admin\n    hash: " + hash + "\n  - {name: dev, role: tenant_developer, tenant: acme, hash: \"" + hash + "\"}\n"))
+	got, err := ParseAdminTokens([]byte("tokens:\n  - name: ci\n    role: gateway_admin\n    hash: " + hash + "\n  - {name: dev, role: tenant_developer, tenant: acme, hash: \"" + Hash([]byte("another")) + "\"}\n"))
 	if err != nil || len(got) != 2 || got[1].Tenant != "acme" {
 		t.Fatalf("valid file: %v %+v", err, got)
 	}
