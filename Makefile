@@ -6,7 +6,7 @@ PKGS    ?= ./...
 # path of VAULT_BIN if set, else builds Vault once from source into ~/.cache/keygate.
 VAULT    = $(shell scripts/vault-build.sh)
 
-.PHONY: all build dev test test-deploy test-short vault lint bench docs-figures faults fuzz mutate compose-check clean
+.PHONY: all build image dev test test-deploy test-short vault lint bench docs-figures faults fuzz mutate compose-check clean
 
 all: build
 
@@ -17,6 +17,10 @@ LDFLAGS  = -X github.com/keygate/keygate/internal/cli.Version=$(VERSION) -X gith
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/keygate
+
+# The container image, stamped like `make build` (Dockerfile: ARG VERSION, COMMIT; OCI labels).
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t keygate:$(VERSION) .
 
 dev:
 	$(GO) run ./cmd/keygate dev

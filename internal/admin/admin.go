@@ -55,10 +55,13 @@ type Readiness func(ctx context.Context) error
 
 // Options configure the API. Only Tokens and Configs are required.
 type Options struct {
-	Tokens  []Token
-	JWT     JWTVerifier // nil: static tokens only
-	Configs Configs
-	Secrets SecretWriter // nil: secret writes answer 501
+	Tokens []Token
+	// TokenSet, when set, is used instead of Tokens: a set the caller replaces while the API
+	// serves (admin.tokens_file).
+	TokenSet *TokenSet
+	JWT      JWTVerifier // nil: static tokens only
+	Configs  Configs
+	Secrets  SecretWriter // nil: secret writes answer 501
 	// SecretMount and SecretPrefix place tenant secrets: PUT /v1/tenants/T/secrets/NAME writes
 	// MOUNT/PREFIX/T/NAME. Defaults "secret" and "keygate/tenants".
 	SecretMount  string
@@ -98,7 +101,7 @@ func (o *Options) defaults() {
 
 type server struct {
 	opts   Options
-	tokens []storedToken
+	tokens *TokenSet
 	guard  *guard // failed logins and unauthenticated floods
 }
 
@@ -112,14 +115,17 @@ func ValidateTokens(tokens []Token) error {
 // New returns the API handler.
 func New(opts Options) http.Handler {
 	opts.defaults()
-	var tokens []storedToken
-	for _, t := range opts.Tokens {
-		st, err := compileTokens([]Token{t})
-		if err != nil {
-			opts.Logger.Error("admin token ignored", "err", err)
-			continue
+	tokens := opts.TokenSet
+	if tokens == nil {
+		var valid []Token
+		for _, t := range opts.Tokens {
+			if _, err := compileTokens([]Token{t}); err != nil {
+				opts.Logger.Error("admin token ignored", "err", err)
+				continue
+			}
+			valid = append(valid, t)
 		}
-		tokens = append(tokens, st...)
+		tokens, _ = NewTokenSet(valid) // every one compiled above
 	}
 	s := &server{opts: opts, tokens: tokens, guard: newGuard()}
 	mux := http.NewServeMux()

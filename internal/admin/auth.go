@@ -5,7 +5,9 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/secret"
@@ -42,6 +44,36 @@ type Token struct {
 // HashToken is the stored form of an API token: "sha256:<hex>".
 func HashToken(token secret.Value) string { return config.Hash(token.Reveal()) }
 
+// TokenSet is the static tokens the API accepts. Replace swaps the whole set at once while the
+// API serves (admin.tokens_file re-read): a request sees the old set or the new one.
+type TokenSet struct{ p atomic.Pointer[[]storedToken] }
+
+// NewTokenSet compiles tokens; an invalid one is an error naming it, never skipped.
+func NewTokenSet(tokens []Token) (*TokenSet, error) {
+	s := &TokenSet{}
+	return s, s.Replace(tokens)
+}
+
+// Replace makes tokens the accepted set, or changes nothing and says which token is invalid.
+func (s *TokenSet) Replace(tokens []Token) error {
+	st, err := compileTokens(tokens)
+	if err != nil {
+		return err
+	}
+	s.p.Store(&st)
+	return nil
+}
+
+// Len is how many tokens the set accepts.
+func (s *TokenSet) Len() int { return len(s.load()) }
+
+func (s *TokenSet) load() []storedToken {
+	if p := s.p.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 type storedToken struct {
 	hash [sha256.Size]byte
 	p    Principal
@@ -63,6 +95,10 @@ func compileTokens(tokens []Token) ([]storedToken, error) {
 		default:
 			return nil, fmt.Errorf("admin token %d (%s): unknown role %q", i, t.Principal.Name, t.Principal.Role)
 		}
+		if j := slices.IndexFunc(out, func(o storedToken) bool { return o.hash == h }); j >= 0 {
+			// One token, two principals: which one acts would depend on the order of lines.
+			return nil, fmt.Errorf("admin token %d (%s): the same token as admin token %d (%s)", i, t.Principal.Name, j, out[j].p.Name)
+		}
 		out = append(out, storedToken{hash: h, p: t.Principal})
 	}
 	return out, nil
@@ -78,7 +114,7 @@ func (s *server) authenticate(r *http.Request) (Principal, bool) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		return Principal{}, false
 	}
-	if p, ok := matchStatic(s.tokens, tok); ok {
+	if p, ok := matchStatic(s.tokens.load(), tok); ok {
 		return p, true
 	}
 	if s.opts.JWT == nil || !looksLikeJWT(tok) {

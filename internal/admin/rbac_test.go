@@ -192,7 +192,7 @@ func TestRouteWithoutPermissionIsRefused(t *testing.T) {
 	ran := false
 	s := &server{opts: Options{Configs: nil}}
 	s.opts.defaults()
-	st, err := compileTokens([]Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}})
+	st, err := NewTokenSet([]Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,5 +208,23 @@ func TestRouteWithoutPermissionIsRefused(t *testing.T) {
 	mux.ServeHTTP(w, req)
 	if w.Code != http.StatusForbidden || ran {
 		t.Fatalf("a route without a permission answered %d (handler ran: %v): %s", w.Code, ran, w.Body)
+	}
+}
+
+// TestTokenSetRefusesOneTokenTwice: the same token under two principals is refused, so which
+// principal acts never depends on the order of lines (config and tokens file together).
+func TestTokenSetRefusesOneTokenTwice(t *testing.T) {
+	h := HashToken(secret.FromString(rootToken))
+	_, err := NewTokenSet([]Token{{Hash: h, Principal: Principal{Name: "a", Role: RoleTenantDeveloper, Tenant: "acme"}},
+		{Hash: h, Principal: Principal{Name: "b", Role: RoleGatewayAdmin}}})
+	if err == nil || !strings.Contains(err.Error(), "the same token as admin token 0 (a)") {
+		t.Fatalf("duplicate token: %v", err)
+	}
+	s, err := NewTokenSet([]Token{{Hash: h, Principal: Principal{Name: "a", Role: RoleGatewayAdmin}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Replace([]Token{{Hash: h, Principal: Principal{Name: "a", Role: RoleGatewayAdmin}}, {Hash: h, Principal: Principal{Name: "b", Role: RoleGatewayAdmin}}}); err == nil || s.Len() != 1 {
+		t.Errorf("Replace with a duplicate: %v, %d tokens", err, s.Len())
 	}
 }

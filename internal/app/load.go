@@ -115,6 +115,7 @@ func resolvePaths(f *config.File, dir string) {
 		abs(&t.KeyFile)
 		abs(&t.ClientCAFile)
 	}
+	abs(&f.Admin.TokensFile)
 	if f.Admin.JWT != nil {
 		abs(&f.Admin.JWT.JWKSFile)
 	}

@@ -158,6 +158,13 @@ func runCheck(ctx context.Context, file string, resolve bool) CheckReport {
 		rep.Problems = problems(err, data)
 		return rep
 	}
+	if f.Admin.TokensFile != "" {
+		// serve refuses to start on a tokens file it cannot read or parse.
+		if _, _, err := config.ReadAdminTokensFile(f.Admin.TokensFile); err != nil {
+			rep.Problems = problems(err, data)
+			return rep
+		}
+	}
 	var resolveErrs []error
 	resolveErrs, rep.Notes = resolveRefs(ctx, f, a, resolve, keysFile)
 	if len(resolveErrs) > 0 {

@@ -77,6 +77,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newCheckCmd(),
 		NewConfigCommand(compileOffline, nil),
 		newAdminCmd(),
+		newHealthcheckCmd(),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

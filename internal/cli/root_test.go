@@ -146,3 +146,96 @@ func TestOutputJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAdminTokensFile: check reads admin.tokens_file as serve does: a broken one is a
+// problem at admin.tokens_file (its line in the config) naming the file's line and field.
+func TestCheckAdminTokensFile(t *testing.T) {
+	dir := t.TempDir()
+	ok, err := os.ReadFile("testdata/check/ok.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := os.ReadFile("testdata/check/keys.yaml")
+	_ = os.WriteFile(filepath.Join(dir, "keys.yaml"), keys, 0o600)
+	cfg := filepath.Join(dir, "keygate.yaml")
+	if err := os.WriteFile(cfg, append(ok, []byte("admin:\n  tokens_file: admin-tokens.yaml\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep := runCheck(context.Background(), cfg, false)
+	if rep.OK || len(rep.Problems) != 1 || rep.Problems[0].Path != "admin.tokens_file" || !strings.Contains(rep.Problems[0].Message, "cannot read") {
+		t.Fatalf("missing tokens file: %+v", rep)
+	}
+	wantLine := strings.Count(string(ok), "\n") + 2
+	if rep.Problems[0].Line != wantLine {
+		t.Errorf("problem placed at line %d, want %d (admin.tokens_file)", rep.Problems[0].Line, wantLine)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "admin-tokens.yaml"), []byte("tokens:\n  - {name: ci, role: gateway_admin, hash: nope}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep = runCheck(context.Background(), cfg, false)
+	if rep.OK || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, "line 2: tokens[0].hash") {
+		t.Fatalf("invalid tokens file: %+v", rep)
+	}
+	out, err := runMain(t, "admin", "token", "create", "--name", "ci", "--role", "gateway_admin", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var made AdminTokenCreated
+	if err := json.Unmarshal([]byte(out), &made); err != nil {
+		t.Fatal(err)
+	}
+	line := "tokens:\n  - {name: ci, role: gateway_admin, hash: \"" + made.Config.Hash + "\"}\n"
+	if err := os.WriteFile(filepath.Join(dir, "admin-tokens.yaml"), []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if rep = runCheck(context.Background(), cfg, false); !rep.OK {
+		t.Fatalf("a valid tokens file: %+v", rep)
+	}
+}
+
+// TestCompletesVersionNumbers: config show|diff|rollback complete the stored version numbers,
+// newest first, with their messages; diff completes a second one; a state folder that does not
+// exist completes nothing and is not created.
+func TestCompletesVersionNumbers(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	ok, err := os.ReadFile("testdata/check/ok.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := os.ReadFile("testdata/check/keys.yaml")
+	for i, msg := range []string{"first", "second\tline"} {
+		dir := t.TempDir()
+		_ = os.WriteFile(filepath.Join(dir, "keys.yaml"), keys, 0o600)
+		p := filepath.Join(dir, "keygate.yaml")
+		if err := os.WriteFile(p, append(ok, []byte(strings.Repeat("# edit\n", i))...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runMain(t, "config", "--state-dir", state, "apply", p, "-m", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"show", ""}, {"rollback", ""}, {"diff", ""}, {"diff", "1", ""}} {
+		out, err := runMain(t, append([]string{"__complete", "config", "--state-dir", state}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(out, "\n")
+		if len(lines) < 3 || !strings.HasPrefix(lines[0], "2\t") || !strings.HasPrefix(lines[1], "1\tfirst") {
+			t.Errorf("complete config %v: %q", args, out)
+		}
+		if strings.Count(lines[0], "\t") != 1 {
+			t.Errorf("a message's tab breaks the completion line: %q", lines[0])
+		}
+	}
+	out, err := runMain(t, "__complete", "config", "--state-dir", state, "show", "1", "")
+	if err != nil || strings.Contains(out, "1\t") {
+		t.Errorf("show takes one version; completed a second: %q %v", out, err)
+	}
+	missing := filepath.Join(t.TempDir(), "nowhere")
+	if out, _ := runMain(t, "__complete", "config", "--state-dir", missing, "show", ""); strings.Contains(out, "\t") {
+		t.Errorf("completion from a missing state dir: %q", out)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("completing created the state dir: %v", err)
+	}
+}

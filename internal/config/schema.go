@@ -53,6 +53,11 @@ const DefaultTokenTimeout = 5 * time.Second
 // Admin configures the admin API.
 type Admin struct {
 	Tokens []AdminToken `json:"tokens,omitempty"`
+	// TokensFile holds more tokens, in the same form as Tokens (a YAML list of name, role,
+	// tenant, hash): a Kubernetes Secret mounted as a file, say, so the list of who may log in
+	// changes with the Secret, without a config version. Relative to the config; re-read when
+	// its content changes (a file that does not parse is refused and the previous tokens stay).
+	TokensFile string `json:"tokens_file,omitempty"`
 	// JWT accepts signed JWTs (an OIDC provider's ID or access tokens) as bearer tokens
 	// besides the static ones: docs/admin.md.
 	JWT *AdminJWT `json:"jwt,omitempty"`

@@ -73,21 +73,7 @@ func (f *File) Validate() error {
 	if f.State.SharedInVault && f.Keystore.Type != "vault" {
 		add("state.shared_in_vault", "requires keystore.type vault")
 	}
-	for i, t := range f.Admin.Tokens {
-		p := fmt.Sprintf("admin.tokens[%d]", i)
-		switch t.Role {
-		case "gateway_admin":
-		case "tenant_admin", "tenant_developer":
-			if t.Tenant == "" {
-				add(p+".tenant", "required for role %s", t.Role)
-			}
-		default:
-			add(p+".role", "%q is not one of gateway_admin, tenant_admin, tenant_developer", t.Role)
-		}
-		if _, err := ParseHash(t.Hash); err != nil {
-			errs = append(errs, Hinted(p+".hash", "keygate admin token create prints a token and the hash to write here; the token itself never goes in the config", "%v", err))
-		}
-	}
+	errs = append(errs, validateAdminTokens("admin.tokens", f.Admin.Tokens)...)
 	if j := f.Admin.JWT; j != nil {
 		validateAdminJWT(j, add)
 	}

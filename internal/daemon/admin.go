@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/keygate/keygate/internal/admin"
 	"github.com/keygate/keygate/internal/app"
@@ -19,23 +21,37 @@ import (
 	"github.com/keygate/keygate/signer"
 )
 
-// newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz.
+// newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz, and
+// the watcher of admin.tokens_file (nil without one) for the caller to run.
 func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
-	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, error) {
-	tokens := make([]admin.Token, 0, len(f.Admin.Tokens))
-	for _, t := range f.Admin.Tokens {
-		tokens = append(tokens, admin.Token{Hash: t.Hash,
-			Principal: admin.Principal{Name: t.Name, Role: admin.Role(t.Role), Tenant: t.Tenant}})
+	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, func(context.Context, time.Duration), error) {
+	static := adminTokens(f.Admin.Tokens)
+	all := static
+	var fileData []byte
+	if p := f.Admin.TokensFile; p != "" {
+		fromFile, data, err := config.ReadAdminTokensFile(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		fileData = data
+		all = append(slices.Clone(static), adminTokens(fromFile)...)
 	}
-	if err := admin.ValidateTokens(tokens); err != nil {
-		return nil, fmt.Errorf("admin.tokens: %w", err)
+	tokens, err := admin.NewTokenSet(all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin.tokens: %w", err)
 	}
-	if len(tokens) == 0 && f.Admin.JWT == nil {
+	if len(all) == 0 && f.Admin.JWT == nil {
 		logger.Warn("no admin login is configured: the admin API refuses every request (401); " +
-			"make a token with `keygate admin token create --name NAME --role gateway_admin` and add the line it prints under admin.tokens")
+			"make a token with `keygate admin token create --name NAME --role gateway_admin` and add the line it prints under admin.tokens " +
+			"(or in admin.tokens_file)")
+	}
+	var watch func(context.Context, time.Duration)
+	if p := f.Admin.TokensFile; p != "" {
+		w := tokensWatch{path: p, last: config.Hash(fileData), static: static, set: tokens, cfgs: cfgs, audit: sink, log: logger}
+		watch = w.run
 	}
 	opts := admin.Options{
-		Tokens: tokens, Configs: cfgs, DryRun: dryRunner{a}, Audit: sink, AuditLog: log,
+		TokenSet: tokens, Configs: cfgs, DryRun: dryRunner{a}, Audit: sink, AuditLog: log,
 		Metrics: m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
@@ -50,11 +66,73 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	if j := f.Admin.JWT; j != nil {
 		v, err := newJWTVerifier(j)
 		if err != nil {
-			return nil, fmt.Errorf("admin.jwt: %w", err)
+			return nil, nil, fmt.Errorf("admin.jwt: %w", err)
 		}
 		opts.JWT = v
 	}
-	return admin.New(opts), nil
+	return admin.New(opts), watch, nil
+}
+
+// adminTokens is config token entries as the admin API's.
+func adminTokens(in []config.AdminToken) []admin.Token {
+	out := make([]admin.Token, 0, len(in))
+	for _, t := range in {
+		out = append(out, admin.Token{Hash: t.Hash,
+			Principal: admin.Principal{Name: t.Name, Role: admin.Role(t.Role), Tenant: t.Tenant}})
+	}
+	return out
+}
+
+// tokensWatch re-reads admin.tokens_file when its content changes (a Kubernetes Secret's
+// symlink swap, an editor's rename, an in-place write all look the same: a new content hash)
+// and makes the config's tokens plus the file's the accepted set. A file that does not parse is
+// refused as a whole: logged with the line at fault, counted
+// (keygate_config_apply_failures_total{source="admin_tokens_file"}), audited, and the previous
+// set stays. A file that cannot be read (being replaced) is tried again next tick.
+type tokensWatch struct {
+	path   string
+	last   string // the content hash the current set came from
+	static []admin.Token
+	set    *admin.TokenSet
+	cfgs   configs
+	audit  audit.Sink
+	log    *slog.Logger
+}
+
+func (w *tokensWatch) run(ctx context.Context, every time.Duration) {
+	tick(ctx, every, func() { w.check(ctx) })
+}
+
+func (w *tokensWatch) check(ctx context.Context) {
+	data, err := os.ReadFile(w.path)
+	if err != nil {
+		return
+	}
+	hash := config.Hash(data)
+	if hash == w.last {
+		return
+	}
+	w.last = hash
+	fromFile, err := config.ParseAdminTokens(data)
+	if err != nil {
+		err = config.AdminTokensFileError(w.path, err)
+	} else {
+		err = w.set.Replace(append(slices.Clone(w.static), adminTokens(fromFile)...))
+	}
+	outcome := "applied"
+	if err != nil {
+		w.log.Error("admin tokens file change refused: the previous tokens stay", "file", w.path, "err", err)
+		w.cfgs.failed("admin_tokens_file")
+		outcome = "refused"
+	} else {
+		w.log.Info("admin tokens file applied", "file", w.path, "tokens", w.set.Len())
+	}
+	ev := audit.Admin{Time: time.Now().UTC(), Actor: "file-watcher", Role: "cli",
+		Action: "admin.tokens_file", Target: w.path, Outcome: outcome}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	_ = w.audit.Write(ctx, ev)
 }
 
 // newJWTVerifier is admin.jwt as the admin API's verifier.

@@ -141,7 +141,7 @@ func Run(ctx context.Context, opts Options) error {
 	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody, append(extProcLimits(boot.File.Limits), tr.extProc...)...)
 	xdsGRPC := grpc.NewServer(tr.xds...)
 	xdsSrv.Register(xdsGRPC)
-	adminHandler, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
+	adminHandler, watchTokens, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
 	if err != nil {
 		return err
 	}
@@ -171,6 +171,9 @@ func Run(ctx context.Context, opts Options) error {
 			mark: mark, fileWins: opts.ConfigFileWins, audit: auditSink, log: log})
 	})
 	watchers.Go(func() { followStore(watchCtx, shared.versions, opts.WatchInterval, cfgs, log) })
+	if watchTokens != nil {
+		watchers.Go(func() { watchTokens(watchCtx, opts.WatchInterval) })
+	}
 	if opts.Ready != nil {
 		opts.Ready(addrs)
 	}

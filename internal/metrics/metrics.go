@@ -105,10 +105,10 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 	})
 	m.applyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keygate_config_apply_failures_total",
-		Help: "Config changes nobody was there to see refused: the watched config file (file) or a version another replica stored (store).",
+		Help: "Config changes nobody was there to see refused: the watched config file (file), a version another replica stored (store), or the admin tokens file (admin_tokens_file).",
 	}, []string{"source"})
 	reg.MustRegister(m.requests, m.duration, m.stages, m.tokenLookups, m.tokenFetches, m.cache, m.vaultErrors, m.configVersion, m.applyFailures)
-	for _, src := range []string{"file", "store"} {
+	for _, src := range []string{"file", "store", "admin_tokens_file"} {
 		m.applyFailures.WithLabelValues(src) // present at 0, so increase() sees the first failure
 	}
 	for p := range numPhases {
@@ -124,7 +124,8 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 func (m *Metrics) SetConfigVersion(v int) { m.configVersion.Set(float64(v)) }
 
 // ConfigApplyFailed counts a config change the daemon could not apply on its own: source is
-// "file" (the watched config file) or "store" (a version another replica stored).
+// "file" (the watched config file), "store" (a version another replica stored) or
+// "admin_tokens_file" (admin.tokens_file).
 func (m *Metrics) ConfigApplyFailed(source string) { m.applyFailures.WithLabelValues(source).Inc() }
 
 // Handler serves the registry New was given in the Prometheus text format, for /metrics on

@@ -224,8 +224,9 @@ func TestHideNames(t *testing.T) {
 	}
 }
 
-// TestConfigApplyFailures: both sources are exported at 0 before the first failure, so an
-// alert on increase() fires on the first refused change rather than on the second.
+// TestConfigApplyFailures: every source (file, store, admin_tokens_file) is exported at 0
+// before the first failure, so an alert on increase() fires on the first refused change rather
+// than on the second.
 func TestConfigApplyFailures(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
@@ -243,7 +244,7 @@ func TestConfigApplyFailures(t *testing.T) {
 			got[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
 		}
 	}
-	if got["file"] != 1 || len(got) != 2 {
-		t.Fatalf("keygate_config_apply_failures_total = %v, want file 1 and store 0", got)
+	if got["file"] != 1 || len(got) != 3 || got["store"] != 0 || got["admin_tokens_file"] != 0 {
+		t.Fatalf("keygate_config_apply_failures_total = %v, want file 1, store 0, admin_tokens_file 0", got)
 	}
 }

@@ -58,7 +58,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- else if eq .Values.vault.auth "approle" }}
 {{- $_ := set $auth "mount" .Values.vault.approle.mount }}
 {{- $_ := set $auth "role_id" (required "vault.approle.roleID is required" .Values.vault.approle.roleID) }}
-{{- $_ := set $auth "secret_id_env" "VAULT_SECRET_ID" }}
+{{- $_ := required "vault.approle.secretIDSecret.name is required" .Values.vault.approle.secretIDSecret.name }}
+{{- $_ := set $auth "secret_id_file" (printf "/etc/keygate/approle/%s" .Values.vault.approle.secretIDSecret.key) }}
 {{- else }}
 {{- fail "vault.auth: want kubernetes or approle" }}
 {{- end }}
@@ -66,6 +67,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.vault.caSecret }}{{ $_ := set $vault "tls" (dict "ca_file" "/etc/keygate/vault-ca/ca.crt") }}{{ end }}
 {{- $admin := dict "metrics" (dict "require_token" .Values.admin.metrics.requireToken "tenant_labels" .Values.admin.metrics.tenantLabels) }}
 {{- with .Values.admin.tokens }}{{ $_ := set $admin "tokens" . }}{{ end }}
+{{- with .Values.admin.tokensSecret.name }}{{ $_ := set $admin "tokens_file" (printf "/etc/keygate/admin-tokens/%s" $.Values.admin.tokensSecret.key) }}{{ end }}
 {{- with .Values.admin.jwt }}{{ $_ := set $admin "jwt" . }}{{ end }}
 {{- $cfg := dict "listen" $listen "egress" $egress "keystore" (dict "type" "vault" "vault" $vault)
   "state" (dict "dir" "/var/lib/keygate" "shared_in_vault" .Values.vault.sharedState "audit_file" "-")
