@@ -163,7 +163,7 @@ func TestPlaceholderPayRealIdentityRefused(t *testing.T) {
 			t.Errorf("alipay, %s: re-signed", name)
 		}
 	}
-	wechat := mustStep(t, "wechatpay_v3_sdk", "{mchid: '1900009191', serial_no: REALSERIAL01, private_key: pk}", secrets, nil)
+	wechat := mustStep(t, "wechatpay_v3_sdk", "{mchid: '1900009191', serial_no: REALSERIAL01, private_key: pk, platform_public_key: pk, platform_serial: P1}", secrets, nil)
 	wauth := func(serial string) string {
 		return `WECHATPAY2-SHA256-RSA2048 mchid="1900009191",nonce_str="n",signature="s",timestamp="1",serial_no="` + serial + `"`
 	}
