@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,5 +35,46 @@ func TestTenantScopeChecksOneByOne(t *testing.T) {
 	}
 	if v, _ := e.configs.Current(); v.Number != 1 {
 		t.Fatalf("a refused change made version %d", v.Number)
+	}
+}
+
+// TestTenantAdminKeepsButCannotRepointAScriptFile: a gateway admin gave acme's provider a
+// script file (a path on the gateway); acme's admin may change the provider's other fields and
+// keep that file, but not point it at another path.
+func TestTenantAdminKeepsButCannotRepointAScriptFile(t *testing.T) {
+	e := newEnv(t)
+	withFile := func(path, url string) string {
+		return strings.Replace(baseConfig, `    upstream: {url: "https://pay.acme.example"}`,
+			`    upstream: {url: "`+url+`"}`+"\n    script: {file: "+path+"}", 1)
+	}
+	if status, body := e.do(t, rootToken, "POST", "/v1/config", withFile("/etc/keygate/acme.js", "https://pay.acme.example")); status != http.StatusOK {
+		t.Fatalf("gateway admin setting a script file: %d %s", status, body)
+	}
+	if status, body := e.do(t, acmeAdminTok, "POST", "/v1/config", withFile("/etc/keygate/other.js", "https://pay.acme.example")); status != http.StatusForbidden || !strings.Contains(body, "script.file") {
+		t.Fatalf("tenant admin repointing the script file: got %d, want 403 naming script.file: %s", status, body)
+	}
+	if status, body := e.do(t, acmeAdminTok, "POST", "/v1/config", withFile("/etc/keygate/acme.js", "https://pay2.acme.example")); status != http.StatusOK {
+		t.Fatalf("tenant admin changing the upstream of a provider whose script file it keeps: got %d, want 200: %s", status, body)
+	}
+}
+
+// TestDenialNamesTheTenantOfThePath: a refusal on a tenant's route says which tenant the caller
+// may not act on, for both tenant permissions (read: the dry run; manage: providers); on a
+// gateway route, it names the permission only.
+func TestDenialNamesTheTenantOfThePath(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ name, tok, method, path, body, want string }{
+		{"tenant-read", acmeDevTok, "POST", "/v1/tenants/globex/providers/globex-pay/sign", `{}`, `on tenant "globex" (needs tenant-read)`},
+		{"tenant-manage", acmeAdminTok, "PUT", "/v1/tenants/globex/providers", `[]`, `on tenant "globex" (needs tenant-manage)`},
+		{"gateway-admin", acmeAdminTok, "GET", "/v1/tenants", ``, `may not do this (needs gateway-admin)`},
+	} {
+		status, body := e.do(t, c.tok, c.method, c.path, c.body)
+		var reply struct {
+			Error struct{ Message string }
+		}
+		_ = json.Unmarshal([]byte(body), &reply)
+		if status != http.StatusForbidden || !strings.Contains(reply.Error.Message, c.want) {
+			t.Errorf("%s: got %d %s, want 403 saying %q", c.name, status, body, c.want)
+		}
 	}
 }
