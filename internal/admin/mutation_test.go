@@ -78,3 +78,29 @@ func TestDenialNamesTheTenantOfThePath(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantAdminCannotRepointATokenURLAtTheEgressHost: a provider already has a token source
+// (set by a gateway admin); its tenant admin may not change the token URL to the egress host,
+// and may keep a local token URL a gateway admin set while changing something else.
+func TestTenantAdminCannotRepointATokenURLAtTheEgressHost(t *testing.T) {
+	e := newEnv(t)
+	provider := func(upstream, tokenURL string) string {
+		return `[{name: acme-pay, hosts: [acme-pay.egress.local], upstream: {url: "` + upstream + `"}, secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"},
+  token: {type: oauth2_client_credentials, url: "` + tokenURL + `", params: {client_id: x, client_secret: app_secret}}}]`
+	}
+	for _, c := range []struct {
+		name, tok, upstream, tokenURL string
+		want                          int
+	}{
+		{"gateway admin sets a public token URL", rootToken, "https://pay.acme.example", "https://auth.acme.example/token", http.StatusOK},
+		{"tenant admin moves it to the egress host", acmeAdminTok, "https://pay.acme.example", "http://127.0.0.1:9901/token", http.StatusForbidden},
+		{"gateway admin sets a local token sidecar", rootToken, "https://pay.acme.example", "http://127.0.0.1:8080/token", http.StatusOK},
+		{"tenant admin keeps it, changes the upstream", acmeAdminTok, "https://pay2.acme.example", "http://127.0.0.1:8080/token", http.StatusOK},
+		{"tenant admin moves it to another local port", acmeAdminTok, "https://pay2.acme.example", "http://127.0.0.1:9901/token", http.StatusForbidden},
+	} {
+		status, body := e.do(t, c.tok, "PUT", "/v1/tenants/acme/providers", provider(c.upstream, c.tokenURL))
+		if status != c.want || (c.want == http.StatusForbidden && !strings.Contains(body, "token.url")) {
+			t.Fatalf("%s: got %d, want %d (a refusal naming token.url): %s", c.name, status, c.want, body)
+		}
+	}
+}
