@@ -104,3 +104,19 @@ func TestTenantAdminCannotRepointATokenURLAtTheEgressHost(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSecretIsWrittenForAnUndefinedTenant: a gateway admin's secret write for a tenant the
+// config does not define is a 404, and nothing reaches the secret store (a typo in the tenant
+// would otherwise plant a secret under a prefix a tenant created later inherits).
+func TestNoSecretIsWrittenForAnUndefinedTenant(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, rootToken, "PUT", "/v1/tenants/acmee/secrets/pay", `{"value": "`+writtenSecret+`"}`)
+	if status != http.StatusNotFound || !strings.Contains(body, `no tenant`) {
+		t.Fatalf("secret write for an undefined tenant: got %d, want 404 naming it: %s", status, body)
+	}
+	e.kv.mu.Lock()
+	defer e.kv.mu.Unlock()
+	if len(e.kv.values) != 0 {
+		t.Fatalf("the secret store received %d values for an undefined tenant", len(e.kv.values))
+	}
+}
