@@ -120,3 +120,64 @@ func TestNoSecretIsWrittenForAnUndefinedTenant(t *testing.T) {
 		t.Fatalf("the secret store received %d values for an undefined tenant", len(e.kv.values))
 	}
 }
+
+// TestVersionHistoryListsEveryVersion: the history lists each stored version, newest included;
+// a gateway admin sees who made it and why, a tenant role the numbers only.
+func TestVersionHistoryListsEveryVersion(t *testing.T) {
+	e := newEnv(t)
+	changed := strings.Replace(baseConfig, "https://pay.globex.example", "https://pay2.globex.example", 1)
+	if status, body := e.do(t, rootToken, "POST", "/v1/config?message=move+globex", changed); status != http.StatusOK {
+		t.Fatalf("apply: %d %s", status, body)
+	}
+	type entry struct {
+		Number  int    `json:"number"`
+		Author  string `json:"author"`
+		Message string `json:"message"`
+	}
+	list := func(tok string) []entry {
+		status, body := e.do(t, tok, "GET", "/v1/config/versions", "")
+		var reply struct{ Versions []entry }
+		if err := json.Unmarshal([]byte(body), &reply); status != http.StatusOK || err != nil {
+			t.Fatalf("history: %d %v %s", status, err, body)
+		}
+		return reply.Versions
+	}
+	admin := list(rootToken)
+	byNumber := map[int]entry{}
+	for _, v := range admin {
+		byNumber[v.Number] = v
+	}
+	if len(admin) != 2 || byNumber[1].Author != "setup" || byNumber[2].Author != "root" || byNumber[2].Message != "move globex" {
+		t.Fatalf("gateway admin's history: %+v, want versions 1 (by setup) and 2 (by root, \"move globex\")", admin)
+	}
+	dev := list(acmeDevTok)
+	if len(dev) != 2 {
+		t.Fatalf("tenant developer's history: %+v, want both versions", dev)
+	}
+	for _, v := range dev {
+		if v.Author != "" || v.Message != "" {
+			t.Fatalf("tenant developer's history names an author or message: %+v", v)
+		}
+	}
+}
+
+// TestTenantAdminIfMatchIsHonoured: a tenant admin's change sent with If-Match of a version
+// that is no longer the newest is refused as stale (409), even when it touches only its own
+// provider, and nothing is stored.
+func TestTenantAdminIfMatchIsHonoured(t *testing.T) {
+	e := newEnv(t)
+	v2 := strings.Replace(baseConfig, "https://pay.globex.example", "https://pay2.globex.example", 1)
+	if status, body := e.do(t, rootToken, "POST", "/v1/config", v2); status != http.StatusOK {
+		t.Fatalf("apply: %d %s", status, body)
+	}
+	mine := strings.Replace(v2, "https://pay.acme.example", "https://pay2.acme.example", 1)
+	if status, body := e.do(t, acmeAdminTok, "POST", "/v1/config?base_version=1", mine); status != http.StatusConflict {
+		t.Fatalf("tenant admin's change based on version 1 after version 2: got %d, want 409: %s", status, body)
+	}
+	if v, _ := e.configs.Current(); v.Number != 2 {
+		t.Fatalf("a stale change was stored as version %d", v.Number)
+	}
+	if status, body := e.do(t, acmeAdminTok, "POST", "/v1/config?base_version=2", mine); status != http.StatusOK {
+		t.Fatalf("the same change based on version 2: got %d, want 200: %s", status, body)
+	}
+}
