@@ -181,3 +181,25 @@ func TestTenantAdminIfMatchIsHonoured(t *testing.T) {
 		t.Fatalf("the same change based on version 2: got %d, want 200: %s", status, body)
 	}
 }
+
+// TestTenantDiffShowsOnlyItsOwnChanges: a diff between two versions that changed two tenants'
+// providers shows a tenant role its own tenant's change and nothing of the other's; a gateway
+// admin sees both.
+func TestTenantDiffShowsOnlyItsOwnChanges(t *testing.T) {
+	e := newEnv(t)
+	v2 := strings.Replace(strings.Replace(baseConfig, "https://pay.globex.example", "https://pay2.globex.example", 1),
+		"https://pay.acme.example", "https://pay2.acme.example", 1)
+	if status, body := e.do(t, rootToken, "POST", "/v1/config", v2); status != http.StatusOK {
+		t.Fatalf("apply: %d %s", status, body)
+	}
+	status, body := e.do(t, rootToken, "GET", "/v1/config/diff?from=1&to=2", "")
+	if status != http.StatusOK || !strings.Contains(body, "pay2.acme.example") || !strings.Contains(body, "pay2.globex.example") {
+		t.Fatalf("gateway admin's diff: %d, want both tenants' changes: %s", status, body)
+	}
+	for _, tok := range []string{acmeDevTok, acmeAdminTok} {
+		status, body := e.do(t, tok, "GET", "/v1/config/diff?from=1&to=2", "")
+		if status != http.StatusOK || !strings.Contains(body, "pay2.acme.example") || strings.Contains(body, "globex") {
+			t.Fatalf("acme role's diff: %d, want acme's change and nothing of globex: %s", status, body)
+		}
+	}
+}
