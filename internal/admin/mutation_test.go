@@ -203,3 +203,54 @@ func TestTenantDiffShowsOnlyItsOwnChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantListNamesEachTenantsOwnProviders: a gateway admin's tenant list has every tenant
+// with its credential IDs and its own providers only.
+func TestTenantListNamesEachTenantsOwnProviders(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, rootToken, "GET", "/v1/tenants", "")
+	var reply struct {
+		Tenants []struct {
+			Name        string
+			Credentials []string
+			Providers   []string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &reply); status != http.StatusOK || err != nil {
+		t.Fatalf("tenant list: %d %v %s", status, err, body)
+	}
+	got := map[string]string{}
+	for _, tn := range reply.Tenants {
+		got[tn.Name] = strings.Join(tn.Credentials, ",") + " / " + strings.Join(tn.Providers, ",")
+	}
+	if len(got) != 2 || got["acme"] != "k1 / acme-pay" || got["globex"] != "k1 / globex-pay" {
+		t.Fatalf("tenant list: %v, want acme: k1 / acme-pay and globex: k1 / globex-pay", got)
+	}
+}
+
+// TestGatewayRollbackMessageAndIfMatch: a gateway admin's rollback is recorded with the
+// caller's message, or "rollback to version N" without one; with If-Match it is refused when
+// the version it names is no longer the newest, and applied when it is.
+func TestGatewayRollbackMessageAndIfMatch(t *testing.T) {
+	e := newEnv(t)
+	v2 := strings.Replace(baseConfig, "https://pay.globex.example", "https://pay2.globex.example", 1)
+	if status, body := e.do(t, rootToken, "POST", "/v1/config", v2); status != http.StatusOK {
+		t.Fatalf("apply: %d %s", status, body)
+	}
+	if status, body := e.do(t, rootToken, "POST", "/v1/config/rollback?base_version=1", `{"version": 1}`); status != http.StatusConflict {
+		t.Fatalf("rollback based on version 1 while 2 is the newest: got %d, want 409: %s", status, body)
+	}
+	if status, body := e.do(t, rootToken, "POST", "/v1/config/rollback?base_version=2", `{"version": 1}`); status != http.StatusOK {
+		t.Fatalf("rollback based on the newest version: got %d, want 200: %s", status, body)
+	}
+	if status, body := e.do(t, rootToken, "POST", "/v1/config/rollback", `{"version": 2, "message": "globex again"}`); status != http.StatusOK {
+		t.Fatalf("rollback with a message: %d %s", status, body)
+	}
+	want := map[int]string{3: "rollback to version 1", 4: "globex again"}
+	for n, msg := range want {
+		v, err := e.configs.Get(t.Context(), n)
+		if err != nil || v.Message != msg {
+			t.Fatalf("version %d: message %q (err %v), want %q", n, v.Message, err, msg)
+		}
+	}
+}
