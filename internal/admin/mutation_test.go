@@ -254,3 +254,24 @@ func TestGatewayRollbackMessageAndIfMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderReplaceMessage: a provider replacement is recorded with the caller's message, or
+// "replace providers of tenant T" without one.
+func TestProviderReplaceMessage(t *testing.T) {
+	e := newEnv(t)
+	body := func(url string) string {
+		return `[{name: acme-pay, hosts: [acme-pay.egress.local], upstream: {url: "` + url + `"}, secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"}}]`
+	}
+	if status, reply := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", body("https://pay2.acme.example")); status != http.StatusOK {
+		t.Fatalf("replace: %d %s", status, reply)
+	}
+	if status, reply := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers?message=new+endpoint", body("https://pay3.acme.example")); status != http.StatusOK {
+		t.Fatalf("replace with a message: %d %s", status, reply)
+	}
+	for n, msg := range map[int]string{2: "replace providers of tenant acme", 3: "new endpoint"} {
+		v, err := e.configs.Get(t.Context(), n)
+		if err != nil || v.Message != msg {
+			t.Fatalf("version %d: message %q (err %v), want %q", n, v.Message, err, msg)
+		}
+	}
+}
