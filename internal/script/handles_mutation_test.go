@@ -55,3 +55,19 @@ func joinOutputs(outs [][]byte) []byte {
 	}
 	return b
 }
+
+// TestMarkerForgedFromAHeldOneIsNoHandle: a script holds a real marker and rewrites its index
+// (the next slot, one past every handle of the invocation, or far past) keeping the invocation
+// id: the result names no handle, and the built-in refuses it cleanly.
+func TestMarkerForgedFromAHeldOneIsNoHandle(t *testing.T) {
+	for _, next := range []string{"n + 1", "n + 50", "-1"} {
+		body := `var m = secret("app_secret"), parts = m.slice(0, -1).split(":"), n = Number(parts[2]);
+  var forged = parts[0] + ":" + parts[1] + ":" + String(` + next + `) + m.slice(-1);
+  reqHeaders.set("X-Sig", hmac_sha256(forged, "m"))`
+		outputs, reqErr, _ := hostileRun(t, reqHead+body+"\n}", nil)
+		if reqErr == nil || !strings.Contains(reqErr.Error(), "handle") {
+			t.Errorf("index %s: a marker with a forged index: err %v, want a refusal naming the handle", next, reqErr)
+		}
+		checkNoSecret(t, outputs)
+	}
+}
