@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -69,5 +70,39 @@ func TestMarkerForgedFromAHeldOneIsNoHandle(t *testing.T) {
 			t.Errorf("index %s: a marker with a forged index: err %v, want a refusal naming the handle", next, reqErr)
 		}
 		checkNoSecret(t, outputs)
+	}
+}
+
+// TestEchoedCiphertextIsNotTheProvidersOwn: a ciphertext the caller put in the request, which
+// the provider echoes back (an order number, say), is not one the provider sent: decrypting it
+// under the secret IV in the response function is refused (an IV oracle on caller-chosen
+// data); the same ciphertext the request did not carry decrypts.
+func TestEchoedCiphertextIsNotTheProvidersOwn(t *testing.T) {
+	src := reqHead + "}" + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
+}`
+	step, err := Compile(config.Script{Inline: src}, testBuild(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := base64.StdEncoding.EncodeToString(cbcEncrypt([]byte(testSecrets["aes_key"]), []byte(testSecrets["aes_iv"]), []byte(`{"paid":true}`)))
+	for _, c := range []struct {
+		name, request string
+		refused       bool
+	}{
+		{"echoed from the request", `{"order":"` + ct + `"}`, true},
+		{"the provider's own", `{"order":"A-1"}`, false},
+	} {
+		x := newExchange("/pay", c.request, &fakeTokens{})
+		if err := step.SignRequest(context.Background(), x); err != nil {
+			t.Fatalf("%s: request: %v", c.name, err)
+		}
+		x.Response = &signerResponse{Status: 200, Body: []byte(`{"data":"` + ct + `"}`)}
+		err := step.ProcessResponse(context.Background(), x)
+		if c.refused && (err == nil || !strings.Contains(err.Error(), "only a ciphertext the provider sent")) {
+			t.Errorf("%s: decrypting under the secret IV: err %v, want the refusal", c.name, err)
+		}
+		if !c.refused && err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
 	}
 }
