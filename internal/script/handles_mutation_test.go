@@ -106,3 +106,20 @@ func TestEchoedCiphertextIsNotTheProvidersOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestOneHandlePerSecretPerInvocation: asking for a provider secret again in the same request
+// gives the same marker, so a script that calls secret() in a loop does not grow the
+// invocation's handle table (nor load the secret) once per call.
+func TestOneHandlePerSecretPerInvocation(t *testing.T) {
+	step := compileInline(t, reqHead+`var first = secret("app_secret"), same = true;
+  for (var i = 0; i < 1000; i++) { if (secret("app_secret") !== first) { same = false } }
+  reqHeaders.set("X-Same", String(same));
+}`, Options{})
+	x := newExchange("/pay", `{}`, &fakeTokens{})
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.Request.Header.Get("X-Same"); got != "true" {
+		t.Fatalf("secret(\"app_secret\") asked 1001 times in one request: same marker each time %q, want true", got)
+	}
+}
