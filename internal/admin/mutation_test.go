@@ -275,3 +275,21 @@ func TestProviderReplaceMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialIDsAndRevokingAnUnknownOne: a credential issued without an ID is named after
+// the tenant's count ("key-2" next to k1); revoking an ID the tenant does not have is a 404 and
+// changes nothing.
+func TestCredentialIDsAndRevokingAnUnknownOne(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, acmeAdminTok, "POST", "/v1/tenants/acme/credentials", "")
+	var issued struct{ ID string }
+	if err := json.Unmarshal([]byte(body), &issued); status != http.StatusOK || err != nil || issued.ID != "key-2" {
+		t.Fatalf("issue without an ID: %d, id %q, want key-2", status, issued.ID)
+	}
+	if status, body := e.do(t, acmeAdminTok, "DELETE", "/v1/tenants/acme/credentials/nope", ""); status != http.StatusNotFound || !strings.Contains(body, "no credential") {
+		t.Fatalf("revoking an unknown credential: got %d, want 404: %s", status, body)
+	}
+	if v, _ := e.configs.Current(); v.Number != 2 {
+		t.Fatalf("revoking an unknown credential stored version %d", v.Number)
+	}
+}
