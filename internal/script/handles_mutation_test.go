@@ -123,3 +123,21 @@ func TestOneHandlePerSecretPerInvocation(t *testing.T) {
 		t.Fatalf("secret(\"app_secret\") asked 1001 times in one request: same marker each time %q, want true", got)
 	}
 }
+
+// TestResponseThatIsNotAJSONObjectPassesThrough: the response function runs on a JSON object
+// body only; an empty body, or one that is not an object, is passed through as the provider
+// sent it, without calling the function (which would fail the response here).
+func TestResponseThatIsNotAJSONObjectPassesThrough(t *testing.T) {
+	step := compileInline(t, reqHead+"}"+respHead+`throw new Error("the response function ran")
+}`, Options{})
+	for _, body := range []string{"", "[1]", "null", "plain text"} {
+		x := newExchange("/pay", `{}`, &fakeTokens{})
+		if err := step.SignRequest(context.Background(), x); err != nil {
+			t.Fatal(err)
+		}
+		x.Response = &signerResponse{Status: 200, Body: []byte(body)}
+		if err := step.ProcessResponse(context.Background(), x); err != nil || string(x.Response.Body) != body {
+			t.Errorf("response body %q: err %v, body now %q; want it passed through", body, err, x.Response.Body)
+		}
+	}
+}
