@@ -293,3 +293,20 @@ func TestCredentialIDsAndRevokingAnUnknownOne(t *testing.T) {
 		t.Fatalf("revoking an unknown credential stored version %d", v.Number)
 	}
 }
+
+// TestSecretWriteWithoutCASIsUnconditional: without "cas" a secret write does not depend on the
+// secret's current version: writes in a row all succeed, each a new version; with a stale
+// "cas" the write is refused.
+func TestSecretWriteWithoutCASIsUnconditional(t *testing.T) {
+	e := newEnv(t)
+	for want := 2; want <= 4; want++ {
+		status, body := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/secrets/pay", `{"value": "`+writtenSecret+`"}`)
+		var reply struct{ Version int }
+		if err := json.Unmarshal([]byte(body), &reply); status != http.StatusOK || err != nil || reply.Version != want {
+			t.Fatalf("write %d without cas: %d, version %d, want 200 and version %d", want-1, status, reply.Version, want)
+		}
+	}
+	if status, _ := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/secrets/pay", `{"value": "`+writtenSecret+`", "cas": 1}`); status == http.StatusOK {
+		t.Fatal("a write with cas 1 on version 4 was accepted")
+	}
+}
