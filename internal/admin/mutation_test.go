@@ -310,3 +310,27 @@ func TestSecretWriteWithoutCASIsUnconditional(t *testing.T) {
 		t.Fatal("a write with cas 1 on version 4 was accepted")
 	}
 }
+
+// TestSecretNameLengthLimit: a secret name of 63 characters is accepted, one of 64 refused.
+func TestSecretNameLengthLimit(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		n    int
+		want int
+	}{{63, http.StatusOK}, {64, http.StatusBadRequest}} {
+		status, body := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/secrets/"+strings.Repeat("s", c.n), `{"value": "`+writtenSecret+`"}`)
+		if status != c.want {
+			t.Errorf("secret name of %d characters: got %d, want %d: %s", c.n, status, c.want, body)
+		}
+	}
+}
+
+// TestDryRunRepliesWithTheSignedRequest: a dry run's reply is what the dry runner produced
+// (here the fake's rendering of the tenant, provider and redacted signature).
+func TestDryRunRepliesWithTheSignedRequest(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, acmeDevTok, "POST", "/v1/tenants/acme/providers/acme-pay/sign", "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	if status != http.StatusOK || body != `{"tenant":"acme","provider":"acme-pay","signature":"[redacted]"}` {
+		t.Fatalf("dry run: %d %q, want the dry runner's output", status, body)
+	}
+}
