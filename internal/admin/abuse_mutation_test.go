@@ -1,0 +1,118 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/internal/audit"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/internal/versions"
+)
+
+// loginFrom sends a request with a wrong token from addr (host:port) straight to the handler.
+func loginFrom(e *testEnv, addr string) int {
+	req := httptest.NewRequest("GET", "/v1/whoami", nil)
+	req.RemoteAddr = addr
+	req.Header.Set("Authorization", "Bearer wrong-token")
+	rec := httptest.NewRecorder()
+	e.srv.Config.Handler.ServeHTTP(rec, req)
+	return rec.Code
+}
+
+// TestFailedLoginsCountPerAddressNotPerConnection: a token guesser that opens a new connection
+// (a new source port) for every try is limited like one that reuses a connection; another
+// address's failed login neither shares nor resets its count.
+func TestFailedLoginsCountPerAddressNotPerConnection(t *testing.T) {
+	e := newEnv(t)
+	last := 0
+	for i := range 40 {
+		last = loginFrom(e, "10.0.0.1:"+strconv.Itoa(20000+i))
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("40 failed logins from one address, each from a new port: the last got %d, want 429", last)
+	}
+	if st := loginFrom(e, "10.0.0.2:20000"); st != http.StatusUnauthorized {
+		t.Fatalf("another address's first failed login: %d, want 401", st)
+	}
+	if st := loginFrom(e, "10.0.0.1:30000"); st != http.StatusTooManyRequests {
+		t.Fatalf("the blocked address after another address failed a login: %d, want still 429", st)
+	}
+}
+
+// TestSkippedAnonymousEventsAreCounted: when a token-less flood is not recorded in full, the
+// next recorded event says how many were skipped.
+func TestSkippedAnonymousEventsAreCounted(t *testing.T) {
+	e := newEnv(t)
+	for i := range 400 {
+		req := httptest.NewRequest("GET", "/v1/whoami", nil)
+		req.RemoteAddr = "10.1." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250) + ":1"
+		e.srv.Config.Handler.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	time.Sleep(100 * time.Millisecond) // the anonymous audit budget refills (20 a second): the next one is recorded
+	req := httptest.NewRequest("GET", "/v1/whoami", nil)
+	req.RemoteAddr = "10.2.0.1:1"
+	e.srv.Config.Handler.ServeHTTP(httptest.NewRecorder(), req)
+	noted := false
+	for _, ev := range e.log.Query(audit.Filter{}) {
+		if a, ok := ev.(audit.Admin); ok && a.Actor == "" {
+			noted = noted || strings.Contains(a.Error, "more unauthenticated requests were not recorded")
+		}
+	}
+	if !noted {
+		t.Fatal("401 unauthenticated requests: no recorded event says how many were not recorded")
+	}
+}
+
+// TestTenantChangesAreRecordedAsTheTenants: a tenant admin's change is stored as that tenant's
+// (retention keeps each tenant's newest versions apart); a gateway admin's as no tenant's.
+func TestTenantChangesAreRecordedAsTheTenants(t *testing.T) {
+	e := newEnv(t)
+	body := `[{name: acme-pay, hosts: [acme-pay.egress.local], upstream: {url: "https://pay2.acme.example"}, secrets: {app_secret: "secret/keygate/tenants/acme/pay#value"}}]`
+	if st, reply := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", body); st != http.StatusOK {
+		t.Fatalf("replace: %d %s", st, reply)
+	}
+	if st, reply := e.do(t, rootToken, "PUT", "/v1/tenants/globex/providers", strings.ReplaceAll(body, "acme", "globex")); st != http.StatusOK {
+		t.Fatalf("replace: %d %s", st, reply)
+	}
+	for n, want := range map[int]string{2: "acme", 3: ""} {
+		if v, err := e.configs.Get(t.Context(), n); err != nil || v.Tenant != want {
+			t.Fatalf("version %d: tenant %q (err %v), want %q", n, v.Tenant, err, want)
+		}
+	}
+}
+
+// alwaysStale is a config store where another writer always got there first.
+type alwaysStale struct {
+	Configs
+	commits atomic.Int64
+}
+
+func (s *alwaysStale) Commit(context.Context, versions.Change) (versions.Version, error) {
+	if s.commits.Add(1) > 10 {
+		return versions.Version{}, errors.New("gave up: the admin API kept retrying")
+	}
+	return versions.Version{}, versions.ErrStale
+}
+
+// TestRebaseIsBounded: a change that keeps finding a newer version is rebuilt and retried a
+// bounded number of times (5), then refused as stale (409), not retried forever.
+func TestRebaseIsBounded(t *testing.T) {
+	e := newEnv(t)
+	store := &alwaysStale{Configs: e.configs}
+	h := New(Options{Tokens: []Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}},
+		Configs: store, AuditLog: audit.NewMemory(0), Audit: audit.NewMemory(0)})
+	req := httptest.NewRequest("POST", "/v1/tenants/globex/credentials", nil)
+	req.Header.Set("Authorization", "Bearer "+rootToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusConflict || store.commits.Load() != 5 {
+		t.Fatalf("a change always stale: %d after %d commits, want 409 after 5", rec.Code, store.commits.Load())
+	}
+}
