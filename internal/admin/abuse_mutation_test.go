@@ -116,3 +116,40 @@ func TestRebaseIsBounded(t *testing.T) {
 		t.Fatalf("a change always stale: %d after %d commits, want 409 after 5", rec.Code, store.commits.Load())
 	}
 }
+
+// TestJWKSIsFetchedWithTheConfiguredClient: the JWKS URL is fetched with the HTTP client the
+// configuration gives (here the only one that trusts the issuer's TLS certificate), not a
+// default one.
+func TestJWKSIsFetchedWithTheConfiguredClient(t *testing.T) {
+	k := newIssuerKey(t, "k1")
+	jwks := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(jwksOf(k)) }))
+	defer jwks.Close()
+	v, err := NewJWTVerifier(JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKSURL: jwks.URL,
+		Algorithms: []string{"ES256"}, HTTPClient: jwks.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), mint(t, k, roleClaims("gateway_admin", ""))); err != nil {
+		t.Fatalf("a token of the issuer whose JWKS is served over TLS the configured client trusts: %v", err)
+	}
+}
+
+// TestTrackedAddressesAreBoundedAt4096: failed logins are tracked for at most 4096 addresses;
+// the next new address starts the counts afresh (bounded memory), so a blocked address is
+// unblocked then and not before.
+func TestTrackedAddressesAreBoundedAt4096(t *testing.T) {
+	e := newEnv(t)
+	for i := range 40 {
+		loginFrom(e, "10.0.0.1:"+strconv.Itoa(20000+i))
+	}
+	for i := range 4095 { // 4096 addresses tracked with 10.0.0.1
+		loginFrom(e, "10.3."+strconv.Itoa(i/250)+"."+strconv.Itoa(i%250)+":1")
+	}
+	if st := loginFrom(e, "10.0.0.1:1"); st != http.StatusTooManyRequests {
+		t.Fatalf("the blocked address with 4096 addresses tracked: %d, want 429", st)
+	}
+	loginFrom(e, "10.4.0.1:1") // the 4097th
+	if st := loginFrom(e, "10.0.0.1:2"); st != http.StatusUnauthorized {
+		t.Fatalf("the blocked address after the 4097th address: %d, want 401 (counts started afresh)", st)
+	}
+}
