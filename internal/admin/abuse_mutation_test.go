@@ -153,3 +153,26 @@ func TestTrackedAddressesAreBoundedAt4096(t *testing.T) {
 		t.Fatalf("the blocked address after the 4097th address: %d, want 401 (counts started afresh)", st)
 	}
 }
+
+// TestJWTLifetimeBoundIncludesTheClockSkew: with max_lifetime 1h, a token that expires exactly
+// 1h plus the one-minute clock skew from now is accepted, one a second later refused.
+func TestJWTLifetimeBoundIncludesTheClockSkew(t *testing.T) {
+	k := theIssuerKey(t)
+	now := time.Now().Truncate(time.Second)
+	v, err := NewJWTVerifier(JWTConfig{Issuer: testIssuer, Audience: testAudience, JWKS: jwksOf(k),
+		Algorithms: []string{"ES256"}, MaxLifetime: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		exp time.Duration
+		ok  bool
+	}{{time.Hour + time.Minute, true}, {time.Hour + time.Minute + time.Second, false}} {
+		claims := roleClaims("gateway_admin", "")
+		claims["exp"] = now.Add(c.exp).Unix()
+		_, err := v.Verify(t.Context(), mint(t, k, claims))
+		if (err == nil) != c.ok {
+			t.Errorf("a token valid for %v more (max_lifetime 1h, skew 1m): err %v, want accepted %v", c.exp, err, c.ok)
+		}
+	}
+}
