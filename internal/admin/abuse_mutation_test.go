@@ -176,3 +176,35 @@ func TestJWTLifetimeBoundIncludesTheClockSkew(t *testing.T) {
 		}
 	}
 }
+
+// brokenKV fails every write the way a backend that is down does: an untyped error (500).
+type brokenKV struct{}
+
+func (brokenKV) Put(context.Context, string, string, map[string]secret.Value, int) (int, error) {
+	return 0, errors.New("backend down")
+}
+
+// TestServerErrorIsAuditedAsAnError: a request that fails for a server error (500) is audited
+// with outcome "error", not "denied" (which is for refusals, below 500).
+func TestServerErrorIsAuditedAsAnError(t *testing.T) {
+	e := newEnv(t)
+	log := audit.NewMemory(0)
+	h := New(Options{Tokens: []Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}},
+		Configs: e.configs, Secrets: brokenKV{}, AuditLog: log, Audit: log})
+	req := httptest.NewRequest("PUT", "/v1/tenants/acme/secrets/pay", strings.NewReader(`{"value": "`+writtenSecret+`"}`))
+	req.Header.Set("Authorization", "Bearer "+rootToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("a write to a broken backend: %d, want 500", rec.Code)
+	}
+	for _, ev := range log.Query(audit.Filter{}) {
+		if a, ok := ev.(audit.Admin); ok && a.Action == "secret.write" {
+			if a.Outcome != audit.OutcomeError {
+				t.Fatalf("a 500 audited with outcome %q, want %q", a.Outcome, audit.OutcomeError)
+			}
+			return
+		}
+	}
+	t.Fatal("no audit event for the failed write")
+}
