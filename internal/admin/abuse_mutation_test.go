@@ -3,10 +3,12 @@ package admin
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,3 +210,48 @@ func TestServerErrorIsAuditedAsAnError(t *testing.T) {
 	}
 	t.Fatal("no audit event for the failed write")
 }
+
+// failingSink is an audit sink that cannot write (a full disk).
+type failingSink struct{}
+
+func (failingSink) Write(context.Context, audit.Event) error { return errors.New("disk full") }
+
+// TestAuditWriteFailureIsLogged: an audit event that cannot be written is logged as such; one
+// that was written is not.
+func TestAuditWriteFailureIsLogged(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		sink audit.Sink
+		want bool
+	}{{audit.NewMemory(0), false}, {failingSink{}, true}} {
+		var logs syncLog
+		h := New(Options{Tokens: []Token{{Hash: HashToken(secret.FromString(rootToken)), Principal: Principal{Name: "root", Role: RoleGatewayAdmin}}},
+			Configs: e.configs, Audit: c.sink, AuditLog: audit.NewMemory(0), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		req := httptest.NewRequest("GET", "/v1/whoami", nil)
+		req.Header.Set("Authorization", "Bearer "+rootToken)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if got := strings.Contains(logs.String(), "audit write failed"); got != c.want {
+			t.Errorf("sink %T: \"audit write failed\" logged %v, want %v: %s", c.sink, got, c.want, logs.String())
+		}
+	}
+}
+
+// TestAnAnonymousEventWithNothingSkippedHasNoNote: the skip note appears only when requests
+// were skipped: the first token-less request's event says what was wrong and nothing more.
+func TestAnAnonymousEventWithNothingSkippedHasNoNote(t *testing.T) {
+	e := newEnv(t)
+	loginFrom(e, "10.5.0.1:1")
+	for _, ev := range e.log.Query(audit.Filter{}) {
+		if a, ok := ev.(audit.Admin); ok && a.Actor == "" && strings.Contains(a.Error, "not recorded") {
+			t.Fatalf("the first unauthenticated request's event has a skip note: %q", a.Error)
+		}
+	}
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *syncLog) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
