@@ -1,0 +1,45 @@
+package keystore
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestVaultDefaults: an unset (or negative) timeout and login retry take their defaults (two
+// seconds each); set values stay.
+func TestVaultDefaults(t *testing.T) {
+	for _, o := range []VaultOptions{{}, {Timeout: -1, LoginRetry: -1}} {
+		if d := o.withDefaults(); d.Timeout != DefaultVaultTimeout || d.LoginRetry != 2*time.Second {
+			t.Errorf("%+v: timeout %v, login retry %v, want 2s and 2s", o, d.Timeout, d.LoginRetry)
+		}
+	}
+	if d := (VaultOptions{Timeout: time.Second, LoginRetry: 3 * time.Second}).withDefaults(); d.Timeout != time.Second || d.LoginRetry != 3*time.Second {
+		t.Errorf("set values replaced: %v, %v", d.Timeout, d.LoginRetry)
+	}
+}
+
+// TestFailuresSayWhatWasWrong: a read or write failure's message carries its detail after the
+// sentinel (what the operator acts on), and only the sentinel when there is none.
+func TestFailuresSayWhatWasWrong(t *testing.T) {
+	ref, err := ParseRef("secret/a#k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		err      error
+		sentinel error
+		want     string
+	}{
+		{readFailure(ref, ErrNotFound, "no entry in the file"), ErrNotFound, "no entry in the file"},
+		{writeFailure("secret", "a", ErrDenied, "this keystore is read-only"), ErrDenied, "this keystore is read-only"},
+	} {
+		if !errors.Is(c.err, c.sentinel) || !strings.Contains(c.err.Error(), c.want) {
+			t.Errorf("%v: want %v with %q", c.err, c.sentinel, c.want)
+		}
+	}
+	if err := readFailure(ref, ErrUnavailable, ""); !strings.HasSuffix(err.Error(), ErrUnavailable.Error()) {
+		t.Errorf("no detail: %q, want it to end with the sentinel", err)
+	}
+}
