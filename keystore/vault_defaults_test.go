@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	vault "github.com/hashicorp/vault/api"
 )
 
 // TestVaultDefaults: an unset (or negative) timeout and login retry take their defaults (two
@@ -41,5 +43,21 @@ func TestFailuresSayWhatWasWrong(t *testing.T) {
 	}
 	if err := readFailure(ref, ErrUnavailable, ""); !strings.HasSuffix(err.Error(), ErrUnavailable.Error()) {
 		t.Errorf("no detail: %q, want it to end with the sentinel", err)
+	}
+}
+
+// TestVaultErrorDetail: Vault's error text is folded onto one line after the status; an answer
+// without error text is the status alone.
+func TestVaultErrorDetail(t *testing.T) {
+	for _, c := range []struct {
+		err  *vault.ResponseError
+		want string
+	}{
+		{&vault.ResponseError{StatusCode: 403, Errors: []string{"1 error occurred:\n\t* permission denied\n\n"}}, "vault answered Forbidden: 1 error occurred: * permission denied"},
+		{&vault.ResponseError{StatusCode: 404}, "vault answered Not Found"},
+	} {
+		if detail, _ := classify(c.err); detail != c.want {
+			t.Errorf("%d %q: detail %q, want %q", c.err.StatusCode, c.err.Errors, detail, c.want)
+		}
 	}
 }
