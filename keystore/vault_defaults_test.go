@@ -61,3 +61,17 @@ func TestVaultErrorDetail(t *testing.T) {
 		}
 	}
 }
+
+// TestNotFoundNamesThePinnedVersion: a missing pinned version says which version; a missing
+// latest says nothing of versions.
+func TestNotFoundNamesThePinnedVersion(t *testing.T) {
+	for s, want := range map[string]string{"secret/a#k": "no such secret", "secret/a#k@3": "no such secret (version 3)"} {
+		ref, err := ParseRef(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := notFoundDetail(ref, "no such secret"); got != want {
+			t.Errorf("%s: %q, want %q", s, got, want)
+		}
+	}
+}
