@@ -145,3 +145,18 @@ func FuzzParseRef(f *testing.F) {
 		}
 	})
 }
+
+// TestRefAcceptsEveryAllowedCharacterAtTheEdges: the first and last letters and digits of each
+// allowed range are plain names ("z", "A", "Z", "0", "9"), and a refused segment is named by
+// its position.
+func TestRefAcceptsEveryAllowedCharacterAtTheEdges(t *testing.T) {
+	for _, s := range []string{"secret/z/Z#A", "secret/Az09-_.x#zZ", "secret/a/b/c9#Z0"} {
+		if r, err := keystore.ParseRef(s); err != nil || r.String() != s {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	_, err := keystore.ParseRef("secret/a/b c#k")
+	if err == nil || !strings.Contains(err.Error(), "path segment 2") {
+		t.Errorf("a space in the second path segment: %v, want an error naming path segment 2", err)
+	}
+}

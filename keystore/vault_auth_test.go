@@ -24,6 +24,26 @@ func TestVaultAuthMethods(t *testing.T) {
 			t.Setenv("KEYGATE_TEST_VAULT_TOKEN", string(s.RootToken().Reveal()))
 			return keystore.NewTokenAuth("KEYGATE_TEST_VAULT_TOKEN", "")
 		}},
+		{"token from VAULT_TOKEN, the default", func(t *testing.T) keystore.VaultAuth {
+			t.Setenv("VAULT_TOKEN", string(s.RootToken().Reveal()))
+			return keystore.NewTokenAuth("", "")
+		}},
+		{"approle, secret_id from the environment", func(t *testing.T) keystore.VaultAuth {
+			roleID, secretID := s.AppRoleCreds(t)
+			t.Setenv("KEYGATE_TEST_SECRET_ID", string(secretID.Reveal()))
+			a, err := keystore.NewAppRoleAuth("approle", roleID, "", "KEYGATE_TEST_SECRET_ID")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}},
+		{"jwt at the default mount", func(t *testing.T) keystore.VaultAuth {
+			a, err := keystore.NewJWTAuth("", vaulttest.Role, vaulttest.WriteSecretFile(t, "jwt", s.MintJWT(t, "keygate-pod", time.Hour)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}},
 		{"approle", func(t *testing.T) keystore.VaultAuth {
 			roleID, secretID := s.AppRoleCreds(t)
 			a, err := keystore.NewAppRoleAuth("approle", roleID, vaulttest.WriteSecretFile(t, "sid", secretID), "")

@@ -29,7 +29,10 @@ boundary=(./internal/tenancy ./internal/routing ./internal/mtls ./internal/admin
 # gremlins times a mutant out at coefficient x the coverage run's duration: a cached coverage run
 # (a few ms) would time every mutant out, so no test result may come from the cache. go vet is
 # off: it costs every mutant a vet run, and a mutant vet complains about is not one a test killed.
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1 -vet=off"
+# -failfast: a mutant is killed by its first failing test; the rest of the package's tests would
+# only add time. Extra flags pass through GOFLAGS (e.g. GOFLAGS=-skip=TestX to leave out a test
+# whose time limit a loaded machine trips: a coverage run that fails stops the package's run).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1 -vet=off -failfast"
 
 pkgs=("$@")
 diffargs=()
