@@ -135,18 +135,39 @@ func (s *server) dryRun(c *call) (any, error) {
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
 	}
-	out, notes, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, DryRunOptions{Reveal: reveal, FetchToken: fetch})
+	// explain=true answers JSON (the console's playground); without it the reply stays the raw
+	// request, as `keygate sign` prints it.
+	explain, _ := strconv.ParseBool(c.r.URL.Query().Get("explain"))
+	res, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, DryRunOptions{Reveal: reveal, FetchToken: fetch, Explain: explain})
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range notes {
+	for _, n := range res.Notes {
 		c.w.Header().Add("Keygate-Note", n)
 	}
-	c.raw, c.contentType = out, "text/plain; charset=utf-8"
-	if json.Valid(out) {
+	if explain {
+		return explainedRun{Output: string(res.Output), Notes: nonNil(res.Notes), Explain: nonNil(res.Explain), Revealed: reveal}, nil
+	}
+	c.raw, c.contentType = res.Output, "text/plain; charset=utf-8"
+	if json.Valid(res.Output) {
 		c.contentType = "application/json"
 	}
 	return nil, nil
+}
+
+// explainedRun is a dry run's reply with explain=true.
+type explainedRun struct {
+	Output   string   `json:"output"`   // the request that would leave
+	Notes    []string `json:"notes"`    // what the dry run did not do
+	Explain  []string `json:"explain"`  // what each step signed, in order
+	Revealed bool     `json:"revealed"` // false: secrets and signatures are [redacted]
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // readAudit answers GET /v1/audit?tenant=&kind=&limit=. Tenant roles read their own tenant only.

@@ -75,10 +75,10 @@ func newJWTVerifier(j *config.AdminJWT) (admin.JWTVerifier, error) {
 // snapshot, redacted unless the role may reveal.
 type dryRunner struct{ a *app.App }
 
-func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, opts admin.DryRunOptions) ([]byte, []string, error) {
+func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, opts admin.DryRunOptions) (admin.DryRunResult, error) {
 	snap := d.a.Snapshots.Load()
 	if snap == nil {
-		return nil, nil, errors.New("no configuration loaded")
+		return admin.DryRunResult{}, errors.New("no configuration loaded")
 	}
 	// Redaction reads the provider's secret values with the same login signing uses.
 	keys := d.a.Keystore
@@ -87,7 +87,7 @@ func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []by
 	}
 	res, err := dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: provider, Tenant: tenant, Request: raw, Clock: signer.SystemClock(),
-		Reveal: opts.Reveal, Keys: keys, FetchToken: opts.FetchToken,
+		Reveal: opts.Reveal, Keys: keys, FetchToken: opts.FetchToken, Explain: opts.Explain,
 	})
-	return res.Output, res.Notes, err
+	return admin.DryRunResult{Output: res.Output, Notes: res.Notes, Explain: res.Explain}, err
 }
