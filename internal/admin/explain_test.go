@@ -46,3 +46,21 @@ func TestDryRunExplainReply(t *testing.T) {
 		}
 	})
 }
+
+// TestDryRunByProviderName: a gateway admin dry-runs a provider by name alone; an unknown name
+// is 404, and a tenant role is refused before anything runs (even for its own provider).
+func TestDryRunByProviderName(t *testing.T) {
+	e := newEnv(t)
+	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	if status, body := e.do(t, rootToken, "POST", "/v1/providers/globex-pay/sign", req); status != http.StatusOK || !strings.Contains(body, `"tenant":"globex"`) {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if status, body := e.do(t, rootToken, "POST", "/v1/providers/nope/sign", req); status != http.StatusNotFound {
+		t.Fatalf("unknown provider: status %d: %s", status, body)
+	}
+	for _, tok := range []string{acmeAdminTok, acmeDevTok} {
+		if status, body := e.do(t, tok, "POST", "/v1/providers/acme-pay/sign", req); status != http.StatusForbidden {
+			t.Fatalf("tenant role: status %d: %s", status, body)
+		}
+	}
+}

@@ -97,6 +97,8 @@ var ops = []op{
 	{"dry run of another tenant's provider via own tenant", "POST", func(t string) string {
 		return "/v1/tenants/acme/providers/" + t + "-pay/sign"
 	}, noBody, ok, ok, http.StatusNotFound, ok, http.StatusNotFound, http.StatusNotFound},
+	{"dry run by provider name (gateway admins)", "POST", func(t string) string { return "/v1/providers/" + t + "-pay/sign?explain=true" },
+		func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, deny, deny, deny, deny, 0},
 	{"read audit", "GET", func(t string) string { return "/v1/audit?tenant=" + t }, noBody, ok, ok, deny, ok, deny, 0},
 }
 

@@ -104,7 +104,19 @@ func validSecretName(s string) bool {
 
 // dryRun signs a raw HTTP request as the provider would, without sending it.
 func (s *server) dryRun(c *call) (any, error) {
-	tenant, provider := c.r.PathValue("tenant"), c.r.PathValue("provider")
+	return s.dryRunOf(c, c.r.PathValue("tenant"), false)
+}
+
+// dryRunAny is a gateway admin's dry run of any provider by name, whatever its tenant: the
+// only way to dry-run a single-tenant config's providers, which name no tenant for the path.
+func (s *server) dryRunAny(c *call) (any, error) {
+	return s.dryRunOf(c, "", true)
+}
+
+// dryRunOf runs the dry run of the path's provider; anyTenant: the provider may be of any
+// tenant (or none), else it must be tenant's.
+func (s *server) dryRunOf(c *call, tenant string, anyTenant bool) (any, error) {
+	provider := c.r.PathValue("provider")
 	c.ev.Target = "provider " + provider
 	reveal, _ := strconv.ParseBool(c.r.URL.Query().Get("reveal"))
 	if reveal && c.p.Role == RoleTenantDeveloper {
@@ -123,7 +135,15 @@ func (s *server) dryRun(c *call) (any, error) {
 	c.ev.Version = v.Number
 	found := false
 	for _, p := range f.Providers {
-		found = found || (p.Name == provider && p.Tenant == tenant)
+		if p.Name == provider && (anyTenant || p.Tenant == tenant) {
+			found, tenant = true, p.Tenant
+		}
+	}
+	if !found && anyTenant {
+		return nil, errorf(http.StatusNotFound, "no provider %q", provider)
+	}
+	if anyTenant {
+		c.ev.Tenant = tenant // the event belongs to the provider's tenant, as the tenant route's does
 	}
 	if !found {
 		return nil, errorf(http.StatusNotFound, "tenant %q has no provider %q", tenant, provider)
