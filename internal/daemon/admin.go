@@ -7,19 +7,22 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/keygate/keygate/internal/admin"
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/audit"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/console"
 	"github.com/keygate/keygate/internal/dryrun"
 	"github.com/keygate/keygate/internal/metrics"
 	"github.com/keygate/keygate/keystore"
 	"github.com/keygate/keygate/signer"
 )
 
-// newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz.
+// newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz, /readyz and the
+// web console under /ui/ (static files that call the API with the user's token).
 func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
 	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, error) {
 	tokens := make([]admin.Token, 0, len(f.Admin.Tokens))
@@ -54,7 +57,12 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 		}
 		opts.JWT = v
 	}
-	return admin.New(opts), nil
+	mux := http.NewServeMux()
+	ui := console.Handler()
+	mux.Handle(console.Prefix, ui)
+	mux.Handle(strings.TrimSuffix(console.Prefix, "/"), ui)
+	mux.Handle("/", admin.New(opts))
+	return mux, nil
 }
 
 // newJWTVerifier is admin.jwt as the admin API's verifier.
