@@ -1,6 +1,6 @@
 // The script playground: pick a provider, edit its script, paste a request, and run the admin
 // API's dry run with explain: the request that would leave and the string each step signed,
-// secrets and signatures [redacted]. The console never asks for reveal or a token fetch, so
+// secret values and tokens [redacted]. The console never asks for reveal or a token fetch, so
 // no secret value is ever sent to the browser. Saving the script (admins) replaces the
 // tenant's providers through the API: a new config version.
 import { h, replace } from './dom.js';
@@ -72,11 +72,13 @@ export async function render(main, ctx) {
 
   const run = async () => {
     const p = current();
+    output.classList.remove('done');
     replace(output, 'Running…'); replace(explain); replace(notes);
     const { data: r } = await call('POST', signPath(p), toHTTP1(request.value), 'message/http');
     output.textContent = r.output;
     replace(explain, r.explain.length ? [h('h2', {}, 'What each step signed')].concat(r.explain.map((e, i) => h('pre', { class: 'step' }, (i + 1) + '. ' + e))) : null);
     replace(notes, r.notes.map((n) => h('p', { class: 'notice' }, n)));
+    output.classList.add('done');
   };
 
   // save replaces the tenant's providers with the same list, this provider's script edited.
@@ -93,7 +95,7 @@ export async function render(main, ctx) {
   select.addEventListener('change', showProvider);
   replace(main, h('h1', {}, 'Script playground'),
     h('p', { class: 'muted' }, 'A dry run signs as the gateway would and sends nothing: no token is fetched and every HTTP call is refused. ' +
-      'Secrets and signatures are shown [redacted].'),
+      'Secret values and tokens are shown [redacted].'),
     h('div', { class: 'row' }, h('label', {}, 'provider ', select)), about, scriptBox,
     h('h2', {}, 'Request (raw HTTP/1.1, as your service sends it to the egress)'), request,
     h('div', { class: 'row' }, h('button', { id: 'pg-run', type: 'button', on: { click: () => run().catch((e) => { replace(output); ctx.showError(e); }) } }, 'Dry run')),

@@ -39,7 +39,7 @@ export async function render(main, ctx) {
       const { data: v } = await call('POST', '/v1/config/rollback', { version: Number(target.value), message: msg.value });
       await render(main, ctx);
       const r = document.getElementById('rollback-result');
-      r.textContent = 'Rolled back: version v' + v.number + ' restores v' + v.rollback_of + '.';
+      r.textContent = 'Rolled back to v' + target.value + ': new version v' + v.number + '.';
       r.className = 'notice';
     };
     parts.push(h('h2', {}, 'Roll back'),
