@@ -5,6 +5,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,6 +78,34 @@ func TestLoginPerRole(t *testing.T) {
 			tb.noProblems()
 		})
 	}
+	t.Run("a developer's token cannot reveal or reach another tenant, whatever the page sends", func(t *testing.T) {
+		tb := newTab(t, browser, g.url)
+		tb.login(acmeDev)
+		// The page's own fetch with the stored token, as a developer editing the page could send it.
+		got, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]int](`(async () => {
+			const auth = { Authorization: 'Bearer ' + sessionStorage.getItem('keygate.console.token') };
+			const req = 'POST /x HTTP/1.1\r\nHost: acme-static.egress.local\r\n\r\n';
+			const calls = [
+				['POST', '/v1/tenants/acme/providers/acme-static/sign?reveal=true', req],
+				['POST', '/v1/tenants/acme/providers/acme-static/sign?explain=true&fetch_token=true', req],
+				['POST', '/v1/providers/acme-static/sign', req],
+				['GET', '/v1/audit?tenant=globex'],
+				['POST', '/v1/tenants/globex/providers/globex-pay/sign', req],
+				['POST', '/v1/config/rollback', '{"version": 1}'],
+			];
+			const out = [];
+			for (const [method, path, body] of calls) out.push((await fetch(path, { method, headers: auth, body })).status);
+			return out;
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, status := range got {
+			if status != http.StatusForbidden {
+				t.Errorf("call %d answered %d, want 403 (all: %v)", i, status, got)
+			}
+		}
+	})
 	t.Run("a wrong token is refused", func(t *testing.T) {
 		tb := newTab(t, browser, g.url)
 		tb.do("log in with a wrong token",
@@ -137,12 +166,25 @@ func TestCSP(t *testing.T) {
 	if resp.Status != http.StatusOK {
 		t.Fatalf("status %d", resp.Status)
 	}
+	// A tenant admin's refused request names a "tenant" of its choosing, which the audit log
+	// keeps; the gateway admin's audit page must show it as text, not run it.
+	xss := `<img src=x onerror="window.__inlineRan=true">`
+	if status := g.status(t, acmeAdmin, "POST", "/v1/tenants/"+url.PathEscape(xss)+"/credentials", ""); status != http.StatusForbidden {
+		t.Fatalf("the probe answered %d", status)
+	}
 	// Every page, as the gateway admin (the most to draw), then the playground's dry run.
 	tb.login(gatewayToken)
 	for _, p := range [][2]string{{"#/providers", "#providers"}, {"#/versions", "#versions"}, {"#/audit", "#audit"}, {"#/playground", "#pg-request"}} {
 		tb.page(p[0], p[1])
 	}
 	tb.do("dry run", chromedp.Click(chromedp.ID("pg-run")), chromedp.WaitVisible(chromedp.CSS("#pg-explain pre")))
+	tb.page("#/audit", "#audit")
+	if !strings.Contains(tb.text("#audit"), xss) {
+		t.Fatalf("the audit page does not show the probe as text:\n%s", tb.text("#audit"))
+	}
+	if ran, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`window.__inlineRan === true || document.querySelector('#audit img') !== null`)); ran {
+		t.Fatal("markup from an audit event was parsed into the page")
+	}
 	tb.noProblems()
 
 	// An attacker's inline code (as an XSS would inject it: a script element, an event handler

@@ -197,3 +197,19 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// status sends a request and returns its status only (for refusals).
+func (g *gateway) status(t *testing.T, token, method, path, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}

@@ -53,6 +53,7 @@ export async function render(main, ctx) {
     about.textContent = 'hosts ' + (p.hosts || []).join(', ') + ' · upstream ' + ((p.upstream && p.upstream.url) || '') +
       ' · ' + schemesOf(p).join(' → ');
     request.value = sampleRequest(p);
+    output.classList.remove('done'); // set again when this provider's dry run has answered
     replace(output); replace(explain); replace(notes); replace(saved);
     if (p.script && p.script.inline !== undefined && !p.script.file) {
       script.value = p.script.inline;
