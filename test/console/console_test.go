@@ -302,3 +302,48 @@ func TestRollbackFromUI(t *testing.T) {
 	}
 	tb.noProblems()
 }
+
+// TestPlaygroundSave: a tenant admin edits a script in the playground and saves it: a new
+// config version runs the edited script; a script that does not compile is refused with the
+// error on the page, and the running version stays.
+func TestPlaygroundSave(t *testing.T) {
+	g := startGateway(t)
+	browser := newBrowser(t)
+	tb := newTab(t, browser, g.url)
+	tb.login(acmeAdmin)
+	tb.page("#/playground", "#pg-request")
+	choose := func() {
+		tb.do("choose acme-script", chromedp.SetValue(chromedp.ID("pg-provider"), "1"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('pg-provider').dispatchEvent(new Event('change'))`),
+			chromedp.WaitVisible(chromedp.ID("pg-save")))
+	}
+	choose()
+	script, err := chromedp.Run(tb.ctx, chromedp.Value(chromedp.ID("pg-script")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(script, "reqBody.set('sign', sign);", "reqBody.set('sign', sign);\n  reqBody.set('edited', 'in the console');", 1)
+	if edited == script {
+		t.Fatal("the article's script changed: update the edit")
+	}
+	tb.do("save", chromedp.SetValue(chromedp.ID("pg-script"), edited), chromedp.Click(chromedp.ID("pg-save")),
+		chromedp.WaitVisible(chromedp.CSS("#pg-saved.notice")))
+	if s := tb.text("#pg-saved"); !strings.Contains(s, "v2") {
+		t.Fatalf("saved: %q", s)
+	}
+	tb.do("dry run of the saved script", chromedp.Click(chromedp.ID("pg-run")), chromedp.WaitVisible(chromedp.CSS("#pg-output.done")))
+	if out := tb.text("#pg-output"); !strings.Contains(out, `"edited":"in the console"`) {
+		t.Fatalf("the dry run does not run the saved script:\n%s", out)
+	}
+	tb.noProblems()
+
+	tb.do("save a script that does not compile", chromedp.SetValue(chromedp.ID("pg-script"), "function (reqHeaders) {\n  var x = ;\n}\n"),
+		chromedp.Click(chromedp.ID("pg-save")), chromedp.WaitVisible(chromedp.ID("error")))
+	// The error names the script's line and column (inline:2:11, the stray ";").
+	if e := tb.errorLine(); !strings.Contains(e, "400") || !strings.Contains(e, "script inline:2:11") {
+		t.Fatalf("the compile error is not shown at its line: %q", e)
+	}
+	if v := g.api(t, gatewayToken, "GET", "/v1/config", "")["number"]; v != 2.0 {
+		t.Fatalf("running version %v after a refused save, want 2", v)
+	}
+}
