@@ -66,7 +66,7 @@ type tab struct {
 func newTab(t *testing.T, browser context.Context, base string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	tb := &tab{t: t, ctx: ctx, base: base}
 	if err := chromedp.Do(ctx); err != nil {
@@ -89,7 +89,7 @@ func newTab(t *testing.T, browser context.Context, base string) *tab {
 // do runs steps; on failure it says what the page's error line and console held.
 func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, time.Minute)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		tb.t.Fatalf("%s: %v\npage error line: %q\nconsole: %v", what, err, tb.errorLine(), tb.console())
@@ -98,7 +98,7 @@ func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 
 func (tb *tab) text(sel string) string {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, time.Minute)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
 	if err != nil {
