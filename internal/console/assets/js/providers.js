@@ -23,7 +23,7 @@ function secretsCell(p, pins) {
   return h('ul', { class: 'secrets' }, names.map((n) => {
     const pin = pinOf(p.secrets[n], pins);
     return h('li', { class: 'secret' }, h('b', {}, n), ' → ', h('span', { class: 'ref' }, pin.ref),
-      h('span', { class: 'pin' }, pin.version ? (pin.explicit ? '@' + pin.version + ' (fixed)' : 'pinned v' + pin.version) : 'not pinned (transit or not KV)'));
+      h('span', { class: 'pin' }, pin.version ? (pin.explicit ? '@' + pin.version + ' (fixed)' : 'pinned v' + pin.version) : 'no pinned version (Transit, or a keystore without versions)'));
   }));
 }
 
