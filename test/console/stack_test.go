@@ -105,6 +105,12 @@ type gateway struct {
 
 func startGateway(t *testing.T) *gateway {
 	t.Helper()
+	return startGatewayWith(t, "")
+}
+
+// startGatewayWith starts keygate; keystore, when set, replaces the file keystore's line.
+func startGatewayWith(t *testing.T, keystore string) *gateway {
+	t.Helper()
 	dir := t.TempDir()
 	keys := "secret/keygate/tenants/acme/demo:\n  app_secret: " + secretValues["app_secret"] +
 		"\n  aes_key: " + secretValues["aes_key"] + "\n  aes_iv: " + secretValues["aes_iv"] +
@@ -120,6 +126,9 @@ func startGateway(t *testing.T) *gateway {
 	cfg := strings.NewReplacer("KEYS", filepath.Join(dir, "keys.yaml"), "STATE", filepath.Join(dir, "state"),
 		`"GW"`, `"`+hashOf(gatewayToken)+`"`, `"TA"`, `"`+hashOf(acmeAdmin)+`"`, `"TD"`, `"`+hashOf(acmeDev)+`"`,
 		"SCRIPT\n", script.String()).Replace(configTemplate)
+	if keystore != "" {
+		cfg = strings.Replace(cfg, "keystore: {type: file, file: {path: "+filepath.Join(dir, "keys.yaml")+"}}", keystore, 1)
+	}
 	path := filepath.Join(dir, "keygate.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
