@@ -6,7 +6,7 @@ PKGS    ?= ./...
 # path of VAULT_BIN if set, else builds Vault once from source into ~/.cache/keygate.
 VAULT    = $(shell scripts/vault-build.sh)
 
-.PHONY: all build image dev test test-deploy test-short vault lint bench docs-figures faults fuzz mutate compose-check clean
+.PHONY: all build image dev test test-console test-deploy test-short vault lint bench docs-figures faults fuzz mutate compose-check clean
 
 all: build
 
@@ -30,6 +30,10 @@ vault:
 
 test: test-deploy
 	VAULT_BIN="$(VAULT)" $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# The web console in headless Chromium (apt-get install -y chromium); part of `make test` too.
+test-console:
+	$(GO) test -count=1 -timeout 10m ./test/console/
 
 # The deploy kit (Helm chart, dashboard, alerts): a module of its own (test/deploy/go.mod) so
 # Helm's and Prometheus's dependencies stay out of keygate's go.mod.

@@ -33,16 +33,25 @@ type SecretWriter interface {
 }
 
 // DryRunner signs a raw HTTP request as the provider would, without sending it. With Reveal
-// false the output must show secrets and signatures redacted; without FetchToken it sends
-// nothing (a placeholder stands in for the provider's token). Notes say what it did not do.
+// false the output (and the explanation) must show secrets and signatures redacted; without
+// FetchToken it sends nothing (a placeholder stands in for the provider's token).
 type DryRunner interface {
-	DryRun(ctx context.Context, tenant, provider string, rawRequest []byte, opts DryRunOptions) (out []byte, notes []string, err error)
+	DryRun(ctx context.Context, tenant, provider string, rawRequest []byte, opts DryRunOptions) (DryRunResult, error)
 }
 
 // DryRunOptions are a dry run's query parameters.
 type DryRunOptions struct {
 	Reveal     bool // print secret values (not for tenant developers)
 	FetchToken bool // use the real token, fetching one if needed (not for tenant developers)
+	Explain    bool // also say what each step signed (string to sign, canonical request)
+}
+
+// DryRunResult is what a dry run produced: the request that would leave, notes on what it did
+// not do, and, when asked, what each step signed; all redacted unless revealed.
+type DryRunResult struct {
+	Output  []byte
+	Notes   []string
+	Explain []string
 }
 
 // AuditReader answers audit queries; *audit.Memory implements it.

@@ -73,12 +73,16 @@ func (k *fakeKV) CurrentVersion(_ context.Context, ref keystore.Ref) (int, error
 
 type fakeDryRun struct{}
 
-func (fakeDryRun) DryRun(_ context.Context, tenant, provider string, raw []byte, opts DryRunOptions) ([]byte, []string, error) {
+func (fakeDryRun) DryRun(_ context.Context, tenant, provider string, raw []byte, opts DryRunOptions) (DryRunResult, error) {
 	sig := secret.Redacted
 	if opts.Reveal {
 		sig = "REVEALED-SIGNATURE"
 	}
-	return []byte(`{"tenant":"` + tenant + `","provider":"` + provider + `","signature":"` + sig + `"}`), nil, nil
+	res := DryRunResult{Output: []byte(`{"tenant":"` + tenant + `","provider":"` + provider + `","signature":"` + sig + `"}`)}
+	if opts.Explain {
+		res.Explain = []string{"simple, string to sign:\nsigned-with " + sig}
+	}
+	return res, nil
 }
 
 type testEnv struct {

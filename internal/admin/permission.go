@@ -80,5 +80,6 @@ var routeTable = []route{
 	{"DELETE /v1/tenants/{tenant}/credentials/{id}", "credential.revoke", permTenantManage, (*server).revokeCredential},
 	{"PUT /v1/tenants/{tenant}/secrets/{name}", "secret.write", permTenantManage, (*server).putSecret},
 	{"POST /v1/tenants/{tenant}/providers/{provider}/sign", "provider.dry_run", permTenantRead, (*server).dryRun},
+	{"POST /v1/providers/{provider}/sign", "provider.dry_run", permGatewayAdmin, (*server).dryRunAny},
 	{"GET /v1/audit", "audit.read", permAuthenticated, (*server).readAudit},
 }

@@ -89,9 +89,16 @@ var ops = []op{
 		func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, ok, deny, ok, deny, 0},
 	{"dry run with reveal", "POST", func(t string) string { return "/v1/tenants/" + t + "/providers/" + t + "-pay/sign?reveal=true" },
 		func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, ok, deny, deny, deny, 0},
+	{"dry run with explain (the console's playground)", "POST", func(t string) string { return "/v1/tenants/" + t + "/providers/" + t + "-pay/sign?explain=true" },
+		func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, ok, deny, ok, deny, 0},
+	{"dry run with explain and reveal", "POST", func(t string) string {
+		return "/v1/tenants/" + t + "/providers/" + t + "-pay/sign?explain=true&reveal=true"
+	}, func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, ok, deny, deny, deny, 0},
 	{"dry run of another tenant's provider via own tenant", "POST", func(t string) string {
 		return "/v1/tenants/acme/providers/" + t + "-pay/sign"
 	}, noBody, ok, ok, http.StatusNotFound, ok, http.StatusNotFound, http.StatusNotFound},
+	{"dry run by provider name (gateway admins)", "POST", func(t string) string { return "/v1/providers/" + t + "-pay/sign?explain=true" },
+		func(string, string) string { return "GET / HTTP/1.1\r\nHost: x\r\n\r\n" }, ok, deny, deny, deny, deny, 0},
 	{"read audit", "GET", func(t string) string { return "/v1/audit?tenant=" + t }, noBody, ok, ok, deny, ok, deny, 0},
 }
 

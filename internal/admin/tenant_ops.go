@@ -104,7 +104,19 @@ func validSecretName(s string) bool {
 
 // dryRun signs a raw HTTP request as the provider would, without sending it.
 func (s *server) dryRun(c *call) (any, error) {
-	tenant, provider := c.r.PathValue("tenant"), c.r.PathValue("provider")
+	return s.dryRunOf(c, c.r.PathValue("tenant"), false)
+}
+
+// dryRunAny is a gateway admin's dry run of any provider by name, whatever its tenant: the
+// only way to dry-run a single-tenant config's providers, which name no tenant for the path.
+func (s *server) dryRunAny(c *call) (any, error) {
+	return s.dryRunOf(c, "", true)
+}
+
+// dryRunOf runs the dry run of the path's provider; anyTenant: the provider may be of any
+// tenant (or none), else it must be tenant's.
+func (s *server) dryRunOf(c *call, tenant string, anyTenant bool) (any, error) {
+	provider := c.r.PathValue("provider")
 	c.ev.Target = "provider " + provider
 	reveal, _ := strconv.ParseBool(c.r.URL.Query().Get("reveal"))
 	if reveal && c.p.Role == RoleTenantDeveloper {
@@ -123,7 +135,15 @@ func (s *server) dryRun(c *call) (any, error) {
 	c.ev.Version = v.Number
 	found := false
 	for _, p := range f.Providers {
-		found = found || (p.Name == provider && p.Tenant == tenant)
+		if p.Name == provider && (anyTenant || p.Tenant == tenant) {
+			found, tenant = true, p.Tenant
+		}
+	}
+	if !found && anyTenant {
+		return nil, errorf(http.StatusNotFound, "no provider %q", provider)
+	}
+	if anyTenant {
+		c.ev.Tenant = tenant // the event belongs to the provider's tenant, as the tenant route's does
 	}
 	if !found {
 		return nil, errorf(http.StatusNotFound, "tenant %q has no provider %q", tenant, provider)
@@ -135,18 +155,39 @@ func (s *server) dryRun(c *call) (any, error) {
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
 	}
-	out, notes, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, DryRunOptions{Reveal: reveal, FetchToken: fetch})
+	// explain=true answers JSON (the console's playground); without it the reply stays the raw
+	// request, as `keygate sign` prints it.
+	explain, _ := strconv.ParseBool(c.r.URL.Query().Get("explain"))
+	res, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, DryRunOptions{Reveal: reveal, FetchToken: fetch, Explain: explain})
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range notes {
+	for _, n := range res.Notes {
 		c.w.Header().Add("Keygate-Note", n)
 	}
-	c.raw, c.contentType = out, "text/plain; charset=utf-8"
-	if json.Valid(out) {
+	if explain {
+		return explainedRun{Output: string(res.Output), Notes: nonNil(res.Notes), Explain: nonNil(res.Explain), Revealed: reveal}, nil
+	}
+	c.raw, c.contentType = res.Output, "text/plain; charset=utf-8"
+	if json.Valid(res.Output) {
 		c.contentType = "application/json"
 	}
 	return nil, nil
+}
+
+// explainedRun is a dry run's reply with explain=true.
+type explainedRun struct {
+	Output   string   `json:"output"`   // the request that would leave
+	Notes    []string `json:"notes"`    // what the dry run did not do
+	Explain  []string `json:"explain"`  // what each step signed, in order
+	Revealed bool     `json:"revealed"` // false: secrets and signatures are [redacted]
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // readAudit answers GET /v1/audit?tenant=&kind=&limit=. Tenant roles read their own tenant only.

@@ -54,17 +54,21 @@ keygate dev is running (press Ctrl-C to stop): keygate serve itself, and around 
   ext_proc    %s
   xDS (ADS)   %s   (the egress takes its listener, routes and clusters from here)
   admin API   http://%s   (/v1, /metrics, /readyz; docs/admin.md)
+  console     http://%s/ui/   (web console: providers, versions, audit, script playground; docs/console.md)
   provider    %s   (demo provider, the design article's protocol)
   keystore    %s
-`, s.EgressURL, s.ExtProc, s.XDSAddr, s.AdminAddr, s.Upstream, keystoreLine(s))
+`, s.EgressURL, s.ExtProc, s.XDSAddr, s.AdminAddr, s.AdminAddr, s.Upstream, keystoreLine(s))
 	if tok := s.AdminToken; !tok.IsZero() {
 		// The one place this run's admin token is shown: it is made for this run and dies with it.
 		fmt.Fprintf(w, `
-Admin token for this run (gateway admin):
+Admin token for this run (gateway admin); it is also the console's dev login (paste it at
+http://%s/ui/):
 
   export KEYGATE_TOKEN=%s
   curl -s http://%s/v1/audit -H "Authorization: Bearer $KEYGATE_TOKEN"
-`, tok.Reveal(), s.AdminAddr)
+`, s.AdminAddr, tok.Reveal(), s.AdminAddr)
+	} else {
+		fmt.Fprintf(w, "\nConsole login: one of the admin tokens of this config (admin.tokens) or a JWT of its admin.jwt issuer.\n")
 	}
 	fmt.Fprintln(w, "\nSend a plain request to a provider; keygate signs it on the way out:")
 	for _, p := range s.Config.File.Providers {

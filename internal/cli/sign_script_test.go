@@ -54,6 +54,11 @@ func TestSignRunsScriptsWithPinnedTime(t *testing.T) {
 	if !strings.Contains(offline, "Authorization: "+dryrun.PlaceholderToken+"\r\n") {
 		t.Errorf("the offline dry run does not show the placeholder token:\n%s", offline)
 	}
+	// --explain shows the string the script signed (buildSignStr), without the secret.
+	if ex := run("--explain", "-o", "json"); !strings.Contains(ex, "reqBody.buildSignStr()") || !strings.Contains(ex, "timestamp=1700000000") ||
+		strings.Contains(ex, devstack.DemoCredentials.AppSecret) {
+		t.Errorf("--explain of a script:\n%s", ex)
+	}
 	if n := provider.Stats.TokensIssued.Load(); n != 0 {
 		t.Fatalf("a dry run without --fetch-token made the provider issue %d tokens", n)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,14 +16,16 @@ import (
 	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/audit"
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/console"
 	"github.com/keygate/keygate/internal/dryrun"
 	"github.com/keygate/keygate/internal/metrics"
 	"github.com/keygate/keygate/keystore"
 	"github.com/keygate/keygate/signer"
 )
 
-// newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz, and
-// the watcher of admin.tokens_file (nil without one) for the caller to run.
+// newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz, the
+// web console under /ui/ (static files that call the API with the user's token), and the
+// watcher of admin.tokens_file (nil without one) for the caller to run.
 func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
 	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, func(context.Context, time.Duration), error) {
 	static := adminTokens(f.Admin.Tokens)
@@ -70,7 +73,12 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 		}
 		opts.JWT = v
 	}
-	return admin.New(opts), watch, nil
+	mux := http.NewServeMux()
+	ui := console.Handler()
+	mux.Handle(console.Prefix, ui)
+	mux.Handle(strings.TrimSuffix(console.Prefix, "/"), ui)
+	mux.Handle("/", admin.New(opts))
+	return mux, watch, nil
 }
 
 // adminTokens is config token entries as the admin API's.
@@ -153,10 +161,10 @@ func newJWTVerifier(j *config.AdminJWT) (admin.JWTVerifier, error) {
 // snapshot, redacted unless the role may reveal.
 type dryRunner struct{ a *app.App }
 
-func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, opts admin.DryRunOptions) ([]byte, []string, error) {
+func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, opts admin.DryRunOptions) (admin.DryRunResult, error) {
 	snap := d.a.Snapshots.Load()
 	if snap == nil {
-		return nil, nil, errors.New("no configuration loaded")
+		return admin.DryRunResult{}, errors.New("no configuration loaded")
 	}
 	// Redaction reads the provider's secret values with the same login signing uses.
 	keys := d.a.Keystore
@@ -165,7 +173,7 @@ func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []by
 	}
 	res, err := dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: provider, Tenant: tenant, Request: raw, Clock: signer.SystemClock(),
-		Reveal: opts.Reveal, Keys: keys, FetchToken: opts.FetchToken,
+		Reveal: opts.Reveal, Keys: keys, FetchToken: opts.FetchToken, Explain: opts.Explain,
 	})
-	return res.Output, res.Notes, err
+	return admin.DryRunResult{Output: res.Output, Notes: res.Notes, Explain: res.Explain}, err
 }

@@ -142,7 +142,10 @@ func (st *callState) newRequestObjects() requestObjects {
 	})
 	_ = b.Set("buildSignStr", func(goja.FunctionCall) goja.Value {
 		st.declared("reqBody.buildSignStr", appSecretName)
-		return rt.ToValue(signer.SortedSignString(st.bodyObject(false)) + st.handles.named(appSecretName))
+		signStr := signer.SortedSignString(st.bodyObject(false))
+		// What a dry run's explain shows, as the simple scheme does: the string without the secret.
+		st.x.Explained("script", "reqBody.buildSignStr() (then the secret "+appSecretName+" appended)", func() string { return signStr })
+		return rt.ToValue(signStr + st.handles.named(appSecretName))
 	})
 	o := requestObjects{headers: h, params: p, body: b}
 	st.installReaders(o)
