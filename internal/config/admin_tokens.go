@@ -2,11 +2,9 @@ package config
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -73,18 +71,8 @@ func ParseAdminTokens(data []byte) ([]AdminToken, error) {
 		return nil, Hinted("tokens", "write the entries under one key, tokens:, as the config's admin.tokens", "missing")
 	}
 	var f AdminTokensFile
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		var generic any
-		_ = json.Unmarshal(js, &generic)
-		if path, known := unknownField(generic, reflect.TypeOf(f), ""); path != "" {
-			return nil, Annotate(unknownFieldError(path, known), data)
-		}
-		if errs := typeErrors(generic, reflect.TypeOf(f), ""); len(errs) > 0 {
-			return nil, Annotate(errors.Join(errs...), data)
-		}
-		return nil, errors.New(cleanJSONError(err))
+	if err := decodeStrict(data, js, &f, ""); err != nil {
+		return nil, err
 	}
 	if errs := validateAdminTokens("tokens", f.Tokens); len(errs) > 0 {
 		return nil, Annotate(errors.Join(errs...), data)

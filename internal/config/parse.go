@@ -29,20 +29,32 @@ func Parse(data []byte) (*File, error) {
 		return nil, errors.New("config is empty")
 	}
 	var f File
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		var generic any
-		_ = json.Unmarshal(js, &generic)
-		if path, known := unknownField(generic, reflect.TypeOf(f), ""); path != "" {
-			return nil, Annotate(unknownFieldError(path, known), data)
-		}
-		if errs := typeErrors(generic, reflect.TypeOf(f), ""); len(errs) > 0 {
-			return nil, Annotate(errors.Join(errs...), data)
-		}
-		return nil, fmt.Errorf("config: %s", cleanJSONError(err))
+	if err := decodeStrict(data, js, &f, "config: "); err != nil {
+		return nil, err
 	}
 	return &f, nil
+}
+
+// decodeStrict decodes js, the JSON form of the YAML data, into v (a pointer to a struct),
+// refusing unknown keys and wrong types with errors that name the path and are placed in data
+// (line and column); any other decoder error is returned cleaned, after prefix.
+func decodeStrict(data, js []byte, v any, prefix string) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
+	}
+	var generic any
+	_ = json.Unmarshal(js, &generic)
+	t := reflect.TypeOf(v).Elem()
+	if path, known := unknownField(generic, t, ""); path != "" {
+		return Annotate(unknownFieldError(path, known), data)
+	}
+	if errs := typeErrors(generic, t, ""); len(errs) > 0 {
+		return Annotate(errors.Join(errs...), data)
+	}
+	return errors.New(prefix + cleanJSONError(err))
 }
 
 // Hash is the content hash of a config as written: "sha256:<hex>".
