@@ -38,7 +38,11 @@ func TestSandbox(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			step := compileInline(t, reqHead+tc.body+"\n}", Options{TokenURL: "http://127.0.0.1:9/token"})
+			opts := Options{TokenURL: "http://127.0.0.1:9/token"}
+			if tc.kind == failure.Timeout {
+				opts.DefaultTimeout = 50 * time.Millisecond // the production default (main_test.go raises it)
+			}
+			step := compileInline(t, reqHead+tc.body+"\n}", opts)
 			body := `{}`
 			if tc.kind == failure.BadRequest {
 				body = `not json`

@@ -55,9 +55,14 @@ type Options struct {
 	topLevel       time.Duration // tests: the top level's limit instead of topLevelLimit
 }
 
+// defaultTimeout is a script's time per invocation when neither it nor Options sets one. A
+// variable only so that the package's tests can raise it (main_test.go): a test about what a
+// script may touch must not fail because a loaded machine ran it slowly.
+var defaultTimeout = 50 * time.Millisecond
+
 func (o Options) withDefaults() Options {
 	if o.DefaultTimeout <= 0 {
-		o.DefaultTimeout = 50 * time.Millisecond
+		o.DefaultTimeout = defaultTimeout
 	}
 	if o.MaxStackDepth <= 0 {
 		o.MaxStackDepth = 256
