@@ -9,8 +9,9 @@ import (
 	"github.com/keygate/keygate/internal/vaulttest"
 )
 
-// TestDocsPolicyMatches keeps the copy-pasteable policy in docs/vault.md, and the one the
-// docker-compose trial writes (deploy/keygate-policy.hcl), equal to the one the tests run with.
+// TestDocsPolicyMatches keeps the copy-pasteable policy in docs/vault.md, the one the
+// docker-compose trial writes (deploy/keygate-policy.hcl) and the Helm chart's
+// (deploy/helm/keygate/files/vault-policy.hcl) equal to the one the tests run with.
 func TestDocsPolicyMatches(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "vault.md"))
 	if err != nil {
@@ -21,11 +22,13 @@ func TestDocsPolicyMatches(t *testing.T) {
 			t.Errorf("docs/vault.md does not contain vaulttest.%s verbatim", name)
 		}
 	}
-	deploy, err := os.ReadFile(filepath.Join("..", "..", "deploy", "keygate-policy.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(deploy) != vaulttest.Policy {
-		t.Error("deploy/keygate-policy.hcl is not vaulttest.Policy verbatim")
+	for _, path := range []string{"deploy/keygate-policy.hcl", "deploy/helm/keygate/files/vault-policy.hcl"} {
+		deploy, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(deploy) != vaulttest.Policy {
+			t.Errorf("%s is not vaulttest.Policy verbatim", path)
+		}
 	}
 }
