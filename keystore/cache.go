@@ -102,6 +102,7 @@ var (
 	_ TransitSigner = (*Cache)(nil)
 	_ Writer        = (*Cache)(nil)
 	_ Checker       = (*Cache)(nil)
+	_ Peeker        = (*Cache)(nil)
 )
 
 // NewCache wraps inner. Close closes inner too if it is an io.Closer.
@@ -147,6 +148,18 @@ func (c *Cache) Get(ctx context.Context, ref Ref) (Secret, error) {
 	case <-ctx.Done():
 		return Secret{}, readFailure(ref, ErrUnavailable, "gave up waiting for the keystore: "+ctx.Err().Error())
 	}
+}
+
+// Peek is Get's first branch alone: a fresh cached value, counted as a hit; anything else
+// (a miss, a remembered not-found, a stale value) is false and left to Get.
+func (c *Cache) Peek(ref Ref) (Secret, bool) {
+	e, ok := c.fresh.Get(ref.String())
+	if !ok || e.err != nil {
+		return Secret{}, false
+	}
+	c.hits.Add(1)
+	c.opts.Observer.CacheHit(ref)
+	return e.s, true
 }
 
 // Refresh asks the backend now, whatever the cache holds, and caches the answer. Applying a

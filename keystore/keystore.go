@@ -24,6 +24,13 @@ type Getter interface {
 	Get(ctx context.Context, ref Ref) (Secret, error)
 }
 
+// Peeker is the optional capability of answering without waiting: a value already cached and
+// fresh, never a backend call, never a stale value (Cache.Get decides about those). A caller
+// that must not block while it holds something (a script's processor slot) tries it first.
+type Peeker interface {
+	Peek(ref Ref) (Secret, bool)
+}
+
 // TransitSigner is the optional capability of computing with a key that never leaves the store.
 // alg names the hash: "sha2-256", "sha2-512", "sha1" (Vault's names). Both return raw bytes
 // (the HMAC, or the signature: PKCS#1 v1.5 for RSA keys, ASN.1 DER for ECDSA keys, raw for

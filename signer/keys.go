@@ -21,22 +21,27 @@ import (
 // The result is safe for concurrent use and meant to live as long as its config version.
 func NewKeys(store keystore.Getter, refs map[string]keystore.Ref) Keys {
 	ts, _ := store.(keystore.TransitSigner)
+	peek, _ := store.(keystore.Peeker)
 	text := make(map[string]string, len(refs))
 	for name, ref := range refs {
 		text[name] = ref.String()
 	}
-	return &keySet{store: store, transit: ts, refs: refs, refText: text, parsed: newPrivateKeyCache()}
+	return &keySet{store: store, transit: ts, peek: peek, refs: refs, refText: text, parsed: newPrivateKeyCache()}
 }
 
 type keySet struct {
 	store   keystore.Getter
 	transit keystore.TransitSigner // nil when the store has no Transit
+	peek    keystore.Peeker        // nil when the store cannot answer without waiting
 	refs    map[string]keystore.Ref
 	refText map[string]string // ref.String() per name, formatted once for the audit record
 	parsed  *privateKeyCache
 }
 
-var _ Keys = (*keySet)(nil)
+var (
+	_ Keys      = (*keySet)(nil)
+	_ ReadyKeys = (*keySet)(nil)
+)
 
 // Names lists the provider's declared secret names (the token package checks its params
 // against them at compile).
@@ -125,12 +130,39 @@ func (k *keySet) readFor(ctx context.Context, x *Exchange, name string) (keystor
 	if err != nil {
 		return keystore.Secret{}, ref, err
 	}
+	k.remember(x, name, s)
+	return s, ref, nil
+}
+
+// remember memoizes a key's first read in the exchange and records its use for the audit.
+func (k *keySet) remember(x *Exchange, name string, s keystore.Secret) {
 	if x.keysRead == nil {
 		x.keysRead = x.readBuf[:0]
 	}
 	x.keysRead = append(x.keysRead, keyRead{name, s})
 	x.recordUse(KeyUse{Name: name, Ref: k.refText[name], Version: s.Version})
-	return s, ref, nil
+}
+
+// SecretIfReady is Secret when it needs no wait: a key this exchange read already, or a KV key
+// the keystore has fresh in its cache (recorded as a first use, like readFor).
+func (k *keySet) SecretIfReady(x *Exchange, name string) (secret.Value, bool) {
+	for _, r := range x.keysRead {
+		if r.name == name {
+			return r.s.Value, true
+		}
+	}
+	ref, ok := k.refs[name]
+	if !ok || ref.Kind == keystore.Transit || k.peek == nil {
+		return secret.Value{}, false // Secret says why
+	}
+	start := time.Now()
+	s, ok := k.peek.Peek(ref)
+	x.Timing.AddSince(StageKeyFetch, start)
+	if !ok {
+		return secret.Value{}, false
+	}
+	k.remember(x, name, s)
+	return s.Value, true
 }
 
 // read fetches a KV secret; a Transit reference is an error here (its bytes never leave Vault).

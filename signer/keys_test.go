@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/keystore"
 )
 
 // testKeys are generated once per test binary.
@@ -170,5 +172,61 @@ func TestExchangeReadsEachKeyOnce(t *testing.T) {
 	next := exchange(t, store, secrets, jsonRequest(`{}`))
 	if v, _ := next.Keys.Secret(ctx, next, "k"); string(v.Reveal()) != "v2" {
 		t.Fatal("a new exchange did not see the rotated key")
+	}
+}
+
+// peekStore is a memStore that can answer without waiting (keystore.Peeker) for the names in
+// ready, and counts the answers.
+type peekStore struct {
+	memStore
+	ready map[string]bool
+	peeks int
+}
+
+func (p *peekStore) Peek(ref keystore.Ref) (keystore.Secret, bool) {
+	if !p.ready[ref.Unversioned().String()] {
+		return keystore.Secret{}, false
+	}
+	p.peeks++
+	v := p.vals[ref.Unversioned().String()]
+	return keystore.Secret{Value: secret.FromString(v), Version: p.version}, true
+}
+
+// TestSecretIfReadyIsSecretWithoutTheWait: SecretIfReady answers what Secret would (the
+// exchange's memo first, then a fresh cached value), records the use once for the audit, and
+// declines (for Secret to answer or explain) an uncached key, a Transit key, an undeclared
+// name and a store that cannot peek.
+func TestSecretIfReadyIsSecretWithoutTheWait(t *testing.T) {
+	store := &peekStore{memStore: memStore{vals: map[string]string{"secret/p#k": "v1", "secret/p#cold": "c"}, version: 1},
+		ready: map[string]bool{"secret/p#k": true}}
+	secrets := map[string]string{"k": "secret/p#k", "cold": "secret/p#cold", "tr": "transit:transit/h"}
+	x := exchange(t, &store.memStore, secrets, jsonRequest(`{}`))
+	x.Keys = NewKeys(store, refsOf(t, secrets))
+	rk := x.Keys.(ReadyKeys)
+	v, ok := rk.SecretIfReady(x, "k")
+	if !ok || string(v.Reveal()) != "v1" || store.gets != 0 || store.peeks != 1 {
+		t.Fatalf("cached key: ok %v, gets %d, peeks %d", ok, store.gets, store.peeks)
+	}
+	store.vals["secret/p#k"], store.version = "v2", 2 // rotated: the exchange keeps its first read
+	if v, ok := rk.SecretIfReady(x, "k"); !ok || string(v.Reveal()) != "v1" || store.peeks != 1 {
+		t.Fatalf("second read: ok %v, peeks %d, same value %v", ok, store.peeks, string(v.Reveal()) == "v1")
+	}
+	if v, err := x.Keys.Secret(context.Background(), x, "k"); err != nil || string(v.Reveal()) != "v1" || store.gets != 0 {
+		t.Fatalf("Secret after SecretIfReady: err %v, gets %d", err, store.gets)
+	}
+	if len(x.Used) != 1 || x.Used[0] != (KeyUse{Name: "k", Ref: "secret/p#k", Version: 1}) {
+		t.Fatalf("used %+v, want k once", x.Used)
+	}
+	for _, name := range []string{"cold", "tr", "undeclared"} {
+		if _, ok := rk.SecretIfReady(x, name); ok {
+			t.Errorf("%s: answered without the keystore", name)
+		}
+	}
+	plain := NewKeys(&memStore{vals: store.vals, version: 1}, refsOf(t, secrets)).(ReadyKeys)
+	if _, ok := plain.SecretIfReady(exchange(t, &store.memStore, secrets, jsonRequest(`{}`)), "k"); ok {
+		t.Error("a store without Peek answered")
+	}
+	if len(x.Used) != 1 {
+		t.Fatalf("declined reads were recorded: %+v", x.Used)
 	}
 }

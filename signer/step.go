@@ -106,6 +106,14 @@ type Keys interface {
 	Sign(ctx context.Context, x *Exchange, name, hash string, data []byte) ([]byte, error)
 }
 
+// ReadyKeys is the optional capability of Keys to answer Secret without waiting: from the
+// exchange's memo or a fresh keystore cache entry (keystore.Peeker), recorded as Secret records
+// it. ok=false means Secret must be asked (and may wait on Vault). Custom mode asks it first so
+// that a cached key does not cost a script its processor slot (internal/script, load).
+type ReadyKeys interface {
+	SecretIfReady(x *Exchange, name string) (v secret.Value, ok bool)
+}
+
 // TokenSource is a provider's token for this tenant (two-step verification), backed by the
 // token manager: cached, refreshed ahead of expiry, fetched once at a time.
 type TokenSource interface {
