@@ -17,7 +17,7 @@ BENCH_OUT="$out/bench.json" $GO run ./test/loadgen -duration 5s
 	$GO test -run X -benchmem -count 1 -bench 'Snapshot10kProviders' ./xds
 	$GO test -run X -benchmem -count 1 -bench 'ParseMarshal' ./internal/jsonbody
 	$GO test -run X -benchmem -count 1 -bench 'TextOf' ./signer
-	$GO test -run X -benchmem -count 1 -bench 'ArticleRequest$|ArticleResponse$|NewRuntime' ./internal/script
+	$GO test -run X -benchmem -count 1 -bench 'ArticleRequest$|ArticleResponse$|EmptyRequestFunction|NewRuntime' ./internal/script
 	$GO test -run X -benchmem -count 1 -bench 'Observe' ./internal/metrics
 } | tee "$out/gobench.txt"
 cat >"$out/run.json" <<JSON

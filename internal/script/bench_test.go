@@ -73,3 +73,19 @@ func BenchmarkNewRuntime(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEmptyRequestFunction is the floor of a custom-mode request: a function that does
+// nothing, so what is left is the invocation itself (a pooled runtime, the processor slot, the
+// time and memory budgets, the request objects bound to it, the output checks).
+func BenchmarkEmptyRequestFunction(b *testing.B) {
+	step := compileInline(b, `function (reqHeaders, reqParams, reqBody, AppKey, AesKey, AesIV, PrefixUrl, TokenUrl) {}`, Options{})
+	warm := warmKeys()
+	b.ReportAllocs()
+	for b.Loop() {
+		x := newExchange("/pay", `{"timestamp":1700000000,"data":"hello"}`, nil)
+		x.Keys = warm
+		if err := step.SignRequest(context.Background(), x); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
