@@ -72,7 +72,7 @@ func (st *callState) hmac(fn, hashName string, newHash func() hash.Hash, suffix 
 		var err error
 		st.outside(func() { sum, err = st.x.Keys.HMAC(st.ctx, st.x, h.name, hashName, msg) })
 		if err != nil {
-			st.throw(failure.Wrap(failure.Unavailable, "keystore", err, "hmac with "+h.name))
+			st.fatal(failure.Wrap(failure.Unavailable, "keystore", err, "hmac with "+h.name))
 		}
 	} else {
 		m := hmac.New(newHash, k)
@@ -114,7 +114,7 @@ func (st *callState) installSigners(g *goja.Object) {
 			var err error
 			st.outside(func() { sig, err = st.x.Keys.Sign(st.ctx, st.x, name, hashName, data) })
 			if err != nil {
-				st.throw(failure.Wrap(failure.Unavailable, "keystore", err, fn+" with "+name))
+				st.fatal(failure.Wrap(failure.Unavailable, "keystore", err, fn+" with "+name))
 			}
 			return st.bytesValue(sig)
 		})

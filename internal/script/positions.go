@@ -87,7 +87,7 @@ func (st *callState) load(h *handle) []byte {
 			st.outside(func() { v, err = st.x.Keys.Secret(st.ctx, st.x, h.name) })
 		}
 		if err != nil {
-			st.throw(failure.Wrap(failure.Unavailable, "keystore", err, "secret "+h.name))
+			st.fatal(failure.Wrap(failure.Unavailable, "keystore", err, "secret "+h.name))
 		}
 		h.val, h.loaded = v, true
 	}

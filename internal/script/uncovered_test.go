@@ -1,0 +1,162 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/signer"
+)
+
+// The tests below cover lines the mutation run found no test running (docs/mutation.md).
+
+// TestUUIDOfKeepsOnlyAUUID: a pinned nonce that is a UUID (either case) is uuid() as it is;
+// anything else of its length is not a UUID and is turned into one.
+func TestUUIDOfKeepsOnlyAUUID(t *testing.T) {
+	for in, keep := range map[string]bool{
+		"123e4567-e89b-42d3-a456-426614174000": true,
+		"123E4567-E89B-42D3-A456-426614174000": true,
+		"abcdef01-2345-6789-ABCD-ef0123456789": true,
+		"123e4567e89b-42d3-a456-4266141740000": false, // a dash moved
+		"123e4567-e89b-42d3-a456-42661417400g": false, // not hex
+		"123e4567-e89b-42d3-a456-42661417400":  false, // short
+		"123e4567-e89b-42d3-a456-4266141740000": false, // long
+		"123e4567-e89b-42d3-a456_426614174000": false,
+		"/23e4567-e89b-42d3-a456-426614174000": false, // '/' is just below '0'
+		":23e4567-e89b-42d3-a456-426614174000": false, // ':' just above '9'
+		"`23e4567-e89b-42d3-a456-426614174000": false, // '`' just below 'a'
+		"g23e4567-e89b-42d3-a456-426614174000": false, // 'g' just above 'f'
+		"@23e4567-e89b-42d3-a456-426614174000": false, // '@' just below 'A'
+		"G23e4567-e89b-42d3-a456-426614174000": false, // 'G' just above 'F'
+	} {
+		got := uuidOf(in)
+		if (got == in) != keep || !isUUID(got) {
+			t.Errorf("uuidOf(%q) = %q, want it kept: %v", in, got, keep)
+		}
+	}
+}
+
+// TestTokenSaveExpiryForms: token_save's expireTime is milliseconds since the epoch above 1e12,
+// seconds since the epoch above 1e9, and a lifetime in seconds otherwise.
+func TestTokenSaveExpiryForms(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		want time.Time
+	}{
+		{"1800000000000", time.UnixMilli(1800000000000)},
+		{"1800000000", time.Unix(1800000000, 0)},
+		{"1000000000001", time.UnixMilli(1000000000001)},
+		{"1000000001", time.Unix(1000000001, 0)},
+		{"1000000000", pinned.Add(1000000000 * time.Second)},
+		{"7200", pinned.Add(2 * time.Hour)},
+		{"0.5", pinned.Add(500 * time.Millisecond)},
+	} {
+		tokens := &fakeTokens{}
+		step := compileInline(t, reqHead+`token_save("tok-abc", `+tc.arg+`);
+}`, Options{TokenURL: "http://127.0.0.1:9/token"})
+		if err := step.SignRequest(context.Background(), newExchange("/p", `{}`, tokens)); err != nil {
+			t.Fatalf("%s: %v", tc.arg, err)
+		}
+		if !tokens.expiry.Equal(tc.want) {
+			t.Errorf("token_save(…, %s): expiry %v, want %v", tc.arg, tokens.expiry, tc.want)
+		}
+	}
+}
+
+// TestSetParamReplacesTheFirstAndDropsRepeats: reqParams.set replaces a parameter given twice
+// by one pair where the first stood, and keeps every other pair in its place.
+func TestSetParamReplacesTheFirstAndDropsRepeats(t *testing.T) {
+	step := compileInline(t, reqHead+`reqParams.set("a", "n w");
+}`, Options{})
+	x := newExchange("/p?z=1&a=1&b=2&a=3&%61=4", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if _, q, _ := strings.Cut(x.Request.Path, "?"); q != "z=1&a=n%20w&b=2" {
+		t.Fatalf("query %q, want z=1&a=n%%20w&b=2", q)
+	}
+}
+
+// downKeys is a keystore that is down: every read and every computation fails.
+type downKeys struct{ fakeKeys }
+
+var errDown = errors.New("vault: connection refused")
+
+func (downKeys) Secret(context.Context, *signer.Exchange, string) (secret.Value, error) {
+	return secret.Value{}, errDown
+}
+
+func (downKeys) HMAC(context.Context, *signer.Exchange, string, string, []byte) ([]byte, error) {
+	return nil, errDown
+}
+
+func (downKeys) Sign(context.Context, *signer.Exchange, string, string, []byte) ([]byte, error) {
+	return nil, errDown
+}
+
+// TestKeystoreDownFailsTheScriptClosed: a key that cannot be read, or an HMAC or signature the
+// keystore cannot compute, fails the request 503 (stage keystore) naming the key, whatever the
+// script catches; nothing is signed.
+func TestKeystoreDownFailsTheScriptClosed(t *testing.T) {
+	for _, tc := range []struct{ body, msg string }{
+		{`reqHeaders.set("X", base64_encode(aes_cbc_pkcs5_encrypt(AesKey, "x", AesIV)))`, "secret aes_key"},
+		{`reqHeaders.set("X", hmac_sha256(secret("other"), "m"))`, "secret other"},
+		{`reqHeaders.set("X", base64_encode(rsa_sign("private_key", "m", "sha256")))`, "rsa_sign with private_key"},
+		{`try { hmac_sha256(secret("other"), "m") } catch (e) {} reqHeaders.set("X", "unsigned")`, "secret other"},
+	} {
+		step := compileInline(t, reqHead+tc.body+"\n}", Options{})
+		x := newExchange("/p", `{}`, nil)
+		x.Keys = downKeys{}
+		err := step.SignRequest(context.Background(), x)
+		if failure.KindOf(err) != failure.Unavailable || failure.StageOf(err) != "keystore" || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: err %v (kind %v, stage %s), want 503 at stage keystore naming %q", tc.body, err, failure.KindOf(err), failure.StageOf(err), tc.msg)
+		}
+	}
+}
+
+// TestDerivedMaterialIsNamedAsSuch: an HMAC chain key used where it does not go is refused as
+// material derived from its secret, not as the secret itself.
+func TestDerivedMaterialIsNamedAsSuch(t *testing.T) {
+	_, err, _ := hostileRun(t, reqHead+`var k = hmac_sha256_bytes(secret("other"), "20240101");
+  reqHeaders.set("X", sha256(k));
+}`, map[string]config.ScriptSecret{"other": {Role: "hmac_key", Chain: 2}})
+	if err == nil || !strings.Contains(err.Error(), "material derived from secret other") {
+		t.Fatalf("err %v, want the derived material named", err)
+	}
+}
+
+// TestHTTPPostHeaderNameMayNotHoldAKey: a key in an http_post_* header name is a violation like
+// one in its value.
+func TestHTTPPostHeaderNameMayNotHoldAKey(t *testing.T) {
+	step := compileInline(t, reqHead+`var h = {}; h[AesKey] = "1"; http_post_json(TokenUrl, {}, h);
+}`, Options{TokenURL: "http://127.0.0.1:9/token"})
+	err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
+	if err == nil || !strings.Contains(err.Error(), "http_post_json header name") {
+		t.Fatalf("err %v, want the header name refused", err)
+	}
+}
+
+// computeDownKeys read keys but cannot compute with them (a Transit outage after the read).
+type computeDownKeys struct{ fakeKeys }
+
+func (computeDownKeys) HMAC(context.Context, *signer.Exchange, string, string, []byte) ([]byte, error) {
+	return nil, errDown
+}
+
+// TestKeystoreComputeFailureFailsClosed: an HMAC the keystore cannot compute fails the request
+// 503 whatever the script catches.
+func TestKeystoreComputeFailureFailsClosed(t *testing.T) {
+	step := compileInline(t, reqHead+`try { hmac_sha256(secret("other"), "m") } catch (e) {} reqHeaders.set("X", "unsigned");
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	x.Keys = &computeDownKeys{}
+	err := step.SignRequest(context.Background(), x)
+	if failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "hmac with other") {
+		t.Fatalf("err %v, want 503 naming the HMAC", err)
+	}
+}
