@@ -19,20 +19,20 @@ import (
 // anything else of its length is not a UUID and is turned into one.
 func TestUUIDOfKeepsOnlyAUUID(t *testing.T) {
 	for in, keep := range map[string]bool{
-		"123e4567-e89b-42d3-a456-426614174000": true,
-		"123E4567-E89B-42D3-A456-426614174000": true,
-		"abcdef01-2345-6789-ABCD-ef0123456789": true,
-		"123e4567e89b-42d3-a456-4266141740000": false, // a dash moved
-		"123e4567-e89b-42d3-a456-42661417400g": false, // not hex
-		"123e4567-e89b-42d3-a456-42661417400":  false, // short
+		"123e4567-e89b-42d3-a456-426614174000":  true,
+		"123E4567-E89B-42D3-A456-426614174000":  true,
+		"abcdef01-2345-6789-ABCD-ef0123456789":  true,
+		"123e4567e89b-42d3-a456-4266141740000":  false, // a dash moved
+		"123e4567-e89b-42d3-a456-42661417400g":  false, // not hex
+		"123e4567-e89b-42d3-a456-42661417400":   false, // short
 		"123e4567-e89b-42d3-a456-4266141740000": false, // long
-		"123e4567-e89b-42d3-a456_426614174000": false,
-		"/23e4567-e89b-42d3-a456-426614174000": false, // '/' is just below '0'
-		":23e4567-e89b-42d3-a456-426614174000": false, // ':' just above '9'
-		"`23e4567-e89b-42d3-a456-426614174000": false, // '`' just below 'a'
-		"g23e4567-e89b-42d3-a456-426614174000": false, // 'g' just above 'f'
-		"@23e4567-e89b-42d3-a456-426614174000": false, // '@' just below 'A'
-		"G23e4567-e89b-42d3-a456-426614174000": false, // 'G' just above 'F'
+		"123e4567-e89b-42d3-a456_426614174000":  false,
+		"/23e4567-e89b-42d3-a456-426614174000":  false, // '/' is just below '0'
+		":23e4567-e89b-42d3-a456-426614174000":  false, // ':' just above '9'
+		"`23e4567-e89b-42d3-a456-426614174000":  false, // '`' just below 'a'
+		"g23e4567-e89b-42d3-a456-426614174000":  false, // 'g' just above 'f'
+		"@23e4567-e89b-42d3-a456-426614174000":  false, // '@' just below 'A'
+		"G23e4567-e89b-42d3-a456-426614174000":  false, // 'G' just above 'F'
 	} {
 		got := uuidOf(in)
 		if (got == in) != keep || !isUUID(got) {
