@@ -83,6 +83,12 @@ func NewVault(opts VaultOptions, log *slog.Logger) (*Vault, error) {
 	if cfg.Error != nil {
 		return nil, fmt.Errorf("vault keystore: %w", cfg.Error)
 	}
+	// vault/api turns certificate verification off when VAULT_SKIP_VERIFY is set in the
+	// environment; keygate never sends a credential to a Vault it has not verified.
+	// (DefaultConfig's transport always has a TLS config; ConfigureTLS relies on it too.)
+	if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok {
+		t.TLSClientConfig.InsecureSkipVerify = false
+	}
 	client, err := vault.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault keystore: %w", err)
