@@ -180,7 +180,13 @@ func TestLoginAnswerWithoutATokenIsNotALogin(t *testing.T) {
 // TestVaultNamespaceIsSentOnEveryRequest: with a namespace (Vault Enterprise), the login and
 // every later request carry X-Vault-Namespace; without one, none does. The open-source dev
 // server has no namespaces, so a recording HTTP server stands in for Vault here.
+//
+// vault/api also reads VAULT_NAMESPACE, VAULT_AGENT_ADDR (which replaces the address) and
+// VAULT_SRV_LOOKUP from the environment: the config decides, so they change nothing here.
 func TestVaultNamespaceIsSentOnEveryRequest(t *testing.T) {
+	t.Setenv("VAULT_NAMESPACE", "from-the-environment")
+	t.Setenv("VAULT_AGENT_ADDR", "http://127.0.0.1:1")
+	t.Setenv("VAULT_SRV_LOOKUP", "true")
 	for _, ns := range []string{"team-a", ""} {
 		var mu sync.Mutex
 		seen := map[string]string{} // path -> namespace header
@@ -254,6 +260,9 @@ func TestVaultTLSSettings(t *testing.T) {
 				checkReadyFailure(t, err, "")
 				if !strings.Contains(err.Error(), "certificate") {
 					t.Errorf("Ready: %v, want a certificate error", err)
+				}
+				if n := len(log.entries("vault login ok")); n > 0 {
+					t.Errorf("logged in over an unverified connection")
 				}
 			}
 		})
