@@ -73,9 +73,10 @@ func (s *VaultStore) head(ctx context.Context) (vaultIndex, int, error) {
 		idx.Latest, okL = asInt(sec.Data["latest"])
 		idx.Oldest, okO = asInt(sec.Data["oldest"])
 		if !okL || !okO {
-			// Read as 0, a damaged index would restart the history at version 1 next to the
-			// versions still stored: refuse instead (Restore falls back to last-known-good).
-			return idx, 0, fmt.Errorf("the version index %s in Vault is corrupt: %w", s.indexPath(), ErrUnavailable)
+			// Read as 0, a damaged (or soft-deleted: no data) index would restart the history at
+			// version 1 next to the versions still stored: refuse instead (Restore falls back to
+			// last-known-good).
+			return idx, 0, fmt.Errorf("the version index %s in Vault is deleted or corrupt: %w", s.indexPath(), ErrUnavailable)
 		}
 	}
 	adopted := false

@@ -3,6 +3,7 @@ package versions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,8 +68,8 @@ func TestVaultStoreKeepsExactlyKeep(t *testing.T) {
 	}
 }
 
-// TestCorruptVaultIndexIsRefused: an index whose numbers are not numbers (someone with write
-// access to the mount, a bad restore) is an error, never read as "no versions": that would
+// TestCorruptVaultIndexIsRefused: an index whose numbers are not numbers, or a soft-deleted one
+// (someone with write access to the mount, a bad restore) is an error, never read as "no versions": that would
 // start the history again at version 1 next to the versions still stored.
 func TestCorruptVaultIndexIsRefused(t *testing.T) {
 	ctx := context.Background()
@@ -88,11 +89,22 @@ func TestCorruptVaultIndexIsRefused(t *testing.T) {
 		if _, err := store.kv.Put(ctx, store.indexPath(), bad); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Latest(ctx); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
-			t.Errorf("latest with index %v: %v, want ErrUnavailable", bad, err)
-		}
-		if err := store.Put(ctx, Version{Number: 1, Config: []byte("b: 1\n")}, 0); !errors.Is(err, ErrUnavailable) {
-			t.Errorf("put with index %v: %v, want ErrUnavailable", bad, err)
-		}
+		checkIndexRefused(t, store, fmt.Sprint(bad))
+	}
+	// Soft-deleted (vault kv delete): no data, the same refusal.
+	if err := store.kv.Delete(ctx, store.indexPath()); err != nil {
+		t.Fatal(err)
+	}
+	checkIndexRefused(t, store, "deleted")
+}
+
+func checkIndexRefused(t *testing.T, store *VaultStore, index string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := store.Latest(ctx); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
+		t.Errorf("latest with index %s: %v, want ErrUnavailable", index, err)
+	}
+	if err := store.Put(ctx, Version{Number: 1, Config: []byte("b: 1\n")}, 0); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("put with index %s: %v, want ErrUnavailable", index, err)
 	}
 }
