@@ -73,6 +73,9 @@ func NewVault(opts VaultOptions, log *slog.Logger) (*Vault, error) {
 	}
 	cfg := vault.DefaultConfig()
 	cfg.Address = opts.Address
+	// vault/api reads its environment; none of it may send keygate elsewhere: VAULT_AGENT_ADDR
+	// would replace the configured address, VAULT_SRV_LOOKUP look up another one.
+	cfg.AgentAddress, cfg.SRVLookup = "", false
 	cfg.Timeout = opts.Timeout
 	cfg.MaxRetries = 0 // the cache serves stale values; retries would only hold requests longer
 	if opts.CAFile != "" || opts.TLSServerName != "" {
@@ -83,11 +86,18 @@ func NewVault(opts VaultOptions, log *slog.Logger) (*Vault, error) {
 	if cfg.Error != nil {
 		return nil, fmt.Errorf("vault keystore: %w", cfg.Error)
 	}
+	// vault/api turns certificate verification off when VAULT_SKIP_VERIFY is set in the
+	// environment; keygate never sends a credential to a Vault it has not verified.
+	// (DefaultConfig's transport always has a TLS config; ConfigureTLS relies on it too.)
+	if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok {
+		t.TLSClientConfig.InsecureSkipVerify = false
+	}
 	client, err := vault.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault keystore: %w", err)
 	}
-	client.ClearToken() // never pick up VAULT_TOKEN implicitly: the auth method decides
+	client.ClearToken()     // never pick up VAULT_TOKEN implicitly: the auth method decides
+	client.ClearNamespace() // nor VAULT_NAMESPACE: the config does (the login would not carry it)
 	if opts.Namespace != "" {
 		client.SetNamespace(opts.Namespace)
 	}

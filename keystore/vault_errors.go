@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -50,11 +51,16 @@ func classify(err error) (detail string, sentinel error) {
 func describe(err error) string {
 	var ne net.Error
 	var oe *net.OpError
+	var ce *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "vault did not answer in time"
 	case errors.Is(err, context.Canceled):
 		return "request cancelled"
+	case errors.As(err, &ce):
+		// A wrong tls.ca_file or server_name is not an outage: say so (x509 names the
+		// certificate's names and the name asked for, nothing secret).
+		return "vault's TLS certificate was not accepted: " + ce.Err.Error()
 	case errors.As(err, &oe):
 		return "vault unreachable: " + oe.Err.Error()
 	}

@@ -20,6 +20,7 @@ func (v *Vault) login(ctx context.Context) *vault.Secret {
 	c, err := v.client.Clone()
 	if err == nil {
 		c.ClearToken()
+		c.ClearNamespace() // Clone builds a new client, which reads VAULT_NAMESPACE again
 		if v.opts.Namespace != "" {
 			c.SetNamespace(v.opts.Namespace)
 		}

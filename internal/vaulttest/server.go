@@ -11,12 +11,15 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +36,7 @@ import (
 type Server struct {
 	bin, addr, token string
 	jwtKey           *ecdsa.PrivateKey
+	tlsDir           string // with StartTLS: where the server writes its CA (vault-ca.pem)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -56,6 +60,30 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartTLS is Start with `-dev-tls`: the server listens on https with a certificate for
+// 127.0.0.1 and localhost, signed by a CA it writes to CACertFile. Client trusts that CA.
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	s, err := newServer()
+	if err != nil {
+		t.Fatalf("vaulttest: %v", err)
+	}
+	s.tlsDir = t.TempDir()
+	t.Cleanup(s.Stop)
+	if err := s.run(); err != nil {
+		t.Fatalf("vaulttest: %v", err)
+	}
+	return s
+}
+
+// CACertFile is the CA of a StartTLS server's certificate (PEM); "" for a plain server.
+func (s *Server) CACertFile() string {
+	if s.tlsDir == "" {
+		return ""
+	}
+	return filepath.Join(s.tlsDir, "vault-ca.pem")
+}
+
 func newServer() (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
@@ -74,8 +102,13 @@ func newServer() (*Server, error) {
 	return &Server{bin: bin, addr: fmt.Sprintf("127.0.0.1:%d", port), token: "root-" + hex.EncodeToString(tok), jwtKey: key}, nil
 }
 
-// Addr is the server's address as a URL, e.g. http://127.0.0.1:40123.
-func (s *Server) Addr() string { return "http://" + s.addr }
+// Addr is the server's address as a URL, e.g. http://127.0.0.1:40123 (https with StartTLS).
+func (s *Server) Addr() string {
+	if s.tlsDir != "" {
+		return "https://" + s.addr
+	}
+	return "http://" + s.addr
+}
 
 // RootToken is the dev server's root token.
 func (s *Server) RootToken() secret.Value { return secret.FromString(s.token) }
@@ -95,8 +128,13 @@ func (s *Server) run() error {
 		return fmt.Errorf("vault dev server at %s is already running", s.addr)
 	}
 	s.out = &testkit.SyncBuffer{Limit: 1 << 20}
-	cmd := exec.Command(s.bin, "server", "-dev", "-dev-listen-address="+s.addr,
-		"-dev-root-token-id="+s.token, "-dev-no-store-token", "-log-level=warn")
+	args := []string{"server", "-dev", "-dev-listen-address=" + s.addr,
+		"-dev-root-token-id=" + s.token, "-dev-no-store-token", "-log-level=warn"}
+	if s.tlsDir != "" {
+		args = append(args, "-dev-tls", "-dev-tls-cert-dir="+s.tlsDir)
+		_ = os.Remove(s.CACertFile()) // StartAgain: a new CA; waitHealthy must not poll with the old one
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Env = []string{"HOME=" + os.TempDir(), "PATH=/usr/bin:/bin", "VAULT_DISABLE_MLOCK=true"}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	cmd.SysProcAttr = testkit.ProcAttr()
@@ -123,6 +161,12 @@ func (s *Server) run() error {
 		s.Stop()
 		return err
 	}
+	if s.tlsDir != "" {
+		if err := s.trustCA(); err != nil {
+			s.Stop()
+			return err
+		}
+	}
 	if err := s.setup(); err != nil {
 		s.Stop()
 		return fmt.Errorf("set up dev server: %w", err)
@@ -139,6 +183,16 @@ func (s *Server) waitHealthy(exited <-chan struct{}, limit time.Duration) error 
 			return fmt.Errorf("vault dev server exited at start:\n%s", s.logs())
 		default:
 		}
+		if s.tlsDir != "" && hc.Transport == nil {
+			// The server writes its CA as it starts; poll with it once it is there.
+			pem, err := os.ReadFile(s.CACertFile())
+			pool := x509.NewCertPool()
+			if err != nil || !pool.AppendCertsFromPEM(pem) {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		}
 		resp, err := hc.Get(s.Addr() + "/v1/sys/health")
 		if err == nil {
 			resp.Body.Close()
@@ -149,6 +203,25 @@ func (s *Server) waitHealthy(exited <-chan struct{}, limit time.Duration) error 
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("vault dev server at %s not healthy after %s:\n%s", s.addr, limit, s.logs())
+}
+
+// trustCA makes Client verify the TLS server's certificate with the CA it wrote.
+func (s *Server) trustCA() error {
+	cfg := api.DefaultConfig()
+	cfg.Address = s.Addr()
+	cfg.MaxRetries = 0
+	if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: s.CACertFile()}); err != nil {
+		return fmt.Errorf("trust the dev server's CA: %w", err)
+	}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	c.SetToken(s.token)
+	s.mu.Lock()
+	s.client = c
+	s.mu.Unlock()
+	return nil
 }
 
 // Stop kills the server (dev mode: its data is gone). Safe to call twice; also resumes a

@@ -2,6 +2,7 @@ package versions
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -9,10 +10,22 @@ import (
 // tempPrefix marks files being written; readers ignore them and a crash leaves only these.
 const tempPrefix = ".tmp-"
 
+// tempFile is the part of *os.File that writeTemp uses.
+type tempFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Name() string
+}
+
+// createTemp opens a new temporary file in dir; a variable so that a test can make its write,
+// sync or close fail (a full disk, an I/O error), which no real filesystem does on demand.
+var createTemp = func(dir string) (tempFile, error) { return os.CreateTemp(dir, tempPrefix+"*") }
+
 // writeTemp writes data to a new temporary file in dir and syncs it, so that a later rename or
 // link publishes complete content or nothing.
 func writeTemp(dir string, data []byte) (string, error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	f, err := createTemp(dir)
 	if err != nil {
 		return "", err
 	}

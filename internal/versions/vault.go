@@ -69,9 +69,14 @@ func (s *VaultStore) head(ctx context.Context) (vaultIndex, int, error) {
 		if sec.VersionMetadata != nil {
 			kvVersion = sec.VersionMetadata.Version
 		}
-		if sec.Data != nil {
-			idx.Latest, _ = asInt(sec.Data["latest"])
-			idx.Oldest, _ = asInt(sec.Data["oldest"])
+		var okL, okO bool
+		idx.Latest, okL = asInt(sec.Data["latest"])
+		idx.Oldest, okO = asInt(sec.Data["oldest"])
+		if !okL || !okO {
+			// Read as 0, a damaged (or soft-deleted: no data) index would restart the history at
+			// version 1 next to the versions still stored: refuse instead (Restore falls back to
+			// last-known-good).
+			return idx, 0, fmt.Errorf("the version index %s in Vault is deleted or corrupt: %w", s.indexPath(), ErrUnavailable)
 		}
 	}
 	adopted := false
