@@ -83,7 +83,7 @@ func TestSetParamReplacesTheFirstAndDropsRepeats(t *testing.T) {
 }
 
 // downKeys is a keystore that is down: every read and every computation fails.
-type downKeys struct{ fakeKeys }
+type downKeys struct{}
 
 var errDown = errors.New("vault: connection refused")
 
