@@ -48,6 +48,7 @@ const configTemplate = `listen: {ext_proc: "127.0.0.1:0", admin: "127.0.0.1:0", 
 keystore: {type: file, file: {path: KEYS}}
 state: {dir: STATE}
 admin:
+  metrics: {tenant_labels: true}
   tokens:
     - {name: root, role: gateway_admin, hash: "GW"}
     - {name: acme-admin, role: tenant_admin, tenant: acme, hash: "TA"}
@@ -100,7 +101,8 @@ func hashOf(tok string) string { return admin.HashToken(secret.FromString(tok)) 
 
 // gateway is a running keygate (daemon.Run, as keygate serve) and its admin base URL.
 type gateway struct {
-	url string
+	url     string
+	extProc string // the ext_proc listener's address
 }
 
 func startGateway(t *testing.T) *gateway {
@@ -142,7 +144,7 @@ func startGatewayWith(t *testing.T, keystore string) *gateway {
 	t.Cleanup(func() { stop(); <-done })
 	select {
 	case a := <-ready:
-		return &gateway{url: "http://" + a.Admin}
+		return &gateway{url: "http://" + a.Admin, extProc: a.ExtProc}
 	case err := <-done:
 		t.Fatalf("keygate serve: %v", err)
 	}

@@ -6,8 +6,10 @@ import * as providers from './providers.js';
 import * as versions from './versions.js';
 import * as audit from './audit.js';
 import * as playground from './playground.js';
+import * as credentials from './credentials.js';
+import * as metrics from './metrics.js';
 
-const pages = { providers, versions, audit, playground };
+const pages = { providers, versions, audit, playground, credentials, metrics };
 const main = document.getElementById('main');
 const errorLine = document.getElementById('error');
 const ctx = { principal: null, showError, clearError, isAdmin: () => false };
