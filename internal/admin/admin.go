@@ -128,8 +128,11 @@ type Options struct {
 	// serves (admin.tokens_file).
 	TokenSet *TokenSet
 	JWT      JWTVerifier // nil: static tokens only
-	Configs  Configs
-	Secrets  SecretWriter // nil: secret writes answer 501
+	// OIDCLogin, with JWT, serves the console's login by redirect (GET /v1/login/oidc, POST
+	// /v1/login/oidc/token); nil: not offered.
+	OIDCLogin *OIDCLogin
+	Configs   Configs
+	Secrets   SecretWriter // nil: secret writes answer 501
 	// SecretMount and SecretPrefix place tenant secrets: PUT /v1/tenants/T/secrets/NAME writes
 	// MOUNT/PREFIX/T/NAME. Defaults "secret" and "keygate/tenants".
 	SecretMount  string
@@ -173,7 +176,8 @@ func (o *Options) defaults() {
 type server struct {
 	opts   Options
 	tokens *TokenSet
-	guard  *guard // failed logins and unauthenticated floods
+	guard  *guard         // failed logins and unauthenticated floods
+	oidc   *oidcEndpoints // nil without OIDCLogin
 }
 
 // ValidateTokens checks configured tokens: a sha256 hash, a known role, a tenant for tenant
@@ -209,6 +213,20 @@ func New(opts Options) http.Handler {
 	}
 	for _, rt := range routeTable {
 		s.handle(mux, rt)
+	}
+	if o := opts.OIDCLogin; o != nil && opts.JWT != nil {
+		// The login itself, so no bearer token: outside routeTable, rate-limited and audited
+		// as a login (oidc_login.go).
+		cfg := *o
+		if len(cfg.Scopes) == 0 {
+			cfg.Scopes = []string{"openid"}
+		}
+		if cfg.HTTPClient == nil {
+			cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		}
+		s.oidc = &oidcEndpoints{cfg: cfg}
+		mux.HandleFunc("GET /v1/login/oidc", s.oidcConfig)
+		mux.HandleFunc("POST /v1/login/oidc/token", s.oidcToken)
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, failure.BodyOf(errors.New("no such endpoint"), http.StatusNotFound))

@@ -111,7 +111,9 @@ var ops = []op{
 			return `{"request": "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "script": "function (r) {}", "response": "HTTP/1.1 200 OK\r\n\r\n{}"}`
 		}, ok, ok, deny, ok, deny, 0},
 	{"dry run of an unsaved script with reveal (nobody)", "POST", func(t string) string { return "/v1/tenants/" + t + "/providers/" + t + "-pay/sign?reveal=true" },
-		func(string, string) string { return `{"request": "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "script": "function (r) {}"}` }, deny, deny, deny, deny, deny, 0},
+		func(string, string) string {
+			return `{"request": "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "script": "function (r) {}"}`
+		}, deny, deny, deny, deny, deny, 0},
 	{"provider metrics", "GET", fixed("/v1/metrics/providers"), noBody, ok, ok, ok, ok, ok, 0},
 	{"read audit", "GET", func(t string) string { return "/v1/audit?tenant=" + t }, noBody, ok, ok, deny, ok, deny, 0},
 }

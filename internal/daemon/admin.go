@@ -76,6 +76,10 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 			return nil, nil, fmt.Errorf("admin.jwt: %w", err)
 		}
 		opts.JWT = v
+		if c := j.Console; c != nil {
+			opts.OIDCLogin = &admin.OIDCLogin{Issuer: j.Issuer, ClientID: c.ClientID,
+				AuthorizationURL: c.AuthorizationURL, TokenURL: c.TokenURL, Scopes: c.Scopes}
+		}
 	}
 	mux := http.NewServeMux()
 	ui := console.Handler()

@@ -113,6 +113,12 @@ func startGateway(t *testing.T) *gateway {
 // startGatewayWith starts keygate; keystore, when set, replaces the file keystore's line.
 func startGatewayWith(t *testing.T, keystore string) *gateway {
 	t.Helper()
+	return startGatewayEdited(t, keystore, func(cfg string) string { return cfg })
+}
+
+// startGatewayEdited is startGatewayWith with the config text passed through edit.
+func startGatewayEdited(t *testing.T, keystore string, edit func(string) string) *gateway {
+	t.Helper()
 	dir := t.TempDir()
 	keys := "secret/keygate/tenants/acme/demo:\n  app_secret: " + secretValues["app_secret"] +
 		"\n  aes_key: " + secretValues["aes_key"] + "\n  aes_iv: " + secretValues["aes_iv"] +
@@ -132,7 +138,7 @@ func startGatewayWith(t *testing.T, keystore string) *gateway {
 		cfg = strings.Replace(cfg, "keystore: {type: file, file: {path: "+filepath.Join(dir, "keys.yaml")+"}}", keystore, 1)
 	}
 	path := filepath.Join(dir, "keygate.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(edit(cfg)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
