@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,22 +33,30 @@ type OIDCLogin struct {
 }
 
 // oidcEndpoints finds the issuer's endpoints once (a failed discovery is retried next time).
+// Anyone may ask for the login page's configuration, so a failed discovery is not retried
+// for a while: requests to keygate must not turn into a stream of requests to the issuer.
 type oidcEndpoints struct {
 	cfg        OIDCLogin
 	mu         sync.Mutex
 	auth, tokn string
+	failedAt   time.Time
 }
+
+const discoveryRetry = 10 * time.Second
 
 func (e *oidcEndpoints) get(ctx context.Context) (auth, token string, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.auth == "" || e.tokn == "" {
+		if time.Since(e.failedAt) < discoveryRetry {
+			return "", "", failure.New(failure.Unavailable, "login", "the issuer's discovery document could not be read; retrying in a few seconds")
+		}
 		e.auth, e.tokn = e.cfg.AuthorizationURL, e.cfg.TokenURL
 		if e.auth == "" || e.tokn == "" {
 			p, err := oidc.NewProvider(oidc.ClientContext(ctx, e.cfg.HTTPClient), e.cfg.Issuer)
 			if err != nil {
-				e.auth, e.tokn = "", ""
-				return "", "", failure.Wrap(failure.Unavailable, "login", err, "the issuer's discovery document")
+				e.auth, e.tokn, e.failedAt = "", "", time.Now()
+				return "", "", failure.Wrap(failure.Unavailable, "login", failure.WithoutURL(err), "the issuer's discovery document")
 			}
 			ep := p.Endpoint()
 			e.auth, e.tokn = cmpOr(e.auth, ep.AuthURL), cmpOr(e.tokn, ep.TokenURL)
@@ -107,6 +116,16 @@ func (s *server) oidcToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]any{"token": tok, "principal": p})
 	}
 	ev.Status = status
+	if err != nil {
+		// A failed exchange is an unauthenticated request: recorded at the same bounded rate.
+		record, skipped := s.guard.recordAnonymous()
+		if !record {
+			return
+		}
+		if skipped > 0 {
+			ev.Error = fmt.Sprintf("%s (%d more unauthenticated requests were not recorded)", ev.Error, skipped)
+		}
+	}
 	if aerr := s.opts.Audit.Write(r.Context(), ev); aerr != nil {
 		s.opts.Logger.Error("audit write failed", "action", ev.Action, "err", aerr)
 	}

@@ -149,3 +149,35 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestOIDCDiscoveryIsNotHammered: the login page's configuration is public, so an issuer whose
+// discovery fails is asked again only after a pause, however many requests keygate gets.
+func TestOIDCDiscoveryIsNotHammered(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer issuer.Close()
+	e := newEnv(t)
+	jwt, err := NewJWTVerifier(JWTConfig{Issuer: issuer.URL, Audience: testAudience, JWKS: jwksOf(theIssuerKey(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Options{JWT: jwt, Configs: e.configs, OIDCLogin: &OIDCLogin{Issuer: issuer.URL, ClientID: "c"}}))
+	defer srv.Close()
+	e.srv = srv
+	for range 5 {
+		if status, body := e.do(t, "", "GET", "/v1/login/oidc", ""); status != http.StatusServiceUnavailable {
+			t.Fatalf("%d %s", status, body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 1 {
+		t.Fatalf("the issuer was asked %d times, want 1", hits)
+	}
+}
