@@ -97,7 +97,7 @@ func TestOIDCLoginRefusals(t *testing.T) {
 	k := theIssuerKey(t)
 	for _, c := range []struct {
 		name, idToken, body string
-		status             int
+		status              int
 	}{
 		{"refused code", "", "bad-code", http.StatusUnauthorized},
 		{"nonce of another login", mint(t, k, map[string]any{"keygate_role": "gateway_admin", "nonce": "other"}), "", http.StatusUnauthorized},

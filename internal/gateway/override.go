@@ -62,12 +62,17 @@ func (c *Compiler) CheckScript(s *Snapshot, name, text string) error {
 // script; s is unchanged and the result is never published. A script that does not compile
 // returns the compiler's error as CheckScript does.
 func (c *Compiler) WithScript(s *Snapshot, name, text string) (*Snapshot, error) {
-	if err := c.CheckScript(s, name, text); err != nil {
+	i, pc, cur, err := scriptProvider(s, name, text)
+	if err != nil {
 		return nil, err
 	}
-	i, pc, cur, _ := scriptProvider(s, name, text)
 	p, err := c.compileProvider(fmt.Sprintf("providers[%d]", i), &pc, pinsOf(cur))
 	if err != nil {
+		// The provider's error holds the script's as text only: compile the script alone for
+		// the compiler's own error (a syntax error's line and column).
+		if serr := c.CheckScript(s, name, text); serr != nil {
+			return nil, serr
+		}
 		return nil, err
 	}
 	f := *s.File
