@@ -225,9 +225,10 @@ func New(opts Options) http.Handler {
 			cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 		}
 		s.oidc = &oidcEndpoints{cfg: cfg}
-		mux.HandleFunc("GET /v1/login/oidc", s.oidcConfig)
 		mux.HandleFunc("POST /v1/login/oidc/token", s.oidcToken)
 	}
+	// Always there, so the login page can ask without a 404 in the browser's console.
+	mux.HandleFunc("GET /v1/login/oidc", s.oidcConfig)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, failure.BodyOf(errors.New("no such endpoint"), http.StatusNotFound))
 	})

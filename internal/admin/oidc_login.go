@@ -75,13 +75,17 @@ func cmpOr(a, b string) string {
 // oidcConfig is GET /v1/login/oidc: what the console needs to send the user to the issuer.
 // Public, as the issuer's discovery document is.
 func (s *server) oidcConfig(w http.ResponseWriter, r *http.Request) {
+	if s.oidc == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"enabled": false})
+		return
+	}
 	auth, _, err := s.oidc.get(r.Context())
 	if err != nil {
 		writeJSON(w, statusOf(err), failure.BodyOf(err, statusOf(err)))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer": s.oidc.cfg.Issuer, "authorization_endpoint": auth, "client_id": s.oidc.cfg.ClientID,
+		"enabled": true, "issuer": s.oidc.cfg.Issuer, "authorization_endpoint": auth, "client_id": s.oidc.cfg.ClientID,
 		"scopes": s.oidc.cfg.Scopes,
 	})
 }

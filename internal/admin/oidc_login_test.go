@@ -128,7 +128,8 @@ func TestOIDCLoginRefusals(t *testing.T) {
 	}
 }
 
-// TestOIDCLoginNotConfigured: without admin.jwt.console the endpoints do not exist.
+// TestOIDCLoginNotConfigured: without admin.jwt.console the exchange does not exist and the
+// login page's question is answered "not enabled".
 func TestOIDCLoginNotConfigured(t *testing.T) {
 	e := newEnv(t)
 	for _, m := range []string{"GET", "POST"} {
@@ -136,8 +137,8 @@ func TestOIDCLoginNotConfigured(t *testing.T) {
 			t.Fatalf("%s answered %d", m, status)
 		}
 	}
-	if status, _ := e.do(t, "", "GET", "/v1/login/oidc", ""); status != http.StatusNotFound {
-		t.Fatalf("config answered %d", status)
+	if status, body := e.do(t, "", "GET", "/v1/login/oidc", ""); status != ok || !strings.Contains(body, `"enabled": false`) {
+		t.Fatalf("config answered %d %s", status, body)
 	}
 }
 

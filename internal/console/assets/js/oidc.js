@@ -21,7 +21,7 @@ const redirectURI = () => location.origin + '/ui/';
 export async function config() {
   try {
     const { data } = await call('GET', '/v1/login/oidc');
-    return data;
+    return data && data.enabled ? data : null;
   } catch {
     return null;
   }
