@@ -7,6 +7,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -44,15 +45,73 @@ type DryRunOptions struct {
 	Reveal     bool // print secret values (not for tenant developers)
 	FetchToken bool // use the real token, fetching one if needed (not for tenant developers)
 	Explain    bool // also say what each step signed (string to sign, canonical request)
+	// Script, when set, replaces the provider's inline script for this run only (the
+	// playground's unsaved script): compiled and run as a saved one would be, never stored.
+	Script *string
+	// Response is a raw HTTP/1.1 provider answer to run through the provider's response
+	// processing after signing (the decrypted answer is DryRunResult.Response).
+	Response []byte
 }
 
 // DryRunResult is what a dry run produced: the request that would leave, notes on what it did
 // not do, and, when asked, what each step signed; all redacted unless revealed.
 type DryRunResult struct {
-	Output  []byte
-	Notes   []string
-	Explain []string
+	Output   []byte // the request that would leave
+	Response []byte // the processed provider answer, when DryRunOptions.Response was set
+	Notes    []string
+	Explain  []string
+	Timings  []StageTiming
 }
+
+// StageTiming is the time one stage of a dry run took.
+type StageTiming struct {
+	Phase  string `json:"phase"` // dry_run, request or response
+	Stage  string `json:"stage"` // parse, identify, key_fetch, token, script, crypto, redact
+	Micros int64  `json:"us"`
+}
+
+// ScriptChecker compiles a provider's script text as saving it would, without storing or
+// running it (the playground's errors as you type).
+type ScriptChecker interface {
+	// CheckScript returns nil when text compiles, a *ScriptProblem when it does not, or
+	// another error when it cannot be checked (no such provider, no script).
+	CheckScript(ctx context.Context, provider, text string) error
+}
+
+// ScriptProblem is why a script does not compile; Line and Column (1-based, 0 when the
+// problem has no place) point into the text as written.
+type ScriptProblem struct {
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+func (p *ScriptProblem) Error() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("script inline:%d:%d: %s", p.Line, p.Column, p.Message)
+	}
+	return "script: " + p.Message
+}
+
+// ProviderMetrics are one provider's request counters and latency since keygate started,
+// gathered from the registry /metrics serves.
+type ProviderMetrics struct {
+	Tenant   string  `json:"tenant"`
+	Provider string  `json:"provider"`
+	Requests float64 `json:"requests"` // request phases processed
+	Errors   float64 `json:"errors"`   // of them, failed
+	// Responses are response phases processed (and ResponseErrors failed).
+	Responses      float64 `json:"responses"`
+	ResponseErrors float64 `json:"response_errors"`
+	// MeanMillis is the mean time keygate spent on a request phase; P95Millis its 95th
+	// percentile estimated from the histogram's buckets (0 without requests).
+	MeanMillis float64 `json:"mean_ms"`
+	P95Millis  float64 `json:"p95_ms"`
+}
+
+// MetricsSource answers the per-provider metrics; ok false: the series carry no tenant and
+// provider names (admin.metrics.tenant_labels is off), so there is nothing per provider.
+type MetricsSource func() (m []ProviderMetrics, ok bool, err error)
 
 // AuditReader answers audit queries; *audit.Memory implements it.
 type AuditReader interface {
@@ -69,17 +128,23 @@ type Options struct {
 	// serves (admin.tokens_file).
 	TokenSet *TokenSet
 	JWT      JWTVerifier // nil: static tokens only
-	Configs  Configs
-	Secrets  SecretWriter // nil: secret writes answer 501
+	// OIDCLogin, with JWT, serves the console's login by redirect (GET /v1/login/oidc, POST
+	// /v1/login/oidc/token); nil: not offered.
+	OIDCLogin *OIDCLogin
+	Configs   Configs
+	Secrets   SecretWriter // nil: secret writes answer 501
 	// SecretMount and SecretPrefix place tenant secrets: PUT /v1/tenants/T/secrets/NAME writes
 	// MOUNT/PREFIX/T/NAME. Defaults "secret" and "keygate/tenants".
 	SecretMount  string
 	SecretPrefix string
-	DryRun       DryRunner    // nil: dry runs answer 501
-	Audit        audit.Sink   // where admin events go; default discard
-	AuditLog     AuditReader  // nil: audit queries answer 501
-	Ready        Readiness    // nil: always ready
-	Metrics      http.Handler // served at /metrics when set
+	DryRun       DryRunner     // nil: dry runs answer 501
+	Scripts      ScriptChecker // nil: script checks answer 501
+	// ProviderMetrics, when set, answers GET /v1/metrics/providers; nil: 501.
+	ProviderMetrics MetricsSource
+	Audit           audit.Sink   // where admin events go; default discard
+	AuditLog        AuditReader  // nil: audit queries answer 501
+	Ready           Readiness    // nil: always ready
+	Metrics         http.Handler // served at /metrics when set
 	// MetricsAuth: /metrics wants a gateway admin's bearer token.
 	MetricsAuth  bool
 	Logger       *slog.Logger
@@ -111,7 +176,8 @@ func (o *Options) defaults() {
 type server struct {
 	opts   Options
 	tokens *TokenSet
-	guard  *guard // failed logins and unauthenticated floods
+	guard  *guard         // failed logins and unauthenticated floods
+	oidc   *oidcEndpoints // nil without OIDCLogin
 }
 
 // ValidateTokens checks configured tokens: a sha256 hash, a known role, a tenant for tenant
@@ -148,6 +214,21 @@ func New(opts Options) http.Handler {
 	for _, rt := range routeTable {
 		s.handle(mux, rt)
 	}
+	if o := opts.OIDCLogin; o != nil && opts.JWT != nil {
+		// The login itself, so no bearer token: outside routeTable, rate-limited and audited
+		// as a login (oidc_login.go).
+		cfg := *o
+		if len(cfg.Scopes) == 0 {
+			cfg.Scopes = []string{"openid"}
+		}
+		if cfg.HTTPClient == nil {
+			cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		}
+		s.oidc = &oidcEndpoints{cfg: cfg}
+		mux.HandleFunc("POST /v1/login/oidc/token", s.oidcToken)
+	}
+	// Always there, so the login page can ask without a 404 in the browser's console.
+	mux.HandleFunc("GET /v1/login/oidc", s.oidcConfig)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, failure.BodyOf(errors.New("no such endpoint"), http.StatusNotFound))
 	})

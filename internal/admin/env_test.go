@@ -82,13 +82,47 @@ func (fakeDryRun) DryRun(_ context.Context, tenant, provider string, raw []byte,
 	if opts.Explain {
 		res.Explain = []string{"simple, string to sign:\nsigned-with " + sig}
 	}
+	if opts.Script != nil {
+		res.Notes = append(res.Notes, "ran the unsaved script: "+*opts.Script)
+	}
+	if opts.Response != nil {
+		res.Response = append([]byte("processed "), opts.Response...)
+	}
+	res.Timings = []StageTiming{{Phase: "request", Stage: "crypto", Micros: 12}}
 	return res, nil
+}
+
+// fakeScripts is a ScriptChecker: a script holding "syntax" has an error at 2:11; each
+// check is recorded, so a test can tell the checker was never reached.
+type fakeScripts struct {
+	mu     sync.Mutex
+	called []string
+}
+
+func (f *fakeScripts) CheckScript(_ context.Context, provider, text string) error {
+	f.mu.Lock()
+	f.called = append(f.called, provider)
+	f.mu.Unlock()
+	if strings.Contains(text, "syntax") {
+		return &ScriptProblem{Line: 2, Column: 11, Message: "Unexpected token ;"}
+	}
+	return nil
+}
+
+// fakeMetrics are one provider of each tenant and one of no tenant.
+func fakeMetrics() ([]ProviderMetrics, bool, error) {
+	return []ProviderMetrics{
+		{Tenant: "acme", Provider: "acme-pay", Requests: 10, Errors: 1, MeanMillis: 0.5, P95Millis: 1},
+		{Tenant: "globex", Provider: "globex-pay", Requests: 7},
+		{Tenant: "", Provider: "orphan", Requests: 3},
+	}, true, nil
 }
 
 type testEnv struct {
 	srv     *httptest.Server
 	configs *versions.Manager
 	kv      *fakeKV
+	scripts *fakeScripts
 	log     *audit.Memory
 	running *tenancy.Directory
 }
@@ -99,7 +133,8 @@ func newEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{kv: &fakeKV{versions: map[string]int{"secret/keygate/tenants/acme/pay": 1, "secret/keygate/tenants/globex/pay": 1}}, log: audit.NewMemory(0)}
+	e := &testEnv{kv: &fakeKV{versions: map[string]int{"secret/keygate/tenants/acme/pay": 1, "secret/keygate/tenants/globex/pay": 1}},
+		log: audit.NewMemory(0), scripts: &fakeScripts{}}
 	e.configs = versions.NewManager(versions.Options{Store: store, Secrets: e.kv,
 		Compile: func(_ context.Context, f *config.File, _ map[string]int) error {
 			d, err := tenancy.Compile(f.Tenants)
@@ -124,7 +159,8 @@ func newEnv(t *testing.T) *testEnv {
 			tok(acmeDevTok, Principal{Name: "acme-dev", Role: RoleTenantDeveloper, Tenant: "acme"}),
 			tok(globexAdmTok, Principal{Name: "globex-admin", Role: RoleTenantAdmin, Tenant: "globex"}),
 		},
-		Configs: e.configs, Secrets: e.kv, DryRun: fakeDryRun{}, Audit: e.log, AuditLog: e.log,
+		Configs: e.configs, Secrets: e.kv, DryRun: fakeDryRun{}, Scripts: e.scripts, ProviderMetrics: fakeMetrics,
+		Audit: e.log, AuditLog: e.log,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "# metrics\n") }),
 	})
 	e.srv = httptest.NewServer(h)
@@ -141,6 +177,9 @@ func (e *testEnv) do(t *testing.T, token, method, path, body string) (int, strin
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {

@@ -81,5 +81,8 @@ var routeTable = []route{
 	{"PUT /v1/tenants/{tenant}/secrets/{name}", "secret.write", permTenantManage, (*server).putSecret},
 	{"POST /v1/tenants/{tenant}/providers/{provider}/sign", "provider.dry_run", permTenantRead, (*server).dryRun},
 	{"POST /v1/providers/{provider}/sign", "provider.dry_run", permGatewayAdmin, (*server).dryRunAny},
+	{"POST /v1/tenants/{tenant}/providers/{provider}/script/check", "script.check", permTenantRead, (*server).checkScript},
+	{"POST /v1/providers/{provider}/script/check", "script.check", permGatewayAdmin, (*server).checkScriptAny},
+	{"GET /v1/metrics/providers", "metrics.providers", permAuthenticated, (*server).providerMetrics},
 	{"GET /v1/audit", "audit.read", permAuthenticated, (*server).readAudit},
 }

@@ -31,9 +31,12 @@ func forbidden(format string, args ...any) error {
 // statusOf is the one mapping from errors to API statuses.
 func statusOf(err error) int {
 	var ae *apiError
+	var sp *ScriptProblem
 	switch {
 	case errors.As(err, &ae):
 		return ae.status
+	case errors.As(err, &sp):
+		return http.StatusBadRequest
 	case errors.Is(err, versions.ErrConflict):
 		return http.StatusConflict
 	}
@@ -102,6 +105,9 @@ func (s *server) handle(mux *http.ServeMux, rt route) {
 			writeJSON(w, status, body)
 		}
 		c.ev.Status = status
+		if ok && err == nil && quietActions[action] {
+			return
+		}
 		if !ok {
 			record, skipped := s.guard.recordAnonymous()
 			if !record {

@@ -1,10 +1,10 @@
 package admin
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,9 +128,60 @@ func (s *server) dryRunOf(c *call, tenant string, anyTenant bool) (any, error) {
 	if fetch && c.p.Role == RoleTenantDeveloper {
 		return nil, forbidden("role %s may not fetch tokens in a dry run", c.p.Role)
 	}
-	v, f, err := s.current()
+	tenant, err := s.providerOf(c, provider, tenant, anyTenant)
 	if err != nil {
 		return nil, err
+	}
+	if s.opts.DryRun == nil {
+		return nil, errorf(http.StatusNotImplemented, "dry runs are not available")
+	}
+	in, err := readDryRun(c.r)
+	if err != nil {
+		return nil, err
+	}
+	if in.Script != nil {
+		// An unsaved script is anyone's code: it never sees a secret value or a live token,
+		// whoever runs it, and with no token fetch it sends nothing and saves nothing.
+		if reveal || fetch {
+			return nil, forbidden("a dry run of an unsaved script is always redacted and never fetches a token: drop reveal and fetch_token")
+		}
+		sum := sha256.Sum256([]byte(*in.Script))
+		c.ev.Target += fmt.Sprintf(", unsaved script sha256:%x", sum[:8])
+	}
+	// explain=true (or a JSON body) answers JSON (the console's playground); otherwise the
+	// reply stays the raw request, as `keygate sign` prints it.
+	explain, _ := strconv.ParseBool(c.r.URL.Query().Get("explain"))
+	res, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, in.Request, DryRunOptions{
+		Reveal: reveal, FetchToken: fetch, Explain: explain, Script: in.Script, Response: in.Response,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range res.Notes {
+		c.w.Header().Add("Keygate-Note", n)
+	}
+	if explain || in.json {
+		timings := res.Timings
+		if timings == nil {
+			timings = []StageTiming{}
+		}
+		return explainedRun{Output: string(res.Output), Response: string(res.Response), Notes: nonNil(res.Notes),
+			Explain: nonNil(res.Explain), Timings: timings, Revealed: reveal, Unsaved: in.Script != nil}, nil
+	}
+	c.raw, c.contentType = res.Output, "text/plain; charset=utf-8"
+	if json.Valid(res.Output) {
+		c.contentType = "application/json"
+	}
+	return nil, nil
+}
+
+// providerOf checks the path's provider exists where the route says, and returns its tenant.
+// The route's permission was checked for tenant; anyTenant (gateway admins) finds the
+// provider whatever its tenant, and the event then belongs to that tenant.
+func (s *server) providerOf(c *call, provider, tenant string, anyTenant bool) (string, error) {
+	v, f, err := s.current()
+	if err != nil {
+		return "", err
 	}
 	c.ev.Version = v.Number
 	found := false
@@ -140,47 +191,26 @@ func (s *server) dryRunOf(c *call, tenant string, anyTenant bool) (any, error) {
 		}
 	}
 	if !found && anyTenant {
-		return nil, errorf(http.StatusNotFound, "no provider %q", provider)
+		return "", errorf(http.StatusNotFound, "no provider %q", provider)
 	}
 	if anyTenant {
 		c.ev.Tenant = tenant // the event belongs to the provider's tenant, as the tenant route's does
 	}
 	if !found {
-		return nil, errorf(http.StatusNotFound, "tenant %q has no provider %q", tenant, provider)
+		return "", errorf(http.StatusNotFound, "tenant %q has no provider %q", tenant, provider)
 	}
-	if s.opts.DryRun == nil {
-		return nil, errorf(http.StatusNotImplemented, "dry runs are not available")
-	}
-	raw, err := io.ReadAll(c.r.Body)
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "request body: %v", err)
-	}
-	// explain=true answers JSON (the console's playground); without it the reply stays the raw
-	// request, as `keygate sign` prints it.
-	explain, _ := strconv.ParseBool(c.r.URL.Query().Get("explain"))
-	res, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, raw, DryRunOptions{Reveal: reveal, FetchToken: fetch, Explain: explain})
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range res.Notes {
-		c.w.Header().Add("Keygate-Note", n)
-	}
-	if explain {
-		return explainedRun{Output: string(res.Output), Notes: nonNil(res.Notes), Explain: nonNil(res.Explain), Revealed: reveal}, nil
-	}
-	c.raw, c.contentType = res.Output, "text/plain; charset=utf-8"
-	if json.Valid(res.Output) {
-		c.contentType = "application/json"
-	}
-	return nil, nil
+	return tenant, nil
 }
 
-// explainedRun is a dry run's reply with explain=true.
+// explainedRun is a dry run's JSON reply (explain=true, or a JSON body).
 type explainedRun struct {
-	Output   string   `json:"output"`   // the request that would leave
-	Notes    []string `json:"notes"`    // what the dry run did not do
-	Explain  []string `json:"explain"`  // what each step signed, in order
-	Revealed bool     `json:"revealed"` // false: secrets and signatures are [redacted]
+	Output   string        `json:"output"`             // the request that would leave
+	Response string        `json:"response,omitempty"` // the pasted answer as response processing left it
+	Notes    []string      `json:"notes"`              // what the dry run did not do
+	Explain  []string      `json:"explain"`            // what each step signed, in order
+	Timings  []StageTiming `json:"timings"`            // time per stage, µs
+	Revealed bool          `json:"revealed"`           // false: secrets and signatures are [redacted]
+	Unsaved  bool          `json:"unsaved_script"`     // the run used the body's script, not the saved one
 }
 
 func nonNil(s []string) []string {

@@ -44,6 +44,25 @@ func validateAdminJWT(j *AdminJWT, add func(string, string, ...any)) {
 			add(p+".jwks_url", "must be https (http only on loopback): the keys decide who is an admin")
 		}
 	}
+	if c := j.Console; c != nil {
+		if c.ClientID == "" {
+			add(p+".console.client_id", "required: the console's client at the issuer")
+		}
+		for name, v := range map[string]string{"authorization_url": c.AuthorizationURL, "token_url": c.TokenURL} {
+			if v == "" {
+				continue
+			}
+			u, err := url.Parse(v)
+			switch {
+			case err != nil || u.Host == "":
+				add(p+".console."+name, "not a URL with a host")
+			case u.User != nil:
+				add(p+".console."+name, "must not carry credentials: the URL is logged")
+			case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+				add(p+".console."+name, "must be https (http only on loopback): the login goes through it")
+			}
+		}
+	}
 	for i, a := range j.Algorithms {
 		if !slices.Contains(JWTAlgorithms, a) {
 			add(fmt.Sprintf("%s.algorithms[%d]", p, i), "%q is not one of %v", a, JWTAlgorithms)

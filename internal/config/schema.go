@@ -93,6 +93,22 @@ type AdminJWT struct {
 	// MaxLifetime refuses tokens still valid for longer than this (a leaked 100-year token is
 	// no login); default 24h.
 	MaxLifetime Duration `json:"max_lifetime,omitempty"`
+	// Console enables the web console's login by redirect to the issuer (authorization code
+	// with PKCE); without it the console takes a pasted JWT.
+	Console *AdminJWTConsole `json:"console,omitempty"`
+}
+
+// AdminJWTConsole is the console's OIDC client: a public client (PKCE, no secret) registered at
+// the issuer with the redirect URI http(s)://<admin listener>/ui/. The token it gets must pass
+// admin.jwt like any other: its aud must hold admin.jwt.audience (an ID token's aud is the
+// client ID).
+type AdminJWTConsole struct {
+	ClientID string `json:"client_id"`
+	// AuthorizationURL and TokenURL default to the issuer's discovery document
+	// (ISSUER/.well-known/openid-configuration).
+	AuthorizationURL string   `json:"authorization_url,omitempty"`
+	TokenURL         string   `json:"token_url,omitempty"`
+	Scopes           []string `json:"scopes,omitempty"` // default openid
 }
 
 // AdminToken is an admin API bearer token, stored only as its hash.

@@ -18,7 +18,10 @@ import (
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/console"
 	"github.com/keygate/keygate/internal/dryrun"
+	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/metrics"
+	"github.com/keygate/keygate/internal/script"
 	"github.com/keygate/keygate/keystore"
 	"github.com/keygate/keygate/signer"
 )
@@ -54,8 +57,9 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 		watch = w.run
 	}
 	opts := admin.Options{
-		TokenSet: tokens, Configs: cfgs, DryRun: dryRunner{a}, Audit: sink, AuditLog: log,
-		Metrics: m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,
+		TokenSet: tokens, Configs: cfgs, DryRun: dryRunner{a}, Scripts: dryRunner{a}, Audit: sink, AuditLog: log,
+		ProviderMetrics: providerMetrics(m),
+		Metrics:         m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
 				return errors.New("draining")
@@ -72,6 +76,10 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 			return nil, nil, fmt.Errorf("admin.jwt: %w", err)
 		}
 		opts.JWT = v
+		if c := j.Console; c != nil {
+			opts.OIDCLogin = &admin.OIDCLogin{Issuer: j.Issuer, ClientID: c.ClientID,
+				AuthorizationURL: c.AuthorizationURL, TokenURL: c.TokenURL, Scopes: c.Scopes}
+		}
 	}
 	mux := http.NewServeMux()
 	ui := console.Handler()
@@ -158,7 +166,8 @@ func newJWTVerifier(j *config.AdminJWT) (admin.JWTVerifier, error) {
 }
 
 // dryRunner is the admin API's dry run: the same pipeline as `keygate sign`, on the current
-// snapshot, redacted unless the role may reveal.
+// snapshot (or, for an unsaved script, a snapshot of that provider compiled with it, never
+// published), redacted unless the role may reveal.
 type dryRunner struct{ a *app.App }
 
 func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []byte, opts admin.DryRunOptions) (admin.DryRunResult, error) {
@@ -166,14 +175,83 @@ func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []by
 	if snap == nil {
 		return admin.DryRunResult{}, errors.New("no configuration loaded")
 	}
+	if opts.Script != nil {
+		if err := scripted(snap, provider); err != nil {
+			return admin.DryRunResult{}, err
+		}
+		s, err := d.a.Compiler.WithScript(snap, provider, *opts.Script)
+		if err != nil {
+			return admin.DryRunResult{}, scriptError(err)
+		}
+		snap = s
+	}
 	// Redaction reads the provider's secret values with the same login signing uses.
 	keys := d.a.Keystore
 	if p, ok := snap.ProviderByName(provider); ok {
 		keys = d.a.StoreFor(p.Tenant)
 	}
 	res, err := dryrun.Run(ctx, snap, dryrun.Input{
-		Provider: provider, Tenant: tenant, Request: raw, Clock: signer.SystemClock(),
+		Provider: provider, Tenant: tenant, Request: raw, Response: opts.Response, Clock: signer.SystemClock(),
 		Reveal: opts.Reveal, Keys: keys, FetchToken: opts.FetchToken, Explain: opts.Explain,
 	})
-	return admin.DryRunResult{Output: res.Output, Notes: res.Notes, Explain: res.Explain}, err
+	out := admin.DryRunResult{Output: res.Request, Response: res.Response, Notes: res.Notes, Explain: res.Explain}
+	for _, t := range res.Timings {
+		out.Timings = append(out.Timings, admin.StageTiming{Phase: t.Phase, Stage: t.Stage, Micros: t.Micros})
+	}
+	return out, err
+}
+
+// CheckScript compiles text as provider's script with the gateway's compiler (the one a save
+// uses), building nothing else.
+func (d dryRunner) CheckScript(_ context.Context, provider, text string) error {
+	snap := d.a.Snapshots.Load()
+	if snap == nil {
+		return errors.New("no configuration loaded")
+	}
+	if err := scripted(snap, provider); err != nil {
+		return err
+	}
+	return scriptError(d.a.Compiler.CheckScript(snap, provider, text))
+}
+
+// scripted refuses a script for a provider that has none (or does not exist): that is the
+// caller's mistake, not a problem in the script.
+func scripted(snap *gateway.Snapshot, provider string) error {
+	for _, p := range snap.File.Providers {
+		if p.Name == provider && p.Script == nil {
+			return failure.New(failure.BadRequest, "script", "provider %q has no script: it signs with built-in steps", provider)
+		}
+		if p.Name == provider {
+			return nil
+		}
+	}
+	return failure.New(failure.NotFound, "script", "no provider %q", provider)
+}
+
+// scriptError turns the script compiler's syntax error into the API's problem at its line
+// and column; a script that parses but does not compile (a function name, a secret role) is
+// a problem without a place.
+func scriptError(err error) error {
+	var se *script.SyntaxError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return &admin.ScriptProblem{Line: se.Line, Column: se.Column, Message: se.Msg}
+	}
+	return &admin.ScriptProblem{Message: err.Error()}
+}
+
+// providerMetrics is GET /v1/metrics/providers: m's registry summed per provider.
+func providerMetrics(m *metrics.Metrics) admin.MetricsSource {
+	return func() ([]admin.ProviderMetrics, bool, error) {
+		totals, named, err := m.PerProvider()
+		out := make([]admin.ProviderMetrics, 0, len(totals))
+		for _, t := range totals {
+			out = append(out, admin.ProviderMetrics{Tenant: t.Tenant, Provider: t.Provider,
+				Requests: t.Requests, Errors: t.Errors, Responses: t.Responses, ResponseErrors: t.RespErrors,
+				MeanMillis: t.Mean * 1e3, P95Millis: t.P95 * 1e3})
+		}
+		return out, named, err
+	}
 }

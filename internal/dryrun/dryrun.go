@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/redact"
@@ -43,10 +44,39 @@ type Result struct {
 	// Output is the raw request that would leave, followed, when Input.Response is set, by a
 	// blank line and the processed response.
 	Output []byte
+	// Request is the request that would leave and Response the processed response (nil
+	// without Input.Response): Output's two parts, redacted like it.
+	Request, Response []byte
 	// Notes say what the dry run did not do (the token it did not fetch), for the reader.
 	Notes []string
 	// Explain lists, in order, what the steps signed, redacted like Output (Input.Explain).
 	Explain []string
+	// Timings is the time each stage took, in pipeline order (stages that took none left out).
+	Timings []Timing
+}
+
+// Timing is one stage of a dry run: the pipeline's stages (signer.Stage) per phase, plus the
+// dry run's own parse and redact.
+type Timing struct {
+	Phase  string `json:"phase"` // dry_run, request or response
+	Stage  string `json:"stage"`
+	Micros int64  `json:"us"`
+}
+
+// timings records a dry run's stages as they finish.
+type timings []Timing
+
+func (t *timings) add(phase, stage string, d time.Duration) {
+	if d > 0 {
+		*t = append(*t, Timing{Phase: phase, Stage: stage, Micros: max(d.Microseconds(), 1)})
+	}
+}
+
+// addStages records the pipeline's stage times of one phase: now less what before held.
+func (t *timings) addStages(phase string, now, before signer.StageTimes) {
+	for s := range signer.NumStages {
+		t.add(phase, s.String(), now[s]-before[s])
+	}
 }
 
 // Run signs in.Request as the pipeline would and returns what would leave. It sends nothing
@@ -56,15 +86,18 @@ func Run(ctx context.Context, snap *gateway.Snapshot, in Input) (Result, error) 
 	if in.Explain {
 		explain = new([]string)
 	}
-	out, notes, err := run(ctx, snap, in, explain)
-	res := Result{Output: out, Notes: notes}
+	var tm timings
+	var parts [2][]byte
+	out, notes, err := run(ctx, snap, in, explain, &tm, &parts)
+	res := Result{Output: out, Request: parts[0], Response: parts[1], Notes: notes, Timings: tm}
 	if explain != nil {
 		res.Explain = *explain
 	}
 	return res, err
 }
 
-func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]string) ([]byte, []string, error) {
+func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]string, tm *timings, parts *[2][]byte) ([]byte, []string, error) {
+	start := time.Now()
 	p, ok := snap.ProviderByName(in.Provider)
 	if !ok {
 		names := make([]string, 0)
@@ -113,18 +146,23 @@ func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]strin
 	if len(body) == 0 {
 		body = nil
 	}
+	tm.add("dry_run", "parse", time.Since(start))
 	if err := call.SignRequest(ctx, body); err != nil {
-		return nil, nil, err
+		return nil, nil, scrub(ctx, call, in, err)
 	}
+	signed := call.Exchange.Timing
+	tm.addStages("request", signed, signer.StageTimes{})
 	var out bytes.Buffer
 	if err := call.Exchange.Request.WriteHTTP1(&out); err != nil {
 		return nil, nil, err
 	}
+	reqLen := out.Len()
 	if in.Response != nil {
 		resp, err := processResponse(ctx, call, in.Response)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, scrub(ctx, call, in, err)
 		}
+		tm.addStages("response", call.Exchange.Timing, signed)
 		out.WriteString("\r\n")
 		writeResponse(&out, resp)
 	}
@@ -132,20 +170,57 @@ func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]strin
 	if placeholder != nil && placeholder.used {
 		notes = append(notes, fmt.Sprintf("the provider's token was not fetched: %s stands in for it (--fetch-token, or fetch_token=true in the admin API, uses the real one and may make the token endpoint issue a new token)", PlaceholderToken))
 	}
+	all := out.Bytes()
 	if in.Reveal {
 		if explain != nil {
 			*explain = explained
 		}
-		return out.Bytes(), notes, nil
+		parts[0] = all[:reqLen]
+		if in.Response != nil {
+			parts[1] = all[reqLen+2:]
+		}
+		return all, notes, nil
 	}
+	redactStart := time.Now()
 	set := redactions(ctx, call, in.Keys)
 	if explain != nil {
 		for _, s := range explained {
 			*explain = append(*explain, string(set.Apply([]byte(s))))
 		}
 	}
-	return set.Apply(out.Bytes()), notes, nil
+	// Each part is redacted on its own too: a value split across the boundary is in neither.
+	parts[0] = set.Apply(all[:reqLen])
+	if in.Response != nil {
+		parts[1] = set.Apply(all[reqLen+2:])
+	}
+	redacted := set.Apply(all)
+	tm.add("dry_run", "redact", time.Since(redactStart))
+	return redacted, notes, nil
 }
+
+// scrub redacts a failed dry run's error text as its output would be: a step's or a script's
+// error must not carry a secret value to the caller (or into the audit log) either. The
+// error's kind and stage stay.
+func scrub(ctx context.Context, call *gateway.Call, in Input, err error) error {
+	if in.Reveal {
+		return err
+	}
+	msg := err.Error()
+	clean := string(redactions(ctx, call, in.Keys).Apply([]byte(msg)))
+	if clean == msg {
+		return err
+	}
+	return &scrubbed{msg: clean, err: err}
+}
+
+// scrubbed is an error whose text was redacted; Unwrap keeps its classification.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
 
 func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*signer.Response, error) {
 	hr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)

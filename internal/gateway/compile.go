@@ -127,10 +127,9 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 		}
 	}
 	build := func(stepPath string, params []byte) signer.Build {
-		return signer.Build{
-			Provider: pc.Name, Path: stepPath, Params: params, Secrets: p.Secrets,
-			Vars: pc.Vars, Upstream: up, HasToken: p.Tokens != nil || pc.Token != nil,
-		}
+		b := c.build(pc, p.Secrets, p.Tokens != nil || pc.Token != nil, stepPath)
+		b.Params = params
+		return b
 	}
 	for j, st := range pc.Signing {
 		sp := fmt.Sprintf("%s.signing[%d]", path, j)
@@ -170,6 +169,16 @@ func (c *Compiler) compileProvider(path string, pc *config.Provider, pins map[st
 		return nil, err
 	}
 	return p, nil
+}
+
+// build is what a step of provider pc compiles from; secrets are its pinned references.
+func (c *Compiler) build(pc *config.Provider, secrets map[string]keystore.Ref, hasToken bool, stepPath string) signer.Build {
+	up, _ := url.Parse(pc.Upstream.URL) // Validate checked it
+	up.Path = strings.TrimSuffix(up.Path, "/")
+	return signer.Build{
+		Provider: pc.Name, Path: stepPath, Secrets: secrets,
+		Vars: pc.Vars, Upstream: up, HasToken: hasToken,
+	}
 }
 
 func (c *Compiler) compileScript(cfg config.Script, b signer.Build, token *config.TokenSource) (signer.Step, error) {

@@ -48,6 +48,7 @@ const configTemplate = `listen: {ext_proc: "127.0.0.1:0", admin: "127.0.0.1:0", 
 keystore: {type: file, file: {path: KEYS}}
 state: {dir: STATE}
 admin:
+  metrics: {tenant_labels: true}
   tokens:
     - {name: root, role: gateway_admin, hash: "GW"}
     - {name: acme-admin, role: tenant_admin, tenant: acme, hash: "TA"}
@@ -100,7 +101,8 @@ func hashOf(tok string) string { return admin.HashToken(secret.FromString(tok)) 
 
 // gateway is a running keygate (daemon.Run, as keygate serve) and its admin base URL.
 type gateway struct {
-	url string
+	url     string
+	extProc string // the ext_proc listener's address
 }
 
 func startGateway(t *testing.T) *gateway {
@@ -110,6 +112,12 @@ func startGateway(t *testing.T) *gateway {
 
 // startGatewayWith starts keygate; keystore, when set, replaces the file keystore's line.
 func startGatewayWith(t *testing.T, keystore string) *gateway {
+	t.Helper()
+	return startGatewayEdited(t, keystore, func(cfg string) string { return cfg })
+}
+
+// startGatewayEdited is startGatewayWith with the config text passed through edit.
+func startGatewayEdited(t *testing.T, keystore string, edit func(string) string) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	keys := "secret/keygate/tenants/acme/demo:\n  app_secret: " + secretValues["app_secret"] +
@@ -130,7 +138,7 @@ func startGatewayWith(t *testing.T, keystore string) *gateway {
 		cfg = strings.Replace(cfg, "keystore: {type: file, file: {path: "+filepath.Join(dir, "keys.yaml")+"}}", keystore, 1)
 	}
 	path := filepath.Join(dir, "keygate.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(edit(cfg)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
@@ -142,7 +150,7 @@ func startGatewayWith(t *testing.T, keystore string) *gateway {
 	t.Cleanup(func() { stop(); <-done })
 	select {
 	case a := <-ready:
-		return &gateway{url: "http://" + a.Admin}
+		return &gateway{url: "http://" + a.Admin, extProc: a.ExtProc}
 	case err := <-done:
 		t.Fatalf("keygate serve: %v", err)
 	}

@@ -6,8 +6,11 @@ import * as providers from './providers.js';
 import * as versions from './versions.js';
 import * as audit from './audit.js';
 import * as playground from './playground.js';
+import * as credentials from './credentials.js';
+import * as metrics from './metrics.js';
+import * as oidc from './oidc.js';
 
-const pages = { providers, versions, audit, playground };
+const pages = { providers, versions, audit, playground, credentials, metrics };
 const main = document.getElementById('main');
 const errorLine = document.getElementById('error');
 const ctx = { principal: null, showError, clearError, isAdmin: () => false };
@@ -41,7 +44,14 @@ function loginPage(message) {
     'It stays in this tab only and is sent to this gateway\'s admin API, which decides what you may see and do.'),
   message ? h('p', { class: 'notice' }, message) : null,
   h('div', { class: 'row' }, input),
-  h('div', { class: 'row' }, h('button', { id: 'login', type: 'submit' }, 'Log in')));
+  h('div', { class: 'row' }, h('button', { id: 'login', type: 'submit' }, 'Log in')),
+  h('div', { id: 'oidc-login' }));
+  oidc.config().then((cfg) => {
+    if (!cfg) return;
+    replace(document.getElementById('oidc-login'), h('p', { class: 'muted' }, 'or'),
+      h('button', { id: 'oidc-start', type: 'button', class: 'secondary', on: { click: () => oidc.start(cfg).catch(showError) } },
+        'Log in with ' + new URL(cfg.issuer).host));
+  });
   document.getElementById('nav').hidden = true;
   document.getElementById('logout').hidden = true;
   document.getElementById('who').textContent = '';
@@ -76,6 +86,13 @@ function logout() {
 
 async function route() {
   clearError();
+  try {
+    const t = await oidc.finish();
+    if (t) setToken(t);
+  } catch (err) {
+    loginPage(err instanceof APIError ? err.status + ': ' + err.message : String(err.message));
+    return;
+  }
   const name = (location.hash.match(/^#\/(\w+)/) || [])[1] || 'providers';
   if (!token()) return loginPage();
   if (!ctx.principal && !(await whoami())) return;
