@@ -74,13 +74,25 @@ func (p *processor) reserveBody(size int64, held *int64) error {
 	return nil
 }
 
-// keepOnly shrinks a reservation to n bytes: a request body keygate has answered is held once
-// (kept for the one retry), not bodyCost times.
+// keepOnly shrinks a reservation to n bytes: a request body keygate has answered is held as
+// the answer gRPC is sending (and, for a token provider, the caller's body kept for the one
+// retry), not bodyCost times.
 func (p *processor) keepOnly(n int64, held *int64) {
 	if *held > n {
 		p.budget.release(*held - n)
 		*held = n
 	}
+}
+
+// requestLeft shrinks the request's reservation once the response phase begins: Envoy had
+// the answer with the signed body before it sent the request on, so only the caller's body,
+// kept for a token provider's one retry, is still held.
+func (p *processor) requestLeft() {
+	keep := int64(0)
+	if p.call != nil {
+		keep = p.call.RequestBodySize()
+	}
+	p.keepOnly(keep, &p.reqHeld)
 }
 
 // releaseBodies gives back everything the stream reserved.
