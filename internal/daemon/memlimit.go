@@ -9,9 +9,10 @@ import (
 )
 
 // Go's soft memory limit follows what keygate holds (FollowMemoryLimit). Without it the
-// collector lets the heap grow to twice what is live: with large bodies in flight that is
-// twice the budget's worth of garbage, and the memory scenario of test/loadgen measured keygate
-// at 5x the request bodies in flight under the default budget (2x with the limit that follows).
+// collector lets the heap grow to twice what is live: with large bodies in flight that is a
+// body's worth of garbage per body, and more. test/loadgen's memory scenario (256 bodies of
+// 1 MiB at once, keygate in its own process) measured 5x the bodies in flight under the
+// default budget with a fixed limit of the budget plus a margin, and 2.5-2.9x with this one.
 const (
 	// MemoryLimitMargin is the room above what is held: keygate's own churn between two
 	// collections (headers, gRPC frames, small bodies).
@@ -22,12 +23,14 @@ const (
 )
 
 // memoryLimitFor is the limit for held bytes of body reservations (three times each body, at
-// most limits.ext_proc_memory_bytes) and live bytes of heap at the last collection: the larger
-// of the two plus the margin. The live term (plus a quarter) keeps a heap that holds more than
-// bodies, a large config or script runtimes, from collecting without pause; it never sets the
-// limit below what is live.
+// most limits.ext_proc_memory_bytes) and live bytes of heap at the last collection. A
+// reservation counts a body at its worst moment (received, worked on, answered); at any
+// instant most streams wait on the network holding their body about once (being received, or
+// the answer being sent), so half the reservations is what the bodies need. The live term
+// (plus a quarter) is the floor: a heap that holds more than that, a large config, script
+// runtimes, or bodies the reservations under-count, is never asked to collect without pause.
 func memoryLimitFor(held, live int64) int64 {
-	return max(held, live+live/4) + MemoryLimitMargin
+	return max(held/2, live+live/4) + MemoryLimitMargin
 }
 
 // FollowMemoryLimit keeps Go's soft memory limit at memoryLimitFor(held(), live heap) until ctx

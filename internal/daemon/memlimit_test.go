@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-// TestMemoryLimitFor: the limit is what the streams hold plus the margin, never below the live
-// heap (plus a quarter) plus the margin.
+// TestMemoryLimitFor: the limit is half what the streams reserved plus the margin, never below
+// the live heap (plus a quarter) plus the margin.
 func TestMemoryLimitFor(t *testing.T) {
 	for _, tc := range []struct{ held, live, want int64 }{
 		{0, 0, MemoryLimitMargin},
-		{768 << 20, 500 << 20, 768<<20 + MemoryLimitMargin},
-		{10 << 20, 400 << 20, 500<<20 + MemoryLimitMargin},
+		{1024 << 20, 300 << 20, 512<<20 + MemoryLimitMargin},
+		{768 << 20, 400 << 20, 500<<20 + MemoryLimitMargin},
 	} {
 		if got := memoryLimitFor(tc.held, tc.live); got != tc.want {
 			t.Errorf("memoryLimitFor(%d, %d) = %d, want %d", tc.held, tc.live, got, tc.want)
@@ -37,11 +37,11 @@ func TestFollowMemoryLimit(t *testing.T) {
 	if !FollowMemoryLimit(ctx, held.Load) {
 		t.Fatal("FollowMemoryLimit did nothing without GOMEMLIMIT")
 	}
-	if got := debug.SetMemoryLimit(-1); got != 8<<30+MemoryLimitMargin {
-		t.Fatalf("limit %d, want the reservations plus the margin", got)
+	if got := debug.SetMemoryLimit(-1); got != 4<<30+MemoryLimitMargin {
+		t.Fatalf("limit %d, want half the reservations plus the margin", got)
 	}
 	held.Store(9 << 30)
-	waitLimit(t, 9<<30+MemoryLimitMargin)
+	waitLimit(t, 9<<30/2+MemoryLimitMargin)
 	cancel()
 	waitLimit(t, prev)
 

@@ -81,13 +81,15 @@ func (p phase) run(ctx context.Context) measured {
 		tickets = pace(ctx, p.rate)
 	}
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		all      []time.Duration
-		errs     atomic.Int64
-		refused  atomic.Int64
-		firstErr atomic.Value
-		other    atomic.Value
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		all     []time.Duration
+		errs    atomic.Int64
+		refused atomic.Int64
+		// The first error and the first that is not a 503; errors of any type (atomic.Value
+		// takes one concrete type only, so they are boxed).
+		firstErr atomic.Pointer[error]
+		other    atomic.Pointer[error]
 	)
 	start := time.Now()
 	for range p.concurrency {
@@ -107,9 +109,9 @@ func (p phase) run(ctx context.Context) measured {
 					if unavailable(err) {
 						refused.Add(1)
 					} else {
-						other.CompareAndSwap(nil, err)
+						other.CompareAndSwap(nil, &err)
 					}
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.CompareAndSwap(nil, &err)
 					continue
 				}
 				own = append(own, d)
@@ -125,11 +127,11 @@ func (p phase) run(ctx context.Context) measured {
 	runtime.ReadMemStats(&after)
 	m := measured{requests: int64(len(all)), errors: errs.Load(), unavailable: refused.Load(), peakRSSMiB: procstat.PeakRSSMiB(), cpu: cpu,
 		lat: all, elapsed: elapsed, mallocs: after.Mallocs - before.Mallocs}
-	if e, ok := firstErr.Load().(error); ok {
-		m.firstErr = e
+	if e := firstErr.Load(); e != nil {
+		m.firstErr = *e
 	}
-	if e, ok := other.Load().(error); ok {
-		m.firstOther = e
+	if e := other.Load(); e != nil {
+		m.firstOther = *e
 	}
 	return m
 }

@@ -91,7 +91,13 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	memory = memory && o.memBudget > 0
 	// A hard bound on the whole run: every phase plus generous slack.
 	perScenario := 3*o.duration + 2*o.halfDuration + 5*time.Second
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(scs)+1)*perScenario+30*time.Second)
+	limit := time.Duration(len(scs)+1)*perScenario + 30*time.Second
+	if memory {
+		// Each budget's pass: a child to start, and 256 large requests that may take their
+		// time to finish on a loaded machine after the phase stops starting new ones.
+		limit += 2 * (max(o.halfDuration, time.Second) + 90*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	st, err := startStack(ctx, true)
 	if err != nil {
