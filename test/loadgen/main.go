@@ -5,7 +5,9 @@
 // keygate's ext_proc server with testdata/keygate.yaml (file keystore behind the production
 // cache, loopback token endpoints) and a no-op ext_proc server, runs the same load against
 // both per scenario, and prints throughput, the ratio to the no-op baseline, server time
-// percentiles, allocations and peak RSS. BENCH_OUT=FILE also writes the figures as JSON.
+// percentiles, allocations and peak RSS. The memory scenario measures keygate alone: its
+// ext_proc server runs in a child process, this binary re-executed (child.go), and the child's
+// peak RSS is reported. BENCH_OUT=FILE also writes the figures as JSON.
 //
 // Everything is on loopback and bounded: each phase lasts -duration, and the whole run is
 // cancelled after a deadline derived from it.
