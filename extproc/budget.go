@@ -84,17 +84,6 @@ func (p *processor) keepOnly(n int64, held *int64) {
 	}
 }
 
-// requestLeft shrinks the request's reservation once the response phase begins: Envoy had
-// the answer with the signed body before it sent the request on, so only the caller's body,
-// kept for a token provider's one retry, is still held.
-func (p *processor) requestLeft() {
-	keep := int64(0)
-	if p.call != nil {
-		keep = p.call.RequestBodySize()
-	}
-	p.keepOnly(keep, &p.reqHeld)
-}
-
 // releaseBodies gives back everything the stream reserved.
 func (p *processor) releaseBodies() {
 	p.budget.release(p.reqHeld + p.respHeld)

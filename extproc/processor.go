@@ -285,9 +285,10 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 	changed := !bytes.Equal(body, b.GetBody())
 	resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
 		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, changed)}}}
-	// From here the answer holds the signed body until gRPC has sent it (counted until the
-	// response phase: keygate does not learn when it left, Envoy had it by then); the call
-	// keeps only the caller's body, and only for a token provider's retry.
+	// From here the answer holds the signed body until gRPC has sent it, counted until the
+	// stream ends: keygate does not learn when it left, and a client that sends the response
+	// without reading the answer must not free its share. The call keeps only the caller's
+	// body, and only for a token provider's retry.
 	p.call.RequestSent()
 	sending := int64(0)
 	if changed {
@@ -368,7 +369,6 @@ func (p *processor) requestMutation(body []byte, withBody bool) *extprocv3.Commo
 }
 
 func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	p.requestLeft()
 	p.respHdrs = newHeaderSet(h.GetHeaders())
 	if status, _ := strconv.Atoi(p.respHdrs.get(":status")); p.call.ShouldRetry(status) {
 		return p.retry()
@@ -389,7 +389,6 @@ func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Process
 }
 
 func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
-	p.requestLeft() // response headers may have been skipped
 	if p.respHdrs == nil {
 		p.respHdrs = newHeaderSet(nil)
 	}
