@@ -74,8 +74,9 @@ func (p *processor) reserveBody(size int64, held *int64) error {
 	return nil
 }
 
-// keepOnly shrinks a reservation to n bytes: a request body keygate has answered is held once
-// (kept for the one retry), not bodyCost times.
+// keepOnly shrinks a reservation to n bytes: a request body keygate has answered is held as
+// the answer gRPC is sending (and, for a token provider, the caller's body kept for the one
+// retry), not bodyCost times.
 func (p *processor) keepOnly(n int64, held *int64) {
 	if *held > n {
 		p.budget.release(*held - n)

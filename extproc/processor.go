@@ -280,12 +280,22 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 	}
 	p.signed = true
 	p.observe("request", start, nil)
-	defer p.keepOnly(int64(len(b.GetBody())), &p.reqHeld) // once the answer is built
 	body := p.call.Exchange.Request.Body()
 	// A body no step changed (a token provider keeps it only for the retry) is left as it is.
 	changed := !bytes.Equal(body, b.GetBody())
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
+	resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
 		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, changed)}}}
+	// From here the answer holds the signed body until gRPC has sent it, counted until the
+	// stream ends: keygate does not learn when it left, and a client that sends the response
+	// without reading the answer must not free its share. The call keeps only the caller's
+	// body, and only for a token provider's retry.
+	p.call.RequestSent()
+	sending := int64(0)
+	if changed {
+		sending = int64(len(body))
+	}
+	p.keepOnly(sending+p.call.RequestBodySize(), &p.reqHeld)
+	return resp
 }
 
 // modeOverride asks Envoy for exactly what the provider needs: the request body only to

@@ -25,6 +25,7 @@ Run keygate check on the file first: it reports every problem at once, with line
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Logger = logger()
+			opts.SetMemoryLimit = true
 			return daemon.Run(cmd.Context(), opts)
 		},
 	}

@@ -268,8 +268,9 @@ type Limits struct {
 	ScriptMemoryBytes int64 `json:"script_memory_bytes,omitempty"`
 	// ExtProcMemoryBytes bounds the memory ext_proc streams hold for bodies, over all streams:
 	// a body counts three times its size (received, worked on, replied) from when its size is
-	// known until its stream ends, and a request whose body does not fit is answered 503;
-	// default 1 GiB. Read at start.
+	// known until it is answered, then once (the answer being sent) until its stream ends; a
+	// request whose body does not fit is answered 503. Go's memory limit follows the
+	// reservations. Default 1 GiB. Read at start.
 	ExtProcMemoryBytes int64 `json:"ext_proc_memory_bytes,omitempty"`
 }
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,10 @@ type Options struct {
 	// ConfigFileWins applies edits of the config file even when they drop changes the admin
 	// API or the CLI stored since the file was last applied (see fileChange).
 	ConfigFileWins bool
+	// SetMemoryLimit makes Go's memory limit follow the bodies the ext_proc streams reserved
+	// (FollowMemoryLimit): keygate serve owns its process; tests and keygate dev running the
+	// daemon in theirs do not.
+	SetMemoryLimit bool
 }
 
 // Addrs are the addresses the daemon listens on (useful when the config asks for port 0).
@@ -137,6 +142,10 @@ func Run(ctx context.Context, opts Options) error {
 			v, _ := cfgs.Current()
 			return v.Number
 		}}})
+	if opts.SetMemoryLimit {
+		following := FollowMemoryLimit(ctx, srv.InFlightBytes)
+		log.Info("go memory limit", "follows_reserved_bodies", following, "gomemlimit_env", os.Getenv("GOMEMLIMIT"))
+	}
 	pub.maxBody = a.Snapshots.Load().MaxBody
 	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody, append(extProcLimits(boot.File.Limits), tr.extProc...)...)
 	xdsGRPC := grpc.NewServer(tr.xds...)

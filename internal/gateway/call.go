@@ -157,8 +157,8 @@ func (c *Call) SignRequest(ctx context.Context, body []byte) error {
 	if int64(len(body)) > c.Snapshot.MaxBody {
 		return failure.New(failure.TooLarge, "identify", "request body of %d bytes is over the limit of %d", len(body), c.Snapshot.MaxBody)
 	}
-	c.body = body // the caller's request as sent, for the one retry
 	if c.tokens != nil {
+		c.body = body            // the caller's request as sent, for the one retry (only a token is retried)
 		defer c.tokens.release() // a script that fetched no token lets the next request try
 	}
 	c.Exchange.Request.SetBody(body)
@@ -169,8 +169,21 @@ func (c *Call) SignRequest(ctx context.Context, body []byte) error {
 			return stageDefault(err, "sign", c.Provider.Schemes[i])
 		}
 	}
+	// The call lives until the stream ends: keep the signed body alone, not the parsed view
+	// that still points into the caller's body and holds the steps' encoded fields (a large
+	// body would otherwise be held about three times over while its answer is awaited).
+	c.Exchange.Request.SetBody(c.Exchange.Request.Body())
 	return c.checkSignedSize(len(body))
 }
+
+// RequestSent is called once the signed request has been handed on: its body is no longer
+// needed (response steps read the response; the one retry re-signs the caller's body, kept
+// apart), so a large body is not held while the provider answers.
+func (c *Call) RequestSent() { c.Exchange.Request.SetBody(nil) }
+
+// RequestBodySize is the size of the caller's body the call keeps for the one retry (0 for a
+// provider without a token source, which keeps none).
+func (c *Call) RequestBodySize() int64 { return int64(len(c.body)) }
 
 // checkSignedSize refuses a body that signing grew past what keygate can hand Envoy, naming
 // the limit and, from this body's growth, about how large a body of this kind may be.

@@ -15,8 +15,14 @@ import (
 func ResetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // PeakRSSMiB reads VmHWM from /proc/self/status; 0 where there is no procfs.
-func PeakRSSMiB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
+func PeakRSSMiB() float64 { return peakRSSMiB("/proc/self/status") }
+
+// PeakRSSMiBOf is another process's peak RSS (VmHWM of /proc/<pid>/status, since it started):
+// the load driver runs keygate in a child to measure keygate alone.
+func PeakRSSMiBOf(pid int) float64 { return peakRSSMiB("/proc/" + strconv.Itoa(pid) + "/status") }
+
+func peakRSSMiB(status string) float64 {
+	data, err := os.ReadFile(status)
 	if err != nil {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +98,24 @@ func copyTree(t *testing.T, from, to string) {
 			t.Fatal(err)
 		}
 		write(t, filepath.Join(to, e.Name()), string(b))
+	}
+}
+
+// TestMemoryTableOwnProcess: memory rows from the load driver's child-process measurement
+// (rss_per_in_flight present) render as keygate's own RSS with the 3x rule; older rows keep
+// the whole-process heading.
+func TestMemoryTableOwnProcess(t *testing.T) {
+	var rows []row
+	if err := json.Unmarshal([]byte(`[{"scenario":"memory-tight-budget","rps":7.5,"peak_rss_mib":383,"errors":0,"refused":6960,
+		"memory_budget_mib":256,"in_flight_mib":256,"rss_per_in_flight":1.5,"met":true,"driver_peak_rss_mib":1077}]`), &rows); err != nil {
+		t.Fatal(err)
+	}
+	got := (&data{rows: rows}).memory()
+	if !strings.Contains(got, "keygate's peak RSS MiB (own process)") || !strings.Contains(got, "| memory-tight-budget | 256 | 256 | 7.5 | 6960 | 0 | 383 | 1.50 | yes |") {
+		t.Errorf("memory table:\n%s", got)
+	}
+	rows[0].RSSPerInFlight = nil
+	if got := (&data{rows: rows}).memory(); !strings.Contains(got, "(whole process)") {
+		t.Errorf("an older row's table:\n%s", got)
 	}
 }

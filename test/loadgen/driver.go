@@ -40,6 +40,18 @@ func (m modes) override(o *filterv3.ProcessingMode) modes {
 // errRefused is an ImmediateResponse: the processor refused or failed the request.
 var errRefused = errors.New("processor answered with an immediate response")
 
+// immediateError is an ImmediateResponse with its HTTP status; it is errRefused.
+type immediateError struct{ status int }
+
+func (e immediateError) Error() string        { return fmt.Sprintf("%v (status %d)", errRefused, e.status) }
+func (e immediateError) Is(target error) bool { return target == errRefused }
+
+// unavailable reports whether err is a 503 answer: the memory budget refusing a request.
+func unavailable(err error) bool {
+	var ie immediateError
+	return errors.As(err, &ie) && ie.status == 503
+}
+
 // recording is what one request showed of its processor: the messages Envoy sent (the modes
 // in force after every mode_override) and the answer to each kind of message. The baselines
 // are built from keygate's recording: the same messages, and (protocol limit) the same answers.
@@ -106,7 +118,7 @@ func oneRequest(ctx context.Context, c extprocv3.ExternalProcessorClient, ex *ex
 			return nil, err
 		}
 		if resp.GetImmediateResponse() != nil {
-			return nil, fmt.Errorf("%w (status %d)", errRefused, resp.GetImmediateResponse().GetStatus().GetCode())
+			return nil, immediateError{status: int(resp.GetImmediateResponse().GetStatus().GetCode())}
 		}
 		if rec != nil {
 			rec.answers[kindOf(msg)] = resp

@@ -27,7 +27,9 @@ type phase struct {
 // measured is what one or more runs produced; finish computes the figures.
 type measured struct {
 	requests, errors int64
+	unavailable      int64 // errors that are 503 answers (the memory budget's refusals)
 	firstErr         error
+	firstOther       error // the first error that is not a 503
 	lat              []time.Duration
 	elapsed          time.Duration
 	mallocs          uint64
@@ -40,9 +42,12 @@ type measured struct {
 
 // add merges another run of the same load.
 func (m *measured) add(o measured) {
-	m.requests, m.errors = m.requests+o.requests, m.errors+o.errors
+	m.requests, m.errors, m.unavailable = m.requests+o.requests, m.errors+o.errors, m.unavailable+o.unavailable
 	if m.firstErr == nil {
 		m.firstErr = o.firstErr
+	}
+	if m.firstOther == nil {
+		m.firstOther = o.firstOther
 	}
 	m.lat = append(m.lat, o.lat...)
 	m.elapsed += o.elapsed
@@ -76,11 +81,15 @@ func (p phase) run(ctx context.Context) measured {
 		tickets = pace(ctx, p.rate)
 	}
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		all      []time.Duration
-		errs     atomic.Int64
-		firstErr atomic.Value
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		all     []time.Duration
+		errs    atomic.Int64
+		refused atomic.Int64
+		// The first error and the first that is not a 503; errors of any type (atomic.Value
+		// takes one concrete type only, so they are boxed).
+		firstErr atomic.Pointer[error]
+		other    atomic.Pointer[error]
 	)
 	start := time.Now()
 	for range p.concurrency {
@@ -97,7 +106,12 @@ func (p phase) run(ctx context.Context) measured {
 				d, err := oneRequest(context.Background(), p.client, p.ex, p.modes, p.ids.Add(1), nil)
 				if err != nil {
 					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
+					if unavailable(err) {
+						refused.Add(1)
+					} else {
+						other.CompareAndSwap(nil, &err)
+					}
+					firstErr.CompareAndSwap(nil, &err)
 					continue
 				}
 				own = append(own, d)
@@ -111,10 +125,13 @@ func (p phase) run(ctx context.Context) measured {
 	elapsed := time.Since(start)
 	cpu := procstat.CPUTime() - cpu0
 	runtime.ReadMemStats(&after)
-	m := measured{requests: int64(len(all)), errors: errs.Load(), peakRSSMiB: procstat.PeakRSSMiB(), cpu: cpu,
+	m := measured{requests: int64(len(all)), errors: errs.Load(), unavailable: refused.Load(), peakRSSMiB: procstat.PeakRSSMiB(), cpu: cpu,
 		lat: all, elapsed: elapsed, mallocs: after.Mallocs - before.Mallocs}
-	if e, ok := firstErr.Load().(error); ok {
-		m.firstErr = e
+	if e := firstErr.Load(); e != nil {
+		m.firstErr = *e
+	}
+	if e := other.Load(); e != nil {
+		m.firstOther = *e
 	}
 	return m
 }

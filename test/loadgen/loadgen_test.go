@@ -4,14 +4,31 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+
+	"github.com/keygate/keygate/internal/routing"
 )
+
+// TestMain lets the test binary serve as the memory scenario's keygate child, as the loadgen
+// binary does.
+func TestMain(m *testing.M) {
+	if isChild, err := childMode(); isChild {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // TestRunShort runs every scenario briefly against both servers and checks the table and the
 // BENCH_OUT schema. It asserts no figure: CI does not time anything.
@@ -45,7 +62,7 @@ func TestRunShort(t *testing.T) {
 		refused, _ := row["refused"].(float64)
 		switch row["scenario"] {
 		case "memory-default-budget":
-			if refused != 0 || row["peak_rss_mib"].(float64) <= 0 {
+			if refused != 0 || row["peak_rss_mib"].(float64) <= 0 || row["rss_per_in_flight"].(float64) <= 0 || row["driver_peak_rss_mib"].(float64) <= 0 {
 				t.Errorf("memory under the default budget: %v", row)
 			}
 		case "memory-tight-budget":
@@ -101,5 +118,52 @@ func TestOverrideLiteral(t *testing.T) {
 				t.Errorf("override = %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestChild: a keygate child serves on the address it prints, its peak RSS is readable, a
+// budget below one body's reservation refuses the request with 503, and it exits when told.
+func TestChild(t *testing.T) {
+	ctx := context.Background()
+	ex := &exchange{authority: "simple.bench.local", path: "/orders/create", contentType: "application/json",
+		reqBody: jsonBody(64 << 10), respBody: encryptedAnswer(64 << 10), spiffeID: benchSPIFFEID, route: routing.RouteName("simple-aes")}
+	var ids atomic.Uint64
+	for _, tc := range []struct {
+		budget  int64
+		refused bool
+	}{{1 << 30, false}, {64 << 10, true}} {
+		c, err := startChild(ctx, tc.budget, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = oneRequest(ctx, c.client, ex, fullModes, ids.Add(1), nil)
+		if tc.refused != unavailable(err) || !tc.refused && err != nil {
+			t.Errorf("budget %d: request error %v, want refused (503) %v", tc.budget, err, tc.refused)
+		}
+		if c.peakRSSMiB() <= 0 {
+			t.Errorf("budget %d: no peak RSS read for the child", tc.budget)
+		}
+		if err := c.close(); err != nil {
+			t.Errorf("budget %d: child did not exit cleanly: %v", tc.budget, err)
+		}
+	}
+}
+
+// TestSelectScenarios: "memory" selects the memory scenario alone; no filter runs everything.
+func TestSelectScenarios(t *testing.T) {
+	all := scenarios(4096)
+	scs, memory, err := selectScenarios(all, "memory")
+	if err != nil || len(scs) != 0 || !memory {
+		t.Errorf("memory: %d scenarios, memory %v, err %v", len(scs), memory, err)
+	}
+	scs, memory, err = selectScenarios(all, "simple-aes")
+	if err != nil || len(scs) != 1 || memory {
+		t.Errorf("simple-aes: %d scenarios, memory %v, err %v", len(scs), memory, err)
+	}
+	if scs, memory, _ = selectScenarios(all, ""); len(scs) != len(all) || !memory {
+		t.Errorf("no filter: %d scenarios, memory %v", len(scs), memory)
+	}
+	if _, _, err := selectScenarios(all, "nope"); err == nil {
+		t.Error("an unknown scenario was accepted")
 	}
 }

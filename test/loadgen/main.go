@@ -5,7 +5,9 @@
 // keygate's ext_proc server with testdata/keygate.yaml (file keystore behind the production
 // cache, loopback token endpoints) and a no-op ext_proc server, runs the same load against
 // both per scenario, and prints throughput, the ratio to the no-op baseline, server time
-// percentiles, allocations and peak RSS. BENCH_OUT=FILE also writes the figures as JSON.
+// percentiles, allocations and peak RSS. The memory scenario measures keygate alone: its
+// ext_proc server runs in a child process, this binary re-executed (child.go), and the child's
+// peak RSS is reported. BENCH_OUT=FILE also writes the figures as JSON.
 //
 // Everything is on loopback and bounded: each phase lasts -duration, and the whole run is
 // cancelled after a deadline derived from it.
@@ -50,12 +52,19 @@ type options struct {
 }
 
 func main() {
+	if isChild, err := childMode(); isChild {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen keygate child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.IntVar(&o.bodySize, "body-size", 4096, "request body size in bytes (JSON)")
 	flag.IntVar(&o.concurrency, "concurrency", 4*runtime.GOMAXPROCS(0), "requests in flight (streams open at once)")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each saturating phase (keygate and baseline, per scenario)")
 	flag.DurationVar(&o.halfDuration, "half-duration", 3*time.Second, "length of each half-rate phase")
-	flag.StringVar(&o.filter, "scenarios", "", "comma-separated scenario names (default all)")
+	flag.StringVar(&o.filter, "scenarios", "", "comma-separated scenario names, "+memoryScenario+" for the memory scenario (default all)")
 	flag.IntVar(&o.pipelineN, "pipeline-requests", 2000, "requests of the in-process pipeline allocation measurement")
 	flag.IntVar(&o.rounds, "rounds", 5, "each saturating phase alternates keygate and baseline in this many slices, so background load hits both alike")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
@@ -77,15 +86,22 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if o.concurrency < 1 || o.duration <= 0 || o.bodySize < 64 || o.rounds < 1 {
 		return fmt.Errorf("want -concurrency >= 1, -duration > 0, -body-size >= 64, -rounds >= 1")
 	}
-	scs, err := selectScenarios(scenarios(o.bodySize), o.filter)
+	scs, memory, err := selectScenarios(scenarios(o.bodySize), o.filter)
 	if err != nil {
 		return err
 	}
+	memory = memory && o.memBudget > 0
 	// A hard bound on the whole run: every phase plus generous slack.
 	perScenario := 3*o.duration + 2*o.halfDuration + 5*time.Second
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(len(scs)+1)*perScenario+30*time.Second)
+	limit := time.Duration(len(scs)+1)*perScenario + 30*time.Second
+	if memory {
+		// Each budget's pass: a child to start, and 256 large requests that may take their
+		// time to finish on a loaded machine after the phase stops starting new ones.
+		limit += 2 * (max(o.halfDuration, time.Second) + 90*time.Second)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	st, err := startStack(ctx)
+	st, err := startStack(ctx, true)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -112,8 +128,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		}
 		rs = append(rs, r)
 	}
-	if o.memBudget > 0 && o.filter == "" {
-		mem, err := runMemory(ctx, st, o, &ids)
+	if memory {
+		mem, err := runMemory(ctx, o, &ids, w)
 		if err != nil {
 			return fmt.Errorf("memory: %w", err)
 		}
@@ -142,23 +158,30 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	return ctx.Err()
 }
 
-func selectScenarios(all []scenario, filter string) ([]scenario, error) {
+// memoryScenario selects the memory scenario in -scenarios.
+const memoryScenario = "memory"
+
+// selectScenarios is the scenarios filter names (all without one) and whether the memory
+// scenario runs.
+func selectScenarios(all []scenario, filter string) (_ []scenario, memory bool, _ error) {
 	if filter == "" {
-		return all, nil
+		return all, true, nil
 	}
 	var out []scenario
 	for name := range strings.SplitSeq(filter, ",") {
-		found := false
+		name = strings.TrimSpace(name)
+		found := name == memoryScenario
+		memory = memory || found
 		for _, sc := range all {
-			if sc.name == strings.TrimSpace(name) {
+			if sc.name == name {
 				out, found = append(out, sc), true
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown scenario %q", name)
+			return nil, false, fmt.Errorf("unknown scenario %q", name)
 		}
 	}
-	return out, nil
+	return out, memory, nil
 }
 
 func runScenario(ctx context.Context, st *stack, sc scenario, o options, ids *atomic.Uint64) (result, error) {
@@ -251,28 +274,63 @@ func writeHeapProfile(path string) error {
 }
 
 // runMemory offers memConcurrency large simple-aes requests at once for a half-rate phase's
-// length, under keygate's default memory budget and then under memBudget, and reports the
-// peak RSS against the request bodies in flight and the streams the budget refused.
-func runMemory(ctx context.Context, st *stack, o options, ids *atomic.Uint64) ([]result, error) {
+// length, under keygate's default memory budget and then under memBudget, each to a fresh
+// keygate child, and reports the child's peak RSS against the request bodies in flight and the
+// requests the budget refused (503).
+func runMemory(ctx context.Context, o options, ids *atomic.Uint64, w io.Writer) ([]result, error) {
 	ex := &exchange{authority: "simple.bench.local", path: "/orders/create", contentType: "application/json",
 		reqBody: jsonBody(o.memBodySize), respBody: encryptedAnswer(o.memBodySize), spiffeID: benchSPIFFEID, route: routing.RouteName("simple-aes")}
-	if _, err := oneRequest(ctx, st.keygate, ex, fullModes, ids.Add(1), nil); err != nil {
-		return nil, fmt.Errorf("warm-up: %w", err)
-	}
-	defer st.kgSrv.SetMemoryBudget(0)
 	var rows []result
 	for _, b := range []struct {
 		name  string
 		bytes int64
 	}{{"memory-default-budget", daemon.DefaultExtProcMemoryBytes}, {"memory-tight-budget", o.memBudget}} {
-		st.kgSrv.SetMemoryBudget(b.bytes)
-		before := st.kgSrv.Refused()
-		m := phase{client: st.keygate, ex: ex, modes: fullModes, concurrency: o.memConcurrency, duration: max(o.halfDuration, time.Second), ids: ids}.run(ctx)
-		m.finish()
-		refused := st.kgSrv.Refused() - before
-		budget, inFlight := round(float64(b.bytes)/(1<<20), 1), round(float64(o.memConcurrency*len(ex.reqBody))/(1<<20), 1)
-		rows = append(rows, result{Scenario: b.name, RPS: round(m.rps, 1), PeakRSSMiB: round(m.peakRSSMiB, 1), Errors: m.errors - refused,
-			Refused: &refused, MemoryBudgetMiB: &budget, InFlightMiB: &inFlight, Note: fmt.Sprintf("%d requests of %d bytes at once", o.memConcurrency, len(ex.reqBody))})
+		r, err := memoryPhase(ctx, o, ids, ex, b.name, b.bytes, w)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.name, err)
+		}
+		rows = append(rows, r)
 	}
 	return rows, ctx.Err()
 }
+
+// memoryPhase is one budget's pass, against its own keygate child.
+func memoryPhase(ctx context.Context, o options, ids *atomic.Uint64, ex *exchange, name string, budget int64, w io.Writer) (result, error) {
+	profile := ""
+	if o.memProfile != "" {
+		profile = o.memProfile + "." + name
+	}
+	c, err := startChild(ctx, budget, profile)
+	if err != nil {
+		return result{}, err
+	}
+	defer c.close()
+	// Warm-up: keys enter the cache. A budget below one body refuses even this one.
+	if _, err := oneRequest(ctx, c.client, ex, fullModes, ids.Add(1), nil); err != nil && !unavailable(err) {
+		return result{}, fmt.Errorf("warm-up: %w", err)
+	}
+	m := phase{client: c.client, ex: ex, modes: fullModes, concurrency: o.memConcurrency, duration: max(o.halfDuration, time.Second), ids: ids}.run(ctx)
+	m.finish()
+	peak := c.peakRSSMiB()
+	if err := c.close(); err != nil {
+		return result{}, err
+	}
+	budgetMiB, inFlight := round(float64(budget)/(1<<20), 1), round(float64(o.memConcurrency*len(ex.reqBody))/(1<<20), 1)
+	refused := m.unavailable
+	r := result{Scenario: name, RPS: round(m.rps, 1), PeakRSSMiB: round(peak, 1), DriverPeakRSSMiB: round(m.peakRSSMiB, 1),
+		Errors: m.errors - refused, Refused: &refused, MemoryBudgetMiB: &budgetMiB, InFlightMiB: &inFlight,
+		Note: fmt.Sprintf("%d requests of %d bytes at once; peak RSS is keygate's own process", o.memConcurrency, len(ex.reqBody))}
+	if inFlight > 0 {
+		ratio := round(peak/inFlight, 2)
+		met := ratio <= bodyCostTarget
+		r.RSSPerInFlight, r.Met = &ratio, &met
+	}
+	if r.Errors > 0 {
+		fmt.Fprintf(w, "%s: %d errors other than 503, first: %v\n", name, r.Errors, m.firstOther)
+	}
+	return r, nil
+}
+
+// bodyCostTarget is the memory rule: keygate's peak RSS within this multiple of the request
+// bodies in flight (issue 18).
+const bodyCostTarget = 3

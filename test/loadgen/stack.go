@@ -62,6 +62,7 @@ type stack struct {
 	limit    extprocv3.ExternalProcessorClient
 	limitSrv *limitServer
 	kgSrv    *extproc.Server
+	kgAddr   string                 // keygate's ext_proc address (loopback)
 	demo     *demoprovider.Provider // the script's token endpoint (the article's protocol)
 	oauth    atomic.Int64           // client-credentials token fetches
 	closers  []func()
@@ -77,7 +78,9 @@ func (s *stack) close() {
 // tokenFetches is every token endpoint call so far.
 func (s *stack) tokenFetches() int64 { return s.demo.Stats.TokensIssued.Load() + s.oauth.Load() }
 
-func startStack(ctx context.Context) (_ *stack, err error) {
+// startStack starts keygate's ext_proc server and, with baselines, the no-op and
+// protocol-limit servers (a keygate child of the memory scenario starts keygate alone).
+func startStack(ctx context.Context, baselines bool) (_ *stack, err error) {
 	s := &stack{}
 	defer func() {
 		if err != nil {
@@ -126,20 +129,23 @@ func startStack(ctx context.Context) (_ *stack, err error) {
 	srv := extproc.NewServer(extproc.Options{Snapshots: &s.app.Snapshots, Observer: m})
 	s.kgSrv = srv
 	g, _ := extproc.NewGRPCServer(srv, s.snap.MaxBody)
-	if s.keygate, err = s.serve(g); err != nil {
+	if s.keygate, s.kgAddr, err = s.serve(g); err != nil {
 		return nil, err
+	}
+	if !baselines {
+		return s, nil
 	}
 	// The no-op server gets the same message limits as keygate's.
 	limit := int(s.snap.MaxBody) + 256<<10
 	n := grpc.NewServer(grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit))
 	extprocv3.RegisterExternalProcessorServer(n, noopServer{})
-	if s.noop, err = s.serve(n); err != nil {
+	if s.noop, _, err = s.serve(n); err != nil {
 		return nil, err
 	}
 	s.limitSrv = &limitServer{}
 	l := grpc.NewServer(grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit))
 	extprocv3.RegisterExternalProcessorServer(l, s.limitSrv)
-	if s.limit, err = s.serve(l); err != nil {
+	if s.limit, _, err = s.serve(l); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -187,15 +193,21 @@ func (s *stack) config() (*config.File, error) {
 	return f, nil
 }
 
-// serve starts g on a free loopback port and returns a client of it.
-func (s *stack) serve(g *grpc.Server) (extprocv3.ExternalProcessorClient, error) {
+// serve starts g on a free loopback port and returns a client of it and its address.
+func (s *stack) serve(g *grpc.Server) (extprocv3.ExternalProcessorClient, string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	go func() { _ = g.Serve(l) }()
 	s.closers = append(s.closers, g.Stop)
-	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+	c, err := s.dial(l.Addr().String())
+	return c, l.Addr().String(), err
+}
+
+// dial is a client of the ext_proc server at addr, closed with the stack.
+func (s *stack) dial(addr string) (extprocv3.ExternalProcessorClient, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
 	if err != nil {
 		return nil, err
