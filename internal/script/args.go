@@ -37,6 +37,12 @@ func (st *callState) bytesValue(b []byte) goja.Value {
 // wipe clears b when it held secret bytes.
 func wipe(b []byte, secretUsed bool) {
 	if secretUsed {
+		if testHookWipe != nil {
+			testHookWipe(b)
+		}
 		clear(b)
 	}
 }
+
+// testHookWipe, set only by tests, sees each buffer wipe clears, before it is cleared.
+var testHookWipe func([]byte)

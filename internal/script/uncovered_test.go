@@ -2,8 +2,13 @@ package script
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,5 +163,77 @@ func TestKeystoreComputeFailureFailsClosed(t *testing.T) {
 	err := step.SignRequest(context.Background(), x)
 	if failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "hmac with other") {
 		t.Fatalf("err %v, want 503 naming the HMAC", err)
+	}
+}
+
+// TestUUIDOfANonce: 32 hex characters (the system clock's nonce) are the UUID's bytes, with the
+// version 4 and variant bits set; any other nonce is hashed first.
+func TestUUIDOfANonce(t *testing.T) {
+	for in, want := range map[string]string{
+		"00112233445566778899aabbccddeeff":   "00112233-4455-4677-8899-aabbccddeeff",
+		"ffffffffffffffffffffffffffffffff":   "ffffffff-ffff-4fff-bfff-ffffffffffff",
+		"00112233445566778899aabbccddee":     hashedUUID("00112233445566778899aabbccddee"), // 15 bytes
+		"00112233445566778899aabbccddeeffgg": hashedUUID("00112233445566778899aabbccddeeffgg"),
+		"n0nce":                              hashedUUID("n0nce"),
+	} {
+		if got := uuidOf(in); got != want {
+			t.Errorf("uuidOf(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// hashedUUID is the version 4 UUID of the first 16 bytes of s's SHA-256, computed apart from
+// uuidOf.
+func hashedUUID(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	h := hex.EncodeToString(sum[:16])
+	v := "4" + h[13:16]
+	w := fmt.Sprintf("%x", (sum[8]&0x3f)|0x80) + h[18:20]
+	return h[0:8] + "-" + h[8:12] + "-" + v + "-" + w + "-" + h[20:32]
+}
+
+// TestPlainIVSizeErrorTellsTheSize: a wrong-size IV the script knows is a catchable TypeError
+// that tells its size (the script knows it anyway); a secret's size is never told.
+func TestPlainIVSizeErrorTellsTheSize(t *testing.T) {
+	step := compileInline(t, reqHead+`try { aes_cbc_pkcs5_encrypt("0123456789abcdef", "x", "short-iv-15byte") } catch (e) { reqHeaders.set("X-Err", String(e)) }
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.Request.Header.Get("X-Err"); !strings.Contains(got, "the IV must be 16 bytes, got 15 bytes") {
+		t.Fatalf("error %q, want the IV's size told", got)
+	}
+}
+
+// TestRevealedKeyBytesAreWiped: the bytes of a secret revealed for a computation (a cipher's
+// key and IV, an HMAC key joined from text and a secret) are cleared once it is done.
+func TestRevealedKeyBytesAreWiped(t *testing.T) {
+	var mu sync.Mutex
+	var wiped []string
+	testHookWipe = func(b []byte) { mu.Lock(); wiped = append(wiped, string(b)); mu.Unlock() }
+	t.Cleanup(func() { testHookWipe = nil })
+	for _, tc := range []struct {
+		call  string
+		names []string // what must have been wiped, by name; the values never printed
+		vals  []string
+	}{
+		{`aes_cbc_pkcs5_encrypt(AesKey, "x", AesIV)`, []string{"the AES key", "the IV"}, []string{testSecrets["aes_key"], testSecrets["aes_iv"]}},
+		{`hmac_sha256("AWS4" + secret("aws_secret"), "x")`, []string{"the joined HMAC key"}, []string{"AWS4" + testSecrets["aws_secret"]}},
+	} {
+		mu.Lock()
+		wiped = nil
+		mu.Unlock()
+		step := compileInline(t, reqHead+"reqHeaders.set(\"X\", String("+tc.call+").length);\n}", Options{})
+		if err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil)); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		for i, v := range tc.vals {
+			if !slices.Contains(wiped, v) {
+				t.Errorf("%s: %s was not wiped", tc.call, tc.names[i])
+			}
+		}
+		mu.Unlock()
 	}
 }
