@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -235,5 +237,54 @@ func TestRevealedKeyBytesAreWiped(t *testing.T) {
 			}
 		}
 		mu.Unlock()
+	}
+}
+
+// TestMathRandomIsInZeroOne: Math.random stays in [0, 1) (its stream is seeded per invocation).
+func TestMathRandomIsInZeroOne(t *testing.T) {
+	step := compileInline(t, reqHead+`var ok = true; for (var i = 0; i < 1000; i++) { var r = Math.random(); if (!(r >= 0 && r < 1)) { ok = false } }
+  reqHeaders.set("X-Ok", String(ok));
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil || x.Request.Header.Get("X-Ok") != "true" {
+		t.Fatalf("err %v, Math.random in [0, 1): %s", err, x.Request.Header.Get("X-Ok"))
+	}
+}
+
+// TestTokenSaveRefusesAZeroLifetime: a token that expires now is not a token to save.
+func TestTokenSaveRefusesAZeroLifetime(t *testing.T) {
+	step := compileInline(t, reqHead+`token_save("tok-abc", 0);
+}`, Options{TokenURL: "http://127.0.0.1:9/token"})
+	err := step.SignRequest(context.Background(), newExchange("/p", `{}`, &fakeTokens{}))
+	if err == nil || !strings.Contains(err.Error(), "expireTime must be a positive number") {
+		t.Fatalf("err %v, want zero refused", err)
+	}
+}
+
+// TestTokenEndpointStatusOutside2xxIsRefused: http_post_* answers only a 2xx; 299 is the last.
+func TestTokenEndpointStatusOutside2xxIsRefused(t *testing.T) {
+	for status, ok := range map[int]bool{200: true, 299: true, 300: false} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"token":"t"}`))
+		}))
+		step := compileInline(t, reqHead+`http_post_json(TokenUrl, {}, {});
+}`, Options{TokenURL: srv.URL + "/token"})
+		err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
+		srv.Close()
+		if (err == nil) != ok {
+			t.Errorf("status %d: err %v, want accepted %v", status, err, ok)
+		}
+	}
+}
+
+// TestEncodedSignStringNamesItsSecret: an encoded sign string keeps its secret's name, so a
+// refused use names that secret.
+func TestEncodedSignStringNamesItsSecret(t *testing.T) {
+	step := compileInline(t, reqHead+`reqHeaders.set("X", aes_cbc_pkcs5_encrypt(url_encode("p" + secret("app_secret")), "x", "0000000000000000"));
+}`, Options{})
+	err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
+	if err == nil || !strings.Contains(err.Error(), "secret app_secret") {
+		t.Fatalf("err %v, want the refusal to name secret app_secret", err)
 	}
 }
