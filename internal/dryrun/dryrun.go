@@ -158,7 +158,7 @@ func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]strin
 	}
 	reqLen := out.Len()
 	if in.Response != nil {
-		resp, err := processResponse(ctx, call, in.Response)
+		resp, err := processResponse(ctx, call, in, in.Response)
 		if err != nil {
 			return nil, nil, scrub(ctx, call, in, err)
 		}
@@ -222,7 +222,10 @@ type scrubbed struct {
 func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
 
-func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*signer.Response, error) {
+// processResponse runs the pasted answer raw through the provider's response steps. Unless the
+// run reveals secrets, whoever pasted it may not see them: the body is marked as the caller's
+// choice, not the provider's (a script's IV rule, signer.Response.Chosen).
+func processResponse(ctx context.Context, call *gateway.Call, in Input, raw []byte) (*signer.Response, error) {
 	hr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
 	if err != nil {
 		return nil, fmt.Errorf("response is not raw HTTP/1.1: %w", err)
@@ -231,7 +234,7 @@ func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*sign
 	if err != nil {
 		return nil, fmt.Errorf("response body: %w", err)
 	}
-	resp := &signer.Response{Status: hr.StatusCode, Header: hr.Header, Body: body}
+	resp := &signer.Response{Status: hr.StatusCode, Header: hr.Header, Body: body, Chosen: !in.Reveal}
 	if err := call.ProcessResponse(ctx, resp); err != nil {
 		return nil, err
 	}
