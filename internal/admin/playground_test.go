@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/audit"
 )
@@ -126,5 +128,37 @@ func TestProviderMetricsScope(t *testing.T) {
 	}
 	if n := len(e.log.Query(auditAll)); n != 0 {
 		t.Fatalf("%d audit events for metrics polls, want none", n)
+	}
+}
+
+// TestUnsavedScriptCompilesAreBounded: every script check and unsaved-script dry run compiles
+// a script of up to the script size limit (a worst case takes a second and tens of MB of
+// stack), so a tenant developer's flood of them must not run at once: past scriptSlots busy
+// compiles, a caller waits scriptWait and gets 429, and the slots free when the compiles end.
+func TestUnsavedScriptCompilesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	e.scripts.entered, e.scripts.block = make(chan struct{}, scriptSlots), make(chan struct{})
+	defer func(w time.Duration) { scriptWait = w }(scriptWait)
+	scriptWait = 50 * time.Millisecond
+	const check = "/v1/tenants/acme/providers/acme-pay/script/check"
+	var wg sync.WaitGroup
+	for range scriptSlots {
+		wg.Go(func() { e.do(t, acmeDevTok, "POST", check, `{"script": "function (r) {}"}`) })
+	}
+	for range scriptSlots {
+		<-e.scripts.entered
+	}
+	if status, body := e.do(t, acmeDevTok, "POST", check, `{"script": "function (r) {}"}`); status != http.StatusTooManyRequests {
+		t.Errorf("a check past %d busy ones: %d %s", scriptSlots, status, body)
+	}
+	run := `{"request": "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "script": "function (r) {}"}`
+	if status, body := e.do(t, acmeDevTok, "POST", "/v1/tenants/acme/providers/acme-pay/sign", run); status != http.StatusTooManyRequests {
+		t.Errorf("an unsaved-script dry run past %d busy checks: %d %s", scriptSlots, status, body)
+	}
+	close(e.scripts.block)
+	wg.Wait()
+	e.scripts.block = nil
+	if status, body := e.do(t, acmeDevTok, "POST", check, `{"script": "function (r) {}"}`); status != ok {
+		t.Fatalf("a check after the busy ones ended: %d %s", status, body)
 	}
 }

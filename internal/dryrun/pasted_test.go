@@ -18,20 +18,20 @@ func (s *seenResponse) ProcessResponse(_ context.Context, x *signer.Exchange) er
 	return nil
 }
 
-// TestPastedResponseIsChosen: a redacted dry run's pasted answer reaches the response steps
-// marked as chosen by the caller (the admin API's tenant developer pastes it), so a script
-// will not decrypt it under a secret IV; a revealed run's caller may see the secrets anyway.
+// TestPastedResponseIsChosen: a pasted answer the caller chose (the admin API's redacted run,
+// a tenant developer's) reaches the response steps marked so, and no step decrypts it under a
+// secret IV; `keygate sign`'s (not marked) is decrypted as the provider's.
 func TestPastedResponseIsChosen(t *testing.T) {
 	raw := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-	for _, reveal := range []bool{false, true} {
+	for _, chosen := range []bool{false, true} {
 		step := &seenResponse{}
 		call := &gateway.Call{Provider: &gateway.Provider{Steps: []signer.Step{step}, Schemes: []string{"seen"}},
 			Exchange: &signer.Exchange{}}
-		if _, err := processResponse(context.Background(), call, Input{Reveal: reveal}, raw); err != nil {
+		if _, err := processResponse(context.Background(), call, Input{ChosenResponse: chosen}, raw); err != nil {
 			t.Fatal(err)
 		}
-		if step.got == nil || step.got.Chosen == reveal {
-			t.Fatalf("reveal %v: the response steps saw %+v, want Chosen %v", reveal, step.got, !reveal)
+		if step.got == nil || step.got.Chosen != chosen {
+			t.Fatalf("chosen %v: the response steps saw %+v", chosen, step.got)
 		}
 	}
 }
