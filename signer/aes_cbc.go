@@ -6,6 +6,8 @@ import (
 	"crypto/cipher"
 	"crypto/subtle"
 	"slices"
+
+	"github.com/keygate/keygate/internal/failure"
 )
 
 // cbcParams are aes_cbc's: AES-CBC with PKCS#5/7 padding and a configured IV.
@@ -89,6 +91,11 @@ func openCBCInPlace(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
 }
 
 func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte, error) {
+	if x.Response != nil && x.Response.Chosen {
+		// Decrypting a ciphertext the caller chose under the fixed IV gives D(C1) xor IV: with a
+		// second block of C1 it gives the IV (Response.Chosen).
+		return nil, failure.New(failure.BadRequest, "decrypt", "the caller chose this response (a pasted answer in a redacted dry run): it is not decrypted under the secret IV")
+	}
 	iv, err := m.s.keyBytes(ctx, x, "decrypt", m.iv, aes.BlockSize)
 	if err != nil {
 		return nil, err

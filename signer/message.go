@@ -113,4 +113,8 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Chosen: the body is not what the provider sent but what a caller who may not see secrets
+	// chose (a redacted dry run's pasted answer). Its ciphertext is no provider's, so nothing in
+	// it may be decrypted under a secret IV (an IV oracle, docs/custom-mode.md).
+	Chosen bool
 }

@@ -178,6 +178,8 @@ type server struct {
 	tokens *TokenSet
 	guard  *guard         // failed logins and unauthenticated floods
 	oidc   *oidcEndpoints // nil without OIDCLogin
+	// scripts holds a token per unsaved script being compiled (script_slots.go).
+	scripts chan struct{}
 }
 
 // ValidateTokens checks configured tokens: a sha256 hash, a known role, a tenant for tenant
@@ -202,7 +204,7 @@ func New(opts Options) http.Handler {
 		}
 		tokens, _ = NewTokenSet(valid) // every one compiled above
 	}
-	s := &server{opts: opts, tokens: tokens, guard: newGuard()}
+	s := &server{opts: opts, tokens: tokens, guard: newGuard(), scripts: make(chan struct{}, scriptSlots)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

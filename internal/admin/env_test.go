@@ -97,12 +97,19 @@ func (fakeDryRun) DryRun(_ context.Context, tenant, provider string, raw []byte,
 type fakeScripts struct {
 	mu     sync.Mutex
 	called []string
+	// entered and block, when set, hold each check until block is closed (a slow compile).
+	entered chan struct{}
+	block   chan struct{}
 }
 
 func (f *fakeScripts) CheckScript(_ context.Context, provider, text string) error {
 	f.mu.Lock()
 	f.called = append(f.called, provider)
 	f.mu.Unlock()
+	if f.block != nil {
+		f.entered <- struct{}{}
+		<-f.block
+	}
 	if strings.Contains(text, "syntax") {
 		return &ScriptProblem{Line: 2, Column: 11, Message: "Unexpected token ;"}
 	}

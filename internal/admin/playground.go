@@ -80,7 +80,12 @@ func (s *server) checkScriptOf(c *call, tenant string, anyTenant bool) (any, err
 	if err := decodeJSON(c.r, &req); err != nil {
 		return nil, err
 	}
-	err := s.opts.Scripts.CheckScript(c.r.Context(), provider, req.Script)
+	release, err := s.scriptSlot(c)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	err = s.opts.Scripts.CheckScript(c.r.Context(), provider, req.Script)
 	var prob *ScriptProblem
 	switch {
 	case err == nil:

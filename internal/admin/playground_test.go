@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/audit"
 )
@@ -126,5 +128,49 @@ func TestProviderMetricsScope(t *testing.T) {
 	}
 	if n := len(e.log.Query(auditAll)); n != 0 {
 		t.Fatalf("%d audit events for metrics polls, want none", n)
+	}
+}
+
+// TestUnsavedScriptCompilesAreBounded: every script check and unsaved-script dry run compiles
+// a script of up to the script size limit (a worst case takes a second and tens of MB of
+// stack), so a tenant developer's flood of them must not run at once: past scriptSlots busy
+// compiles, a caller waits scriptWait and gets 429, and the slots free when the compiles end.
+func TestUnsavedScriptCompilesAreBounded(t *testing.T) {
+	e := newEnv(t)
+	e.scripts.entered, e.scripts.block = make(chan struct{}, scriptSlots+2), make(chan struct{})
+	defer func(w time.Duration) { scriptWait = w }(scriptWait)
+	scriptWait = 50 * time.Millisecond
+	const check = "/v1/tenants/acme/providers/acme-pay/script/check"
+	var wg sync.WaitGroup
+	for range scriptSlots {
+		wg.Go(func() { e.do(t, acmeDevTok, "POST", check, `{"script": "function (r) {}"}`) })
+	}
+	for range scriptSlots {
+		<-e.scripts.entered
+	}
+	// Past the busy ones: 429, not one more compile (without a bound it would wait in the
+	// checker until the busy ones end, and is given 5 s to show that).
+	over := func(path, body string) int {
+		got := make(chan int, 1)
+		wg.Go(func() { status, _ := e.do(t, acmeDevTok, "POST", path, body); got <- status })
+		select {
+		case status := <-got:
+			return status
+		case <-time.After(5 * time.Second):
+			return 0
+		}
+	}
+	if status := over(check, `{"script": "function (r) {}"}`); status != http.StatusTooManyRequests {
+		t.Errorf("a check past %d busy ones: %d", scriptSlots, status)
+	}
+	run := `{"request": "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "script": "function (r) {}"}`
+	if status := over("/v1/tenants/acme/providers/acme-pay/sign", run); status != http.StatusTooManyRequests {
+		t.Errorf("an unsaved-script dry run past %d busy checks: %d", scriptSlots, status)
+	}
+	close(e.scripts.block)
+	wg.Wait()
+	e.scripts.block = nil
+	if status, body := e.do(t, acmeDevTok, "POST", check, `{"script": "function (r) {}"}`); status != ok {
+		t.Fatalf("a check after the busy ones ended: %d %s", status, body)
 	}
 }

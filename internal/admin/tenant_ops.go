@@ -147,6 +147,11 @@ func (s *server) dryRunOf(c *call, tenant string, anyTenant bool) (any, error) {
 		}
 		sum := sha256.Sum256([]byte(*in.Script))
 		c.ev.Target += fmt.Sprintf(", unsaved script sha256:%x", sum[:8])
+		release, err := s.scriptSlot(c)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	// explain=true (or a JSON body) answers JSON (the console's playground); otherwise the
 	// reply stays the raw request, as `keygate sign` prints it.

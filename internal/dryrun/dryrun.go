@@ -27,9 +27,13 @@ type Input struct {
 	Tenant   string // "" = the provider's own tenant
 	Request  []byte // raw HTTP/1.1 request as a service sends it to the egress
 	Response []byte // optional raw HTTP/1.1 response from the provider
-	Clock    signer.Clock
-	Reveal   bool            // print secret values
-	Keys     keystore.Getter // to find the provider's secret values for redaction
+	// ChosenResponse: Response was pasted by a caller who may not see secrets (the admin API's
+	// redacted runs), so it is not the provider's: signer.Response.Chosen. `keygate sign` runs
+	// with the config's own keystore login and may decrypt a captured answer.
+	ChosenResponse bool
+	Clock          signer.Clock
+	Reveal         bool            // print secret values
+	Keys           keystore.Getter // to find the provider's secret values for redaction
 	// FetchToken lets the dry run use the provider's token source as a request would: the
 	// cached token, or a fetch from the token endpoint. Without it the dry run sends nothing:
 	// the token is PlaceholderToken and every HTTP call a step or script makes is refused.
@@ -158,7 +162,7 @@ func run(ctx context.Context, snap *gateway.Snapshot, in Input, explain *[]strin
 	}
 	reqLen := out.Len()
 	if in.Response != nil {
-		resp, err := processResponse(ctx, call, in.Response)
+		resp, err := processResponse(ctx, call, in, in.Response)
 		if err != nil {
 			return nil, nil, scrub(ctx, call, in, err)
 		}
@@ -222,7 +226,9 @@ type scrubbed struct {
 func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
 
-func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*signer.Response, error) {
+// processResponse runs the pasted answer raw through the provider's response steps, marked
+// as the caller's choice when it is one (Input.ChosenResponse).
+func processResponse(ctx context.Context, call *gateway.Call, in Input, raw []byte) (*signer.Response, error) {
 	hr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
 	if err != nil {
 		return nil, fmt.Errorf("response is not raw HTTP/1.1: %w", err)
@@ -231,7 +237,7 @@ func processResponse(ctx context.Context, call *gateway.Call, raw []byte) (*sign
 	if err != nil {
 		return nil, fmt.Errorf("response body: %w", err)
 	}
-	resp := &signer.Response{Status: hr.StatusCode, Header: hr.Header, Body: body}
+	resp := &signer.Response{Status: hr.StatusCode, Header: hr.Header, Body: body, Chosen: in.ChosenResponse}
 	if err := call.ProcessResponse(ctx, resp); err != nil {
 		return nil, err
 	}

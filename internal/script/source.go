@@ -29,6 +29,13 @@ const anonPrefix = "__keygate_fn_"
 // maxAnonymous bounds the rewrite loop: a source holds a request and a response function.
 const maxAnonymous = 8
 
+// MaxSourceBytes bounds a script's source. goja's parser recurses once per nesting level with
+// kilobytes of Go stack each, and reparses nested arrow functions (quadratic time): a 1 MiB
+// script of "(" needs more than Go's 1 GB stack limit, a fatal error that stops the gateway.
+// 32 KiB keeps the worst nesting near 64 MB of stack and a second of parsing; provider
+// scripts are a few KiB (examples/scripts).
+const MaxSourceBytes = 32 << 10
+
 // source is a script as written and as parsed. The article writes its functions as anonymous
 // `function (...) {...}` at the top level, which is not valid JavaScript (a declaration needs a
 // name), so each one is given a name right after the `function` keyword; inserts records where,
@@ -47,6 +54,10 @@ type insert struct{ at, n int } // n bytes inserted at orig offset at
 
 // parseSource parses src, naming anonymous top-level functions.
 func parseSource(name, src string) (*source, error) {
+	if len(src) > MaxSourceBytes {
+		return nil, &SyntaxError{File: name, Line: 1, Column: 1,
+			Msg: fmt.Sprintf("the script is %d bytes; the limit is %d (32 KiB)", len(src), MaxSourceBytes)}
+	}
 	s := &source{name: name, orig: src, text: src}
 	for {
 		prg, err := parser.ParseFile(nil, name, s.text, 0)
