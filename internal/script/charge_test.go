@@ -32,3 +32,27 @@ func TestDecodersAreChargedForWhatTheyReturn(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestReadersAreCharged: what the request readers return (the raw body as text, arrays
+// of query values) counts against the memory budget when it is made.
+func TestRequestReadersAreCharged(t *testing.T) {
+	query := strings.Repeat("a=1&", 20_000) // 20,000 values of a: an array charged 320,000 bytes
+	body := `{"d":"` + strings.Repeat("x", 150_000) + `"}`
+	for _, tc := range []struct{ call, want string }{
+		{`reqHeaders.set("X", "1")`, ""},
+		{`reqHeaders.set("X", String(reqParams.getAll("a").length))`, "went over its memory budget of 262144 bytes"},
+		{`reqHeaders.set("X", String(reqBody.raw().length))`, "went over its memory budget of 262144 bytes"},
+	} {
+		step, err := Compile(config.Script{Inline: reqHead + tc.call + "\n}", MemoryBytes: 1 << 18}, testBuild(t), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = step.SignRequest(context.Background(), newExchange("/p?"+query, body, nil))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.call, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err %v, want %q", tc.call, err, tc.want)
+		}
+	}
+}
