@@ -56,3 +56,25 @@ func TestRequestReadersAreCharged(t *testing.T) {
 		}
 	}
 }
+
+// TestStringifyIsChargedWithItsIndentation: JSON.stringify's output is charged before it is
+// made, indentation included, so a space argument cannot multiply the output past the budget.
+func TestStringifyIsChargedWithItsIndentation(t *testing.T) {
+	for _, tc := range []struct{ call, want string }{
+		{`var a = new Array(30000).fill(0); reqHeaders.set("X", String(JSON.stringify(a).length))`, ""},
+		{`var a = new Array(30000).fill(0); reqHeaders.set("X", String(JSON.stringify(a, null, 10).length))`, "memory budget of 1048576 bytes"},
+		{`var a = new Array(30000).fill(0); reqHeaders.set("X", String(JSON.stringify(a, null, "          ").length))`, "memory budget of 1048576 bytes"},
+	} {
+		step, err := Compile(config.Script{Inline: reqHead + tc.call + "\n}", MemoryBytes: 1 << 20}, testBuild(t), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.call, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err %v, want %q", tc.call, err, tc.want)
+		}
+	}
+}
