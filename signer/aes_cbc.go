@@ -94,7 +94,7 @@ func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte,
 	if x.Response != nil && x.Response.Chosen {
 		// Decrypting a ciphertext the caller chose under the fixed IV gives D(C1) xor IV: with a
 		// second block of C1 it gives the IV (Response.Chosen).
-		return nil, failure.New(failure.BadRequest, "decrypt", "the caller chose this response (a pasted answer in a redacted dry run): it is not decrypted under the secret IV")
+		return nil, failure.New(failure.BadRequest, "decrypt", "the caller chose this response (a pasted answer in a dry run by a role that may not see secrets): it is not decrypted under the secret IV")
 	}
 	iv, err := m.s.keyBytes(ctx, x, "decrypt", m.iv, aes.BlockSize)
 	if err != nil {

@@ -158,6 +158,7 @@ func (s *server) dryRunOf(c *call, tenant string, anyTenant bool) (any, error) {
 	explain, _ := strconv.ParseBool(c.r.URL.Query().Get("explain"))
 	res, err := s.opts.DryRun.DryRun(c.r.Context(), tenant, provider, in.Request, DryRunOptions{
 		Reveal: reveal, FetchToken: fetch, Explain: explain, Script: in.Script, Response: in.Response,
+		MayReveal: c.p.Role != RoleTenantDeveloper,
 	})
 	if err != nil {
 		return nil, err

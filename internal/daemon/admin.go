@@ -193,9 +193,10 @@ func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []by
 	res, err := dryrun.Run(ctx, snap, dryrun.Input{
 		Provider: provider, Tenant: tenant, Request: raw, Response: opts.Response, Clock: signer.SystemClock(),
 		Reveal: opts.Reveal, Keys: keys, FetchToken: opts.FetchToken, Explain: opts.Explain,
-		// A redacted run's caller may not see the secrets: its pasted answer is its own choice,
-		// not decrypted under a secret IV (which that would give away).
-		ChosenResponse: !opts.Reveal,
+		// A caller whose role may not see the secrets (a tenant developer) pasted an answer of
+		// its own choice: it is not decrypted under a secret IV, which that would give away.
+		// An admin may reveal the IV anyway, so an answer it pastes is decrypted.
+		ChosenResponse: !opts.Reveal && !opts.MayReveal,
 	})
 	out := admin.DryRunResult{Output: res.Request, Response: res.Response, Notes: res.Notes, Explain: res.Explain}
 	for _, t := range res.Timings {

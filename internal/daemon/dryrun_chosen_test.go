@@ -21,8 +21,9 @@ import (
 
 // TestRedactedDryRunDoesNotDecryptAChosenAnswer: the admin API's dry run takes a provider answer
 // pasted by a tenant developer. Decrypting C1||C1||C2||C3 under aes_cbc's fixed IV would answer
-// D(C1)^IV and D(C1)^C1, whose XOR with C1 is the IV. A redacted run refuses to decrypt it; a
-// revealed one (whose caller may see the IV) still does.
+// D(C1)^IV and D(C1)^C1, whose XOR with C1 is the IV. A run for a caller who may not see
+// secrets refuses to decrypt it; a revealed one, or one for an admin (who may see the IV),
+// still does.
 func TestRedactedDryRunDoesNotDecryptAChosenAnswer(t *testing.T) {
 	const key, iv = "demo-aes-key-16b", "demo-aes-iv-16by"
 	dir := t.TempDir()
@@ -76,5 +77,10 @@ providers:
 	res, err = dryRunner{a}.DryRun(ctx, "", "pay", req, admin.DryRunOptions{Response: answer, Reveal: true})
 	if err != nil || !bytes.Contains(res.Response, []byte("HTTP/1.1 200")) {
 		t.Fatalf("a revealed run: %v", err)
+	}
+	// A redacted run by a role that may reveal (an admin) learns nothing it could not read.
+	res, err = dryRunner{a}.DryRun(ctx, "", "pay", req, admin.DryRunOptions{Response: answer, MayReveal: true})
+	if err != nil || !bytes.Contains(res.Response, []byte("HTTP/1.1 200")) {
+		t.Fatalf("a redacted run by an admin: %v", err)
 	}
 }

@@ -29,8 +29,31 @@ const (
 // the answer being sent), so half the reservations is what the bodies need. The live term
 // (plus a quarter) is the floor: a heap that holds more than that, a large config, script
 // runtimes, or bodies the reservations under-count, is never asked to collect without pause.
-func memoryLimitFor(held, live int64) int64 {
-	return max(held/2, live+live/4) + MemoryLimitMargin
+// other is the runtime's memory outside the heap (goroutine stacks, GC metadata, buffers): Go's
+// limit counts it too, and a limit that left it out sat below what the process already used
+// when many streams were open (20,000 idle streams are 160 MiB of stacks), so the collector ran
+// without pause and every request slowed (the fault suite's script compiles timed out).
+func memoryLimitFor(held, live, other int64) int64 {
+	return other + max(held/2, live+live/4) + MemoryLimitMargin
+}
+
+// runtimeMemory is the live heap at the last collection and the memory the runtime holds
+// outside the heap (what Go's memory limit counts beyond the heap).
+func runtimeMemory(s []metrics.Sample) (live, other int64) {
+	metrics.Read(s)
+	v := make([]int64, len(s))
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			v[i] = int64(s[i].Value.Uint64())
+		}
+	}
+	// total - released - (objects + unused + free): stacks, metadata, profiling, other.
+	return v[0], max(v[1]-v[2]-v[3]-v[4]-v[5], 0)
+}
+
+var runtimeMemoryMetrics = []string{
+	"/gc/heap/live:bytes", "/memory/classes/total:bytes", "/memory/classes/heap/released:bytes",
+	"/memory/classes/heap/objects:bytes", "/memory/classes/heap/unused:bytes", "/memory/classes/heap/free:bytes",
 }
 
 // FollowMemoryLimit keeps Go's soft memory limit at memoryLimitFor(held(), live heap) until ctx
@@ -40,14 +63,13 @@ func FollowMemoryLimit(ctx context.Context, held func() int64) bool {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
 		return false
 	}
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	sample := make([]metrics.Sample, len(runtimeMemoryMetrics))
+	for i, name := range runtimeMemoryMetrics {
+		sample[i].Name = name
+	}
 	apply := func() int64 {
-		metrics.Read(sample)
-		live := int64(0)
-		if sample[0].Value.Kind() == metrics.KindUint64 {
-			live = int64(sample[0].Value.Uint64())
-		}
-		return memoryLimitFor(held(), live)
+		live, other := runtimeMemory(sample)
+		return memoryLimitFor(held(), live, other)
 	}
 	prev := debug.SetMemoryLimit(apply())
 	go func() {

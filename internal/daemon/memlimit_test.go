@@ -4,22 +4,50 @@ import (
 	"context"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// TestMemoryLimitFor: the limit is half what the streams reserved plus the margin, never below
-// the live heap (plus a quarter) plus the margin.
+// TestMemoryLimitFor: the limit is the runtime's memory outside the heap, plus half what the
+// streams reserved, never below the live heap (plus a quarter), plus the margin.
 func TestMemoryLimitFor(t *testing.T) {
-	for _, tc := range []struct{ held, live, want int64 }{
-		{0, 0, MemoryLimitMargin},
-		{1024 << 20, 300 << 20, 512<<20 + MemoryLimitMargin},
-		{768 << 20, 400 << 20, 500<<20 + MemoryLimitMargin},
+	for _, tc := range []struct{ held, live, other, want int64 }{
+		{0, 0, 0, MemoryLimitMargin},
+		{1024 << 20, 300 << 20, 0, 512<<20 + MemoryLimitMargin},
+		{768 << 20, 400 << 20, 0, 500<<20 + MemoryLimitMargin},
+		{0, 100 << 20, 160 << 20, 160<<20 + 125<<20 + MemoryLimitMargin}, // 20,000 stacks
 	} {
-		if got := memoryLimitFor(tc.held, tc.live); got != tc.want {
-			t.Errorf("memoryLimitFor(%d, %d) = %d, want %d", tc.held, tc.live, got, tc.want)
+		if got := memoryLimitFor(tc.held, tc.live, tc.other); got != tc.want {
+			t.Errorf("memoryLimitFor(%d, %d, %d) = %d, want %d", tc.held, tc.live, tc.other, got, tc.want)
 		}
+	}
+}
+
+// TestLimitIsAboveWhatTheRuntimeHolds: with many goroutines (their stacks outside the heap)
+// and nothing reserved, the limit stays above the memory the runtime already holds, so the
+// collector is not asked to run without pause.
+func TestLimitIsAboveWhatTheRuntimeHolds(t *testing.T) {
+	stop := make(chan struct{})
+	var started sync.WaitGroup
+	for range 10000 { // 16 KiB stacks each: 160 MiB outside the heap
+		started.Add(1)
+		go deepWait(16, &started, stop)
+	}
+	started.Wait()
+	defer close(stop)
+	s := make([]metrics.Sample, len(runtimeMemoryMetrics))
+	for i, name := range runtimeMemoryMetrics {
+		s[i].Name = name
+	}
+	live, other := runtimeMemory(s)
+	total := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(total)
+	used := int64(total[0].Value.Uint64() - total[1].Value.Uint64())
+	if limit := memoryLimitFor(0, live, other); limit <= used {
+		t.Fatalf("limit %d MiB is not above the %d MiB the runtime holds (stacks and all)", limit>>20, used>>20)
 	}
 }
 
@@ -37,17 +65,29 @@ func TestFollowMemoryLimit(t *testing.T) {
 	if !FollowMemoryLimit(ctx, held.Load) {
 		t.Fatal("FollowMemoryLimit did nothing without GOMEMLIMIT")
 	}
-	if got := debug.SetMemoryLimit(-1); got != 4<<30+MemoryLimitMargin {
-		t.Fatalf("limit %d, want half the reservations plus the margin", got)
+	if got := debug.SetMemoryLimit(-1); got < 4<<30+MemoryLimitMargin || got > 4<<30+MemoryLimitMargin+256<<20 {
+		t.Fatalf("limit %d, want half the reservations plus the margin (and the runtime's own memory)", got)
 	}
 	held.Store(9 << 30)
-	waitLimit(t, 9<<30/2+MemoryLimitMargin)
+	waitLimitAbout(t, 9<<30/2+MemoryLimitMargin)
 	cancel()
 	waitLimit(t, prev)
 
 	t.Setenv("GOMEMLIMIT", "off")
 	if FollowMemoryLimit(context.Background(), held.Load) || debug.SetMemoryLimit(-1) != prev {
 		t.Fatal("with GOMEMLIMIT set the limit was changed")
+	}
+}
+
+// waitLimitAbout waits for the limit to be want plus at most 256 MiB of the runtime's own.
+func waitLimitAbout(t *testing.T, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for got := debug.SetMemoryLimit(-1); got < want || got > want+256<<20; got = debug.SetMemoryLimit(-1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("limit %d, want %d plus the runtime's own", got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -60,4 +100,16 @@ func waitLimit(t *testing.T, want int64) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// deepWait grows its goroutine's stack by n frames of about 600 bytes, then waits for stop.
+func deepWait(n int, started *sync.WaitGroup, stop chan struct{}) byte {
+	var b [512]byte
+	b[n%len(b)] = byte(n)
+	if n == 0 {
+		started.Done()
+		<-stop
+		return b[0]
+	}
+	return deepWait(n-1, started, stop) + b[n%len(b)]
 }

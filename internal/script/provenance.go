@@ -25,8 +25,8 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 			"%s: decrypting under a secret IV is only for the provider's response, in the response function", fn))
 	}
 	if st.x.Response.Chosen {
-		st.fatal(failure.New(failure.Internal, "script",
-			"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and the caller chose the response (a pasted answer in a redacted dry run)", fn))
+		st.fatal(failure.New(failure.BadRequest, "script",
+			"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and the caller chose the response (a pasted answer in a dry run by a role that may not see secrets)", fn))
 	}
 	body := st.x.Response.Body
 	if !forEachEncoding(ct, func(quoted []byte) bool {

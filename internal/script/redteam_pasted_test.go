@@ -33,7 +33,7 @@ func TestAttackPastedCiphertextRecoversIV(t *testing.T) {
 	x.Response = &signerResponse{Status: 200, Chosen: true,
 		Body: []byte(`{"data":"` + base64.StdEncoding.EncodeToString(chosen) + `"}`)}
 	respErr := step.ProcessResponse(context.Background(), x)
-	wantRefused(t, respErr, failure.Internal, "the caller chose the response")
+	wantRefused(t, respErr, failure.BadRequest, "the caller chose the response")
 	if bytes.Contains(x.Response.Body, []byte("leak")) {
 		t.Fatalf("the decryption reached the response: %q", x.Response.Body)
 	}

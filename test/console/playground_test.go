@@ -78,9 +78,11 @@ func TestPlaygroundSyntaxAsYouType(t *testing.T) {
 }
 
 // TestPlaygroundUnsavedScriptAndAnswer: a developer edits the article's script and dry-runs
-// it unsaved with a pasted provider answer: the request shows the edit, the answer is shown
-// decrypted by the provider's response processing, the stage timings are listed, keys stay
-// [redacted], and nothing is stored.
+// it unsaved with a pasted provider answer: the answer, the developer's own choice, is not
+// decrypted under the secret IV (a chosen-ciphertext oracle on it) and the page says why; a
+// tenant admin's run of the same shows the request with the edit, the answer decrypted by the
+// provider's response processing and the stage timings, keys stay [redacted], and nothing is
+// stored.
 func TestPlaygroundUnsavedScriptAndAnswer(t *testing.T) {
 	g := startGateway(t)
 	browser := newBrowser(t)
@@ -90,7 +92,20 @@ func TestPlaygroundUnsavedScriptAndAnswer(t *testing.T) {
 	tb.choose("1") // acme-script
 	edited := strings.Replace(articleScript(t), "reqBody.set('sign', sign);", "reqBody.set('sign', sign);\n  reqBody.set('edited', 'unsaved');", 1)
 	tb.setScript(edited)
-	tb.do("paste the provider's answer and dry-run", chromedp.WaitVisible(chromedp.CSS("#pg-check.ok")),
+	tb.do("a developer pastes an answer and dry-runs", chromedp.WaitVisible(chromedp.CSS("#pg-check.ok")),
+		chromedp.SetValue(chromedp.ID("pg-answer"), encryptedAnswer(t, "order 42 paid")),
+		chromedp.Click(chromedp.ID("pg-run")), chromedp.WaitVisible(chromedp.ID("error")))
+	if got := tb.errorLine(); !strings.Contains(got, "400") || !strings.Contains(got, "the caller chose the response") {
+		t.Fatalf("the developer's pasted answer: page says %q, want the 400 refusal", got)
+	}
+	tb.noLeak("playground refusing a developer's pasted answer")
+
+	tb = newTab(t, browser, g.url)
+	tb.login(acmeAdmin)
+	tb.page("#/playground", "#pg-request")
+	tb.choose("1") // acme-script
+	tb.setScript(edited)
+	tb.do("a tenant admin pastes the answer and dry-runs", chromedp.WaitVisible(chromedp.CSS("#pg-check.ok")),
 		chromedp.SetValue(chromedp.ID("pg-answer"), encryptedAnswer(t, "order 42 paid")),
 		chromedp.Click(chromedp.ID("pg-run")), chromedp.WaitVisible(chromedp.CSS("#pg-output.done")))
 	if out := tb.text("#pg-output"); !strings.Contains(out, `"edited":"unsaved"`) || !strings.Contains(out, "Authorization: "+placeholderToken) {
