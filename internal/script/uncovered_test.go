@@ -288,3 +288,32 @@ func TestEncodedSignStringNamesItsSecret(t *testing.T) {
 		t.Fatalf("err %v, want the refusal to name secret app_secret", err)
 	}
 }
+
+// TestSourceAtTheLimitCompiles: a script of exactly MaxSourceBytes is within the limit; one
+// byte more is refused.
+func TestSourceAtTheLimitCompiles(t *testing.T) {
+	head := "function f(){return 1}\n"
+	at := head + strings.Repeat("/", MaxSourceBytes-len(head)-1) + "\n"
+	if len(at) != MaxSourceBytes {
+		t.Fatalf("built %d bytes", len(at))
+	}
+	if _, err := Compile(config.Script{Inline: at}, testBuild(t), Options{}); err != nil {
+		t.Fatalf("a script of exactly the limit: %v", err)
+	}
+	if _, err := Compile(config.Script{Inline: at + "\n"}, testBuild(t), Options{}); err == nil {
+		t.Fatal("a script one byte over the limit compiled")
+	}
+}
+
+// TestThrownMessageAtTheLimitIsWhole: a thrown message of exactly maxMessage bytes is kept
+// whole; a longer one is cut and marked.
+func TestThrownMessageAtTheLimitIsWhole(t *testing.T) {
+	for n, cut := range map[int]bool{maxMessage: false, maxMessage + 1: true} {
+		step := compileInline(t, reqHead+`throw "`+strings.Repeat("m", n)+`"
+}`, Options{})
+		err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
+		if err == nil || strings.Contains(err.Error(), "…") != cut || strings.Contains(err.Error(), strings.Repeat("m", n)) == cut {
+			t.Errorf("a %d-byte message: err %v, want cut %v", n, err, cut)
+		}
+	}
+}
