@@ -123,6 +123,11 @@ type budget struct {
 	fired     error
 	left      time.Duration
 	startedAt time.Time
+	// deadline is when the running budget ends (far away while paused). The timer's function
+	// checks it: a timer that expired as stop ran calls fire after stop has returned, and
+	// without the check it interrupted the next start's code at once (under load, the freeze
+	// after a 50ms top level failed "ran out of time" in milliseconds).
+	deadline time.Time
 }
 
 var errTimedOut = failure.New(failure.Timeout, "script", "script ran out of time")
@@ -140,6 +145,7 @@ func (b *budget) unlock() { b.mu.Unlock() }
 func (b *budget) start(d time.Duration) {
 	b.lock()
 	b.armed, b.fired, b.left, b.startedAt = true, nil, d, time.Now()
+	b.deadline = b.startedAt.Add(d)
 	b.timer.Reset(d)
 	b.unlock()
 }
@@ -149,7 +155,7 @@ func (b *budget) start(d time.Duration) {
 func (b *budget) fire(err error) {
 	b.lock()
 	defer b.unlock()
-	if !b.armed || b.fired != nil {
+	if !b.armed || b.fired != nil || (err == errTimedOut && time.Now().Before(b.deadline)) {
 		return
 	}
 	b.fired = err
@@ -160,6 +166,7 @@ func (b *budget) pause() {
 	b.lock()
 	if b.armed && b.fired == nil && b.timer.Stop() {
 		b.left -= time.Since(b.startedAt)
+		b.deadline = b.startedAt.Add(100 * 365 * 24 * time.Hour) // no time runs outside
 	}
 	b.unlock()
 }
@@ -168,6 +175,7 @@ func (b *budget) resume() {
 	b.lock()
 	if b.armed && b.fired == nil {
 		b.startedAt = time.Now()
+		b.deadline = b.startedAt.Add(max(b.left, 0))
 		b.timer.Reset(max(b.left, 0))
 	}
 	b.unlock()
