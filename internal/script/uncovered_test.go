@@ -317,3 +317,15 @@ func TestThrownMessageAtTheLimitIsWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestAbsentFieldTurnsAnInternalFailureIntoTheCallersMistake: when the script read a body field
+// the request does not have and then fails in a built-in (here token_save without a token
+// source), the failure is the caller's (400 naming the field), not keygate's.
+func TestAbsentFieldTurnsAnInternalFailureIntoTheCallersMistake(t *testing.T) {
+	step := compileInline(t, reqHead+`var v = reqBody.get("orderId"); token_save("x" + v, 60);
+}`, Options{})
+	err := step.SignRequest(context.Background(), newExchange("/p", `{}`, nil))
+	if failure.KindOf(err) != failure.BadRequest || !strings.Contains(err.Error(), `no body field "orderId"`) {
+		t.Fatalf("err %v (kind %v), want 400 naming the absent field", err, failure.KindOf(err))
+	}
+}
