@@ -92,3 +92,20 @@ func TestAnonymousFunctionsUpToTheLimit(t *testing.T) {
 		t.Fatalf("%d anonymous functions: err %v, want a syntax error on line %d", maxAnonymous+1, err, maxAnonymous+1)
 	}
 }
+
+// TestTopLevelStatementPosition: a statement not allowed at the top level is reported at its
+// line and column as written, on any line (the last included) and after anonymous functions.
+func TestTopLevelStatementPosition(t *testing.T) {
+	for src, want := range map[string][2]int{
+		"x = 1;\nfunction f() {}":                        {1, 1},
+		"function f() {}\nx = 1;":                        {2, 1},
+		"function f() {}\n\n  x = 1;\n":                  {3, 3},
+		"function (a) {}\nfunction (b) {}\n   let y = 1;": {3, 4},
+	} {
+		_, err := parseSource("s.js", src)
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Line != want[0] || se.Column != want[1] {
+			t.Errorf("%q: err %v, want at %d:%d", src, err, want[0], want[1])
+		}
+	}
+}
