@@ -329,3 +329,18 @@ func TestAbsentFieldTurnsAnInternalFailureIntoTheCallersMistake(t *testing.T) {
 		t.Fatalf("err %v (kind %v), want 400 naming the absent field", err, failure.KindOf(err))
 	}
 }
+
+// TestRequestObjectsAreFrozen: the request objects a script receives are frozen like the
+// global object: replacing a method does nothing (sloppy mode) or throws (strict mode).
+func TestRequestObjectsAreFrozen(t *testing.T) {
+	step := compileInline(t, reqHead+`reqHeaders.get = 1; reqParams.set = 1; reqBody.get = 1;
+  reqHeaders.set("X", typeof reqHeaders.get + typeof reqParams.set + typeof reqBody.get);
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := x.Request.Header.Get("X"); got != "functionfunctionfunction" {
+		t.Fatalf("after replacing methods: %q, want them unchanged", got)
+	}
+}
