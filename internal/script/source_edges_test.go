@@ -97,9 +97,9 @@ func TestAnonymousFunctionsUpToTheLimit(t *testing.T) {
 // line and column as written, on any line (the last included) and after anonymous functions.
 func TestTopLevelStatementPosition(t *testing.T) {
 	for src, want := range map[string][2]int{
-		"x = 1;\nfunction f() {}":                        {1, 1},
-		"function f() {}\nx = 1;":                        {2, 1},
-		"function f() {}\n\n  x = 1;\n":                  {3, 3},
+		"x = 1;\nfunction f() {}":                         {1, 1},
+		"function f() {}\nx = 1;":                         {2, 1},
+		"function f() {}\n\n  x = 1;\n":                   {3, 3},
 		"function (a) {}\nfunction (b) {}\n   let y = 1;": {3, 4},
 	} {
 		_, err := parseSource("s.js", src)
