@@ -150,8 +150,9 @@ func (st *callState) fromJSON(raw json.RawMessage) goja.Value {
 			return st.rt.ToValue(string(inner)) // no escapes: the text is the bytes (profiled hot)
 		}
 		// encoding/json unescapes exactly as JSON.parse does, and fast, except that it turns
-		// an escaped lone surrogate into U+FFFD where JavaScript keeps it: those (any \uD...
-		// escape) take goja's JSON.parse.
+		// an escaped lone surrogate into U+FFFD where JavaScript engines keep it: those (any
+		// \uD... escape) take goja's JSON.parse, so the two agree whatever goja does (today it
+		// also gives U+FFFD, so the mutants of hasSurrogateEscape are equivalent).
 		var s string
 		if !hasSurrogateEscape(raw) && json.Unmarshal(raw, &s) == nil {
 			return st.rt.ToValue(s)
