@@ -149,10 +149,9 @@ func (st *callState) fromJSON(raw json.RawMessage) goja.Value {
 		if inner, ok := jsonbody.PlainString(raw); ok {
 			return st.rt.ToValue(string(inner)) // no escapes: the text is the bytes (profiled hot)
 		}
-		// encoding/json unescapes exactly as JSON.parse does, and fast, except that it turns
-		// an escaped lone surrogate into U+FFFD where JavaScript engines keep it: those (any
-		// \uD... escape) take goja's JSON.parse, so the two agree whatever goja does (today it
-		// also gives U+FFFD, so the mutants of hasSurrogateEscape are equivalent).
+		// encoding/json unescapes as JSON.parse does, and fast, but an escaped lone surrogate
+		// becomes U+FFFD where JS engines keep it: any \uD... escape takes goja's JSON.parse,
+		// so the two agree whatever goja does (today it gives U+FFFD too: docs/mutation.md).
 		var s string
 		if !hasSurrogateEscape(raw) && json.Unmarshal(raw, &s) == nil {
 			return st.rt.ToValue(s)
