@@ -90,6 +90,7 @@ func TestStringifyBodyMatchesGoja(t *testing.T) {
 		`(function () { var n = 0; return {get g() { n++; return {n: n} }, h: 1} })()`,
 		`{2: "two", 1: "one", b: "b", a: "a"}`, `{__proto__: null, x: 1}`, `{"__proto__": 1}`, `{date: new Date(0)}`,
 		`{str: new String("boxed"), num: new Number(2)}`, `{s: "a b ", t: " "}`,
+		`(function () { var o = Object.create({toJSON: function () { return {inherited: true} }}); o.a = 1; return o })()`,
 	} {
 		eval := func() goja.Value {
 			val, err := v.rt.RunString("(" + expr + ")")
