@@ -42,11 +42,11 @@ type DryRunner interface {
 
 // DryRunOptions are a dry run's query parameters.
 type DryRunOptions struct {
-	Reveal     bool // print secret values (not for tenant developers)
+	Reveal bool // print secret values (not for tenant developers)
 	// MayReveal: the caller's role may see secret values (not a tenant developer), whether or
 	// not this run reveals them. A pasted provider answer is decrypted under a secret IV only
 	// for such a caller: for anyone else it is a chosen-ciphertext oracle on the IV.
-	MayReveal bool
+	MayReveal  bool
 	FetchToken bool // use the real token, fetching one if needed (not for tenant developers)
 	Explain    bool // also say what each step signed (string to sign, canonical request)
 	// Script, when set, replaces the provider's inline script for this run only (the
