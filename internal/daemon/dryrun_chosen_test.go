@@ -13,9 +13,7 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/internal/admin"
-	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/config"
-	"github.com/keygate/keygate/keystore/fromconfig"
 	"github.com/keygate/keygate/xds"
 )
 
@@ -33,16 +31,7 @@ func TestRedactedDryRunDoesNotDecryptAChosenAnswer(t *testing.T) {
 	}
 	ctx := context.Background()
 	ks := config.Keystore{Type: "file", File: &config.FileStore{Path: keys}}
-	store, err := fromconfig.Open(ctx, ks, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	a, err := app.New(ctx, ks, app.Options{Keystore: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, _ := openApp(t, ks)
 	f, err := config.Parse([]byte(`
 keystore: {type: file, file: {path: keys.yaml}}
 providers:

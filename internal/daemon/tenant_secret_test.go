@@ -10,13 +10,11 @@ import (
 	"testing"
 
 	"github.com/keygate/keygate/internal/admin"
-	"github.com/keygate/keygate/internal/app"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/internal/vaulttest"
 	"github.com/keygate/keygate/internal/versions"
 	"github.com/keygate/keygate/keystore"
-	"github.com/keygate/keygate/keystore/fromconfig"
 	"github.com/keygate/keygate/xds"
 )
 
@@ -56,15 +54,7 @@ func TestTenantAdminCannotReadAnotherTenantsSecret(t *testing.T) {
 	ctx := context.Background()
 	ks := config.Keystore{Type: "vault", Vault: &config.Vault{Address: v.Addr(),
 		Auth: config.VaultAuth{Method: "token", TokenFile: vaulttest.WriteSecretFile(t, "token", v.RootToken())}}}
-	store, err := fromconfig.Open(ctx, ks, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	a, err := app.New(ctx, ks, app.Options{Keystore: store})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, store := openApp(t, ks)
 	disk, err := versions.OpenDisk(filepath.Join(t.TempDir(), "versions"), 0)
 	if err != nil {
 		t.Fatal(err)
