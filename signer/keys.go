@@ -119,10 +119,8 @@ type keyRead struct {
 
 // readFor is read through the exchange's memo, recording the first use of each key.
 func (k *keySet) readFor(ctx context.Context, x *Exchange, name string) (keystore.Secret, keystore.Ref, error) {
-	for _, r := range x.keysRead {
-		if r.name == name {
-			return r.s, k.refs[name], nil
-		}
+	if s, ok := x.keyRead(name); ok {
+		return s, k.refs[name], nil
 	}
 	start := time.Now()
 	s, ref, err := k.read(ctx, name)
@@ -132,6 +130,16 @@ func (k *keySet) readFor(ctx context.Context, x *Exchange, name string) (keystor
 	}
 	k.remember(x, name, s)
 	return s, ref, nil
+}
+
+// keyRead is the key this exchange read already by that name, if any.
+func (x *Exchange) keyRead(name string) (keystore.Secret, bool) {
+	for _, r := range x.keysRead {
+		if r.name == name {
+			return r.s, true
+		}
+	}
+	return keystore.Secret{}, false
 }
 
 // remember memoizes a key's first read in the exchange and records its use for the audit.
@@ -146,10 +154,8 @@ func (k *keySet) remember(x *Exchange, name string, s keystore.Secret) {
 // SecretIfReady is Secret when it needs no wait: a key this exchange read already, or a KV key
 // the keystore has fresh in its cache (recorded as a first use, like readFor).
 func (k *keySet) SecretIfReady(x *Exchange, name string) (secret.Value, bool) {
-	for _, r := range x.keysRead {
-		if r.name == name {
-			return r.s.Value, true
-		}
+	if s, ok := x.keyRead(name); ok {
+		return s.Value, true
 	}
 	ref, ok := k.refs[name]
 	if !ok || ref.Kind == keystore.Transit || k.peek == nil {

@@ -18,7 +18,6 @@ import (
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/console"
 	"github.com/keygate/keygate/internal/dryrun"
-	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/metrics"
 	"github.com/keygate/keygate/internal/script"
@@ -176,7 +175,7 @@ func (d dryRunner) DryRun(ctx context.Context, tenant, provider string, raw []by
 		return admin.DryRunResult{}, errors.New("no configuration loaded")
 	}
 	if opts.Script != nil {
-		if err := scripted(snap, provider); err != nil {
+		if _, err := gateway.Scripted(snap, provider); err != nil {
 			return admin.DryRunResult{}, err
 		}
 		s, err := d.a.Compiler.WithScript(snap, provider, *opts.Script)
@@ -212,24 +211,10 @@ func (d dryRunner) CheckScript(_ context.Context, provider, text string) error {
 	if snap == nil {
 		return errors.New("no configuration loaded")
 	}
-	if err := scripted(snap, provider); err != nil {
-		return err
+	if _, err := gateway.Scripted(snap, provider); err != nil {
+		return err // the caller's mistake, not a problem in the text
 	}
 	return scriptError(d.a.Compiler.CheckScript(snap, provider, text))
-}
-
-// scripted refuses a script for a provider that has none (or does not exist): that is the
-// caller's mistake, not a problem in the script.
-func scripted(snap *gateway.Snapshot, provider string) error {
-	for _, p := range snap.File.Providers {
-		if p.Name == provider && p.Script == nil {
-			return failure.New(failure.BadRequest, "script", "provider %q has no script: it signs with built-in steps", provider)
-		}
-		if p.Name == provider {
-			return nil
-		}
-	}
-	return failure.New(failure.NotFound, "script", "no provider %q", provider)
 }
 
 // scriptError turns the script compiler's syntax error into the API's problem at its line

@@ -15,17 +15,28 @@ import (
 // names), its secrets pinned as the running config pins them, and the same compiler as a
 // config apply: the unsaved script runs exactly as the saved one would. Nothing is published.
 
-// scriptProvider is provider name of s with its inline script replaced by text.
-func scriptProvider(s *Snapshot, name, text string) (int, config.Provider, *Provider, error) {
-	cur, ok := s.byName[name]
+// Scripted returns the index in s.File.Providers of provider name, which must have a script:
+// an unknown provider is NotFound, one that signs with built-in steps BadRequest (the caller's
+// mistake, not a problem in any script text).
+func Scripted(s *Snapshot, name string) (int, error) {
+	_, ok := s.byName[name]
 	i := slices.IndexFunc(s.File.Providers, func(p config.Provider) bool { return p.Name == name })
 	if !ok || i < 0 {
-		return 0, config.Provider{}, nil, failure.New(failure.NotFound, "script", "no provider %q", name)
+		return 0, failure.New(failure.NotFound, "script", "no provider %q", name)
 	}
-	pc := s.File.Providers[i]
-	if pc.Script == nil {
-		return 0, config.Provider{}, nil, failure.New(failure.BadRequest, "script", "provider %q has no script: it signs with built-in steps", name)
+	if s.File.Providers[i].Script == nil {
+		return 0, failure.New(failure.BadRequest, "script", "provider %q has no script: it signs with built-in steps", name)
 	}
+	return i, nil
+}
+
+// scriptProvider is provider name of s with its inline script replaced by text.
+func scriptProvider(s *Snapshot, name, text string) (int, config.Provider, *Provider, error) {
+	i, err := Scripted(s, name)
+	if err != nil {
+		return 0, config.Provider{}, nil, err
+	}
+	pc, cur := s.File.Providers[i], s.byName[name]
 	if text == "" {
 		return 0, config.Provider{}, nil, failure.New(failure.BadRequest, "script", "the script is empty")
 	}
