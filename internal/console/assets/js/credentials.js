@@ -66,8 +66,9 @@ export async function render(main, ctx) {
   };
   const revoke = async (id) => {
     const { data: v } = await call('DELETE', tenantPath(tenant()) + '/credentials/' + encodeURIComponent(id));
-    replace(issued, h('p', { id: 'cred-revoked', class: 'notice' }, 'Revoked ' + id + ': config version v' + v.number + '.'));
+    // The list first, then the notice: the notice says the page is up to date.
     await drawList();
+    replace(issued, h('p', { id: 'cred-revoked', class: 'notice' }, 'Revoked ' + id + ': config version v' + v.number + '.'));
   };
   const writeSecret = async () => {
     replace(secResult);
