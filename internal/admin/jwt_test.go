@@ -2,9 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -17,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 const (
@@ -24,11 +23,9 @@ const (
 	testAudience = "keygate-admin"
 )
 
-// issuerKey is a test OIDC provider's signing key with its key ID.
-type issuerKey struct {
-	kid string
-	key *ecdsa.PrivateKey
-}
+// issuerKey is a test OIDC provider's signing key with its key ID (testkit's, shared with the
+// daemon's and the console's OIDC tests).
+type issuerKey = testkit.IssuerKey
 
 var (
 	testKeyOnce sync.Once
@@ -41,24 +38,12 @@ func theIssuerKey(t testing.TB) issuerKey {
 	return testKey
 }
 
-func newIssuerKey(t testing.TB, kid string) issuerKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return issuerKey{kid: kid, key: k}
-}
+func newIssuerKey(t testing.TB, kid string) issuerKey { return testkit.NewIssuerKey(t, kid) }
 
-func jwksOf(keys ...issuerKey) []byte {
-	var set jose.JSONWebKeySet
-	for _, k := range keys {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.key.PublicKey, KeyID: k.kid, Algorithm: "ES256", Use: "sig"})
-	}
-	b, _ := json.Marshal(set)
-	return b
-}
+func jwksOf(keys ...issuerKey) []byte { return testkit.JWKS(keys...) }
 
-// mint signs claims as a JWT with k. Unset standard claims take valid defaults.
+// mint signs claims as a JWT with k. Unset standard claims take valid defaults; a nil claim
+// is left out.
 func mint(t testing.TB, k issuerKey, claims map[string]any) string {
 	t.Helper()
 	c := map[string]any{"iss": testIssuer, "aud": testAudience, "sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}
@@ -69,21 +54,7 @@ func mint(t testing.TB, k issuerKey, claims map[string]any) string {
 			c[name] = v
 		}
 	}
-	payload, _ := json.Marshal(c)
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.key},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.kid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return k.Mint(t, c)
 }
 
 func roleClaims(role, tenant string) map[string]any {
@@ -197,7 +168,7 @@ func TestJWTRemoteKeySetFollowsRotation(t *testing.T) {
 
 func TestNewJWTVerifierRefusesBadKeySets(t *testing.T) {
 	k := theIssuerKey(t)
-	priv, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k.key, KeyID: "p"}}})
+	priv, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k.Key, KeyID: "p"}}})
 	for name, c := range map[string]JWTConfig{
 		"no issuer":       {Audience: testAudience, JWKS: jwksOf(k)},
 		"no audience":     {Issuer: testIssuer, JWKS: jwksOf(k)},

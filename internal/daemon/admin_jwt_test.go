@@ -1,10 +1,6 @@
 package daemon
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -13,18 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // TestServeAdminJWTLogin: `keygate serve` with admin.jwt (a JWKS file next to the config)
 // accepts a JWT from that issuer on the admin API, and refuses one for another audience.
 func TestServeAdminJWTLogin(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testkit.NewIssuerKey(t, "k1")
 	dir := t.TempDir()
-	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	jwks := testkit.JWKS(key)
 	files := map[string]string{
 		"keys.yaml": "secret/keygate/api:\n  key: daemon-test-key-value\n",
 		"jwks.json": string(jwks),
@@ -43,12 +36,8 @@ func TestServeAdminJWTLogin(t *testing.T) {
 	d := startDaemon(t, dir)
 
 	mint := func(aud string) string {
-		claims, _ := json.Marshal(map[string]any{"iss": "https://login.example.test", "aud": aud, "sub": "ops@example.test",
+		return key.Mint(t, map[string]any{"iss": "https://login.example.test", "aud": aud, "sub": "ops@example.test",
 			"exp": time.Now().Add(time.Hour).Unix(), "keygate_role": "gateway_admin"})
-		s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
-		jws, _ := s.Sign(claims)
-		tok, _ := jws.CompactSerialize()
-		return tok
 	}
 	whoami := func(tok string) (int, string) {
 		req, _ := http.NewRequest("GET", "http://"+d.addrs.Admin+"/v1/whoami", nil)

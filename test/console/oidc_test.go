@@ -1,9 +1,6 @@
 package console
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -16,7 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // idp is an OIDC issuer for the test: discovery, an authorization endpoint that logs
@@ -24,7 +22,7 @@ import (
 type idp struct {
 	t   *testing.T
 	srv *httptest.Server
-	key *ecdsa.PrivateKey
+	key testkit.IssuerKey
 	mu  sync.Mutex
 	// pending logins by code: the PKCE challenge and nonce of the authorization request.
 	pending map[string][2]string
@@ -33,11 +31,7 @@ type idp struct {
 
 func newIDP(t *testing.T) *idp {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &idp{t: t, key: key, pending: map[string][2]string{}}
+	p := &idp{t: t, key: testkit.NewIssuerKey(t, "k1"), pending: map[string][2]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": p.srv.URL, "authorization_endpoint": p.srv.URL + "/authorize",
@@ -45,7 +39,7 @@ func newIDP(t *testing.T) *idp {
 			"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"ES256"}})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
-		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+		_, _ = w.Write(testkit.JWKS(p.key))
 	})
 	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -85,17 +79,7 @@ func newIDP(t *testing.T) *idp {
 
 func (p *idp) mint(claims map[string]any) string {
 	claims["iss"], claims["aud"], claims["exp"], claims["iat"] = p.srv.URL, "keygate-console", time.Now().Add(time.Hour).Unix(), time.Now().Unix()
-	payload, _ := json.Marshal(claims)
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: p.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	out, _ := jws.CompactSerialize()
-	return out
+	return p.key.Mint(p.t, claims)
 }
 
 // TestOIDCLoginByRedirect: the login page offers the issuer; the browser goes there and back
