@@ -150,3 +150,27 @@ func TestRedTeamYAMLAliasBombIsRefusedUnexpanded(t *testing.T) {
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
 }
+
+// Red team: a tenant admin applies the whole config with only the gateway sections the scope
+// check did not name changed: egress (the listener every tenant's callers send to: its TLS,
+// client CA, address, port) and envoy (upstream_signing, where every token provider is
+// signed). checkTenantChange compared listen, keystore, limits, state and admin one by one,
+// so a section it did not list passed: acme's admin could turn off the egress listener's TLS
+// for every tenant (their AppKeys and bodies then travel in clear) or move it. Everything but
+// the tenant's own providers is the gateway's.
+func TestRedTeamTenantAdminCannotChangeEgressOrEnvoy(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ name, cfg string }{
+		{"egress port", baseConfig + "egress: {port: 10999}\n"},
+		{"egress tls", baseConfig + "egress: {tls: {cert_file: /tmp/mine.pem, key_file: /tmp/mine.key}}\n"},
+		{"envoy upstream_signing", baseConfig + "envoy: {upstream_signing: false}\n"},
+	} {
+		status, body := e.do(t, acmeAdminTok, "POST", "/v1/config", c.cfg)
+		if status != http.StatusForbidden {
+			t.Errorf("%s: a tenant admin changed a gateway section: got %d, want 403: %s", c.name, status, body)
+		}
+	}
+	if v, _ := e.configs.Current(); v.Number != 1 {
+		t.Fatalf("a tenant admin's change of a gateway section made version %d", v.Number)
+	}
+}
