@@ -39,6 +39,8 @@ type processor struct {
 	signed   bool       // the request was signed (in the headers or the body phase)
 	done     bool       // an ImmediateResponse was sent: Envoy sends nothing more
 	respHdrs *headerSet
+	// answered: the response steps ran over the provider's answer (headers or body phase).
+	answered bool
 
 	// budget is the server's memory budget for bodies (nil: none); reqHeld and respHeld are
 	// what this stream reserved from it for each direction (budget.go).
@@ -108,6 +110,13 @@ func (p *processor) handle(msg *extprocv3.ProcessingRequest) (*extprocv3.Process
 		}
 		return p.responseBody(m.ResponseBody), nil
 	case *extprocv3.ProcessingRequest_ResponseTrailers:
+		if p.call != nil && p.respHdrs != nil && !p.answered {
+			// HEADERS then trailers and no DATA (Filter::onTrailers sends no body message): the
+			// answer was never verified or decrypted, and must not reach the caller as it came.
+			err := failure.New(failure.BadGateway, "response", "the provider's answer ended with trailers and no body: keygate could not process it; the answer is withheld")
+			p.observe("response", time.Now(), err)
+			return p.fail(err), nil
+		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{
 			ResponseTrailers: &extprocv3.TrailersResponse{}}}, nil
 	}
@@ -307,7 +316,9 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 // some): keygate's headers do not leave as trailers (a caller's tenant key, a spoofed
 // X-Keygate-Callback), and when the body is asked for, Envoy sends a request with trailers and
 // no DATA as request_trailers (Filter::onTrailers), which keygate refuses, instead of
-// continuing with headers that were never signed.
+// continuing with headers that were never signed. The response trailers are asked for with the
+// response body, for the same reason: an answer with trailers and no DATA gets no body
+// message, and would reach the caller unverified.
 func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
 	responseBody := p.call.WantsResponseBody()
 	// A token's 401 is read here to drop it and retry, unless the router retries (Deferred).
@@ -327,9 +338,12 @@ var modes = func() (t [2][2][2]*filterv3.ProcessingMode) {
 	for rb := range 2 {
 		for rh := range 2 {
 			for rsb := range 2 {
-				headers := filterv3.ProcessingMode_SKIP
+				headers, respTrailers := filterv3.ProcessingMode_SKIP, filterv3.ProcessingMode_SKIP
 				if rh == 1 {
 					headers = filterv3.ProcessingMode_SEND
+				}
+				if rsb == 1 {
+					respTrailers = filterv3.ProcessingMode_SEND
 				}
 				t[rb][rh][rsb] = &filterv3.ProcessingMode{
 					RequestHeaderMode:   filterv3.ProcessingMode_SEND,
@@ -337,7 +351,7 @@ var modes = func() (t [2][2][2]*filterv3.ProcessingMode) {
 					RequestBodyMode:     mode(rb == 1, filterv3.ProcessingMode_BUFFERED),
 					ResponseBodyMode:    mode(rsb == 1, filterv3.ProcessingMode_BUFFERED),
 					RequestTrailerMode:  filterv3.ProcessingMode_SEND,
-					ResponseTrailerMode: filterv3.ProcessingMode_SKIP,
+					ResponseTrailerMode: respTrailers,
 				}
 			}
 		}
@@ -382,6 +396,7 @@ func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Process
 		p.observe("response", start, err)
 		return p.fail(err)
 	}
+	p.answered = true
 	p.observe("response", start, nil)
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
 		ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
@@ -402,6 +417,7 @@ func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRes
 		p.observe("response", start, err)
 		return p.fail(err)
 	}
+	p.answered = true
 	p.observe("response", start, nil)
 	mut := diffHeaders(p.respHdrs, resp.Header)
 	mut.SetHeaders = append(mut.SetHeaders, setHeader("content-length", strconv.Itoa(len(resp.Body)), false))

@@ -12,9 +12,9 @@
 //   - Request/response headers (lower-case keys, raw_value only, :authority :path :method
 //     :scheme / :status, plus x-request-id and x-forwarded-proto from the HCM), BUFFERED bodies
 //     (whole buffer, end_of_stream rules, empty chunked body sent as ""), trailers when SEND;
-//     an HTTP/2 request with trailers and no DATA gets no body message (Filter::onTrailers);
-//     HTTP/1 request trailers are dropped (enable_trailers off); absolute-form targets split into
-//     :authority and :path (handlePath).
+//     an HTTP/2 request or answer with trailers and no DATA gets no body message
+//     (Filter::onTrailers); HTTP/1 request and response trailers are dropped (enable_trailers
+//     off); absolute-form targets split into :authority and :path (handlePath).
 //   - grpc_service.initial_metadata on every Process stream.
 //   - Envoy's local-reply details strings (ext_proc_error_per-message_timeout_exceeded,
 //     ext_proc_error_gRPC_error_<code>{<message>}, whitespace replaced by '_').

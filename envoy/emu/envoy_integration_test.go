@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -141,20 +142,26 @@ func TestEnvoyIntegration_SetStatusOnResponse(t *testing.T) {
 
 // GetAndSetHeadersAndTrailersOnResponse and NoTrailersOnResponseWithModeSendHeaderTrailer:
 // response trailers go to the processor only when there are some, and its mutation reaches
-// the client.
+// the client. Envoy's test upstream speaks HTTP/2 (its HTTP/1 codec drops trailers).
 func TestEnvoyIntegration_ResponseTrailers(t *testing.T) {
-	withTrailers := func(w http.ResponseWriter, _ *http.Request) {
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Trailer", "X-Test-Trailers")
 		_, _ = io.WriteString(w, strings.Repeat("x", 100))
 		w.Header().Set("X-Test-Trailers", "Yes")
-	}
+	}))
+	up.Config.Protocols = new(http.Protocols)
+	up.Config.Protocols.SetUnencryptedHTTP2(true)
+	up.Start()
+	t.Cleanup(up.Close)
 	mut := headerMut([]*corev3.HeaderValueOption{setRaw("x-modified-trailers", "xxx")})
 	h := newHarness(t, mutateOn("response_trailers", &extprocv3.CommonResponse{HeaderMutation: mut}), func(c *Config) {
 		c.ProcessingMode = &extprocv3cfg.ProcessingMode{ResponseTrailerMode: extprocv3cfg.ProcessingMode_SEND}
+		c.Clusters["up"] = Cluster{Endpoints: []string{strings.TrimPrefix(up.URL, "http://")}, HTTP2: true}
 	})
-	h.up.Config.Handler = http.HandlerFunc(withTrailers)
-	req, _ := http.NewRequest("GET", h.front.URL+"/", nil)
-	resp, err := http.DefaultClient.Do(req)
+	req, _ := http.NewRequest("GET", h.h2URL()+"/", nil)
+	tr := &http.Transport{Protocols: up.Config.Protocols}
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,12 @@ func (x *exchange) responsePath(u *upstreamResponse) (*message, *localReply) {
 	if x.active() && !bodyModeSupported(x.mode.GetResponseBodyMode()) {
 		return nil, x.unsupported("response_body_mode " + x.mode.GetResponseBodyMode().String())
 	}
-	if x.active() && x.mode.GetResponseBodyMode() == extprocv3cfg.ProcessingMode_BUFFERED && m.hasBody && !m.replaced {
+	// An answer with HEADERS then trailers and no DATA: Filter::onTrailers (encodeTrailers, as
+	// on the request side) sends a body message only when data was buffered, so none is sent;
+	// the trailers go out if their mode is SEND, else Envoy continues with the headers as the
+	// headers response left them.
+	noData := len(m.body) == 0 && len(m.trailers.entries) > 0
+	if x.active() && x.mode.GetResponseBodyMode() == extprocv3cfg.ProcessingMode_BUFFERED && m.hasBody && !m.replaced && !noData {
 		if len(m.body) > x.snap.cfg.BufferLimit {
 			// The encoder buffer overflowed after headers went into the filter chain: the filter
 			// manager replies directly, the processor hears nothing more.

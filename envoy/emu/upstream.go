@@ -113,11 +113,17 @@ func forward(ctx context.Context, route *Route, cl *upstreamCluster, h headerMap
 	if !suppress { // Filter::onUpstreamHeaders
 		out.headers.add("x-envoy-upstream-service-time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}
-	out.eos = resp.ContentLength == 0 || req.Method == http.MethodHead
 	if out.body, err = io.ReadAll(resp.Body); err != nil {
 		return nil, nil, errResetAfterHeaders
 	}
-	out.trailers.fromHTTPHeader(resp.Trailer)
+	// Envoy's HTTP/1 codec drops response trailers (the cluster's enable_trailers is off, as
+	// for requests); an HTTP/2 answer keeps them. An answer with trailers did not end on its
+	// HEADERS, whatever its content-length says (Go's HTTP/2 server writes content-length: 0
+	// beside trailers and no DATA).
+	if resp.ProtoMajor >= 2 {
+		out.trailers.fromHTTPHeader(resp.Trailer)
+	}
+	out.eos = (resp.ContentLength == 0 || req.Method == http.MethodHead) && len(out.trailers.entries) == 0
 	return out, nil, nil
 }
 
