@@ -64,7 +64,7 @@ func TestTenantViewHidesOtherTenants(t *testing.T) {
 func TestTenantAdminApplyNamesProvider(t *testing.T) {
 	e := newEnv(t)
 	status, body := e.do(t, acmeAdminTok, "POST", "/v1/config", changeProviderOf("", "globex"))
-	if status != http.StatusForbidden || !strings.Contains(body, `provider \"globex-pay\" belongs to tenant \"globex\"`) {
+	if status != http.StatusForbidden || !strings.Contains(body, `provider \"globex-pay\" belongs to another tenant`) {
 		t.Fatalf("got %d %s", status, body)
 	}
 	status, body = e.do(t, rootToken, "POST", "/v1/config", strings.Replace(baseConfig, `"https://pay.acme.example"`, `"ftp://x"`, 1))

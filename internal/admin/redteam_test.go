@@ -174,3 +174,20 @@ func TestRedTeamTenantAdminCannotChangeEgressOrEnvoy(t *testing.T) {
 		t.Fatalf("a tenant admin's change of a gateway section made version %d", v.Number)
 	}
 }
+
+// Red team: acme's admin knows nothing of other tenants, and replaces its own providers with
+// one named as it guesses another tenant's might be. The refusal named the owner ("provider
+// \"globex-pay\" belongs to tenant \"globex\""): an oracle for every other tenant's provider
+// names and tenant names, which a tenant role may not learn (the host check already refuses
+// without naming the other tenant).
+func TestRedTeamProviderNameGuessDoesNotNameTheOtherTenant(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers",
+		`[{name: globex-pay, hosts: [guess.egress.local], upstream: {url: "https://x.example"}}]`)
+	if status != http.StatusForbidden {
+		t.Fatalf("a provider named like another tenant's: got %d, want 403: %s", status, body)
+	}
+	if strings.Contains(body, "globex\\\"") || strings.Contains(body, "tenant \\\"globex") {
+		t.Fatalf("the refusal names the other tenant: %s", body)
+	}
+}

@@ -152,7 +152,9 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 			continue
 		}
 		if inCur && c.Tenant != tenant {
-			return forbidden("provider %q belongs to tenant %q", name, c.Tenant)
+			// Provider names are one namespace, so the refusal says the name is taken; whose it
+			// is stays unsaid (a guessed name must not name another tenant).
+			return forbidden("provider %q belongs to another tenant", name)
 		}
 		if inNext && n.Tenant != tenant {
 			return forbidden("provider %q: tenant %q may only define its own providers", name, tenant)
