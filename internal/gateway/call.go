@@ -255,8 +255,12 @@ func checkContentCoding(p *Provider, resp *signer.Response) error {
 }
 
 // retryHeaders are the request headers with which a caller sets Envoy's retry policy
-// (router's RetryStateImpl reads them from the request).
-var retryHeaders = []string{"x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries", "x-envoy-hedge-on-per-try-timeout"}
+// (router's RetryStateImpl reads them from the request). The retriable status codes and header
+// names are merged into the route's own lists whatever the route says: a signed cluster's
+// route retries retriable-status-codes (the token's 401), so a caller's 5xx or 200 there
+// would submit a signed request twice.
+var retryHeaders = []string{"x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-max-retries", "x-envoy-hedge-on-per-try-timeout",
+	"x-envoy-retriable-status-codes", "x-envoy-retriable-header-names"}
 
 // isRetryHeader compares without lower-casing name (a copy per header and request).
 func isRetryHeader(name string) bool {

@@ -249,7 +249,8 @@ func TestAbsoluteFormRequestIsRoutedAndSigned(t *testing.T) {
 func TestCallerCannotSteerRouterRetries(t *testing.T) {
 	up, seen := captureUpstream(t)
 	s := startStack(t, devstack.Options{ConfigDir: configDir(t, failuresConfig, up.URL, failuresKeys)})
-	for _, h := range []string{"X-Envoy-Retry-On", "X-Envoy-Max-Retries", "X-Envoy-Retry-Grpc-On", "X-Envoy-Hedge-On-Per-Try-Timeout"} {
+	for _, h := range []string{"X-Envoy-Retry-On", "X-Envoy-Max-Retries", "X-Envoy-Retry-Grpc-On", "X-Envoy-Hedge-On-Per-Try-Timeout",
+		"X-Envoy-Retriable-Status-Codes", "X-Envoy-Retriable-Header-Names"} {
 		status, _, body := call(t, s, "POST", "static.egress.local", "/pay", `{}`, map[string]string{h: "reset,5xx"})
 		if status != 400 || !strings.Contains(body, strings.ToLower(h)) {
 			t.Errorf("%s: status %d %s, want a 400 naming the header", h, status, body)
