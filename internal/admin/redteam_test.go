@@ -191,3 +191,37 @@ func TestRedTeamProviderNameGuessDoesNotNameTheOtherTenant(t *testing.T) {
 		t.Fatalf("the refusal names the other tenant: %s", body)
 	}
 }
+
+// Red team: acme's admin adds a callback provider. A callback route is served on the ingress
+// listener, which xds opens (listen.ingress, default 0.0.0.0:10001) as soon as one provider has
+// callback: true, for the internet; what its signature check admits goes to upstream.url, any
+// address not on the egress host. With a platform key of its own (a secret under its prefix),
+// acme's admin opened a listener for the whole gateway and a door from the internet to any
+// internal service it names (POST, the path under the prefix, a body it signed). Where the
+// internet may come in is the gateway admin's decision: a tenant admin may keep and edit a
+// callback provider a gateway admin made, not add one, turn one on, or point one elsewhere.
+func TestRedTeamTenantAdminCannotOpenTheIngress(t *testing.T) {
+	e := newEnv(t)
+	callback := func(url string) string {
+		return `[{name: acme-notify, callback: true, hosts: [notify.acme.example], upstream: {url: "` + url + `"},
+  secrets: {alipay_public_key: "secret/keygate/tenants/acme/alipay#public_key"},
+  signing: [{scheme: alipay_rsa2_callback, app_id: "2015102700040153", alipay_public_key: alipay_public_key}]}]`
+	}
+	status, body := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", callback("http://billing.internal:8080/admin"))
+	if status != http.StatusForbidden || !strings.Contains(body, "callback") {
+		t.Fatalf("a tenant admin adding a callback provider: got %d, want 403 naming callback: %s", status, body)
+	}
+	if v, _ := e.configs.Current(); v.Number != 1 {
+		t.Fatalf("a tenant admin's callback provider made version %d", v.Number)
+	}
+	// A gateway admin's callback provider: acme's admin may change it, not where it leads.
+	if status, body := e.do(t, rootToken, "PUT", "/v1/tenants/acme/providers", callback("http://orders.acme.internal:8080/notify")); status != http.StatusOK {
+		t.Fatalf("a gateway admin adding a callback provider: %d %s", status, body)
+	}
+	if status, body := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", callback("http://billing.internal:8080/admin")); status != http.StatusForbidden {
+		t.Fatalf("a tenant admin repointing a callback provider: got %d, want 403: %s", status, body)
+	}
+	if status, body := e.do(t, acmeAdminTok, "PUT", "/v1/tenants/acme/providers", callback("http://orders.acme.internal:8080/notify")); status != http.StatusOK {
+		t.Fatalf("a tenant admin keeping the gateway admin's callback provider: got %d, want 200: %s", status, body)
+	}
+}

@@ -115,7 +115,7 @@ func othersPins(cur *config.File, pins map[string]int, tenant string) map[string
 // its own tenant; no tenants, and nothing else of the config (listen, egress, envoy, keystore,
 // limits, state, admin: whoever may change admin mints admin tokens); secret references only
 // under its own secret prefix or already used by its providers; no script or CA files (paths
-// on the gateway).
+// on the gateway); no new callback provider, nor a callback provider pointed elsewhere.
 func (s *server) checkTenantChange(cur, next *config.File, tenant string) error {
 	if !reflect.DeepEqual(cur.Tenants, next.Tenants) {
 		return forbidden("tenants: only a gateway admin may change tenants")
@@ -179,6 +179,11 @@ func (s *server) checkTenantChange(cur, next *config.File, tenant string) error 
 		}
 		if n.Script != nil && n.Script.File != "" && (!inCur || c.Script == nil || c.Script.File != n.Script.File) {
 			return forbidden("provider %q: script.file: a tenant admin may use inline scripts only", name)
+		}
+		// A callback route is served to the internet (the ingress listener, opened by the first
+		// one) and leads to upstream.url: where the internet comes in is the gateway's choice.
+		if n.Callback && (!inCur || !c.Callback || c.Upstream.URL != n.Upstream.URL) {
+			return forbidden("provider %q: callback: only a gateway admin may add a callback provider (served on the internet-facing ingress listener) or change its upstream.url", name)
 		}
 		if n.Upstream.CAFile != "" && (!inCur || c.Upstream.CAFile != n.Upstream.CAFile) {
 			return forbidden("provider %q: upstream.ca_file: only a gateway admin may set files", name)
