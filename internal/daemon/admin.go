@@ -26,25 +26,27 @@ import (
 )
 
 // newAdmin is the admin listener's handler: the /v1 API, /metrics, /healthz and /readyz, the
-// web console under /ui/ (static files that call the API with the user's token), and the
-// watcher of admin.tokens_file (nil without one) for the caller to run.
+// web console under /ui/ (static files that call the API with the user's token), the watcher
+// of admin.tokens_file (nil without one) for the caller to run, and the static logins, which
+// the caller tells of every config version applied (adminLogins.versionApplied).
 func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
-	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, func(context.Context, time.Duration), error) {
-	static := adminTokens(f.Admin.Tokens)
-	all := static
+	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, func(context.Context, time.Duration), *adminLogins, error) {
+	static := adminTokens(runningTokens(cfgs, f))
+	var fromFile []admin.Token
 	var fileData []byte
 	if p := f.Admin.TokensFile; p != "" {
-		fromFile, data, err := config.ReadAdminTokensFile(p)
+		tokens, data, err := config.ReadAdminTokensFile(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		fileData = data
-		all = append(slices.Clone(static), adminTokens(fromFile)...)
+		fileData, fromFile = data, adminTokens(tokens)
 	}
+	all := append(slices.Clone(static), fromFile...)
 	tokens, err := admin.NewTokenSet(all)
 	if err != nil {
-		return nil, nil, fmt.Errorf("admin.tokens: %w", err)
+		return nil, nil, nil, fmt.Errorf("admin.tokens: %w", err)
 	}
+	logins := &adminLogins{set: tokens, config: static, file: fromFile, log: logger}
 	if len(all) == 0 && f.Admin.JWT == nil {
 		logger.Warn("no admin login is configured: the admin API refuses every request (401); " +
 			"make a token with `keygate admin token create --name NAME --role gateway_admin` and add the line it prints under admin.tokens " +
@@ -52,7 +54,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	}
 	var watch func(context.Context, time.Duration)
 	if p := f.Admin.TokensFile; p != "" {
-		w := tokensWatch{path: p, last: config.Hash(fileData), static: static, set: tokens, cfgs: cfgs, audit: sink, log: logger}
+		w := tokensWatch{path: p, last: config.Hash(fileData), logins: logins, cfgs: cfgs, audit: sink, log: logger}
 		watch = w.run
 	}
 	opts := admin.Options{
@@ -72,7 +74,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	if j := f.Admin.JWT; j != nil {
 		v, err := newJWTVerifier(j)
 		if err != nil {
-			return nil, nil, fmt.Errorf("admin.jwt: %w", err)
+			return nil, nil, nil, fmt.Errorf("admin.jwt: %w", err)
 		}
 		opts.JWT = v
 		if c := j.Console; c != nil {
@@ -85,7 +87,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	mux.Handle(console.Prefix, ui)
 	mux.Handle(strings.TrimSuffix(console.Prefix, "/"), ui)
 	mux.Handle("/", admin.New(opts))
-	return mux, watch, nil
+	return mux, watch, logins, nil
 }
 
 // adminTokens is config token entries as the admin API's.
@@ -100,15 +102,14 @@ func adminTokens(in []config.AdminToken) []admin.Token {
 
 // tokensWatch re-reads admin.tokens_file when its content changes (a Kubernetes Secret's
 // symlink swap, an editor's rename, an in-place write all look the same: a new content hash)
-// and makes the config's tokens plus the file's the accepted set. A file that does not parse is
+// and makes the running config's tokens plus the file's the accepted set (adminLogins). A file that does not parse is
 // refused as a whole: logged with the line at fault, counted
 // (keygate_config_apply_failures_total{source="admin_tokens_file"}), audited, and the previous
 // set stays. A file that cannot be read (being replaced) is tried again next tick.
 type tokensWatch struct {
 	path   string
 	last   string // the content hash the current set came from
-	static []admin.Token
-	set    *admin.TokenSet
+	logins *adminLogins
 	cfgs   configs
 	audit  audit.Sink
 	log    *slog.Logger
@@ -132,7 +133,7 @@ func (w *tokensWatch) check(ctx context.Context) {
 	if err != nil {
 		err = config.AdminTokensFileError(w.path, err)
 	} else {
-		err = w.set.Replace(append(slices.Clone(w.static), adminTokens(fromFile)...))
+		err = w.logins.setFile(adminTokens(fromFile))
 	}
 	outcome := "applied"
 	if err != nil {
@@ -140,7 +141,7 @@ func (w *tokensWatch) check(ctx context.Context) {
 		w.cfgs.failed("admin_tokens_file")
 		outcome = "refused"
 	} else {
-		w.log.Info("admin tokens file applied", "file", w.path, "tokens", w.set.Len())
+		w.log.Info("admin tokens file applied", "file", w.path, "tokens", w.logins.set.Len())
 	}
 	ev := audit.Admin{Time: time.Now().UTC(), Actor: "file-watcher", Role: "cli",
 		Action: "admin.tokens_file", Target: w.path, Outcome: outcome}

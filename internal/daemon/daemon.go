@@ -112,12 +112,16 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	xdsSrv := xds.NewServerWithOptions(log, xds.Options{ExtProcAddress: extProcAt, ExtProcTLS: listen.TLS})
 	pub := &publisher{app: a, xds: xdsSrv, dir: boot.Dir}
+	var logins *adminLogins // set with the admin handler, before any change can apply
 	cfgs := configs{
 		Manager: versions.NewManager(versions.Options{Store: shared.versions, Compile: pub.compile,
 			Secrets: secretVersions{a.Keystore}, LastKnownGood: shared.lkg, Logger: log}),
 		onApplied: func(v versions.Version) {
 			m.SetConfigVersion(v.Number)
 			log.Info("config version applied", "version", v.Number, "hash", v.Hash, "author", v.Author)
+			if logins != nil {
+				logins.versionApplied(v) // a token removed from admin.tokens stops logging in now
+			}
 		},
 		onFailed: m.ConfigApplyFailed,
 	}
@@ -150,10 +154,11 @@ func Run(ctx context.Context, opts Options) error {
 	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody, append(extProcLimits(boot.File.Limits), tr.extProc...)...)
 	xdsGRPC := grpc.NewServer(tr.xds...)
 	xdsSrv.Register(xdsGRPC)
-	adminHandler, watchTokens, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
+	adminHandler, watchTokens, l, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
 	if err != nil {
 		return err
 	}
+	logins = l
 	admin := adminServer(adminHandler, log)
 
 	errs := make(chan error, 4)

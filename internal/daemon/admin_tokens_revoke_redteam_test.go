@@ -1,0 +1,111 @@
+package daemon
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Red team: a gateway admin token leaks. The operator removes its line from admin.tokens and
+// applies the config (the file, or POST /v1/config): a new version runs, and the leaked token
+// still logged in as gateway admin, because the admin API read admin.tokens once, at start
+// (only admin.tokens_file was followed). Until a restart, the leaked token could apply
+// configs, mint tenant AppKeys and read every tenant. The running version's admin.tokens are
+// the ones that log in.
+func TestRedTeamRemovedAdminTokenStopsWorking(t *testing.T) {
+	const rootTok, leakedTok = "kgadm_root-token-for-the-test-0001", "kgadm_leaked-token-for-the-test-02"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keys.yaml"), []byte("secret/keygate/api:\n  key: daemon-test-key-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "https://api.example.test", "v1")
+	base, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
+	withTokens := func(lines string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), append(append([]byte{}, base...), "admin:\n  tokens:\n"+lines...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withTokens(tokenLine("root", "gateway_admin", rootTok) + tokenLine("leaked", "gateway_admin", leakedTok))
+	d := startDaemon(t, dir)
+	call := func(tok, path string) (int, http.Header, string) {
+		req, _ := http.NewRequest("GET", "http://"+d.addrs.Admin+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	if st, _, body := call(leakedTok, "/v1/whoami"); st != http.StatusOK {
+		t.Fatalf("the token before its removal: %d %s", st, body)
+	}
+	_, h, _ := call(rootTok, "/v1/config")
+	before := h.Get("ETag")
+
+	withTokens(tokenLine("root", "gateway_admin", rootTok))
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, h, _ := call(rootTok, "/v1/config"); h.Get("ETag") != before {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the config without the leaked token was not applied")
+		}
+	}
+	if st, _, body := call(leakedTok, "/v1/whoami"); st != http.StatusUnauthorized || strings.Contains(body, `"leaked"`) {
+		t.Fatalf("a token removed from admin.tokens still logs in: %d %s", st, body)
+	}
+	if st, _, body := call(rootTok, "/v1/whoami"); st != http.StatusOK {
+		t.Fatalf("the remaining token: %d %s", st, body)
+	}
+}
+
+// Red team, continued: with admin.tokens followed live, a gateway rollback to a version from
+// before the revocation (to undo some provider change) would bring the leaked token back. As
+// for tenant credentials, who may log in is not rolled back: admin.tokens stay as they are.
+func TestRedTeamRollbackDoesNotRestoreARemovedAdminToken(t *testing.T) {
+	const rootTok, leakedTok = "kgadm_root-token-for-the-test-0001", "kgadm_leaked-token-for-the-test-02"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keys.yaml"), []byte("secret/keygate/api:\n  key: daemon-test-key-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "https://api.example.test", "v1")
+	base, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
+	cfg := func(lines string) string { return string(base) + "admin:\n  tokens:\n" + lines }
+	if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(cfg(tokenLine("root", "gateway_admin", rootTok)+tokenLine("leaked", "gateway_admin", leakedTok))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemonWith(t, dir, Options{})
+	do := func(tok, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, "http://"+d.addrs.Admin+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := do(rootTok, "POST", "/v1/config", cfg(tokenLine("root", "gateway_admin", rootTok))); st != http.StatusOK {
+		t.Fatalf("revoking by a config apply: %d %s", st, body)
+	}
+	if st, _ := do(leakedTok, "GET", "/v1/whoami", ""); st != http.StatusUnauthorized {
+		t.Fatalf("the revoked token after the apply: %d", st)
+	}
+	if st, body := do(rootTok, "POST", "/v1/config/rollback", `{"version": 1}`); st != http.StatusOK {
+		t.Fatalf("rollback: %d %s", st, body)
+	}
+	if st, body := do(leakedTok, "GET", "/v1/whoami", ""); st != http.StatusUnauthorized {
+		t.Fatalf("a gateway rollback brought a revoked admin token back: %d %s", st, body)
+	}
+	if st, _ := do(rootTok, "GET", "/v1/whoami", ""); st != http.StatusOK {
+		t.Fatalf("the remaining token after the rollback: %d", st)
+	}
+}
