@@ -76,7 +76,9 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("admin.jwt: %w", err)
 		}
-		opts.JWT = v
+		logins.jwt = &followedJWT{}
+		logins.jwt.cur.Store(&jwtState{key: jwtKey(j), v: v})
+		opts.JWT = logins.jwt
 		if c := j.Console; c != nil {
 			opts.OIDCLogin = &admin.OIDCLogin{Issuer: j.Issuer, ClientID: c.ClientID,
 				AuthorizationURL: c.AuthorizationURL, TokenURL: c.TokenURL, Scopes: c.Scopes}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keygate/keygate/internal/testkit"
 )
 
 // Red team: a gateway admin token leaks. The operator removes its line from admin.tokens and
@@ -107,5 +109,66 @@ func TestRedTeamRollbackDoesNotRestoreARemovedAdminToken(t *testing.T) {
 	}
 	if st, _ := do(rootTok, "GET", "/v1/whoami", ""); st != http.StatusOK {
 		t.Fatalf("the remaining token after the rollback: %d", st)
+	}
+}
+
+// Red team: the identity provider behind admin.jwt is compromised (or a role claim was mapped
+// too widely). The operator removes admin.jwt and applies the config: a new version runs, and
+// JWTs from that issuer still logged in as gateway admin until a restart, because the
+// verifier was built once at start. The running version's admin.jwt is the one that checks.
+func TestRedTeamRemovedAdminJWTStopsWorking(t *testing.T) {
+	const rootTok = "kgadm_root-token-for-the-test-0001"
+	key := testkit.NewIssuerKey(t, "k1")
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"keys.yaml": "secret/keygate/api:\n  key: daemon-test-key-value\n", "jwks.json": string(testkit.JWKS(key)),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig(t, dir, "https://api.example.test", "v1")
+	base, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
+	admin := "admin:\n  tokens:\n" + tokenLine("root", "gateway_admin", rootTok)
+	jwt := "  jwt: {issuer: \"https://login.example.test\", audience: keygate-admin, jwks_file: jwks.json, algorithms: [ES256]}\n"
+	if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(string(base)+admin+jwt), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, dir)
+	do := func(tok, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, "http://"+d.addrs.Admin+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	mint := func(aud string) string {
+		return key.Mint(t, map[string]any{"iss": "https://login.example.test", "aud": aud, "sub": "ops@example.test",
+			"exp": time.Now().Add(time.Hour).Unix(), "keygate_role": "gateway_admin"})
+	}
+	if st, body := do(mint("keygate-admin"), "GET", "/v1/whoami", ""); st != http.StatusOK {
+		t.Fatalf("a JWT before admin.jwt changed: %d %s", st, body)
+	}
+	// A narrower audience: only tokens for it log in now.
+	narrower := strings.Replace(jwt, "audience: keygate-admin", "audience: keygate-admin-2", 1)
+	if st, body := do(rootTok, "POST", "/v1/config", string(base)+admin+narrower); st != http.StatusOK {
+		t.Fatalf("changing admin.jwt: %d %s", st, body)
+	}
+	if st, body := do(mint("keygate-admin"), "GET", "/v1/whoami", ""); st != http.StatusUnauthorized {
+		t.Fatalf("a JWT for the audience admin.jwt no longer names: %d %s", st, body)
+	}
+	if st, body := do(mint("keygate-admin-2"), "GET", "/v1/whoami", ""); st != http.StatusOK {
+		t.Fatalf("a JWT for the new audience: %d %s", st, body)
+	}
+	// admin.jwt removed: no JWT logs in.
+	if st, body := do(rootTok, "POST", "/v1/config", string(base)+admin); st != http.StatusOK {
+		t.Fatalf("removing admin.jwt: %d %s", st, body)
+	}
+	if st, body := do(mint("keygate-admin-2"), "GET", "/v1/whoami", ""); st != http.StatusUnauthorized {
+		t.Fatalf("a JWT after admin.jwt was removed: %d %s", st, body)
 	}
 }

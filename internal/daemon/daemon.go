@@ -158,7 +158,10 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	logins = l
+	l.dir, logins = boot.Dir, l
+	if v, ok := cfgs.Current(); ok {
+		l.versionApplied(v) // the version restored from the store, which may be newer than the file
+	}
 	admin := adminServer(adminHandler, log)
 
 	errs := make(chan error, 4)
