@@ -223,8 +223,8 @@ func (s *server) rollback(c *call) (any, error) {
 // gatewayRollback makes a new version with the content and pins of old, except who may log in,
 // which stays as it is now: the tenants' credentials (a revoked AppKey is a security action no
 // rollback undoes: a leaked key would sign again; a credential issued since keeps working; a
-// tenant that no longer exists comes back without credentials) and admin.tokens (a removed
-// admin token would log in again: the running version's tokens are the API's).
+// tenant that no longer exists comes back without credentials) and the admin section (a
+// removed admin token or JWT issuer would log in again: the running version's are the API's).
 func (s *server) gatewayRollback(c *call, old versions.Version, base int, msg string) (any, error) {
 	oldFile, err := parseConfig(old.Config)
 	if err != nil {
@@ -244,7 +244,7 @@ func (s *server) gatewayRollback(c *call, old versions.Version, base int, msg st
 		for i := range next.Tenants {
 			next.Tenants[i].Credentials = creds[next.Tenants[i].Name]
 		}
-		next.Admin.Tokens = curFile.Admin.Tokens
+		next.Admin = curFile.Admin
 		data, err := renderConfig(&next)
 		return versions.Change{Config: data, Keep: old.SecretVersions, Message: msg, RollbackOf: old.Number}, err
 	})

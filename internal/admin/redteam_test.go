@@ -225,3 +225,29 @@ func TestRedTeamTenantAdminCannotOpenTheIngress(t *testing.T) {
 		t.Fatalf("a tenant admin keeping the gateway admin's callback provider: got %d, want 200: %s", status, body)
 	}
 }
+
+// Red team: admin.tokens and admin.jwt follow the running version (internal/daemon), so a
+// gateway rollback to a version from before a revocation would let the removed admin token
+// or JWT issuer log in again. Like tenant credentials, the admin section stays as it is now.
+func TestRedTeamGatewayRollbackKeepsTheAdminSection(t *testing.T) {
+	e := newEnv(t)
+	leaked := "admin:\n  tokens: [{name: leaked, role: gateway_admin, hash: \"sha256:" + strings.Repeat("ab", 32) + "\"}]\n" +
+		"  jwt: {issuer: \"https://compromised.example\", audience: keygate, jwks_url: \"https://compromised.example/jwks\"}\n"
+	if st, body := e.do(t, rootToken, "POST", "/v1/config", baseConfig+leaked); st != http.StatusOK {
+		t.Fatalf("apply with the admin section: %d %s", st, body)
+	}
+	if st, body := e.do(t, rootToken, "POST", "/v1/config", baseConfig); st != http.StatusOK {
+		t.Fatalf("apply without it: %d %s", st, body)
+	}
+	if st, body := e.do(t, rootToken, "POST", "/v1/config/rollback", `{"version": 2}`); st != http.StatusOK {
+		t.Fatalf("rollback: %d %s", st, body)
+	}
+	cur, _ := e.configs.Current()
+	f, err := parseConfig(cur.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Admin.Tokens) != 0 || f.Admin.JWT != nil {
+		t.Fatalf("a gateway rollback brought back admin logins removed since: %+v", f.Admin)
+	}
+}
