@@ -31,7 +31,7 @@ import (
 // the caller tells of every config version applied (adminLogins.versionApplied).
 func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
 	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, func(context.Context, time.Duration), *adminLogins, error) {
-	static := adminTokens(runningTokens(cfgs, f))
+	static := adminTokens(f.Admin.Tokens) // the running version's follow (daemon.go: versionApplied)
 	var fromFile []admin.Token
 	var fileData []byte
 	if p := f.Admin.TokensFile; p != "" {
@@ -104,8 +104,8 @@ func adminTokens(in []config.AdminToken) []admin.Token {
 
 // tokensWatch re-reads admin.tokens_file when its content changes (a Kubernetes Secret's
 // symlink swap, an editor's rename, an in-place write all look the same: a new content hash)
-// and makes the running config's tokens plus the file's the accepted set (adminLogins). A file that does not parse is
-// refused as a whole: logged with the line at fault, counted
+// and makes the running config's tokens plus the file's the accepted set (adminLogins). A file
+// that does not parse is refused as a whole: logged with the line at fault, counted
 // (keygate_config_apply_failures_total{source="admin_tokens_file"}), audited, and the previous
 // set stays. A file that cannot be read (being replaced) is tried again next tick.
 type tokensWatch struct {

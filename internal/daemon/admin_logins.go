@@ -77,17 +77,6 @@ func (l *adminLogins) versionApplied(v versions.Version) {
 	}
 }
 
-// runningTokens is the admin.tokens of the version keygate serves (restored from the store,
-// which the API may have changed since the file was written), else of the boot file.
-func runningTokens(cfgs configs, boot *config.File) []config.AdminToken {
-	if v, ok := cfgs.Current(); ok {
-		if f, err := config.Parse(v.Config); err == nil {
-			return f.Admin.Tokens
-		}
-	}
-	return boot.Admin.Tokens
-}
-
 // followJWT makes f's admin.jwt the one JWTs are checked with, when it changed. A section that
 // cannot be built (an unreadable JWKS file) fails closed: no JWT logs in until one can. The
 // caller holds l.mu.
