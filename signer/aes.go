@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/keygate/keygate/internal/failure"
@@ -103,7 +104,8 @@ func (s *aesStep) keyBytes(ctx context.Context, x *Exchange, stage, name string,
 			return k, nil
 		}
 	}
-	return nil, failure.New(failure.Internal, stage, "%s is %d bytes, want one of %v", s.refs[name], len(k), sizes)
+	// A copy: handing sizes itself to the error would move every call's sizes to the heap.
+	return nil, failure.New(failure.Internal, stage, "%s is %d bytes, want one of %v", s.refs[name], len(k), slices.Clone(sizes))
 }
 
 func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
