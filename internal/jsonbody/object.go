@@ -70,9 +70,10 @@ func Parse(b []byte) (*Object, error) {
 	all := string(text)
 	var o *Object
 	if n := len(spans); n <= len(inlineObject{}.keys) {
-		// The object and its members in one allocation.
+		// The object and its members in one allocation, with room for the members a step adds
+		// (an AppKey and a sign are two appends that would each move a slice to the heap).
 		in := new(inlineObject)
-		in.o.keys, in.o.vals = in.keys[:n:n], in.vals[:n:n]
+		in.o.keys, in.o.vals = in.keys[:n], in.vals[:n]
 		copy(in.o.vals, vals)
 		o = &in.o
 	} else {
@@ -145,8 +146,9 @@ func compactNested(raw []byte) json.RawMessage {
 	return buf.Bytes()
 }
 
-// Keys returns the keys in order. The slice must not be modified.
-func (o *Object) Keys() []string { return o.keys }
+// Keys returns the keys in order. The slice must not be modified; it is capped at its length,
+// so an append by the caller cannot reach the object's spare room.
+func (o *Object) Keys() []string { return o.keys[:len(o.keys):len(o.keys)] }
 
 // Len is the number of keys.
 func (o *Object) Len() int { return len(o.keys) }
