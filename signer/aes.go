@@ -3,9 +3,13 @@ package signer
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/subtle"
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/jsonbody"
@@ -58,6 +62,26 @@ type aesStep struct {
 	decrypt   bool
 	refs      map[string]string // secret name -> reference text, for errors
 	mode      aesMode
+	cipher    atomic.Pointer[keyedBlock] // the last key's cipher (block)
+}
+
+// keyedBlock is an AES cipher with the key it was expanded from.
+type keyedBlock struct {
+	key   []byte
+	block cipher.Block
+}
+
+// block returns the AES cipher of key, expanded once per key rather than per request (it was
+// two allocations and two key schedules of every request, profiled). The key is compared in
+// constant time; a rotated key replaces the entry. The copy of the key lives as long as the
+// cipher, which holds the key's schedule anyway.
+func (s *aesStep) block(key []byte) cipher.Block {
+	if c := s.cipher.Load(); c != nil && subtle.ConstantTimeCompare(c.key, key) == 1 {
+		return c.block
+	}
+	b, _ := aes.NewCipher(key) // the length was checked
+	s.cipher.Store(&keyedBlock{key: bytes.Clone(key), block: b})
+	return b
 }
 
 var _ ResponseStep = (*aesStep)(nil)
@@ -137,8 +161,14 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	obj.SetRaw(s.p.Field, s.enc.quoted(ct)) // = SetString: the encodings need no escaping
-	putScratch(scratch, ct)                 // quoted copied it
+	// The field's JSON string (= SetString: the encodings need no escaping) is built in a
+	// scratch buffer too: the body is serialized from the view before it leaves, so the
+	// request gives the buffer back then (Request.Settle).
+	field := sealScratch.Get().(*[]byte)
+	quoted := s.enc.appendQuoted((*field)[:0], ct)
+	putScratch(scratch, ct) // quoted copied it
+	r.keepScratch(field, quoted)
+	obj.SetRaw(s.p.Field, quoted)
 	r.MarkJSONChanged()
 	return nil
 }
@@ -164,7 +194,7 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		if len(text) == 0 {
 			return nil
 		}
-		plain, err := s.open(ctx, x, text)
+		plain, err := s.open(ctx, x, nil, text) // the plaintext becomes the body: its own buffer
 		if errors.Is(err, errDecrypt) && lenient {
 			return nil
 		}
@@ -194,22 +224,28 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		}
 		return failure.New(failure.BadGateway, "decrypt", "response field %q is empty: no ciphertext to decrypt", s.respField)
 	}
-	plain, err := s.open(ctx, x, text)
+	// The ciphertext is decoded (and decrypted in place) in a scratch buffer: the plaintext is
+	// copied into the new body, then wiped and the buffer given back.
+	scratch := sealScratch.Get().(*[]byte)
+	plain, err := s.open(ctx, x, *scratch, text)
 	if err != nil {
 		return err
 	}
 	setDecrypted(obj, s.respField, plain)
 	resp.Body = obj.AppendTo(make([]byte, 0, len(resp.Body))) // = Marshal, without regrowing
+	clear(plain)
+	putScratch(scratch, plain)
 	return nil
 }
 
-// open decodes and decrypts text; every failure of the data itself is errDecrypt (502).
-func (s *aesStep) open(ctx context.Context, x *Exchange, text []byte) ([]byte, error) {
+// open decodes text into dst[:0] and decrypts it there; every failure of the data itself is
+// errDecrypt (502).
+func (s *aesStep) open(ctx context.Context, x *Exchange, dst, text []byte) ([]byte, error) {
 	key, err := s.keyBytes(ctx, x, "decrypt", s.p.Key, 16, 24, 32)
 	if err != nil {
 		return nil, err
 	}
-	ct, err := s.enc.decode(text)
+	ct, err := s.enc.appendDecode(dst[:0], text)
 	if err != nil {
 		return nil, failure.Wrap(failure.BadGateway, "decrypt", errDecrypt, "response ciphertext is not "+string(s.enc))
 	}

@@ -44,8 +44,7 @@ func (m cbcMode) seal(ctx context.Context, x *Exchange, dst, key, plain []byte) 
 	if err != nil {
 		return nil, err
 	}
-	block, _ := aes.NewCipher(key) // the key length was checked
-	return appendSealCBC(dst, block, iv, plain), nil
+	return appendSealCBC(dst, m.s.block(key), iv, plain), nil // the key length was checked
 }
 
 // SealCBC encrypts plain with AES-CBC and PKCS#7 padding (Java's "PKCS5Padding"). The built-in
@@ -100,8 +99,7 @@ func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	block, _ := aes.NewCipher(key)
-	out, ok := openCBCInPlace(block, iv, ct) // ct is open's own decoded buffer
+	out, ok := openCBCInPlace(m.s.block(key), iv, ct) // ct is open's own decoded buffer
 	if !ok {
 		return nil, errDecrypt
 	}

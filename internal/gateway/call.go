@@ -180,7 +180,7 @@ func (c *Call) SignRequest(ctx context.Context, body []byte) error {
 	// The call lives until the stream ends: keep the signed body alone, not the parsed view
 	// that still points into the caller's body and holds the steps' encoded fields (a large
 	// body would otherwise be held about three times over while its answer is awaited).
-	c.Exchange.Request.SetBody(c.Exchange.Request.Body())
+	c.Exchange.Request.Settle()
 	return c.checkSignedSize(len(body))
 }
 
