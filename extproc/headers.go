@@ -23,15 +23,25 @@ type headerSet struct {
 func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 	in := hm.GetHeaders()
 	// Sized once, and each name's first value sliced from one backing array (capacity 1, so a
-	// repeated header's append copies): two allocations per header fewer (profiled).
+	// repeated header's append copies): two allocations per header fewer (profiled). The
+	// values' text is one string that every value slices (one allocation, not one per value).
 	hs := &headerSet{vals: make(map[string][]string, len(in)), names: make([]string, 0, len(in))}
 	backing := make([]string, len(in))
+	size := 0
+	for _, h := range in {
+		size += len(headerValue(h))
+	}
+	var text strings.Builder
+	text.Grow(size)
+	for _, h := range in {
+		text.Write(headerValue(h))
+	}
+	all, at := text.String(), 0
 	for i, h := range in {
 		name := strings.ToLower(h.GetKey())
-		v := string(h.GetRawValue())
-		if v == "" {
-			v = h.GetValue()
-		}
+		n := len(headerValue(h))
+		v := all[at : at+n]
+		at += n
 		if prev, seen := hs.vals[name]; seen {
 			hs.vals[name] = append(prev, v)
 			continue
@@ -41,6 +51,15 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 		hs.vals[name] = backing[i : i+1 : i+1]
 	}
 	return hs
+}
+
+// headerValue is a header's value as Envoy sends it: raw_value, or value when raw_value is
+// empty (hand-written clients).
+func headerValue(h *corev3.HeaderValue) []byte {
+	if v := h.GetRawValue(); len(v) > 0 {
+		return v
+	}
+	return []byte(h.GetValue())
 }
 
 func (hs *headerSet) get(name string) string {
@@ -99,16 +118,21 @@ func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 			mut.RemoveHeaders = append(mut.RemoveHeaders, name)
 		}
 	}
-	keys := make([]string, 0, len(final))
+	var keyBuf [16]string // on the stack for the usual handful of headers
+	keys := keyBuf[:0]
 	for k := range final {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // deterministic mutations
+	var lowerBuf [64]byte
 	for _, k := range keys {
-		name := strings.ToLower(k)
-		if name == "content-length" || slices.Equal(final[k], orig.vals[name]) {
+		// Lower-cased on the stack to look the header up: a name is allocated only for a
+		// header that is set (most are the caller's, unchanged).
+		lower := appendLower(lowerBuf[:0], k)
+		if string(lower) == "content-length" || slices.Equal(final[k], orig.vals[string(lower)]) {
 			continue
 		}
+		name := string(lower)
 		for i, v := range final[k] {
 			mut.SetHeaders = append(mut.SetHeaders, setHeader(name, v, i > 0))
 		}
@@ -116,12 +140,35 @@ func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 	return mut
 }
 
+// appendLower appends s lower-cased (ASCII, as strings.ToLower does for a header name) to dst.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
 // setHeader builds a HeaderValueOption the way Envoy reads it: raw_value only (a value-only
 // header is set to ""), and the legacy append flag (append_action is ignored by ext_proc).
+// The option and its value are one allocation; the append flags are shared (never modified,
+// like the processing modes).
 func setHeader(name, value string, appendValue bool) *corev3.HeaderValueOption {
-	return &corev3.HeaderValueOption{
-		Header: &corev3.HeaderValue{Key: name, RawValue: []byte(value)},
-		//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
-		Append: wrapperspb.Bool(appendValue),
-	}
+	o := &headerOption{value: corev3.HeaderValue{Key: name, RawValue: []byte(value)}}
+	o.option.Header = &o.value
+	//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
+	o.option.Append = appendFlags[b2i(appendValue)]
+	return &o.option
 }
+
+// headerOption is a HeaderValueOption with the HeaderValue it points to.
+type headerOption struct {
+	option corev3.HeaderValueOption
+	value  corev3.HeaderValue
+}
+
+// appendFlags are the two append values setHeader shares: [false, true].
+var appendFlags = [2]*wrapperspb.BoolValue{wrapperspb.Bool(false), wrapperspb.Bool(true)}

@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -101,5 +102,49 @@ func TestDeclaredBodyOverTheLimitIsRefusedAtTheHeaders(t *testing.T) {
 		if got := int(resp.GetImmediateResponse().GetStatus().GetCode()); got != tt.want {
 			t.Errorf("content-length %s: immediate status %d, want %d", tt.length, got, tt.want)
 		}
+	}
+}
+
+// TestHeaderSetReadsEnvoysHeaders: raw_value first, value when raw_value is empty, names
+// lower-cased, a repeated name keeps every value in order, and values sliced from one text
+// stay each their own.
+func TestHeaderSetReadsEnvoysHeaders(t *testing.T) {
+	hs := newHeaderSet(&corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+		{Key: ":path", RawValue: []byte("/p")},
+		{Key: "X-A", RawValue: []byte("one")},
+		{Key: "x-b", Value: "from-value"},
+		{Key: "x-a", RawValue: []byte("two")},
+		{Key: "x-empty"},
+		{Key: "x-c", RawValue: []byte("raw"), Value: "ignored"},
+	}})
+	if got := hs.names; !slices.Equal(got, []string{":path", "x-a", "x-b", "x-empty", "x-c"}) {
+		t.Fatalf("names %q", got)
+	}
+	want := map[string][]string{":path": {"/p"}, "x-a": {"one", "two"}, "x-b": {"from-value"}, "x-empty": {""}, "x-c": {"raw"}}
+	for name, vals := range want {
+		if got := hs.vals[name]; !slices.Equal(got, vals) {
+			t.Errorf("%s = %q, want %q", name, got, vals)
+		}
+	}
+	// A step appending to a copied value list must not reach the next header's value.
+	h := hs.httpHeader()
+	h["X-B"] = append(h["X-B"], "added")
+	if got := hs.vals["x-empty"]; !slices.Equal(got, []string{""}) {
+		t.Fatalf("an append reached another header: %q", got)
+	}
+}
+
+// TestSetHeaderSharesOnlyTheFlags: each option has its own value; the append flags are the
+// two shared messages and keep their values.
+func TestSetHeaderSharesOnlyTheFlags(t *testing.T) {
+	a, b := setHeader("x-a", "1", false), setHeader("x-b", "2", true)
+	if a.GetHeader().GetKey() != "x-a" || string(a.GetHeader().GetRawValue()) != "1" || a.GetAppend().GetValue() {
+		t.Fatalf("a = %v", a)
+	}
+	if b.GetHeader().GetKey() != "x-b" || string(b.GetHeader().GetRawValue()) != "2" || !b.GetAppend().GetValue() {
+		t.Fatalf("b = %v", b)
+	}
+	if a.GetHeader() == b.GetHeader() || !appendFlags[1].GetValue() || appendFlags[0].GetValue() {
+		t.Fatal("setHeader shares a header value, or a shared flag changed")
 	}
 }

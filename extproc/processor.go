@@ -27,8 +27,9 @@ type processor struct {
 	opts Options
 
 	// send, when set, sends a message on the stream ahead of the answer (the retry's
-	// override_message_timeout); the Process loop sets it.
-	send func(*extprocv3.ProcessingResponse) error
+	// override_message_timeout); the Process loop sets it to the stream (a method value
+	// would be an allocation per stream).
+	send sender
 	// trustPeer: the stream comes from an authenticated Envoy (mTLS) or from loopback, so the
 	// identity attributes it sends (the caller's SPIFFE ID) are Envoy's, not a client's claim.
 	trustPeer bool
@@ -47,6 +48,16 @@ type processor struct {
 	reqHeld, respHeld int64
 	refusal           func(error) *signer.Response // a callback provider's failure answer (callback.go)
 }
+
+// sender sends a message on the stream (the gRPC stream, or a test's function).
+type sender interface {
+	Send(*extprocv3.ProcessingResponse) error
+}
+
+// sendFunc is a function as a sender.
+type sendFunc func(*extprocv3.ProcessingResponse) error
+
+func (f sendFunc) Send(r *extprocv3.ProcessingResponse) error { return f(r) }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
 	return &processor{ctx: ctx, snap: snap, opts: opts, trustPeer: true}
@@ -420,7 +431,7 @@ func (p *processor) retry() *extprocv3.ProcessingResponse {
 		// to wait that long (Filter::onNewTimeout; honoured up to max_message_timeout, which
 		// xds sets to MaxMessageTimeout).
 		wait := min(p.call.Provider.Timeout+retryTokenAllowance, p.opts.MaxMessageTimeout)
-		if err := p.send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(wait)}); err != nil {
+		if err := p.send.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(wait)}); err != nil {
 			return p.fail(failure.Wrap(failure.Unavailable, "retry", err, "extending Envoy's message timeout"))
 		}
 	}
