@@ -90,31 +90,38 @@ func (hs *headerSet) view() http.Header {
 	return h
 }
 
-// diffRequest is the header mutation that turns the headers Envoy sent into the signed request:
-// :path and :authority when they changed, every changed header set, every dropped one removed.
-func diffRequest(orig *headerSet, req *signer.Request) *extprocv3.HeaderMutation {
-	mut := diffHeaders(orig, req.Header)
+// diffRequest fills mut with the header mutation that turns the headers Envoy sent into the
+// signed request: :path and :authority when they changed, every changed header set, every
+// dropped one removed.
+func diffRequest(mut *extprocv3.HeaderMutation, orig *headerSet, req *signer.Request) {
+	diffHeadersInto(mut, orig, req.Header)
 	if req.Path != orig.get(":path") {
-		mut.SetHeaders = append(mut.SetHeaders, setHeader(":path", req.Path, false))
+		addSet(mut, setHeader(":path", req.Path, false))
 	}
 	if req.Authority != orig.get(":authority") {
-		mut.SetHeaders = append(mut.SetHeaders, setHeader(":authority", req.Authority, false))
+		addSet(mut, setHeader(":authority", req.Authority, false))
 	}
 	if req.Method != orig.get(":method") && req.Method != "" {
-		mut.SetHeaders = append(mut.SetHeaders, setHeader(":method", req.Method, false))
+		addSet(mut, setHeader(":method", req.Method, false))
 	}
-	return mut
 }
 
 // diffHeaders compares regular headers only. content-length is left to the body response,
 // which sets it to the exact length of the new body.
 func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 	mut := &extprocv3.HeaderMutation{}
+	diffHeadersInto(mut, orig, final)
+	return mut
+}
+
+// diffHeadersInto is diffHeaders filling mut.
+func diffHeadersInto(mut *extprocv3.HeaderMutation, orig *headerSet, final http.Header) {
+	var nameBuf [64]byte
 	for _, name := range orig.names {
 		if strings.HasPrefix(name, ":") || name == "content-length" {
 			continue
 		}
-		if _, kept := final[http.CanonicalHeaderKey(name)]; !kept {
+		if _, kept := final[string(appendCanonicalKey(nameBuf[:0], name))]; !kept {
 			mut.RemoveHeaders = append(mut.RemoveHeaders, name)
 		}
 	}
@@ -134,10 +141,30 @@ func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 		}
 		name := string(lower)
 		for i, v := range final[k] {
-			mut.SetHeaders = append(mut.SetHeaders, setHeader(name, v, i > 0))
+			addSet(mut, setHeader(name, v, i > 0))
 		}
 	}
-	return mut
+}
+
+// appendCanonicalKey appends http.CanonicalHeaderKey(name) to dst without allocating for the
+// names Envoy sends (lower-case letters, digits and dashes: the first letter and each after a
+// dash upper-cased); any other name goes through http.CanonicalHeaderKey itself.
+func appendCanonicalKey(dst []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return append(dst, http.CanonicalHeaderKey(name)...)
+		}
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+		upper = c == '-'
+	}
+	return dst
 }
 
 // appendLower appends s lower-cased (ASCII, as strings.ToLower does for a header name) to dst.
@@ -152,22 +179,38 @@ func appendLower(dst []byte, s string) []byte {
 	return dst
 }
 
+// addSet appends o to mut's set headers, with room for a few from the first: a signed request
+// sets :path, :authority and a header or two (growing one by one was three allocations).
+func addSet(mut *extprocv3.HeaderMutation, o *corev3.HeaderValueOption) {
+	if mut.SetHeaders == nil {
+		mut.SetHeaders = make([]*corev3.HeaderValueOption, 0, 4)
+	}
+	mut.SetHeaders = append(mut.SetHeaders, o)
+}
+
 // setHeader builds a HeaderValueOption the way Envoy reads it: raw_value only (a value-only
 // header is set to ""), and the legacy append flag (append_action is ignored by ext_proc).
-// The option and its value are one allocation; the append flags are shared (never modified,
+// The option, its value and a short value's bytes are one allocation; the append flags are shared (never modified,
 // like the processing modes).
 func setHeader(name, value string, appendValue bool) *corev3.HeaderValueOption {
-	o := &headerOption{value: corev3.HeaderValue{Key: name, RawValue: []byte(value)}}
+	o := &headerOption{value: corev3.HeaderValue{Key: name}}
+	if len(value) <= len(o.raw) {
+		o.value.RawValue = append(o.raw[:0:len(value)], value...)
+	} else {
+		o.value.RawValue = []byte(value)
+	}
 	o.option.Header = &o.value
 	//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
 	o.option.Append = appendFlags[b2i(appendValue)]
 	return &o.option
 }
 
-// headerOption is a HeaderValueOption with the HeaderValue it points to.
+// headerOption is a HeaderValueOption with the HeaderValue it points to and, for a short
+// value, the value's bytes.
 type headerOption struct {
 	option corev3.HeaderValueOption
 	value  corev3.HeaderValue
+	raw    [64]byte
 }
 
 // appendFlags are the two append values setHeader shares: [false, true].

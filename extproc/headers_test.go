@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/signer"
@@ -70,7 +71,9 @@ func TestMethodChangesOnlyToARealMethod(t *testing.T) {
 	}{{"POST", false}, {"", false}, {"PUT", true}} {
 		req := signer.NewRequest(tt.method, "https", "h", "/x", http.Header{}, nil)
 		var set bool
-		for _, h := range diffRequest(orig, req).GetSetHeaders() {
+		mut := &extprocv3.HeaderMutation{}
+		diffRequest(mut, orig, req)
+		for _, h := range mut.GetSetHeaders() {
 			if h.GetHeader().GetKey() == ":method" {
 				set = string(h.GetHeader().GetRawValue()) == "PUT"
 				if !set {
@@ -146,5 +149,20 @@ func TestSetHeaderSharesOnlyTheFlags(t *testing.T) {
 	}
 	if a.GetHeader() == b.GetHeader() || !appendFlags[1].GetValue() || appendFlags[0].GetValue() {
 		t.Fatal("setHeader shares a header value, or a shared flag changed")
+	}
+}
+
+// TestAppendCanonicalKeyIsCanonicalHeaderKey holds appendCanonicalKey to net/http's answer for
+// Envoy's names, odd names and every single byte.
+func TestAppendCanonicalKeyIsCanonicalHeaderKey(t *testing.T) {
+	names := []string{"", "a", "-", "--a", "a-", "x-api-key", "content-type", "x-request-id", "www-authenticate",
+		"x-1-b", "X-Api-Key", "x-API-key", "x_underscore", "x api", "x:y", "\xff", "x-\u00e9", "te", "dnt", "a--b"}
+	for c := range 256 {
+		names = append(names, string(rune(c)), "a"+string([]byte{byte(c)})+"b", "x-"+string([]byte{byte(c)}))
+	}
+	for _, name := range names {
+		if got, want := string(appendCanonicalKey(nil, name)), http.CanonicalHeaderKey(name); got != want {
+			t.Errorf("appendCanonicalKey(%q) = %q, want %q", name, got, want)
+		}
 	}
 }
