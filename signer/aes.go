@@ -152,12 +152,12 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return failure.Wrap(failure.BadRequest, "encrypt", err, "field encryption needs a JSON object body")
 	}
-	raw, ok := obj.Raw(s.p.Field)
+	raw, unescaped, ok := obj.RawPlain(s.p.Field)
 	if !ok {
 		return failure.New(failure.BadRequest, "encrypt", "body has no field %q to encrypt", s.p.Field)
 	}
 	scratch := sealScratch.Get().(*[]byte)
-	ct, err := s.seal(ctx, x, *scratch, textBytes(raw)) // seal only reads the plaintext
+	ct, err := s.seal(ctx, x, *scratch, memberText(raw, unescaped)) // seal only reads the plaintext
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 	quoted := s.enc.appendQuoted((*field)[:0], ct)
 	putScratch(scratch, ct) // quoted copied it
 	r.keepScratch(field, quoted)
-	obj.SetRaw(s.p.Field, quoted)
+	obj.SetPlainString(s.p.Field, quoted)
 	r.MarkJSONChanged()
 	return nil
 }
@@ -211,11 +211,11 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		}
 		return failure.Wrap(failure.BadGateway, "decrypt", err, "response")
 	}
-	raw, ok := obj.Raw(s.respField)
+	raw, unescaped, ok := obj.RawPlain(s.respField)
 	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil // providers answer errors in plain JSON, without the encrypted field
 	}
-	text := textBytes(raw)
+	text := memberText(raw, unescaped)
 	if len(text) == 0 {
 		// No cipher mode has an empty ciphertext: a 2xx that empties the field is refused,
 		// not passed on as if it had been decrypted.

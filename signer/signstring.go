@@ -95,12 +95,12 @@ type signPair struct {
 func sortedSignPairs(dst []signPair, o *jsonbody.Object) ([]signPair, int) {
 	pairs := dst
 	size := 0
-	for _, k := range o.Keys() {
+	for i := range o.Len() {
+		k, raw, plain := o.Member(i)
 		if k == "sign" {
 			continue
 		}
-		raw, _ := o.Raw(k)
-		v := textBytes(raw)
+		v := memberText(raw, plain)
 		if len(v) == 0 {
 			continue
 		}
