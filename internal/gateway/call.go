@@ -51,9 +51,10 @@ type Call struct {
 
 // callState is a Call with the Exchange and Request it points to.
 type callState struct {
-	call Call
-	x    signer.Exchange
-	req  signer.Request
+	call   Call
+	x      signer.Exchange
+	req    signer.Request
+	tokens exchangeTokens // used when the provider has a token source
 }
 
 // Begin identifies the provider and the tenant and prepares the outbound request: the path is
@@ -152,9 +153,10 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	st.x = signer.Exchange{Tenant: tenant, Provider: p.Name, Request: &st.req, Keys: p.Keys, Clock: clock}
 	call := &st.call
 	call.Exchange = &st.x
-	if t := newExchangeTokens(p.Tokens, p.scriptTokenFetch); t != nil {
-		call.tokens = t
-		call.Exchange.Tokens = t // only when set: a typed nil would look like a token source
+	if p.Tokens != nil {
+		st.tokens = exchangeTokens{src: p.Tokens, fetch: p.scriptTokenFetch}
+		call.tokens = &st.tokens
+		call.Exchange.Tokens = call.tokens // only when set: a typed nil would look like a token source
 	}
 	return call, nil
 }
