@@ -65,23 +65,56 @@ type aesStep struct {
 	cipher    atomic.Pointer[keyedBlock] // the last key's cipher (block)
 }
 
-// keyedBlock is an AES cipher with the key it was expanded from.
+// keyedBlock is an AES cipher with the key it was expanded from, and its CBC modes for reuse.
 type keyedBlock struct {
 	key   []byte
 	block cipher.Block
+	// enc and dec hold CBC modes of block, reused with a new IV: a mode copies the key
+	// schedule, so a new one per request was an allocation of about half a KiB each way.
+	enc, dec sync.Pool
 }
 
-// block returns the AES cipher of key, expanded once per key rather than per request (it was
+// keyed returns the AES cipher of key, expanded once per key rather than per request (it was
 // two allocations and two key schedules of every request, profiled). The key is compared in
-// constant time; a rotated key replaces the entry. The copy of the key lives as long as the
-// cipher, which holds the key's schedule anyway.
-func (s *aesStep) block(key []byte) cipher.Block {
+// constant time; a rotated key replaces the entry (and its modes). The copy of the key lives
+// as long as the cipher, which holds the key's schedule anyway.
+func (s *aesStep) keyed(key []byte) *keyedBlock {
 	if c := s.cipher.Load(); c != nil && subtle.ConstantTimeCompare(c.key, key) == 1 {
-		return c.block
+		return c
 	}
 	b, _ := aes.NewCipher(key) // the length was checked
-	s.cipher.Store(&keyedBlock{key: bytes.Clone(key), block: b})
-	return b
+	c := &keyedBlock{key: bytes.Clone(key), block: b}
+	s.cipher.Store(c)
+	return c
+}
+
+// ivSetter is a CBC mode that can start over with another IV (crypto/cipher's and the
+// FIPS module's both can).
+type ivSetter interface{ SetIV([]byte) }
+
+// cbc returns a CBC encrypter (or decrypter) of the block starting at iv; release gives it
+// back once the request is done with it.
+func (c *keyedBlock) cbc(encrypt bool, iv []byte) cipher.BlockMode {
+	pool, newMode := &c.dec, cipher.NewCBCDecrypter
+	if encrypt {
+		pool, newMode = &c.enc, cipher.NewCBCEncrypter
+	}
+	if m, ok := pool.Get().(cipher.BlockMode); ok {
+		m.(ivSetter).SetIV(iv)
+		return m
+	}
+	return newMode(c.block, iv)
+}
+
+func (c *keyedBlock) release(encrypt bool, m cipher.BlockMode) {
+	if _, ok := m.(ivSetter); !ok {
+		return
+	}
+	if encrypt {
+		c.enc.Put(m)
+	} else {
+		c.dec.Put(m)
+	}
 }
 
 var _ ResponseStep = (*aesStep)(nil)

@@ -44,7 +44,7 @@ func newAESGCM(b Build) (Step, error) {
 }
 
 func (m gcmMode) aead(key []byte) cipher.AEAD {
-	g, _ := cipher.NewGCM(m.s.block(key)) // the key length was checked; standard sizes never fail
+	g, _ := cipher.NewGCM(m.s.keyed(key).block) // the key length was checked; standard sizes never fail
 	return g
 }
 

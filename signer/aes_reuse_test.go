@@ -90,6 +90,10 @@ func TestAESCipherFollowsKeyRotation(t *testing.T) {
 	if got := encryptWith(); got != want("0123456789abcdef") {
 		t.Fatalf("after a rotation to AES-128: got %s", got)
 	}
+	store.vals["secret/p#iv"] = "0000111122223333" // the IV alone: a reused CBC mode starts at it
+	if got := encryptWith(); got != want("0123456789abcdef") {
+		t.Fatalf("after the IV's rotation: got %s", got)
+	}
 }
 
 // TestAESStepConcurrentRoundTrips runs one step from many goroutines (as requests do): the
