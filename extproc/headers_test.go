@@ -141,10 +141,10 @@ func TestHeaderSetReadsEnvoysHeaders(t *testing.T) {
 // two shared messages and keep their values.
 func TestSetHeaderSharesOnlyTheFlags(t *testing.T) {
 	a, b := setHeader("x-a", "1", false), setHeader("x-b", "2", true)
-	if a.GetHeader().GetKey() != "x-a" || string(a.GetHeader().GetRawValue()) != "1" || a.GetAppend().GetValue() {
+	if a.GetHeader().GetKey() != "x-a" || string(a.GetHeader().GetRawValue()) != "1" || appendFlag(a) {
 		t.Fatalf("a = %v", a)
 	}
-	if b.GetHeader().GetKey() != "x-b" || string(b.GetHeader().GetRawValue()) != "2" || !b.GetAppend().GetValue() {
+	if b.GetHeader().GetKey() != "x-b" || string(b.GetHeader().GetRawValue()) != "2" || !appendFlag(b) {
 		t.Fatalf("b = %v", b)
 	}
 	if a.GetHeader() == b.GetHeader() || !appendFlags[1].GetValue() || appendFlags[0].GetValue() {
