@@ -18,15 +18,25 @@ import (
 type headerSet struct {
 	names []string            // first-seen order
 	vals  map[string][]string // lower-case name -> values
+
+	// The names and the values' backing array of up to inlineHeaders headers live here, in
+	// the set's own allocation.
+	nameBuf, valueBuf [inlineHeaders]string
 }
+
+const inlineHeaders = 16
 
 func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 	in := hm.GetHeaders()
 	// Sized once, and each name's first value sliced from one backing array (capacity 1, so a
 	// repeated header's append copies): two allocations per header fewer (profiled). The
 	// values' text is one string that every value slices (one allocation, not one per value).
-	hs := &headerSet{vals: make(map[string][]string, len(in)), names: make([]string, 0, len(in))}
-	backing := make([]string, len(in))
+	hs := &headerSet{vals: make(map[string][]string, len(in))}
+	hs.names = hs.nameBuf[:0]
+	backing := hs.valueBuf[:]
+	if len(in) > inlineHeaders {
+		hs.names, backing = make([]string, 0, len(in)), make([]string, len(in))
+	}
 	size := 0
 	for _, h := range in {
 		size += len(headerValue(h))

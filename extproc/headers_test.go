@@ -166,3 +166,24 @@ func TestAppendCanonicalKeyIsCanonicalHeaderKey(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderSetPastItsInlineRoom: a request with more headers than the set keeps inline reads
+// the same.
+func TestHeaderSetPastItsInlineRoom(t *testing.T) {
+	for _, n := range []int{inlineHeaders - 1, inlineHeaders, inlineHeaders + 1, 3 * inlineHeaders} {
+		var hm corev3.HeaderMap
+		for i := range n {
+			hm.Headers = append(hm.Headers, &corev3.HeaderValue{Key: "x-h" + strconv.Itoa(i%(n-2)), RawValue: []byte("v" + strconv.Itoa(i))})
+		}
+		hs := newHeaderSet(&hm)
+		if len(hs.names) != n-2 {
+			t.Fatalf("%d headers: %d names", n, len(hs.names))
+		}
+		for i := range n {
+			name := "x-h" + strconv.Itoa(i%(n-2))
+			if !slices.Contains(hs.vals[name], "v"+strconv.Itoa(i)) {
+				t.Fatalf("%d headers: %s = %q, missing v%d", n, name, hs.vals[name], i)
+			}
+		}
+	}
+}
