@@ -82,8 +82,17 @@ func (hs *headerSet) get(name string) string {
 // httpHeader returns the regular (non-pseudo) headers as an http.Header the caller may change.
 func (hs *headerSet) httpHeader() http.Header {
 	h := hs.view()
+	n := 0
+	for _, v := range h {
+		n += len(v)
+	}
+	// Every value copied into one backing array, each header's slice capped at its own values
+	// so an append by a step cannot reach the next (one allocation, not one per header).
+	backing := make([]string, 0, n)
 	for name, v := range h {
-		h[name] = slices.Clone(v)
+		from := len(backing)
+		backing = append(backing, v...)
+		h[name] = backing[from:len(backing):len(backing)]
 	}
 	return h
 }

@@ -135,6 +135,15 @@ func TestHeaderSetReadsEnvoysHeaders(t *testing.T) {
 	if got := hs.vals["x-empty"]; !slices.Equal(got, []string{""}) {
 		t.Fatalf("an append reached another header: %q", got)
 	}
+	for name, want := range map[string][]string{"X-A": {"one", "two"}, "X-Empty": {""}, "X-C": {"raw"}, "X-B": {"from-value", "added"}} {
+		if !slices.Equal(h[name], want) {
+			t.Fatalf("the copy's %s = %q, want %q", name, h[name], want)
+		}
+	}
+	h["X-A"][0] = "changed" // the copy's values are its own
+	if got := hs.vals["x-a"]; got[0] != "one" {
+		t.Fatalf("changing the copy changed the set: %q", got)
+	}
 }
 
 // TestSetHeaderSharesOnlyTheFlags: each option has its own value; the append flags are the
