@@ -37,7 +37,7 @@ func (p *processor) refuseCallback(err error) *extprocv3.ProcessingResponse {
 	mut := &extprocv3.HeaderMutation{}
 	for name, vals := range r.Header {
 		for i, v := range vals {
-			mut.SetHeaders = append(mut.SetHeaders, setHeader(strings.ToLower(name), v, i > 0))
+			addSet(mut, setHeader(strings.ToLower(name), v, i > 0))
 		}
 	}
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{

@@ -18,20 +18,40 @@ import (
 type headerSet struct {
 	names []string            // first-seen order
 	vals  map[string][]string // lower-case name -> values
+
+	// The names and the values' backing array of up to inlineHeaders headers live here, in
+	// the set's own allocation.
+	nameBuf, valueBuf [inlineHeaders]string
 }
+
+const inlineHeaders = 16
 
 func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 	in := hm.GetHeaders()
 	// Sized once, and each name's first value sliced from one backing array (capacity 1, so a
-	// repeated header's append copies): two allocations per header fewer (profiled).
-	hs := &headerSet{vals: make(map[string][]string, len(in)), names: make([]string, 0, len(in))}
-	backing := make([]string, len(in))
+	// repeated header's append copies): two allocations per header fewer (profiled). The
+	// values' text is one string that every value slices (one allocation, not one per value).
+	hs := &headerSet{vals: make(map[string][]string, len(in))}
+	hs.names = hs.nameBuf[:0]
+	backing := hs.valueBuf[:]
+	if len(in) > inlineHeaders {
+		hs.names, backing = make([]string, 0, len(in)), make([]string, len(in))
+	}
+	size := 0
+	for _, h := range in {
+		size += len(headerValue(h))
+	}
+	var text strings.Builder
+	text.Grow(size)
+	for _, h := range in {
+		text.Write(headerValue(h))
+	}
+	all, at := text.String(), 0
 	for i, h := range in {
 		name := strings.ToLower(h.GetKey())
-		v := string(h.GetRawValue())
-		if v == "" {
-			v = h.GetValue()
-		}
+		n := len(headerValue(h))
+		v := all[at : at+n]
+		at += n
 		if prev, seen := hs.vals[name]; seen {
 			hs.vals[name] = append(prev, v)
 			continue
@@ -41,6 +61,15 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 		hs.vals[name] = backing[i : i+1 : i+1]
 	}
 	return hs
+}
+
+// headerValue is a header's value as Envoy sends it: raw_value, or value when raw_value is
+// empty (hand-written clients).
+func headerValue(h *corev3.HeaderValue) []byte {
+	if v := h.GetRawValue(); len(v) > 0 {
+		return v
+	}
+	return []byte(h.GetValue())
 }
 
 func (hs *headerSet) get(name string) string {
@@ -53,8 +82,17 @@ func (hs *headerSet) get(name string) string {
 // httpHeader returns the regular (non-pseudo) headers as an http.Header the caller may change.
 func (hs *headerSet) httpHeader() http.Header {
 	h := hs.view()
+	n := 0
+	for _, v := range h {
+		n += len(v)
+	}
+	// Every value copied into one backing array, each header's slice capped at its own values
+	// so an append by a step cannot reach the next (one allocation, not one per header).
+	backing := make([]string, 0, n)
 	for name, v := range h {
-		h[name] = slices.Clone(v)
+		from := len(backing)
+		backing = append(backing, v...)
+		h[name] = backing[from:len(backing):len(backing)]
 	}
 	return h
 }
@@ -71,57 +109,128 @@ func (hs *headerSet) view() http.Header {
 	return h
 }
 
-// diffRequest is the header mutation that turns the headers Envoy sent into the signed request:
-// :path and :authority when they changed, every changed header set, every dropped one removed.
-func diffRequest(orig *headerSet, req *signer.Request) *extprocv3.HeaderMutation {
-	mut := diffHeaders(orig, req.Header)
+// diffRequest fills mut with the header mutation that turns the headers Envoy sent into the
+// signed request: :path and :authority when they changed, every changed header set, every
+// dropped one removed.
+func diffRequest(mut *extprocv3.HeaderMutation, orig *headerSet, req *signer.Request) {
+	diffHeadersInto(mut, orig, req.Header)
 	if req.Path != orig.get(":path") {
-		mut.SetHeaders = append(mut.SetHeaders, setHeader(":path", req.Path, false))
+		addSet(mut, setHeader(":path", req.Path, false))
 	}
 	if req.Authority != orig.get(":authority") {
-		mut.SetHeaders = append(mut.SetHeaders, setHeader(":authority", req.Authority, false))
+		addSet(mut, setHeader(":authority", req.Authority, false))
 	}
 	if req.Method != orig.get(":method") && req.Method != "" {
-		mut.SetHeaders = append(mut.SetHeaders, setHeader(":method", req.Method, false))
+		addSet(mut, setHeader(":method", req.Method, false))
 	}
-	return mut
 }
 
 // diffHeaders compares regular headers only. content-length is left to the body response,
 // which sets it to the exact length of the new body.
 func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 	mut := &extprocv3.HeaderMutation{}
+	diffHeadersInto(mut, orig, final)
+	return mut
+}
+
+// diffHeadersInto is diffHeaders filling mut.
+func diffHeadersInto(mut *extprocv3.HeaderMutation, orig *headerSet, final http.Header) {
+	var nameBuf [64]byte
 	for _, name := range orig.names {
 		if strings.HasPrefix(name, ":") || name == "content-length" {
 			continue
 		}
-		if _, kept := final[http.CanonicalHeaderKey(name)]; !kept {
+		if _, kept := final[string(appendCanonicalKey(nameBuf[:0], name))]; !kept {
 			mut.RemoveHeaders = append(mut.RemoveHeaders, name)
 		}
 	}
-	keys := make([]string, 0, len(final))
+	var keyBuf [16]string // on the stack for the usual handful of headers
+	keys := keyBuf[:0]
 	for k := range final {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys) // deterministic mutations
+	var lowerBuf [64]byte
 	for _, k := range keys {
-		name := strings.ToLower(k)
-		if name == "content-length" || slices.Equal(final[k], orig.vals[name]) {
+		// Lower-cased on the stack to look the header up: a name is allocated only for a
+		// header that is set (most are the caller's, unchanged).
+		lower := appendLower(lowerBuf[:0], k)
+		if string(lower) == "content-length" || slices.Equal(final[k], orig.vals[string(lower)]) {
 			continue
 		}
+		name := string(lower)
 		for i, v := range final[k] {
-			mut.SetHeaders = append(mut.SetHeaders, setHeader(name, v, i > 0))
+			addSet(mut, setHeader(name, v, i > 0))
 		}
 	}
-	return mut
+}
+
+// appendCanonicalKey appends http.CanonicalHeaderKey(name) to dst without allocating for the
+// names Envoy sends (lower-case letters, digits and dashes: the first letter and each after a
+// dash upper-cased); any other name goes through http.CanonicalHeaderKey itself.
+func appendCanonicalKey(dst []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return append(dst, http.CanonicalHeaderKey(name)...)
+		}
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+		upper = c == '-'
+	}
+	return dst
+}
+
+// appendLower appends s lower-cased (ASCII, as strings.ToLower does for a header name) to dst.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// addSet appends o to mut's set headers, with room for a few from the first: a signed request
+// sets :path, :authority and a header or two (growing one by one was three allocations).
+func addSet(mut *extprocv3.HeaderMutation, o *corev3.HeaderValueOption) {
+	if mut.SetHeaders == nil {
+		mut.SetHeaders = make([]*corev3.HeaderValueOption, 0, 4)
+	}
+	mut.SetHeaders = append(mut.SetHeaders, o)
 }
 
 // setHeader builds a HeaderValueOption the way Envoy reads it: raw_value only (a value-only
 // header is set to ""), and the legacy append flag (append_action is ignored by ext_proc).
+// The option, its value and a short value's bytes are one allocation; the append flags are shared (never modified,
+// like the processing modes).
 func setHeader(name, value string, appendValue bool) *corev3.HeaderValueOption {
-	return &corev3.HeaderValueOption{
-		Header: &corev3.HeaderValue{Key: name, RawValue: []byte(value)},
-		//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
-		Append: wrapperspb.Bool(appendValue),
+	o := &headerOption{value: corev3.HeaderValue{Key: name}}
+	if len(value) <= len(o.raw) {
+		o.value.RawValue = append(o.raw[:0:len(value)], value...)
+	} else {
+		o.value.RawValue = []byte(value)
 	}
+	o.option.Header = &o.value
+	//lint:ignore SA1019 ext_proc reads only the legacy append flag, not append_action.
+	o.option.Append = appendFlags[b2i(appendValue)]
+	return &o.option
 }
+
+// headerOption is a HeaderValueOption with the HeaderValue it points to and, for a short
+// value, the value's bytes.
+type headerOption struct {
+	option corev3.HeaderValueOption
+	value  corev3.HeaderValue
+	raw    [64]byte
+}
+
+// appendFlags are the two append values setHeader shares: [false, true].
+var appendFlags = [2]*wrapperspb.BoolValue{wrapperspb.Bool(false), wrapperspb.Bool(true)}

@@ -27,8 +27,9 @@ type processor struct {
 	opts Options
 
 	// send, when set, sends a message on the stream ahead of the answer (the retry's
-	// override_message_timeout); the Process loop sets it.
-	send func(*extprocv3.ProcessingResponse) error
+	// override_message_timeout); the Process loop sets it to the stream (a method value
+	// would be an allocation per stream).
+	send sender
 	// trustPeer: the stream comes from an authenticated Envoy (mTLS) or from loopback, so the
 	// identity attributes it sends (the caller's SPIFFE ID) are Envoy's, not a client's claim.
 	trustPeer bool
@@ -49,6 +50,16 @@ type processor struct {
 	reqHeld, respHeld int64
 	refusal           func(error) *signer.Response // a callback provider's failure answer (callback.go)
 }
+
+// sender sends a message on the stream (the gRPC stream, or a test's function).
+type sender interface {
+	Send(*extprocv3.ProcessingResponse) error
+}
+
+// sendFunc is a function as a sender.
+type sendFunc func(*extprocv3.ProcessingResponse) error
+
+func (f sendFunc) Send(r *extprocv3.ProcessingResponse) error { return f(r) }
 
 func newProcessor(ctx context.Context, snap *gateway.Snapshot, opts Options) *processor {
 	return &processor{ctx: ctx, snap: snap, opts: opts, trustPeer: true}
@@ -163,11 +174,8 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		}
 		p.signed = true
 		p.observe("request", start, nil)
-		return &extprocv3.ProcessingResponse{
-			Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-				Response: p.requestMutation(nil, false)}},
-			ModeOverride: p.modeOverride(false),
-		}
+		a := new(answer)
+		return a.requestHeaders(p.requestMutation(a, nil, false), p.modeOverride(false))
 	}
 	// The body is needed: headers are changed together with the body, in the body response.
 	// keygate's own headers (the tenant key) are removed now: should Envoy continue without a
@@ -198,11 +206,8 @@ func (p *processor) deferSigning(cluster string, start time.Time) *extprocv3.Pro
 	}
 	p.signed = true // nothing more to do for the request: its answer may be processed
 	p.observe("request", start, nil)
-	return &extprocv3.ProcessingResponse{
-		Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-			Response: p.requestMutation(nil, false)}},
-		ModeOverride: p.modeOverride(false),
-	}
+	a := new(answer)
+	return a.requestHeaders(p.requestMutation(a, nil, false), p.modeOverride(false))
 }
 
 // spiffeID is the caller's SPIFFE ID Envoy sent, when the stream is from a trusted peer.
@@ -292,8 +297,8 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 	body := p.call.Exchange.Request.Body()
 	// A body no step changed (a token provider keeps it only for the retry) is left as it is.
 	changed := !bytes.Equal(body, b.GetBody())
-	resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
-		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, changed)}}}
+	a := new(answer)
+	resp := a.requestBody(p.requestMutation(a, body, changed))
 	// From here the answer holds the signed body until gRPC has sent it, counted until the
 	// stream ends: keygate does not learn when it left, and a client that sends the response
 	// without reading the answer must not free its share. The call keeps only the caller's
@@ -366,18 +371,18 @@ func b2i(b bool) int {
 	return 0
 }
 
-// requestMutation is the CommonResponse that turns the caller's request into the signed one.
-func (p *processor) requestMutation(body []byte, withBody bool) *extprocv3.CommonResponse {
+// requestMutation is the CommonResponse that turns the caller's request into the signed one,
+// built in a.
+func (p *processor) requestMutation(a *answer, body []byte, withBody bool) *extprocv3.CommonResponse {
 	req := p.call.Exchange.Request
-	mut := diffRequest(p.inbound, req)
 	// The route stays the one Envoy chose by the caller's alias (no clear_route_cache): the
 	// rewritten :authority is the upstream host, which several providers may share, so it must
 	// not take part in routing. The route's host_rewrite_literal sets the same host.
-	cr := &extprocv3.CommonResponse{HeaderMutation: mut}
+	cr, mut := a.mutation(body, withBody)
+	diffRequest(mut, p.inbound, req)
 	if withBody {
 		// Envoy checks content-length against the new body (500 on mismatch): set it exactly.
-		mut.SetHeaders = append(mut.SetHeaders, setHeader("content-length", strconv.Itoa(len(body)), false))
-		cr.BodyMutation = &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}}
+		addSet(mut, setHeader("content-length", strconv.Itoa(len(body)), false))
 	}
 	return cr
 }
@@ -388,8 +393,7 @@ func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Process
 		return p.retry()
 	}
 	if !h.EndOfStream && p.call.WantsResponseBody() {
-		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
-			ResponseHeaders: &extprocv3.HeadersResponse{}}}
+		return new(answer).responseHeaders(nil)
 	}
 	start := time.Now()
 	if err := p.call.ProcessResponse(p.ctx, p.response(nil)); err != nil {
@@ -398,9 +402,10 @@ func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Process
 	}
 	p.answered = true
 	p.observe("response", start, nil)
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
-		ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
-			HeaderMutation: diffHeaders(p.respHdrs, p.call.Exchange.Response.Header)}}}}
+	a := new(answer)
+	cr, mut := a.mutation(nil, false)
+	diffHeadersInto(mut, p.respHdrs, p.call.Exchange.Response.Header)
+	return a.responseHeaders(cr)
 }
 
 func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
@@ -419,13 +424,11 @@ func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingRes
 	}
 	p.answered = true
 	p.observe("response", start, nil)
-	mut := diffHeaders(p.respHdrs, resp.Header)
-	mut.SetHeaders = append(mut.SetHeaders, setHeader("content-length", strconv.Itoa(len(resp.Body)), false))
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
-		ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
-			HeaderMutation: mut,
-			BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: resp.Body}},
-		}}}}
+	a := new(answer)
+	cr, mut := a.mutation(resp.Body, true)
+	diffHeadersInto(mut, p.respHdrs, resp.Header)
+	addSet(mut, setHeader("content-length", strconv.Itoa(len(resp.Body)), false))
+	return a.responseBody(cr)
 }
 
 // retry is two-step verification's one retry: the provider rejected the token, so keygate
@@ -436,7 +439,7 @@ func (p *processor) retry() *extprocv3.ProcessingResponse {
 		// to wait that long (Filter::onNewTimeout; honoured up to max_message_timeout, which
 		// xds sets to MaxMessageTimeout).
 		wait := min(p.call.Provider.Timeout+retryTokenAllowance, p.opts.MaxMessageTimeout)
-		if err := p.send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(wait)}); err != nil {
+		if err := p.send.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(wait)}); err != nil {
 			return p.fail(failure.Wrap(failure.Unavailable, "retry", err, "extending Envoy's message timeout"))
 		}
 	}

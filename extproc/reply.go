@@ -63,7 +63,7 @@ func immediateAnswer(r *signer.Response) *extprocv3.ProcessingResponse {
 			if strings.ContainsAny(v, "\x00\r\n") {
 				continue // Envoy's headerValueIsValid
 			}
-			mut.SetHeaders = append(mut.SetHeaders, setHeader(lower, v, i > 0))
+			addSet(mut, setHeader(lower, v, i > 0))
 		}
 	}
 	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{

@@ -44,7 +44,7 @@ func TestRetryAsksEnvoyToWaitWithinTheMessageTimeout(t *testing.T) {
 		p := newProcessor(context.Background(), snap, Options{MaxMessageTimeout: tt.max,
 			RetryClient: &http.Client{Transport: failingTransport{}}}.withDefaults())
 		var sent []*extprocv3.ProcessingResponse
-		p.send = func(r *extprocv3.ProcessingResponse) error { sent = append(sent, r); return nil }
+		p.send = sendFunc(func(r *extprocv3.ProcessingResponse) error { sent = append(sent, r); return nil })
 		if _, err := p.handle(headersMsg("tok.local", true)); err != nil {
 			t.Fatal(err)
 		}

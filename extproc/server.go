@@ -138,7 +138,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	ctx, cancel := context.WithTimeout(stream.Context(), s.opts.MaxStreamDuration)
 	defer cancel()
 	p := newProcessor(ctx, snap, s.opts)
-	p.send, p.trustPeer = stream.Send, trustedPeer(stream.Context())
+	p.send, p.trustPeer = stream, trustedPeer(stream.Context())
 	p.upstream = upstreamStream(stream.Context())
 	p.budget, p.refused = s.budget, &s.refused
 	defer p.releaseBodies()

@@ -133,8 +133,8 @@ func (p *processor) upstreamHeaders(msg *extprocv3.ProcessingRequest, h *extproc
 		return nil, p.upstreamFailed(err)
 	}
 	p.signed = true
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
-		RequestHeaders: &extprocv3.HeadersResponse{Response: p.requestMutation(nil, false)}}}, nil
+	a := new(answer)
+	return a.requestHeaders(p.requestMutation(a, nil, false), nil), nil
 }
 
 func (p *processor) upstreamBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingResponse, error) {
@@ -148,8 +148,8 @@ func (p *processor) upstreamBody(b *extprocv3.HttpBody) (*extprocv3.ProcessingRe
 	defer p.keepOnly(int64(len(b.GetBody())), &p.reqHeld) // once the answer is built
 	body := p.call.Exchange.Request.Body()
 	changed := !bytes.Equal(body, b.GetBody())
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
-		RequestBody: &extprocv3.BodyResponse{Response: p.requestMutation(body, changed)}}}, nil
+	a := new(answer)
+	return a.requestBody(p.requestMutation(a, body, changed)), nil
 }
 
 // upstreamFailed logs why an attempt was stopped and returns the error that ends the stream.

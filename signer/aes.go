@@ -3,8 +3,13 @@ package signer
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/subtle"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/jsonbody"
@@ -57,6 +62,59 @@ type aesStep struct {
 	decrypt   bool
 	refs      map[string]string // secret name -> reference text, for errors
 	mode      aesMode
+	cipher    atomic.Pointer[keyedBlock] // the last key's cipher (block)
+}
+
+// keyedBlock is an AES cipher with the key it was expanded from, and its CBC modes for reuse.
+type keyedBlock struct {
+	key   []byte
+	block cipher.Block
+	// enc and dec hold CBC modes of block, reused with a new IV: a mode copies the key
+	// schedule, so a new one per request was an allocation of about half a KiB each way.
+	enc, dec sync.Pool
+}
+
+// keyed returns the AES cipher of key, expanded once per key rather than per request (it was
+// two allocations and two key schedules of every request, profiled). The key is compared in
+// constant time; a rotated key replaces the entry (and its modes). The copy of the key lives
+// as long as the cipher, which holds the key's schedule anyway.
+func (s *aesStep) keyed(key []byte) *keyedBlock {
+	if c := s.cipher.Load(); c != nil && subtle.ConstantTimeCompare(c.key, key) == 1 {
+		return c
+	}
+	b, _ := aes.NewCipher(key) // the length was checked
+	c := &keyedBlock{key: bytes.Clone(key), block: b}
+	s.cipher.Store(c)
+	return c
+}
+
+// ivSetter is a CBC mode that can start over with another IV (crypto/cipher's and the
+// FIPS module's both can).
+type ivSetter interface{ SetIV([]byte) }
+
+// cbc returns a CBC encrypter (or decrypter) of the block starting at iv; release gives it
+// back once the request is done with it.
+func (c *keyedBlock) cbc(encrypt bool, iv []byte) cipher.BlockMode {
+	pool, newMode := &c.dec, cipher.NewCBCDecrypter
+	if encrypt {
+		pool, newMode = &c.enc, cipher.NewCBCEncrypter
+	}
+	if m, ok := pool.Get().(cipher.BlockMode); ok {
+		m.(ivSetter).SetIV(iv)
+		return m
+	}
+	return newMode(c.block, iv)
+}
+
+func (c *keyedBlock) release(encrypt bool, m cipher.BlockMode) {
+	if _, ok := m.(ivSetter); !ok {
+		return
+	}
+	if encrypt {
+		c.enc.Put(m)
+	} else {
+		c.dec.Put(m)
+	}
 }
 
 var _ ResponseStep = (*aesStep)(nil)
@@ -103,7 +161,8 @@ func (s *aesStep) keyBytes(ctx context.Context, x *Exchange, stage, name string,
 			return k, nil
 		}
 	}
-	return nil, failure.New(failure.Internal, stage, "%s is %d bytes, want one of %v", s.refs[name], len(k), sizes)
+	// A copy: handing sizes itself to the error would move every call's sizes to the heap.
+	return nil, failure.New(failure.Internal, stage, "%s is %d bytes, want one of %v", s.refs[name], len(k), slices.Clone(sizes))
 }
 
 func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
@@ -126,17 +185,23 @@ func (s *aesStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return failure.Wrap(failure.BadRequest, "encrypt", err, "field encryption needs a JSON object body")
 	}
-	raw, ok := obj.Raw(s.p.Field)
+	raw, unescaped, ok := obj.RawPlain(s.p.Field)
 	if !ok {
 		return failure.New(failure.BadRequest, "encrypt", "body has no field %q to encrypt", s.p.Field)
 	}
 	scratch := sealScratch.Get().(*[]byte)
-	ct, err := s.seal(ctx, x, *scratch, textBytes(raw)) // seal only reads the plaintext
+	ct, err := s.seal(ctx, x, *scratch, memberText(raw, unescaped)) // seal only reads the plaintext
 	if err != nil {
 		return err
 	}
-	obj.SetRaw(s.p.Field, s.enc.quoted(ct)) // = SetString: the encodings need no escaping
-	putScratch(scratch, ct)                 // quoted copied it
+	// The field's JSON string (= SetString: the encodings need no escaping) is built in a
+	// scratch buffer too: the body is serialized from the view before it leaves, so the
+	// request gives the buffer back then (Request.Settle).
+	field := sealScratch.Get().(*[]byte)
+	quoted := s.enc.appendQuoted((*field)[:0], ct)
+	putScratch(scratch, ct) // quoted copied it
+	r.keepScratch(field, quoted)
+	obj.SetPlainString(s.p.Field, quoted)
 	r.MarkJSONChanged()
 	return nil
 }
@@ -162,7 +227,7 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		if len(text) == 0 {
 			return nil
 		}
-		plain, err := s.open(ctx, x, text)
+		plain, err := s.open(ctx, x, nil, text) // the plaintext becomes the body: its own buffer
 		if errors.Is(err, errDecrypt) && lenient {
 			return nil
 		}
@@ -179,11 +244,11 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		}
 		return failure.Wrap(failure.BadGateway, "decrypt", err, "response")
 	}
-	raw, ok := obj.Raw(s.respField)
+	raw, unescaped, ok := obj.RawPlain(s.respField)
 	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil // providers answer errors in plain JSON, without the encrypted field
 	}
-	text := textBytes(raw)
+	text := memberText(raw, unescaped)
 	if len(text) == 0 {
 		// No cipher mode has an empty ciphertext: a 2xx that empties the field is refused,
 		// not passed on as if it had been decrypted.
@@ -192,22 +257,28 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 		}
 		return failure.New(failure.BadGateway, "decrypt", "response field %q is empty: no ciphertext to decrypt", s.respField)
 	}
-	plain, err := s.open(ctx, x, text)
+	// The ciphertext is decoded (and decrypted in place) in a scratch buffer: the plaintext is
+	// copied into the new body, then wiped and the buffer given back.
+	scratch := sealScratch.Get().(*[]byte)
+	plain, err := s.open(ctx, x, *scratch, text)
 	if err != nil {
 		return err
 	}
 	setDecrypted(obj, s.respField, plain)
 	resp.Body = obj.AppendTo(make([]byte, 0, len(resp.Body))) // = Marshal, without regrowing
+	clear(plain)
+	putScratch(scratch, plain)
 	return nil
 }
 
-// open decodes and decrypts text; every failure of the data itself is errDecrypt (502).
-func (s *aesStep) open(ctx context.Context, x *Exchange, text []byte) ([]byte, error) {
+// open decodes text into dst[:0] and decrypts it there; every failure of the data itself is
+// errDecrypt (502).
+func (s *aesStep) open(ctx context.Context, x *Exchange, dst, text []byte) ([]byte, error) {
 	key, err := s.keyBytes(ctx, x, "decrypt", s.p.Key, 16, 24, 32)
 	if err != nil {
 		return nil, err
 	}
-	ct, err := s.enc.decode(text)
+	ct, err := s.enc.appendDecode(dst[:0], text)
 	if err != nil {
 		return nil, failure.Wrap(failure.BadGateway, "decrypt", errDecrypt, "response ciphertext is not "+string(s.enc))
 	}

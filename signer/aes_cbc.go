@@ -44,8 +44,11 @@ func (m cbcMode) seal(ctx context.Context, x *Exchange, dst, key, plain []byte) 
 	if err != nil {
 		return nil, err
 	}
-	block, _ := aes.NewCipher(key) // the key length was checked
-	return appendSealCBC(dst, block, iv, plain), nil
+	c := m.s.keyed(key) // the key length was checked
+	mode := c.cbc(true, iv)
+	dst = appendSealCBCMode(dst, mode, plain)
+	c.release(true, mode)
+	return dst, nil
 }
 
 // SealCBC encrypts plain with AES-CBC and PKCS#7 padding (Java's "PKCS5Padding"). The built-in
@@ -56,6 +59,11 @@ func SealCBC(block cipher.Block, iv, plain []byte) []byte {
 
 // appendSealCBC is SealCBC appending to dst (which must not overlap plain).
 func appendSealCBC(dst []byte, block cipher.Block, iv, plain []byte) []byte {
+	return appendSealCBCMode(dst, cipher.NewCBCEncrypter(block, iv), plain)
+}
+
+// appendSealCBCMode is appendSealCBC with the CBC encrypter (and its IV) given.
+func appendSealCBCMode(dst []byte, mode cipher.BlockMode, plain []byte) []byte {
 	pad := aes.BlockSize - len(plain)%aes.BlockSize
 	n := len(dst)
 	dst = slices.Grow(dst, len(plain)+pad)
@@ -64,7 +72,7 @@ func appendSealCBC(dst []byte, block cipher.Block, iv, plain []byte) []byte {
 		dst = append(dst, byte(pad))
 	}
 	out := dst[n:]
-	cipher.NewCBCEncrypter(block, iv).CryptBlocks(out, out)
+	mode.CryptBlocks(out, out)
 	return dst
 }
 
@@ -82,7 +90,13 @@ func openCBCInPlace(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, false
 	}
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(ct, ct)
+	return openCBCModeInPlace(cipher.NewCBCDecrypter(block, iv), ct)
+}
+
+// openCBCModeInPlace is openCBCInPlace with the CBC decrypter (and its IV) given; ct is a
+// positive multiple of the block.
+func openCBCModeInPlace(mode cipher.BlockMode, ct []byte) (plain []byte, ok bool) {
+	mode.CryptBlocks(ct, ct)
 	n, ok := unpadPKCS7(ct)
 	if !ok {
 		return nil, false
@@ -100,8 +114,13 @@ func (m cbcMode) open(ctx context.Context, x *Exchange, key, ct []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	block, _ := aes.NewCipher(key)
-	out, ok := openCBCInPlace(block, iv, ct) // ct is open's own decoded buffer
+	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
+		return nil, errDecrypt
+	}
+	c := m.s.keyed(key)
+	mode := c.cbc(false, iv)
+	out, ok := openCBCModeInPlace(mode, ct) // ct is open's own decoded buffer
+	c.release(false, mode)
 	if !ok {
 		return nil, errDecrypt
 	}

@@ -2,7 +2,6 @@ package signer
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"slices"
@@ -45,8 +44,7 @@ func newAESGCM(b Build) (Step, error) {
 }
 
 func (m gcmMode) aead(key []byte) cipher.AEAD {
-	block, _ := aes.NewCipher(key) // the key length was checked
-	g, _ := cipher.NewGCM(block)   // standard nonce and tag sizes never fail
+	g, _ := cipher.NewGCM(m.s.keyed(key).block) // the key length was checked; standard sizes never fail
 	return g
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // byteEncoding is how a signature or ciphertext is written as text.
@@ -64,24 +65,27 @@ func (e byteEncoding) encodedLen(n int) int {
 	return base64.StdEncoding.EncodedLen(n)
 }
 
-// quoted is the JSON string of the text of b, in one allocation: hex and base64 text needs no
+// appendQuoted appends the JSON string of the text of b to dst: hex and base64 text needs no
 // escaping, so this is what json.Marshal would write.
-func (e byteEncoding) quoted(b []byte) json.RawMessage {
-	raw := make([]byte, 0, e.encodedLen(len(b))+2)
-	raw = append(raw, '"')
-	raw = e.appendEncode(raw, b)
-	return append(raw, '"')
+func (e byteEncoding) appendQuoted(dst, b []byte) json.RawMessage {
+	dst = slices.Grow(dst, e.encodedLen(len(b))+2)
+	dst = append(dst, '"')
+	dst = e.appendEncode(dst, b)
+	return append(dst, '"')
 }
 
 // decode returns the bytes of text, in a new slice: text may alias a body.
-func (e byteEncoding) decode(text []byte) ([]byte, error) {
+func (e byteEncoding) decode(text []byte) ([]byte, error) { return e.appendDecode(nil, text) }
+
+// appendDecode appends the bytes of text to dst (which must not overlap text).
+func (e byteEncoding) appendDecode(dst, text []byte) ([]byte, error) {
 	switch e {
 	case encHex, encHexUpper:
-		return hex.AppendDecode(nil, text)
+		return hex.AppendDecode(dst, text)
 	case encBase64URL:
-		return base64.RawURLEncoding.AppendDecode(nil, text)
+		return base64.RawURLEncoding.AppendDecode(dst, text)
 	}
-	return base64.StdEncoding.AppendDecode(nil, text)
+	return base64.StdEncoding.AppendDecode(dst, text)
 }
 
 // keyEncoding is how a key is stored in a KV field: raw bytes, or base64/hex text of them.

@@ -1,7 +1,6 @@
 package signer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -40,10 +39,9 @@ func FuzzSortedSignString(f *testing.F) {
 		if again := SortedSignString(o); again != s {
 			t.Fatalf("sign string not deterministic: %q vs %q", s, again)
 		}
-		h := sha256.New()
-		hashSortedSignString(h, o)
-		if want := sha256.Sum256([]byte(s)); !bytes.Equal(h.Sum(nil), want[:]) {
-			t.Fatalf("hashSortedSignString differs from the hash of SortedSignString %q", s)
+		suffix := []byte("app-secret")
+		if got, want := sumSortedSignString(o, suffix), sha256.Sum256([]byte(s+string(suffix))); got != want {
+			t.Fatalf("sumSortedSignString differs from the hash of SortedSignString %q", s)
 		}
 	})
 }

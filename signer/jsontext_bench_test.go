@@ -46,8 +46,11 @@ func TestQuotedMatchesMarshal(t *testing.T) {
 				t.Fatalf("encode = %q, want %q", text, reference)
 			}
 			want, _ := json.Marshal(reference)
-			if got := enc.quoted(ct); string(got) != string(want) {
-				t.Errorf("quoted = %s, want %s", got, want)
+			if got := enc.appendQuoted(nil, ct); string(got) != string(want) {
+				t.Errorf("appendQuoted = %s, want %s", got, want)
+			}
+			if got := enc.appendQuoted([]byte("prefix"), ct); string(got) != "prefix"+string(want) {
+				t.Errorf("appendQuoted after a prefix = %s", got)
 			}
 		})
 	}

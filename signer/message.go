@@ -24,6 +24,35 @@ type Request struct {
 	dirty   bool // the JSON object was changed after parsing
 
 	spelling map[string]string // canonical header name -> the name as a script wrote it
+
+	// scratch are pooled buffers (sealScratch) that values of the JSON view point into; Settle
+	// gives them back. The first two live here, not in a slice grown per request.
+	scratch    []*[]byte
+	scratchBuf [2]*[]byte
+}
+
+// keepScratch records that the JSON view holds b, the contents of pooled buffer p, until the
+// body is settled.
+func (r *Request) keepScratch(p *[]byte, b []byte) {
+	*p = b
+	if r.scratch == nil {
+		r.scratch = r.scratchBuf[:0]
+	}
+	r.scratch = append(r.scratch, p)
+}
+
+// Settle keeps the serialized body alone, once every step has run: the parsed JSON view is
+// dropped (it points into the caller's body and holds the steps' fields) and the scratch
+// buffers its values were built in go back to their pool. Only the pipeline calls it, after
+// the last step: a step may hold a value of the view while it runs. A request that is never
+// settled leaves its buffers to the collector.
+func (r *Request) Settle() {
+	r.SetBody(r.Body())
+	for i, p := range r.scratch {
+		putScratch(p, *p)
+		r.scratch[i] = nil
+	}
+	r.scratch = r.scratch[:0]
 }
 
 // SpellHeader records how a header name was written (a script's "X-TC-Action"), so that

@@ -73,15 +73,15 @@ func (s *simpleStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	hashSortedSignString(h, obj) // the body's text is hashed where it lies, not copied
-	x.Explained("simple", "string to sign (then the secret "+s.p.AppSecret+" appended, sha256)", func() string { return SortedSignString(obj) })
-	h.Write(secret.Reveal())
-	var sum [sha256.Size]byte
+	if x.Explain != nil { // the text is built only for an explaining dry run
+		x.Explained("simple", "string to sign (then the secret "+s.p.AppSecret+" appended, sha256)", func() string { return SortedSignString(obj) })
+	}
+	// The body's text is hashed where it lies, not copied.
+	sum := sumSortedSignString(obj, secret.Reveal())
 	// The sign as its JSON string, built in place: hex needs no escaping.
 	sign := make([]byte, 2*sha256.Size+2)
 	sign[0], sign[len(sign)-1] = '"', '"'
-	hex.Encode(sign[1:len(sign)-1], h.Sum(sum[:0]))
+	hex.Encode(sign[1:len(sign)-1], sum[:])
 	if s.p.Case == "upper" {
 		upperHex(sign)
 	}

@@ -57,22 +57,27 @@ func (s *staticStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err
 	}
-	cred := string(v.Reveal())
 	r := x.Request
 	switch s.p.In {
 	case "header":
-		if !validHeaderValue(cred) {
+		// The header value is one string; the credential is its tail (one copy of the secret
+		// per request, not two).
+		hv := s.p.Prefix + string(v.Reveal())
+		if !validHeaderValue(hv[len(s.p.Prefix):]) {
 			return failure.New(failure.Internal, "sign", "secret %q holds a line break and cannot be a header value", s.p.Secret)
 		}
-		r.Header.Set(s.p.Name, s.p.Prefix+cred)
-		x.MarkSensitive(s.p.Prefix + cred)
+		r.Header.Set(s.p.Name, hv)
+		x.MarkSensitive(hv)
 	case "bearer":
+		hv := "Bearer " + string(v.Reveal())
+		cred := hv[len("Bearer "):]
 		if !validHeaderValue(cred) {
 			return failure.New(failure.Internal, "sign", "secret %q holds a line break and cannot be a header value", s.p.Secret)
 		}
-		r.Header.Set("Authorization", "Bearer "+cred)
+		r.Header.Set("Authorization", hv)
 		x.MarkSensitive(cred)
 	case "basic":
+		cred := string(v.Reveal())
 		user, err := s.username.resolve(ctx, x)
 		if err != nil {
 			return err
@@ -81,6 +86,7 @@ func (s *staticStep) SignRequest(ctx context.Context, x *Exchange) error {
 		r.Header.Set("Authorization", "Basic "+basic)
 		x.MarkSensitive(basic)
 	case "query":
+		cred := string(v.Reveal())
 		r.SetRawQuery(setQueryParam(r.RawQuery(), s.p.Name, cred))
 		x.MarkSensitive(cred)
 	}

@@ -75,13 +75,17 @@ type Exchange struct {
 	keysRead []keyRead
 	// The first few keys read and used live here, not in slices grown per request (an
 	// Exchange is never copied: it is always used through its pointer).
-	readBuf [4]keyRead
-	usedBuf [4]KeyUse
+	readBuf      [4]keyRead
+	usedBuf      [4]KeyUse
+	sensitiveBuf [2]string
 }
 
 // MarkSensitive records that s, written into the request, carries a secret.
 func (x *Exchange) MarkSensitive(s string) {
 	if s != "" {
+		if x.Sensitive == nil {
+			x.Sensitive = x.sensitiveBuf[:0]
+		}
 		x.Sensitive = append(x.Sensitive, s)
 	}
 }

@@ -49,11 +49,12 @@ func (s *tokenStep) SignRequest(ctx context.Context, x *Exchange) error {
 	if err != nil {
 		return err // the token manager classifies its failures (stage token)
 	}
-	v := string(tok.Reveal())
+	hv := s.prefix + string(tok.Reveal()) // the token is the value's tail: one copy, not two
+	v := hv[len(s.prefix):]
 	if !validHeaderValue(v) {
 		return failure.New(failure.BadGateway, "token", "the token holds a line break and cannot be a header value")
 	}
-	x.Request.Header.Set(s.header, s.prefix+v)
+	x.Request.Header.Set(s.header, hv)
 	x.MarkSensitive(v)
 	return nil
 }

@@ -45,11 +45,18 @@ func FuzzParseMatchesEncodingJSON(f *testing.F) {
 		if o.Len() != len(wantObj) {
 			t.Fatalf("Parse found %d keys in %q, encoding/json %d", o.Len(), data, len(wantObj))
 		}
-		for _, k := range o.Keys() {
+		for i, k := range o.Keys() {
 			raw, _ := o.Raw(k)
 			got, err := decodeNumbers(raw)
 			if err != nil || !reflect.DeepEqual(got, wantObj[k]) {
 				t.Fatalf("value of %q: Parse cut %q from %q", k, raw, data)
+			}
+			// A parsed value is marked plain exactly when PlainString would say so (the first
+			// 64 members), and then its text is the bytes between its quotes.
+			_, _, plain := o.Member(i)
+			inner, ok := PlainString(raw)
+			if i < 64 && plain != ok || plain && (!ok || !bytes.Equal(inner, raw[1:len(raw)-1])) {
+				t.Fatalf("value of %q in %q: Member plain = %v, PlainString = %v", k, data, plain, ok)
 			}
 		}
 	})
@@ -76,7 +83,7 @@ func decodeNumbers(data []byte) (any, error) {
 // countKeys counts top-level keys as a token stream sees them, duplicates included.
 func countKeys(data []byte) int {
 	n := 0
-	_ = split(data, func(_, _ []byte) error { n++; return nil })
+	_ = split(data, func(_, _ []byte, _ bool) error { n++; return nil })
 	return n
 }
 

@@ -13,8 +13,9 @@ import (
 // model is the obvious ordered object (a map plus the key order) that Object's member slices
 // and lazy index must behave like, on either side of indexFrom.
 type model struct {
-	keys []string
-	vals map[string]string
+	keys  []string
+	vals  map[string]string
+	plain map[string]bool // set by SetPlainString (Member's plain, for a position under 64)
 }
 
 func (m *model) set(k, v string) {
@@ -22,6 +23,7 @@ func (m *model) set(k, v string) {
 		m.keys = append(m.keys, k)
 	}
 	m.vals[k] = v
+	delete(m.plain, k)
 }
 
 func (m *model) del(k string) {
@@ -54,7 +56,7 @@ func TestObjectMatchesModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{0, 1, indexFrom - 1, indexFrom, indexFrom + 1, 3 * indexFrom} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			m := &model{vals: map[string]string{}}
+			m := &model{vals: map[string]string{}, plain: map[string]bool{}}
 			var src strings.Builder
 			src.WriteString("{ ")
 			for i := range n {
@@ -81,9 +83,12 @@ func TestObjectMatchesModel(t *testing.T) {
 				if !slices.Equal(o.Keys(), m.keys) || string(o.Marshal()) != m.marshal() || o.Len() != len(m.keys) {
 					t.Fatalf("%s: object %s, model %s", step, o.Marshal(), m.marshal())
 				}
-				for _, k := range m.keys {
+				for i, k := range m.keys {
 					if raw, ok := o.Raw(k); !ok || string(raw) != m.vals[k] {
 						t.Fatalf("%s: Raw(%q) = %s, %v; want %s", step, k, raw, ok, m.vals[k])
+					}
+					if _, _, plain := o.Member(i); plain != (m.plain[k] && i < 64) {
+						t.Fatalf("%s: Member(%d) (%q) plain = %v, want %v", step, i, k, plain, m.plain[k] && i < 64)
 					}
 				}
 				if _, ok := o.Raw("absent"); ok {
@@ -102,10 +107,15 @@ func TestObjectMatchesModel(t *testing.T) {
 					if !slices.Equal(held, before) {
 						t.Fatalf("Delete changed a key slice returned before it")
 					}
-				} else {
+				} else if rng.IntN(2) == 0 {
 					v := fmt.Sprint(i * 7)
 					o.SetRaw(k, json.RawMessage(v))
 					m.set(k, v)
+				} else {
+					v := fmt.Sprintf(`"QUJD%d"`, i)
+					o.SetPlainString(k, json.RawMessage(v))
+					m.set(k, v)
+					m.plain[k] = true
 				}
 				check(fmt.Sprintf("step %d (%s)", i, k))
 			}

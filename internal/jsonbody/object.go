@@ -23,6 +23,11 @@ type Object struct {
 	keys  []string
 	vals  []json.RawMessage
 	index map[string]int // key -> position, nil while len(keys) <= indexFrom
+	// plain has bit i set when vals[i] is known to be a JSON string that needs no unescaping
+	// (PlainString's answer, known without scanning the value again): Parse saw it, or
+	// SetString or SetPlainString set it. Bits of positions from 64 on are never set; a bit
+	// at or past len(keys) is always clear.
+	plain uint64
 }
 
 // indexFrom is the number of keys past which lookups go through a map.
@@ -49,7 +54,13 @@ func Parse(b []byte) (*Object, error) {
 		valBuf  [indexFrom]json.RawMessage
 	)
 	text, spans, vals := textBuf[:0], spanBuf[:0], valBuf[:0]
-	err := split(b, func(qkey, raw []byte) error {
+	var plain uint64
+	err := split(b, func(qkey, raw []byte, unescaped bool) error {
+		// The whole body is valid UTF-8 and a string holds no control character, so a string
+		// without a backslash is its text between the quotes.
+		if unescaped && len(vals) < 64 {
+			plain |= 1 << len(vals)
+		}
 		from := len(text)
 		if inner := qkey[1 : len(qkey)-1]; !hasEscape(inner) {
 			text = append(text, inner...)
@@ -70,9 +81,10 @@ func Parse(b []byte) (*Object, error) {
 	all := string(text)
 	var o *Object
 	if n := len(spans); n <= len(inlineObject{}.keys) {
-		// The object and its members in one allocation.
+		// The object and its members in one allocation, with room for the members a step adds
+		// (an AppKey and a sign are two appends that would each move a slice to the heap).
 		in := new(inlineObject)
-		in.o.keys, in.o.vals = in.keys[:n:n], in.vals[:n:n]
+		in.o.keys, in.o.vals = in.keys[:n], in.vals[:n]
 		copy(in.o.vals, vals)
 		o = &in.o
 	} else {
@@ -81,6 +93,7 @@ func Parse(b []byte) (*Object, error) {
 	for i, sp := range spans {
 		o.keys[i] = all[sp.from:sp.to]
 	}
+	o.plain = plain
 	if len(o.keys) > indexFrom {
 		o.index = make(map[string]int, len(o.keys))
 	}
@@ -145,11 +158,28 @@ func compactNested(raw []byte) json.RawMessage {
 	return buf.Bytes()
 }
 
-// Keys returns the keys in order. The slice must not be modified.
-func (o *Object) Keys() []string { return o.keys }
+// Keys returns the keys in order. The slice must not be modified; it is capped at its length,
+// so an append by the caller cannot reach the object's spare room.
+func (o *Object) Keys() []string { return o.keys[:len(o.keys):len(o.keys)] }
 
 // Len is the number of keys.
 func (o *Object) Len() int { return len(o.keys) }
+
+// Member is the i-th member: its key, its JSON text, and whether that text is known to be a
+// JSON string that needs no unescaping (then PlainString would return raw[1:len(raw)-1]).
+func (o *Object) Member(i int) (key string, raw json.RawMessage, plain bool) {
+	return o.keys[i], o.vals[i], i < 64 && o.plain&(1<<i) != 0
+}
+
+// RawPlain is Raw with Member's plain.
+func (o *Object) RawPlain(key string) (raw json.RawMessage, plain, ok bool) {
+	i := o.find(key)
+	if i < 0 {
+		return nil, false, false
+	}
+	_, raw, plain = o.Member(i)
+	return raw, plain, true
+}
 
 // Raw returns the JSON text of a value.
 func (o *Object) Raw(key string) (json.RawMessage, bool) {
@@ -231,7 +261,7 @@ func (o *Object) SetString(key, s string) {
 		raw := make([]byte, 0, len(s)+2)
 		raw = append(raw, '"')
 		raw = append(raw, s...)
-		o.SetRaw(key, append(raw, '"'))
+		o.SetPlainString(key, append(raw, '"'))
 		return
 	}
 	raw, _ := json.Marshal(s) // a string always marshals
@@ -254,18 +284,33 @@ func marshalsVerbatim(s string) bool {
 }
 
 // SetRaw sets key to raw, which must be valid JSON.
-func (o *Object) SetRaw(key string, raw json.RawMessage) {
-	if i := o.find(key); i >= 0 {
+func (o *Object) SetRaw(key string, raw json.RawMessage) { o.set(key, raw, false) }
+
+// SetPlainString sets key to quoted, a JSON string the caller knows needs no unescaping (no
+// backslash, control character or invalid UTF-8 between its quotes: base64 or hex text), so
+// that PlainText reads it without a scan.
+func (o *Object) SetPlainString(key string, quoted json.RawMessage) { o.set(key, quoted, true) }
+
+func (o *Object) set(key string, raw json.RawMessage, plain bool) {
+	i := o.find(key)
+	if i >= 0 {
 		o.vals[i] = raw
-		return
+	} else {
+		o.keys = append(o.keys, key)
+		o.vals = append(o.vals, raw)
+		i = len(o.keys) - 1
+		switch {
+		case o.index != nil:
+			o.index[key] = i
+		case len(o.keys) > indexFrom:
+			o.reindex()
+		}
 	}
-	o.keys = append(o.keys, key)
-	o.vals = append(o.vals, raw)
-	switch {
-	case o.index != nil:
-		o.index[key] = len(o.keys) - 1
-	case len(o.keys) > indexFrom:
-		o.reindex()
+	if i < 64 {
+		o.plain &^= 1 << i
+		if plain {
+			o.plain |= 1 << i
+		}
 	}
 }
 
@@ -277,6 +322,10 @@ func (o *Object) Delete(key string) {
 	}
 	o.keys = append(o.keys[:i:i], o.keys[i+1:]...)
 	o.vals = append(o.vals[:i:i], o.vals[i+1:]...)
+	if i < 64 { // the bits above i move down one
+		low := uint64(1)<<i - 1
+		o.plain = o.plain&low | o.plain>>1&^low
+	}
 	if o.index != nil {
 		o.reindex()
 	}

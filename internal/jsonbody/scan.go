@@ -33,6 +33,9 @@ type scanner struct {
 	b     []byte
 	i     int
 	stack containers // the open containers, '{' or '['
+	// escaped: a string scanned since it was last cleared held a backslash escape (split
+	// reads it for each member's value).
+	escaped bool
 }
 
 // containers is the scanner's stack of open containers. The first shallowDepth live in the
@@ -81,9 +84,9 @@ func (s *scanner) text() error {
 var errNotObject = errors.New("body is not a JSON object")
 
 // split validates b as one JSON object and calls add for each member with its key (quoted, as
-// in b; unquoteKey reads it) and the value's bytes, in order. Both are slices of b: nothing is
-// copied.
-func split(b []byte, add func(key, raw []byte) error) error {
+// in b; unquoteKey reads it), the value's bytes, and whether the value is a string without a
+// backslash escape, in order. Both are slices of b: nothing is copied.
+func split(b []byte, add func(key, raw []byte, unescaped bool) error) error {
 	s := scanner{b: b}
 	s.skipSpace()
 	if s.i >= len(b) || b[s.i] != '{' {
@@ -109,10 +112,11 @@ func split(b []byte, add func(key, raw []byte) error) error {
 		key := b[kstart:kend]
 		s.skipSpace()
 		vstart := s.i
+		s.escaped = false
 		if err := s.value(); err != nil {
 			return err
 		}
-		if err := add(key, b[vstart:s.i]); err != nil {
+		if err := add(key, b[vstart:s.i], b[vstart] == '"' && !s.escaped); err != nil {
 			return err
 		}
 		s.skipSpace()
@@ -300,6 +304,7 @@ func (s *scanner) str() error {
 			s.i = j + 1
 			return nil
 		case '\\':
+			s.escaped = true
 			if j+1 >= len(b) {
 				s.i = len(b)
 				return s.eof()

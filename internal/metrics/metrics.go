@@ -41,6 +41,9 @@ type Metrics struct {
 	mu     sync.RWMutex
 	series map[seriesKey]*requestSeries // resolved children, so a request allocates nothing
 
+	lookupCounters counters[lookupKey] // tokenLookups' children
+	cacheCounters  counters[cacheKey]  // cache's children
+
 	hideNames bool
 }
 
