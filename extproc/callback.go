@@ -16,7 +16,7 @@ func (p *processor) callbackRefusal(msg *extprocv3.ProcessingRequest) func(error
 	if p.inbound == nil {
 		return nil
 	}
-	prov, err := p.snap.Identify(routeName(msg), p.inbound.get(":authority"))
+	prov, err := p.snap.IdentifyOn(p.ingress, routeName(msg), p.inbound.get(":authority"))
 	if err != nil || prov == nil {
 		return nil
 	}

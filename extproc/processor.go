@@ -33,13 +33,15 @@ type processor struct {
 	// trustPeer: the stream comes from an authenticated Envoy (mTLS) or from loopback, so the
 	// identity attributes it sends (the caller's SPIFFE ID) are Envoy's, not a client's claim.
 	trustPeer bool
-	// upstream: Envoy opened this stream for a signed cluster's upstream filter (upstream.go).
-	upstream bool
-	call     *gateway.Call
-	inbound  *headerSet // request headers as Envoy sent them
-	signed   bool       // the request was signed (in the headers or the body phase)
-	done     bool       // an ImmediateResponse was sent: Envoy sends nothing more
-	respHdrs *headerSet
+	// upstream: Envoy opened this stream for a signed cluster's upstream filter (upstream.go);
+	// ingress: for the ingress listener's filter (a provider's callback). Both from the
+	// stream's gRPC metadata (streamPhase).
+	upstream, ingress bool
+	call              *gateway.Call
+	inbound           *headerSet // request headers as Envoy sent them
+	signed            bool       // the request was signed (in the headers or the body phase)
+	done              bool       // an ImmediateResponse was sent: Envoy sends nothing more
+	respHdrs          *headerSet
 	// answered: the response steps ran over the provider's answer (headers or body phase).
 	answered bool
 
@@ -145,6 +147,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		Method:    p.inbound.get(":method"),
 		Authority: p.inbound.get(":authority"),
 		Route:     routeName(msg),
+		Ingress:   p.ingress,
 		Path:      p.inbound.get(":path"),
 		Header:    p.inbound.view(),
 		SPIFFEID:  p.spiffeID(msg),

@@ -139,7 +139,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	defer cancel()
 	p := newProcessor(ctx, snap, s.opts)
 	p.send, p.trustPeer = stream, trustedPeer(stream.Context())
-	p.upstream = upstreamStream(stream.Context())
+	p.upstream, p.ingress = streamPhase(stream.Context())
 	p.budget, p.refused = s.budget, &s.refused
 	defer p.releaseBodies()
 	// Recv does not watch ctx: one reader per stream receives each message when asked (in step

@@ -26,16 +26,20 @@ import (
 // provider, and the route timeout answers the caller. The downstream phase has already
 // answered the common failures (gateway.Call.Precheck).
 
-// upstreamStream reports whether Envoy opened this stream for the upstream filter: the gRPC
-// initial metadata xds puts in that filter's grpc_service (a caller cannot set it).
-func upstreamStream(ctx context.Context) bool {
+// streamPhase reports whether Envoy opened this stream for a signed cluster's upstream
+// filter, or for the ingress listener's filter: the gRPC initial metadata xds puts in that
+// filter's grpc_service (a caller cannot set it; xds gives each filter one phase at most).
+func streamPhase(ctx context.Context) (upstream, ingress bool) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get(routing.PhaseMetadata) {
-		if v == routing.UpstreamPhase {
-			return true
+		switch v {
+		case routing.UpstreamPhase:
+			upstream = true
+		case routing.IngressPhase:
+			ingress = true
 		}
 	}
-	return false
+	return upstream, ingress
 }
 
 // handleUpstream answers one message of an upstream stream; every error fails the attempt.

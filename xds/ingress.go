@@ -8,6 +8,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 
 	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/routing"
 )
 
 // The ingress listener receives providers' callbacks (payment notifications) and routes them,
@@ -49,6 +50,9 @@ func newIngress(f *config.File, o Options) (*ingress, error) {
 	io := o
 	io.ListenerName, io.RouteConfigName = IngressListenerName, IngressRouteConfigName
 	io.ListenerAddress, io.ListenerPort = host, uint32(p)
+	// keygate serves a callback provider only on a stream this listener opened, and nothing
+	// else there: a request no ingress route matched is not signed for an egress provider.
+	io.phase = routing.IngressPhase
 	return &ingress{opts: io, routes: newRouteTable(IngressRouteConfigName, nil)}, nil
 }
 

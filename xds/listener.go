@@ -79,7 +79,7 @@ func egressListener(o Options) (*listenerv3.Listener, error) {
 
 // extProcFilter is keygate's ext_proc configuration; every choice here is one keygate relies on.
 func extProcFilter(o Options) *extprocv3.ExternalProcessor {
-	return &extprocv3.ExternalProcessor{
+	f := &extprocv3.ExternalProcessor{
 		GrpcService: &corev3.GrpcService{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
 			EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: o.ExtProcClusterName},
 		}},
@@ -109,6 +109,10 @@ func extProcFilter(o Options) *extprocv3.ExternalProcessor {
 		// keygate turns body processing off for requests that need no body changes.
 		AllowModeOverride: true,
 	}
+	if o.phase != "" {
+		f.GrpcService.InitialMetadata = []*corev3.HeaderValue{{Key: routing.PhaseMetadata, Value: o.phase}}
+	}
+	return f
 }
 
 // upstreamFilters are a signed cluster's HttpProtocolOptions.http_filters: keygate's ext_proc,

@@ -68,6 +68,10 @@ type Options struct {
 
 	// DefaultCAFile is the trusted CA bundle for upstreams without upstream.ca_file.
 	DefaultCAFile string
+
+	// phase is the listener's routing.PhaseMetadata, sent on its ext_proc streams ("" for the
+	// egress listener; the ingress listener's is routing.IngressPhase).
+	phase string
 }
 
 // withDefaults fills every zero field; it is the one place defaults live.

@@ -19,7 +19,10 @@ type Inbound struct {
 	Authority string // the provider alias the caller used, e.g. pay.egress.local
 	// Route is the name of the route Envoy matched (routing.RouteAttribute), "" when Envoy did
 	// not send it. It identifies the provider when it is one of keygate's routes.
-	Route    string
+	Route string
+	// Ingress is set for a stream the ingress listener's ext_proc filter opened (its gRPC
+	// metadata, routing.IngressPhase): only a callback provider's route is served there.
+	Ingress  bool
 	Path     string      // path and query as sent
 	Header   http.Header // read, never changed: the call works on its own copy
 	SPIFFEID string      // the caller's mTLS identity, when Envoy forwarded it
@@ -62,7 +65,7 @@ type callState struct {
 // dropped. It fails closed: 404 for no provider, 401/403 for tenancy, 400 for a spoofed header.
 func (s *Snapshot) Begin(in Inbound, clock signer.Clock) (*Call, error) {
 	start := time.Now()
-	p, err := s.Identify(in.Route, in.Authority)
+	p, err := s.IdentifyOn(in.Ingress, in.Route, in.Authority)
 	if err != nil {
 		return nil, err
 	}

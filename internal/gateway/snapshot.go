@@ -87,6 +87,30 @@ func (s *Snapshot) Identify(route, authority string) (*Provider, error) {
 	return nil, failure.New(failure.NotFound, "identify", "no provider is configured for host %q", routing.HostKey(authority))
 }
 
+// IdentifyOn is Identify for the listener a stream came from. On the ingress listener (a
+// provider's callback, from the internet) the provider is the callback provider whose route
+// Envoy matched, and nothing else: a request no ingress route matched (Envoy answers it 404)
+// is not identified by its host as an egress provider, which keygate would sign, and its own
+// token retry send. On the egress listener a callback provider is refused whichever way it is
+// found: its route is served on the ingress only.
+func (s *Snapshot) IdentifyOn(ingress bool, route, authority string) (*Provider, error) {
+	if !ingress {
+		p, err := s.Identify(route, authority)
+		if err == nil && p.Refusal != nil {
+			return nil, failure.New(failure.NotFound, "identify", "route %q is a callback route, served only on the ingress listener", route)
+		}
+		return p, err
+	}
+	name, ok := routing.ProviderOf(route)
+	if !ok {
+		return nil, failure.New(failure.NotFound, "identify", "no callback route of the ingress listener matched the request")
+	}
+	if p, ok := s.byName[name]; ok && p.Refusal != nil {
+		return p, nil
+	}
+	return nil, failure.New(failure.NotFound, "identify", "the ingress listener routed the request to route %q, which names no callback provider", route)
+}
+
 // ProviderByName finds a provider by its configured name.
 func (s *Snapshot) ProviderByName(name string) (*Provider, bool) {
 	p, ok := s.byName[name]

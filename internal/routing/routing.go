@@ -98,10 +98,13 @@ func SignedProviderOf(cluster string) (string, bool) {
 	return p, ok && p != ""
 }
 
-// PhaseMetadata and UpstreamPhase are the gRPC initial metadata of a signed cluster's upstream
-// ext_proc streams: what tells keygate an upstream attempt from a caller's request. A caller
-// sets HTTP headers, never the metadata of Envoy's own gRPC stream.
+// PhaseMetadata is the gRPC initial metadata xds puts in an ext_proc filter's grpc_service, so
+// keygate knows which filter opened a stream: UpstreamPhase for a signed cluster's upstream
+// filter (an upstream attempt, not a caller's request), IngressPhase for the ingress
+// listener's (a provider's callback from the internet); none for the egress listener's. A
+// caller sets HTTP headers, never the metadata of Envoy's own gRPC stream.
 const (
 	PhaseMetadata = "x-keygate-phase"
 	UpstreamPhase = "upstream"
+	IngressPhase  = "ingress"
 )
