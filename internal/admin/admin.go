@@ -241,10 +241,20 @@ func New(opts Options) http.Handler {
 	return mux
 }
 
+// readyz answers the readiness probe. It is unauthenticated (and on listen.health in
+// plaintext): the reply names only the kind of failure a readiness error offers
+// (ReadinessReason, app.NotReady), the detail (a tenant's name, the keystore's error) goes to
+// the log.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(r.Context()); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, failure.BodyOf(err, http.StatusServiceUnavailable))
+			s.opts.Logger.Warn("not ready", "err", err)
+			reason := "not ready"
+			var rr interface{ ReadinessReason() string }
+			if errors.As(err, &rr) {
+				reason = rr.ReadinessReason()
+			}
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": reason})
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -168,7 +169,30 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if get("/readyz") != http.StatusServiceUnavailable || get("/healthz") != 200 {
 		t.Fatal("readiness does not follow Ready")
 	}
+	// The probe is unauthenticated: the reply names the kind of failure, never its detail (a
+	// tenant's name, the keystore's address or error).
+	body := func() string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Body.String()
+	}
+	if b := body(); strings.Contains(b, "vault sealed") || !strings.Contains(b, `"not ready"`) {
+		t.Fatalf("readyz: %s", b)
+	}
+	ready = reasoned{"keystore unreachable", errors.New("keystore (tenant globex): https://vault.globex.internal:8200 sealed")}
+	if b := body(); strings.Contains(b, "globex") || !strings.Contains(b, `"keystore unreachable"`) {
+		t.Fatalf("readyz: %s", b)
+	}
 }
+
+// reasoned is a readiness error as app.NotReady makes them: a public reason, a private detail.
+type reasoned struct {
+	reason string
+	err    error
+}
+
+func (r reasoned) Error() string           { return r.err.Error() }
+func (r reasoned) ReadinessReason() string { return r.reason }
 
 func TestValidateTokens(t *testing.T) {
 	hash := "sha256:" + strings.Repeat("ab", 32)

@@ -148,24 +148,44 @@ func (a *App) Publish(snap *gateway.Snapshot) {
 }
 
 // Ready reports whether keygate can serve: a snapshot is loaded and the keystore is reachable.
+// Its errors are NotReady: a reason fit for an unauthenticated probe, the detail for the log.
 func (a *App) Ready(ctx context.Context) error {
 	if a.Snapshots.Load() == nil {
-		return fmt.Errorf("no configuration loaded")
+		return NotReady("no configuration loaded", nil)
 	}
 	if c, ok := a.Keystore.(keystore.Checker); ok {
 		if err := c.Ready(ctx); err != nil {
-			return fmt.Errorf("keystore: %w", err)
+			return NotReady("keystore unreachable", fmt.Errorf("keystore: %w", err))
 		}
 	}
 	for tenant, st := range a.tenantStores {
 		if c, ok := st.(keystore.Checker); ok {
 			if err := c.Ready(ctx); err != nil {
-				return fmt.Errorf("keystore (tenant %s): %w", tenant, err)
+				return NotReady("keystore unreachable", fmt.Errorf("keystore (tenant %s): %w", tenant, err))
 			}
 		}
 	}
 	return nil
 }
+
+// NotReady is a readiness failure: reason is what /readyz may tell anyone (the probe is
+// unauthenticated, and listen.health serves it in plaintext), err the detail for the log
+// (a tenant's name, a Vault address, the keystore's error). A nil err logs the reason.
+func NotReady(reason string, err error) error {
+	if err == nil {
+		err = errors.New(reason)
+	}
+	return &notReady{reason: reason, err: err}
+}
+
+type notReady struct {
+	reason string
+	err    error
+}
+
+func (e *notReady) Error() string           { return e.err.Error() }
+func (e *notReady) Unwrap() error           { return e.err }
+func (e *notReady) ReadinessReason() string { return e.reason }
 
 // Close stops the token manager's background work and releases the keystores the App opened.
 func (a *App) Close() error {

@@ -63,7 +63,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 		Metrics:         m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
-				return errors.New("draining")
+				return app.NotReady("draining", nil)
 			}
 			return a.Ready(ctx)
 		},
