@@ -8,9 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/keygate/keygate/internal/failure"
 	"github.com/keygate/keygate/internal/gateway"
@@ -258,28 +256,6 @@ func (p *processor) unsigned(why string) *extprocv3.ProcessingResponse {
 	return p.fail(err)
 }
 
-// unsignedAnswer refuses the response phase of a request that was never signed. Envoy's own
-// local replies (413 buffer limit, 503, 504) pass through response_headers too and keep their
-// status; anything else is withheld as a bad gateway.
-func (p *processor) unsignedAnswer(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	status, _ := strconv.Atoi(newHeaderSet(h.GetHeaders()).get(":status"))
-	kind, ok := unsignedKinds[status]
-	if !ok {
-		kind = failure.BadGateway
-	}
-	err := failure.New(kind, "sign", "the request was not signed (Envoy answered %d before keygate saw its body); the answer is withheld", status)
-	p.observe("response", time.Now(), err)
-	return p.fail(err)
-}
-
-// retryTokenAllowance is what the retry's token fetch may take on top of the provider call
-// (config.DefaultTokenTimeout, plus a second for the re-signing).
-const retryTokenAllowance = 6 * time.Second
-
-var unsignedKinds = map[int]failure.Kind{
-	413: failure.TooLarge, 503: failure.Unavailable, 504: failure.Timeout, 400: failure.BadRequest,
-}
-
 func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
 	if p.signed {
 		// Envoy sent a body we asked it not to (mode_override not allowed): leave it as is.
@@ -315,65 +291,6 @@ func (p *processor) requestBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResp
 	return resp
 }
 
-// modeOverride asks Envoy for exactly what the provider needs: the request body only to
-// change it, the response headers only when something reads the response (a response step, or
-// a token a 401 must invalidate and retry), the response body only for response steps. Envoy
-// applies body modes literally (unset = NONE), so every mode is always set. The messages are
-// shared and never modified.
-// The request trailers are always asked for (Envoy sends them only for a request that has
-// some): keygate's headers do not leave as trailers (a caller's tenant key, a spoofed
-// X-Keygate-Callback), and when the body is asked for, Envoy sends a request with trailers and
-// no DATA as request_trailers (Filter::onTrailers), which keygate refuses, instead of
-// continuing with headers that were never signed. The response trailers are asked for with the
-// response body, for the same reason: an answer with trailers and no DATA gets no body
-// message, and would reach the caller unverified.
-func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
-	responseBody := p.call.WantsResponseBody()
-	// A token's 401 is read here to drop it and retry, unless the router retries (Deferred).
-	responseHeaders := responseBody || p.call.Provider.Tokens != nil && !p.call.Deferred()
-	return modes[b2i(requestBody)][b2i(responseHeaders)][b2i(responseBody)]
-}
-
-// modes[requestBody][responseHeaders][responseBody] are the eight processing modes keygate asks
-// for, built once.
-var modes = func() (t [2][2][2]*filterv3.ProcessingMode) {
-	mode := func(on bool, yes filterv3.ProcessingMode_BodySendMode) filterv3.ProcessingMode_BodySendMode {
-		if on {
-			return yes
-		}
-		return filterv3.ProcessingMode_NONE
-	}
-	for rb := range 2 {
-		for rh := range 2 {
-			for rsb := range 2 {
-				headers, respTrailers := filterv3.ProcessingMode_SKIP, filterv3.ProcessingMode_SKIP
-				if rh == 1 {
-					headers = filterv3.ProcessingMode_SEND
-				}
-				if rsb == 1 {
-					respTrailers = filterv3.ProcessingMode_SEND
-				}
-				t[rb][rh][rsb] = &filterv3.ProcessingMode{
-					RequestHeaderMode:   filterv3.ProcessingMode_SEND,
-					ResponseHeaderMode:  headers,
-					RequestBodyMode:     mode(rb == 1, filterv3.ProcessingMode_BUFFERED),
-					ResponseBodyMode:    mode(rsb == 1, filterv3.ProcessingMode_BUFFERED),
-					RequestTrailerMode:  filterv3.ProcessingMode_SEND,
-					ResponseTrailerMode: respTrailers,
-				}
-			}
-		}
-	}
-	return t
-}()
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // requestMutation is the CommonResponse that turns the caller's request into the signed one,
 // built in a.
 func (p *processor) requestMutation(a *answer, body []byte, withBody bool) *extprocv3.CommonResponse {
@@ -388,82 +305,6 @@ func (p *processor) requestMutation(a *answer, body []byte, withBody bool) *extp
 		addSet(mut, setHeader("content-length", strconv.Itoa(len(body)), false))
 	}
 	return cr
-}
-
-func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
-	p.respHdrs = newHeaderSet(h.GetHeaders())
-	if status, _ := strconv.Atoi(p.respHdrs.get(":status")); p.call.ShouldRetry(status) {
-		return p.retry()
-	}
-	if !h.EndOfStream && p.call.WantsResponseBody() {
-		return new(answer).responseHeaders(nil)
-	}
-	start := time.Now()
-	if err := p.call.ProcessResponse(p.ctx, p.response(nil)); err != nil {
-		p.observe("response", start, err)
-		return p.fail(err)
-	}
-	p.answered = true
-	p.observe("response", start, nil)
-	a := new(answer)
-	cr, mut := a.mutation(nil, false)
-	diffHeadersInto(mut, p.respHdrs, p.call.Exchange.Response.Header)
-	return a.responseHeaders(cr)
-}
-
-func (p *processor) responseBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
-	if p.respHdrs == nil {
-		p.respHdrs = newHeaderSet(nil)
-	}
-	start := time.Now()
-	if err := p.reserveBody(int64(len(b.GetBody())), &p.respHeld); err != nil {
-		p.observe("response", start, err)
-		return p.fail(err)
-	}
-	resp := p.response(b.GetBody())
-	if err := p.call.ProcessResponse(p.ctx, resp); err != nil {
-		p.observe("response", start, err)
-		return p.fail(err)
-	}
-	p.answered = true
-	p.observe("response", start, nil)
-	a := new(answer)
-	cr, mut := a.mutation(resp.Body, true)
-	diffHeadersInto(mut, p.respHdrs, resp.Header)
-	addSet(mut, setHeader("content-length", strconv.Itoa(len(resp.Body)), false))
-	return a.responseBody(cr)
-}
-
-// retry is two-step verification's one retry: the provider rejected the token, so keygate
-// re-signs with a fresh one and sends the request itself; the caller gets that answer.
-func (p *processor) retry() *extprocv3.ProcessingResponse {
-	if p.send != nil {
-		// The retry fetches a token and calls the provider inside this one message: ask Envoy
-		// to wait that long (Filter::onNewTimeout; honoured up to max_message_timeout, which
-		// xds sets to MaxMessageTimeout).
-		wait := min(p.call.Provider.Timeout+retryTokenAllowance, p.opts.MaxMessageTimeout)
-		if err := p.send.Send(&extprocv3.ProcessingResponse{OverrideMessageTimeout: durationpb.New(wait)}); err != nil {
-			return p.fail(failure.Wrap(failure.Unavailable, "retry", err, "extending Envoy's message timeout"))
-		}
-	}
-	start := time.Now()
-	resp, err := p.call.Retry(p.ctx, p.opts.RetryClient, p.opts.Clock)
-	if err == nil {
-		// The answer keygate read is handed back in the immediate response: it counts like
-		// any response body.
-		err = p.reserveBody(int64(len(resp.Body)), &p.respHeld)
-	}
-	p.observe("response", start, err)
-	if err != nil {
-		return p.fail(err)
-	}
-	p.done = true
-	return immediateAnswer(resp)
-}
-
-func (p *processor) response(body []byte) *signer.Response {
-	status, _ := strconv.Atoi(p.respHdrs.get(":status"))
-	return &signer.Response{Status: status, Header: p.respHdrs.httpHeader(), Body: body}
 }
 
 // fail answers with keygate's error reply; Envoy sends nothing more on this stream.
