@@ -262,6 +262,7 @@ func (s *aesStep) ProcessResponse(ctx context.Context, x *Exchange) error {
 	scratch := sealScratch.Get().(*[]byte)
 	plain, err := s.open(ctx, x, *scratch, text)
 	if err != nil {
+		sealScratch.Put(scratch) // open wiped what it decrypted
 		return err
 	}
 	setDecrypted(obj, s.respField, plain)
@@ -283,6 +284,11 @@ func (s *aesStep) open(ctx context.Context, x *Exchange, dst, text []byte) ([]by
 		return nil, failure.Wrap(failure.BadGateway, "decrypt", errDecrypt, "response ciphertext is not "+string(s.enc))
 	}
 	plain, err := s.mode.open(ctx, x, key, ct)
+	if err != nil {
+		// CBC decrypts in place before it checks the padding: a tampered last block leaves
+		// the rest of a genuine plaintext in ct.
+		clear(ct)
+	}
 	if errors.Is(err, errDecrypt) {
 		return nil, failure.Wrap(failure.BadGateway, "decrypt", err, "")
 	}
