@@ -3,6 +3,7 @@ package script
 import (
 	"context"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -102,6 +103,37 @@ func TestEstimatesAtTheBudgetAreAllowed(t *testing.T) {
 		// The two repeats (a concatenation is not a built-in call), then 100 * (1 + 99) for
 		// replace's estimate of a 100-character string; it makes 99 + 99 characters.
 		{"replace", `('a' + 'c'.repeat(99)).replace('a', 'b'.repeat(99))`, 99 + 99 + 100*100, 99 + 99 + 198},
+		// (L + 1) * 24 for a split into L one-character strings, charged 16 bytes an element.
+		{"split", `'x'.repeat(100).split('')`, 100 + 101*24, 100 + 100*16},
+		{"toUpperCase", `'x'.repeat(100).toUpperCase()`, 100 + 3*100, 100 + 100},
+		// fill checks 16 bytes an element and returns its own array (charged nothing); keys
+		// checks 48 bytes an element and makes 100 keys.
+		{"Object.keys", `Object.keys(new Array(100).fill(0))`, 100 * 48, 100 * 16},
+		{"Array.from", `Array.from({length: 100})`, 100 * 16, 100 * 16},
+		{"apply", `Math.max.apply(null, {length: 100})`, 100 * 16, 0},
+		// 101 characters of JSON text, 8 bytes a character; it makes 50 elements.
+		{"JSON.parse", `JSON.parse('[' + '0,'.repeat(49) + '0]')`, 98 + 101*8, 98 + 50*16},
+		{"typed array of a length", `new Float64Array(1000)`, 8000, 8000},
+		{"typed array of an array-like", `new Float64Array({length: 1000})`, 8000, 8000},
+		// An iterator checks what iterating it all would make: 16 bytes an element, 48 for
+		// entries' pairs; a spread then makes its array uncharged.
+		{"keys", `new Array(100).fill(0).keys()`, 1600, 0},
+		{"entries", `new Array(100).fill(0).entries()`, 4800, 0},
+		{"string iterator", `[...'x'.repeat(100)]`, 100 + 1600, 100},
+		// Any other array method: 16 bytes an element (fill returns its own array: no charge).
+		{"fill", `new Array(100).fill(0)`, 1600, 0},
+		// join sums its elements (a separator of one character counts two: 1 + its length)
+		// after checking 16 bytes an element; it makes 10 * 1000 + 9 characters.
+		{"join", `var s = 'x'.repeat(1000); new Array(10).fill(s).join(',')`, 1000 + 10*1002, 1000 + 10009},
+		{"join of holes", `new Array(100).join('')`, 1600, 0},
+		// An array in itself counts 16 bytes an element (what the walk starts it at): 3 for 'x'
+		// and the two separators, 32 for the cycle; goja joins it as "x".
+		{"join of a cycle", `var a = ['x', 0]; a[1] = a; a.join('')`, 35, 1},
+		// A typed array's join: its length times one plus the separator, 8 bytes each.
+		{"typed array join", `new Uint8Array(100).join(',')`, 100 + 100*2*8, 100 + 199},
+		// flat walks nested arrays: ten references to one array of 100 make 1000 elements.
+		{"flat", `var a = new Array(100).fill(0); new Array(10).fill(a).flat()`, 16000, 16000},
+		{"flat of holes", `new Array(100).flat()`, 1600, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			used, err := runMetered(t, tc.body, tc.budget)
@@ -185,5 +217,85 @@ func TestFixedOverheadsAreCharged(t *testing.T) {
 				t.Errorf("%s charged %d bytes, want %d", tc.call, used-base, tc.want)
 			}
 		})
+	}
+}
+
+// TestApplyWithoutAnArgumentList: fn.apply(thisArg) has no argument list to estimate.
+func TestApplyWithoutAnArgumentList(t *testing.T) {
+	step := compileInline(t, reqHead+`reqBody.set('m', String(Math.max.apply(null)))
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(x.Request.Body()); got != `{"m":"-Infinity"}` {
+		t.Fatalf("body %s", got)
+	}
+}
+
+// TestJSONParseNestingLimitIsInclusive: JSON.parse takes text nested exactly maxJSONDepth
+// levels deep and refuses one level more, before goja recurses into it.
+func TestJSONParseNestingLimitIsInclusive(t *testing.T) {
+	for depth, want := range map[int]string{maxJSONDepth: "", maxJSONDepth + 1: "nesting deeper than 512 levels"} {
+		_, err := runMetered(t, `JSON.parse('['.repeat(`+strconv.Itoa(depth)+`) + ']'.repeat(`+strconv.Itoa(depth)+`))`, DefaultMemory)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("depth %d: %v", depth, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("depth %d: err = %v, want %q", depth, err, want)
+		}
+	}
+}
+
+// TestArrayIteratorIsValues: wrapping the array iterators keeps Array.prototype[Symbol.iterator]
+// the same function as Array.prototype.values, as ECMAScript has it.
+func TestArrayIteratorIsValues(t *testing.T) {
+	step := compileInline(t, reqHead+`reqBody.set('same', [][Symbol.iterator] === [].values)
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(x.Request.Body()); got != `{"same":true}` {
+		t.Fatalf("body %s", got)
+	}
+}
+
+// TestTypedArrayOfANumber: Float64Array.of(n) makes one element, whatever n: its estimate is
+// its argument count, not its first argument (which from reads as a length).
+func TestTypedArrayOfANumber(t *testing.T) {
+	step := compileInline(t, reqHead+`reqBody.set('n', Float64Array.of(1e9).length + Float64Array.from({length: 2}).length)
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(x.Request.Body()); got != `{"n":3}` {
+		t.Fatalf("body %s", got)
+	}
+}
+
+// TestJoinEstimateStopsOnlyPastTheBudget: the sum of a join's elements stops as soon as it is
+// past what is left of the budget; a sum that reaches exactly what is left partway through goes
+// on (stopping there would return an estimate that fits for a join that does not).
+func TestJoinEstimateStopsOnlyPastTheBudget(t *testing.T) {
+	// 1000 for the string, then 1002 an element: what is left is used up by the fifth element.
+	_, err := runMetered(t, `var s = 'x'.repeat(1000); new Array(10).fill(s).join(',')`, 1000+5*1002)
+	if err == nil || !strings.Contains(err.Error(), refusedEarly) {
+		t.Fatalf("err = %v, want the join refused on its estimate", err)
+	}
+}
+
+// TestJoinNestingLimitIsInclusive: join's estimate walks arrays nested maxJSONDepth levels deep
+// and refuses one level more.
+func TestJoinNestingLimitIsInclusive(t *testing.T) {
+	for depth, want := range map[int]string{maxJSONDepth: "", maxJSONDepth + 1: "nested deeper than 512 levels"} {
+		_, err := runMetered(t, `var a = []; for (var i = 0; i < `+strconv.Itoa(depth)+`; i++) a = [a]; String(a)`, DefaultMemory)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("depth %d: %v", depth, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("depth %d: err = %v, want %q", depth, err, want)
+		}
 	}
 }
