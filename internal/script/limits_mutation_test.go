@@ -234,16 +234,42 @@ func TestApplyWithoutAnArgumentList(t *testing.T) {
 }
 
 // TestJSONParseNestingLimitIsInclusive: JSON.parse takes text nested exactly maxJSONDepth
-// levels deep and refuses one level more, before goja recurses into it.
+// levels deep and refuses one level more, before goja recurses into it. Only nesting counts:
+// arrays side by side, and brackets inside strings (after an escaped quote too), do not.
 func TestJSONParseNestingLimitIsInclusive(t *testing.T) {
-	for depth, want := range map[int]string{maxJSONDepth: "", maxJSONDepth + 1: "nesting deeper than 512 levels"} {
-		_, err := runMetered(t, `JSON.parse('['.repeat(`+strconv.Itoa(depth)+`) + ']'.repeat(`+strconv.Itoa(depth)+`))`, DefaultMemory)
+	deep := func(n int) string {
+		return `JSON.parse('['.repeat(` + strconv.Itoa(n) + `) + ']'.repeat(` + strconv.Itoa(n) + `))`
+	}
+	for _, tc := range []struct{ body, want string }{
+		{deep(maxJSONDepth), ""},
+		{deep(maxJSONDepth + 1), "nesting deeper than 512 levels"},
+		{`JSON.parse('[0,'.repeat(513) + '0' + ']'.repeat(513))`, "nesting deeper than 512 levels"},
+		{`JSON.parse('[' + '[],'.repeat(1000) + '[]]')`, ""},
+		{`JSON.parse('["' + '['.repeat(1000) + '"]')`, ""},
+		{`JSON.parse('["a\\"' + '['.repeat(1000) + '"]')`, ""},
+		{`JSON.parse('["a\\"' + '['.repeat(1000) + '"' + '['.repeat(600) + ']'.repeat(601))`, "nesting deeper than 512 levels"},
+	} {
+		_, err := runMetered(t, tc.body, DefaultMemory)
 		switch {
-		case want == "" && err != nil:
-			t.Errorf("depth %d: %v", depth, err)
-		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
-			t.Errorf("depth %d: err = %v, want %q", depth, err, want)
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.body, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want %q", tc.body, err, tc.want)
 		}
+	}
+}
+
+// TestAmplifiersWithoutArguments: repeat, padStart and padEnd without their count make nothing
+// (the estimate reads an absent argument as 0).
+func TestAmplifiersWithoutArguments(t *testing.T) {
+	step := compileInline(t, reqHead+`reqBody.set('s', 'x'.repeat() + 'ab'.padEnd() + 'ab'.padStart())
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(x.Request.Body()); got != `{"s":"abab"}` {
+		t.Fatalf("body %s", got)
 	}
 }
 
