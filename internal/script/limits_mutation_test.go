@@ -325,3 +325,18 @@ func TestJoinNestingLimitIsInclusive(t *testing.T) {
 		}
 	}
 }
+
+// TestWrappedConstructorsKeepTheirStatics: the wrapped typed array and ArrayBuffer
+// constructors keep the originals' own static members.
+func TestWrappedConstructorsKeepTheirStatics(t *testing.T) {
+	step := compileInline(t, reqHead+`reqBody.set('s', [Float64Array.BYTES_PER_ELEMENT, Uint16Array.BYTES_PER_ELEMENT,
+    ArrayBuffer.isView(new Uint8Array(1)), ArrayBuffer.isView(new ArrayBuffer(1)), Uint8Array.of(7)[0]].join())
+}`, Options{})
+	x := newExchange("/p", `{}`, nil)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(x.Request.Body()); got != `{"s":"8,2,true,false,7"}` {
+		t.Fatalf("body %s", got)
+	}
+}

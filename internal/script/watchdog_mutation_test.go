@@ -1,6 +1,7 @@
 package script
 
 import (
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,4 +158,18 @@ func TestWatchdogSamplesAgainAfterAnIdleSpell(t *testing.T) {
 	defer w.stop(st)
 	heap.set(base + 2*limit + watchSlack + 1)
 	waitInterrupt(t, st)
+}
+
+// TestHeapBytesReadsTheHeap: the process watchdog's heap reading is the live heap (a reading of
+// nothing would never see a script's growth).
+func TestHeapBytesReadsTheHeap(t *testing.T) {
+	runtime.GC() // no garbage in the first reading for a collection to take out of the second
+	before := heapBytes()
+	keep := make([]byte, 64<<20)
+	after := heapBytes()
+	if before == 0 || after < before+32<<20 {
+		t.Fatalf("heap %d bytes, then %d after a 64 MiB allocation", before, after)
+	}
+	keep[0] = 1
+	_ = keep[0]
 }
