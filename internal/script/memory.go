@@ -43,9 +43,15 @@ func (st *callState) need(n float64) {
 	}
 }
 
+// overBudget fails the invocation for a call an estimate refused before it ran. Its message
+// says so: the call allocated nothing, and the estimate may exceed what the call would have
+// made (which a script author reading "went over" alone could not tell).
 func (st *callState) overBudget() {
-	st.fatal(failure.New(failure.Internal, "script", "script went over its memory budget of %d bytes", st.mem.limit))
+	st.fatal(failure.New(failure.Internal, "script", "script went over its memory budget of %d bytes (%s)", st.mem.limit, refusedEarly))
 }
+
+// refusedEarly ends the message of a call refused on its estimate, before it ran.
+const refusedEarly = "a call that would not fit was refused before it ran"
 
 func arg0(args []goja.Value) goja.Value {
 	if len(args) == 0 {
