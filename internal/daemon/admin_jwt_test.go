@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,15 +39,8 @@ func TestServeAdminJWTLogin(t *testing.T) {
 			"exp": time.Now().Add(time.Hour).Unix(), "keygate_role": "gateway_admin"})
 	}
 	whoami := func(tok string) (int, string) {
-		req, _ := http.NewRequest("GET", "http://"+d.addrs.Admin+"/v1/whoami", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		st, _, b := d.admin(t, tok, "GET", "/v1/whoami", "")
+		return st, b
 	}
 	if st, body := whoami(mint("keygate-admin")); st != http.StatusOK || !strings.Contains(body, "jwt:ops@example.test") {
 		t.Fatalf("a JWT from the configured issuer: %d %s", st, body)

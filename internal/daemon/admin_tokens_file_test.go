@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -71,15 +70,8 @@ func TestServeAdminTokensFile(t *testing.T) {
 	writeTokens("tokens:\n" + tokenLine("ops", "gateway_admin", opsTok))
 	d := startDaemon(t, dir)
 	whoami := func(tok string) (int, string) {
-		req, _ := http.NewRequest("GET", "http://"+d.addrs.Admin+"/v1/whoami", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		st, _, b := d.admin(t, tok, "GET", "/v1/whoami", "")
+		return st, b
 	}
 	// until polls, slower than the failed-login limit (5/s), until ok; it fails after 20s.
 	until := func(what string, ok func() bool) {

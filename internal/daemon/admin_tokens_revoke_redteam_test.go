@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,17 +33,7 @@ func TestRedTeamRemovedAdminTokenStopsWorking(t *testing.T) {
 	}
 	withTokens(tokenLine("root", "gateway_admin", rootTok) + tokenLine("leaked", "gateway_admin", leakedTok))
 	d := startDaemon(t, dir)
-	call := func(tok, path string) (int, http.Header, string) {
-		req, _ := http.NewRequest("GET", "http://"+d.addrs.Admin+path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
-	}
+	call := func(tok, path string) (int, http.Header, string) { return d.admin(t, tok, "GET", path, "") }
 	if st, _, body := call(leakedTok, "/v1/whoami"); st != http.StatusOK {
 		t.Fatalf("the token before its removal: %d %s", st, body)
 	}
@@ -85,15 +74,8 @@ func TestRedTeamRollbackDoesNotRestoreARemovedAdminToken(t *testing.T) {
 	}
 	d := startDaemonWith(t, dir, Options{})
 	do := func(tok, method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, "http://"+d.addrs.Admin+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		st, _, b := d.admin(t, tok, method, path, body)
+		return st, b
 	}
 	if st, body := do(rootTok, "POST", "/v1/config", cfg(tokenLine("root", "gateway_admin", rootTok))); st != http.StatusOK {
 		t.Fatalf("revoking by a config apply: %d %s", st, body)
@@ -136,15 +118,8 @@ func TestRedTeamRemovedAdminJWTStopsWorking(t *testing.T) {
 	}
 	d := startDaemon(t, dir)
 	do := func(tok, method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, "http://"+d.addrs.Admin+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		st, _, b := d.admin(t, tok, method, path, body)
+		return st, b
 	}
 	mint := func(aud string) string {
 		return key.Mint(t, map[string]any{"iss": "https://login.example.test", "aud": aud, "sub": "ops@example.test",

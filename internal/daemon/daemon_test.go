@@ -62,6 +62,27 @@ func startDaemonWith(t *testing.T, dir string, opts Options) *running {
 	return r
 }
 
+// admin calls the daemon's admin API as tok (no body when body is ""): status, headers, body.
+func (r *running) admin(t *testing.T, tok, method, path, body string) (int, http.Header, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://"+r.addrs.Admin+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
 func (r *running) stop() {
 	r.once.Do(func() {
 		r.cancel()

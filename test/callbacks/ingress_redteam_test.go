@@ -1,20 +1,15 @@
 package callbacks
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/keygate/keygate/internal/devstack"
 )
 
 // payAPI is an egress provider's API with a token endpoint: every call is recorded, and the API
@@ -58,45 +53,14 @@ func TestRedTeamIngressDoesNotSignForEgressProviders(t *testing.T) {
 	svcSrv := httptest.NewServer(svc)
 	defer svcSrv.Close()
 	old := newPlatform(t, "5157F09EFDC096DE15EBE81A47057A72")
-	cfg := `
-keystore:
-  type: file
-  file: {path: keys.yaml}
-envoy:
-  upstream_signing: false
-providers:
+	s := startStackWith(t, `
   - name: pay
     hosts: [pay.egress.local]
-    upstream: {url: ` + up.URL + `/api}
-    token: {type: http, url: "` + up.URL + `/token", retry_on: [401, 404]}
+    upstream: {url: `+up.URL+`/api}
+    token: {type: http, url: "`+up.URL+`/token", retry_on: [401, 404]}
     signing:
       - {scheme: token}
-  - name: wechatpay-notify
-    callback: true
-    hosts: [` + notifyHost + `]
-    upstream: {url: ` + svcSrv.URL + `/notify/wechatpay, timeout: 5s}
-    secrets:
-      apiv3_key: secret/keygate/wechatpay#apiv3_key
-    signing:
-      - scheme: wechatpay_v3_callback
-        apiv3_key: apiv3_key
-        platform_keys:
-          - serial: ` + old.serial + `
-            public_key: |
-              ` + indent(old.publicPEM(t), 14) + `
-`
-	keys := "secret/keygate/wechatpay:\n  apiv3_key: \"" + apiv3Key + "\"\n"
-	dir := t.TempDir()
-	for name, data := range map[string]string{"keygate.yaml": cfg, "keys.yaml": keys} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := devstack.Start(context.Background(), devstack.Options{ConfigDir: dir})
-	if err != nil {
-		t.Fatalf("start stack: %v", err)
-	}
-	t.Cleanup(s.Close)
+`+wechatNotifyProvider(t, svcSrv.URL, old), "envoy:\n  upstream_signing: false\n")
 
 	send := func(base, host, body string) (int, string) {
 		req, err := http.NewRequest("POST", base+"/orders", strings.NewReader(body))

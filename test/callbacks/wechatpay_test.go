@@ -102,18 +102,20 @@ func indent(s string, n int) string {
 
 func startWechatStack(t *testing.T, svcURL string, old, cur platform) *devstack.Stack {
 	t.Helper()
-	cfg := `
-keystore:
-  type: file
-  file: {path: keys.yaml}
-providers:
+	return startStackWith(t, `
   - name: wechatpay
     hosts: [wechatpay.egress.local]
-    upstream: {url: ` + svcURL + `/egress}
+    upstream: {url: `+svcURL+`/egress}
     secrets: {apiv3_key: secret/keygate/wechatpay#apiv3_key}
     signing:
       - {scheme: static, secret: apiv3_key, in: header, name: X-Unused}
-  - name: wechatpay-notify
+`+wechatNotifyProvider(t, svcURL, old, cur))
+}
+
+// wechatNotifyProvider is the WeChat Pay callback provider trusting platforms' keys, delivering
+// to svcURL/notify/wechatpay, as a providers list item.
+func wechatNotifyProvider(t *testing.T, svcURL string, platforms ...platform) string {
+	p := `  - name: wechatpay-notify
     callback: true
     hosts: [` + notifyHost + `]
     upstream: {url: ` + svcURL + `/notify/wechatpay, timeout: 5s}
@@ -123,13 +125,21 @@ providers:
       - scheme: wechatpay_v3_callback
         apiv3_key: apiv3_key
         platform_keys:
-          - serial: ` + old.serial + `
-            public_key: |
-              ` + indent(old.publicPEM(t), 14) + `
-          - serial: ` + cur.serial + `
-            public_key: |
-              ` + indent(cur.publicPEM(t), 14) + `
 `
+	for _, pl := range platforms {
+		p += `          - serial: ` + pl.serial + `
+            public_key: |
+              ` + indent(pl.publicPEM(t), 14) + "\n"
+	}
+	return p
+}
+
+// startStackWith starts keygate, the xDS server and the emulated Envoy on a config whose
+// providers are the given list items (the file keystore holding the APIv3 key), with the
+// ingress listener up.
+func startStackWith(t *testing.T, providers string, top ...string) *devstack.Stack {
+	t.Helper()
+	cfg := "keystore:\n  type: file\n  file: {path: keys.yaml}\n" + strings.Join(top, "") + "providers:\n" + providers
 	keys := "secret/keygate/wechatpay:\n  apiv3_key: \"" + apiv3Key + "\"\n"
 	dir := t.TempDir()
 	for name, data := range map[string]string{"keygate.yaml": cfg, "keys.yaml": keys} {
