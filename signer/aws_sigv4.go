@@ -186,6 +186,17 @@ func (s *awsStep) signingKey(secret []byte, date string) []byte {
 	return k
 }
 
+// appendCanonicalStart appends the CanonicalRequest's first three lines: method, URI-encoded
+// path, canonical query.
+func appendCanonicalStart(dst []byte, method, path, query string) []byte {
+	dst = append(dst, method...)
+	dst = append(dst, '\n')
+	dst = appendURIEncode(dst, path, false)
+	dst = append(dst, '\n')
+	dst = append(dst, query...)
+	return append(dst, '\n')
+}
+
 func awsHMAC(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
@@ -236,12 +247,7 @@ func (s *awsStep) appendCanonicalRequest(dst []byte, r *Request, payload string)
 	slices.SortFunc(hdrs, func(a, b awsHeader) int {
 		return bytes.Compare(names[a.name.from:a.name.to], names[b.name.from:b.name.to])
 	})
-	dst = append(dst, r.Method...)
-	dst = append(dst, '\n')
-	dst = appendURIEncode(dst, path, false)
-	dst = append(dst, '\n')
-	dst = append(dst, query...)
-	dst = append(dst, '\n')
+	dst = appendCanonicalStart(dst, r.Method, path, query)
 	for i, h := range hdrs {
 		if i > 0 && bytes.Equal(names[h.name.from:h.name.to], names[hdrs[i-1].name.from:hdrs[i-1].name.to]) {
 			// Two keys of one name (set past http.Header's canonical form): one line, as the
@@ -295,12 +301,7 @@ func (s *awsStep) appendCanonicalRequestSlow(dst []byte, r *Request, path, query
 		values[lk] = strings.Join(trimmed, ",")
 	}
 	sort.Strings(names)
-	dst = append(dst, r.Method...)
-	dst = append(dst, '\n')
-	dst = appendURIEncode(dst, path, false)
-	dst = append(dst, '\n')
-	dst = append(dst, query...)
-	dst = append(dst, '\n')
+	dst = appendCanonicalStart(dst, r.Method, path, query)
 	for _, n := range names {
 		dst = append(append(append(append(dst, n...), ':'), values[n]...), '\n')
 	}
