@@ -101,11 +101,15 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) (Principal, error
 }
 
 // metricsHandler serves /metrics, behind a gateway admin's token when auth is set.
-func (s *server) metricsHandler(h http.Handler, auth bool) http.Handler {
-	if !auth {
+func (s *server) metricsHandler(h http.Handler, auth func() bool) http.Handler {
+	if auth == nil {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !auth() {
+			h.ServeHTTP(w, r)
+			return
+		}
 		p, err := s.login(w, r)
 		if err == nil && p.Role != RoleGatewayAdmin {
 			err = forbidden("only a gateway admin may read /metrics")

@@ -66,7 +66,7 @@ func TestMetricsBehindAToken(t *testing.T) {
 	h := New(Options{Tokens: []Token{tok(rootToken, Principal{Name: "root", Role: RoleGatewayAdmin}),
 		tok(acmeAdminTok, Principal{Name: "acme-admin", Role: RoleTenantAdmin, Tenant: "acme"})},
 		Metrics:     http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("# metrics\n")) }),
-		MetricsAuth: true})
+		MetricsAuth: func() bool { return true }})
 	for _, c := range []struct {
 		token string
 		want  int

@@ -149,8 +149,9 @@ type Options struct {
 	AuditLog        AuditReader  // nil: audit queries answer 501
 	Ready           Readiness    // nil: always ready
 	Metrics         http.Handler // served at /metrics when set
-	// MetricsAuth: /metrics wants a gateway admin's bearer token.
-	MetricsAuth  bool
+	// MetricsAuth reports, per request, whether /metrics wants a gateway admin's bearer token
+	// (admin.metrics.require_token of the running version); nil: it does not.
+	MetricsAuth  func() bool
 	Logger       *slog.Logger
 	Now          func() time.Time
 	MaxBodyBytes int64 // default 1 MiB

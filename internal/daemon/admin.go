@@ -47,6 +47,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 		return nil, nil, nil, fmt.Errorf("admin.tokens: %w", err)
 	}
 	logins := &adminLogins{set: tokens, config: static, file: fromFile, log: logger}
+	logins.metricsAuth.Store(f.Admin.Metrics.RequireToken)
 	if len(all) == 0 && f.Admin.JWT == nil {
 		logger.Warn("no admin login is configured: the admin API refuses every request (401); " +
 			"make a token with `keygate admin token create --name NAME --role gateway_admin` and add the line it prints under admin.tokens " +
@@ -60,7 +61,7 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	opts := admin.Options{
 		TokenSet: tokens, Configs: cfgs, DryRun: dryRunner{a}, Scripts: dryRunner{a}, Audit: sink, AuditLog: log,
 		ProviderMetrics: providerMetrics(m),
-		Metrics:         m.Handler(), MetricsAuth: f.Admin.Metrics.RequireToken, Logger: logger,
+		Metrics:         m.Handler(), MetricsAuth: logins.metricsAuth.Load, Logger: logger,
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
 				return app.NotReady("draining", nil)

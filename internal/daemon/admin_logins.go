@@ -32,7 +32,10 @@ type adminLogins struct {
 	// version is the newest version followed: versions are applied in order, but their
 	// onApplied calls may run concurrently and an older one must not undo a newer one.
 	version int
-	log     *slog.Logger
+	// metricsAuth is the running version's admin.metrics.require_token: whether /metrics
+	// wants a gateway admin's token (turning it on must not wait for a restart).
+	metricsAuth atomic.Bool
+	log         *slog.Logger
 }
 
 // replace makes config and file the accepted set, or changes nothing and says why.
@@ -65,6 +68,7 @@ func (l *adminLogins) versionApplied(v versions.Version) {
 	}
 	l.version = v.Number
 	l.followJWT(v.Number, f)
+	l.metricsAuth.Store(f.Admin.Metrics.RequireToken)
 	if err := l.replace(adminTokens(f.Admin.Tokens), l.file); err != nil {
 		// A version's tokens are validated before it applies; what is left is one token
 		// under two principals, here and in admin.tokens_file. Fail closed: the version's
