@@ -19,15 +19,10 @@ import (
 // the ones that log in.
 func TestRedTeamRemovedAdminTokenStopsWorking(t *testing.T) {
 	const rootTok, leakedTok = "kgadm_root-token-for-the-test-0001", "kgadm_leaked-token-for-the-test-02"
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "keys.yaml"), []byte("secret/keygate/api:\n  key: daemon-test-key-value\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	writeConfig(t, dir, "https://api.example.test", "v1")
-	base, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
+	dir, base := apiConfigDir(t)
 	withTokens := func(lines string) {
 		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), append(append([]byte{}, base...), "admin:\n  tokens:\n"+lines...), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(base+"admin:\n  tokens:\n"+lines), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,13 +57,8 @@ func TestRedTeamRemovedAdminTokenStopsWorking(t *testing.T) {
 // for tenant credentials, who may log in is not rolled back: admin.tokens stay as they are.
 func TestRedTeamRollbackDoesNotRestoreARemovedAdminToken(t *testing.T) {
 	const rootTok, leakedTok = "kgadm_root-token-for-the-test-0001", "kgadm_leaked-token-for-the-test-02"
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "keys.yaml"), []byte("secret/keygate/api:\n  key: daemon-test-key-value\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	writeConfig(t, dir, "https://api.example.test", "v1")
-	base, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
-	cfg := func(lines string) string { return string(base) + "admin:\n  tokens:\n" + lines }
+	dir, base := apiConfigDir(t)
+	cfg := func(lines string) string { return base + "admin:\n  tokens:\n" + lines }
 	if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(cfg(tokenLine("root", "gateway_admin", rootTok)+tokenLine("leaked", "gateway_admin", leakedTok))), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -101,19 +91,13 @@ func TestRedTeamRollbackDoesNotRestoreARemovedAdminToken(t *testing.T) {
 func TestRedTeamRemovedAdminJWTStopsWorking(t *testing.T) {
 	const rootTok = "kgadm_root-token-for-the-test-0001"
 	key := testkit.NewIssuerKey(t, "k1")
-	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"keys.yaml": "secret/keygate/api:\n  key: daemon-test-key-value\n", "jwks.json": string(testkit.JWKS(key)),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	dir, base := apiConfigDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "jwks.json"), testkit.JWKS(key), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	writeConfig(t, dir, "https://api.example.test", "v1")
-	base, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
 	admin := "admin:\n  tokens:\n" + tokenLine("root", "gateway_admin", rootTok)
 	jwt := "  jwt: {issuer: \"https://login.example.test\", audience: keygate-admin, jwks_file: jwks.json, algorithms: [ES256]}\n"
-	if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(string(base)+admin+jwt), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(base+admin+jwt), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, dir)
@@ -130,7 +114,7 @@ func TestRedTeamRemovedAdminJWTStopsWorking(t *testing.T) {
 	}
 	// A narrower audience: only tokens for it log in now.
 	narrower := strings.Replace(jwt, "audience: keygate-admin", "audience: keygate-admin-2", 1)
-	if st, body := do(rootTok, "POST", "/v1/config", string(base)+admin+narrower); st != http.StatusOK {
+	if st, body := do(rootTok, "POST", "/v1/config", base+admin+narrower); st != http.StatusOK {
 		t.Fatalf("changing admin.jwt: %d %s", st, body)
 	}
 	if st, body := do(mint("keygate-admin"), "GET", "/v1/whoami", ""); st != http.StatusUnauthorized {
@@ -140,7 +124,7 @@ func TestRedTeamRemovedAdminJWTStopsWorking(t *testing.T) {
 		t.Fatalf("a JWT for the new audience: %d %s", st, body)
 	}
 	// admin.jwt removed: no JWT logs in.
-	if st, body := do(rootTok, "POST", "/v1/config", string(base)+admin); st != http.StatusOK {
+	if st, body := do(rootTok, "POST", "/v1/config", base+admin); st != http.StatusOK {
 		t.Fatalf("removing admin.jwt: %d %s", st, body)
 	}
 	if st, body := do(mint("keygate-admin-2"), "GET", "/v1/whoami", ""); st != http.StatusUnauthorized {

@@ -112,6 +112,23 @@ func writeConfig(t *testing.T, dir, upstream, prefix string) {
 	}
 }
 
+// apiConfigDir is a folder with the test config (the api provider, upstream
+// https://api.example.test/v1) and its key: the folder, and the config's text for a test to
+// extend and write back.
+func apiConfigDir(t *testing.T) (dir, base string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keys.yaml"), []byte("secret/keygate/api:\n  key: daemon-test-key-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, dir, "https://api.example.test", "v1")
+	b, err := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, string(b)
+}
+
 func TestServeLifecycle(t *testing.T) {
 	var lastPath string
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { lastPath = r.URL.Path }))

@@ -12,14 +12,9 @@ import (
 // still served /metrics to anyone until a restart. It follows the running version now, both ways.
 func TestMetricsTokenFollowsTheRunningVersion(t *testing.T) {
 	const rootTok = "kgadm_root-token-for-the-test-0001"
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "keys.yaml"), []byte("secret/keygate/api:\n  key: daemon-test-key-value\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	writeConfig(t, dir, "https://api.example.test", "v1")
-	base, _ := os.ReadFile(filepath.Join(dir, "keygate.yaml"))
+	dir, base := apiConfigDir(t)
 	cfg := func(requireToken string) string {
-		return string(base) + "admin:\n  metrics: {require_token: " + requireToken + "}\n  tokens:\n" + tokenLine("root", "gateway_admin", rootTok)
+		return base + "admin:\n  metrics: {require_token: " + requireToken + "}\n  tokens:\n" + tokenLine("root", "gateway_admin", rootTok)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "keygate.yaml"), []byte(cfg("false")), 0o600); err != nil {
 		t.Fatal(err)
