@@ -99,6 +99,11 @@ func (r *Request) Body() []byte {
 	return r.body
 }
 
+// HasBody reports whether the body is non-empty without serializing a changed JSON object (an
+// object serializes to at least "{}"): a script reads and writes the body field by field, and
+// asking Body for its length after each write re-serialized the whole body (profiled).
+func (r *Request) HasBody() bool { return r.dirty || len(r.body) > 0 }
+
 // SetBody replaces the body; a parsed JSON view is dropped.
 func (r *Request) SetBody(b []byte) { r.body, r.json, r.jsonErr, r.dirty = b, nil, nil, false }
 

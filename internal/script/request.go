@@ -168,7 +168,7 @@ func (st *callState) headerName(v goja.Value) string {
 // written, becomes one.
 func (st *callState) bodyObject(forWrite bool) *jsonbody.Object {
 	r := st.x.Request
-	if len(r.Body()) == 0 {
+	if !r.HasBody() {
 		if !forWrite {
 			return jsonbody.New()
 		}
