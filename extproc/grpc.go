@@ -16,10 +16,12 @@ import (
 const grpcHeadroom = gateway.MessageHeadroom
 
 // NewGRPCServer is keygate's ext_proc gRPC server: the processor, gRPC health (SERVING until
-// the caller sets NOT_SERVING to drain), and message limits sized to maxBody.
+// the caller sets NOT_SERVING to drain), message limits sized to maxBody, and each Process
+// stream's deadline set before it starts (Server.startStream). opts must not hold another
+// grpc.InTapHandle: gRPC keeps one, and without this one every stream needs a reader goroutine.
 func NewGRPCServer(srv *Server, maxBody int64, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	limit := int(maxBody) + grpcHeadroom
-	opts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit)}, opts...)
+	opts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit), grpc.InTapHandle(srv.startStream)}, opts...)
 	g := grpc.NewServer(opts...)
 	extprocv3.RegisterExternalProcessorServer(g, srv)
 	hs := health.NewServer()

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
@@ -70,6 +71,66 @@ func TestStreamsAreBounded(t *testing.T) {
 	_, err = stream.Recv()
 	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 3*time.Second {
 		t.Fatalf("an idle stream: %v after %v, want DeadlineExceeded at its limit", err, time.Since(start))
+	}
+}
+
+// TestStreamsAreBoundedWithoutTheTap: on a gRPC server built without NewGRPCServer's tap,
+// Process still ends an idle stream at MaxStreamDuration (its reader goroutine path), and a
+// stream that ends normally leaves no goroutine behind.
+func TestStreamsAreBoundedWithoutTheTap(t *testing.T) {
+	var h gateway.Holder
+	h.Store(testProcessor(t).snap)
+	g := grpc.NewServer()
+	extprocv3.RegisterExternalProcessorServer(g, NewServer(Options{Snapshots: &h, MaxStreamDuration: 200 * time.Millisecond}))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(l) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	client := extprocv3.NewExternalProcessorClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	stream, err := client.Process(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(headersMsg("hdr.local", true)); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := stream.Recv(); err != nil || resp.GetRequestHeaders() == nil {
+		t.Fatalf("headers answer: %v, %v", resp, err)
+	}
+	start := time.Now()
+	_, err = stream.Recv()
+	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 3*time.Second {
+		t.Fatalf("an idle stream: %v after %v, want DeadlineExceeded at its limit", err, time.Since(start))
+	}
+}
+
+// TestTheTapBoundsOnlyProcessStreams: the deadline is for ext_proc streams; gRPC health
+// watches and any other method keep their own lifetime.
+func TestTheTapBoundsOnlyProcessStreams(t *testing.T) {
+	s := NewServer(Options{MaxStreamDuration: time.Second})
+	ctx, err := s.startStream(context.Background(), &tap.Info{FullMethodName: "/grpc.health.v1.Health/Watch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ctx.Deadline(); ok {
+		t.Error("a health watch got the ext_proc stream deadline")
+	}
+	ctx, err = s.startStream(context.Background(), &tap.Info{FullMethodName: extprocv3.ExternalProcessor_Process_FullMethodName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > time.Second {
+		t.Errorf("a Process stream's deadline: %v, %v; want within MaxStreamDuration", d, ok)
 	}
 }
 

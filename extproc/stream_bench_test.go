@@ -17,6 +17,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/keygate/keygate/internal/app"
@@ -78,7 +79,9 @@ func (s *benchStream) Recv() (*extprocv3.ProcessingRequest, error) {
 	return s.msgs[s.next-1], nil
 }
 
-func benchServer(b *testing.B) *Server {
+func benchServer(b testing.TB) *Server { return benchServerT(b) }
+
+func benchServerT(b testing.TB) *Server {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "keys.yaml")
 	if err := os.WriteFile(path, []byte(benchKeys), 0o600); err != nil {
@@ -115,14 +118,19 @@ func benchHeaders(provider string, eos bool, kv ...string) *extprocv3.Processing
 	return msg
 }
 
-// runStreams runs one stream per iteration through Server.Process (its reader goroutine, the
-// processor, the answers) with Envoy's messages prebuilt, from loopback.
+// runStreams runs one stream per iteration through Server.Process (the stream's deadline as
+// NewGRPCServer's tap sets it, the processor, the answers) with Envoy's messages prebuilt, from
+// loopback.
 func runStreams(b *testing.B, msgs []*extprocv3.ProcessingRequest, answers int) {
 	s := benchServer(b)
 	ctx := peer.NewContext(context.Background(), &peer.Peer{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}})
 	b.ReportAllocs()
 	for b.Loop() {
-		st := &benchStream{ctx: ctx, msgs: msgs}
+		sctx, err := s.startStream(ctx, &tap.Info{FullMethodName: extprocv3.ExternalProcessor_Process_FullMethodName})
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := &benchStream{ctx: sctx, msgs: msgs}
 		if err := s.Process(st); err != nil {
 			b.Fatal(err)
 		}
