@@ -59,11 +59,20 @@ func TestFollowMemoryLimit(t *testing.T) {
 		t.Cleanup(func() { os.Setenv("GOMEMLIMIT", v) })
 	}
 	os.Unsetenv("GOMEMLIMIT")
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		t.Cleanup(func() { os.Setenv("GOGC", v) })
+	}
+	os.Unsetenv("GOGC")
+	prevGC := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prevGC) })
 	var held atomic.Int64
 	held.Store(8 << 30) // far above any live heap of a test binary
 	ctx, cancel := context.WithCancel(context.Background())
 	if !FollowMemoryLimit(ctx, held.Load) {
 		t.Fatal("FollowMemoryLimit did nothing without GOMEMLIMIT")
+	}
+	if got := debug.SetGCPercent(GCPercentUnderLimit); got != GCPercentUnderLimit {
+		t.Fatalf("GOGC %d while the limit follows, want %d", got, GCPercentUnderLimit)
 	}
 	if got := debug.SetMemoryLimit(-1); got < 4<<30+MemoryLimitMargin || got > 4<<30+MemoryLimitMargin+256<<20 {
 		t.Fatalf("limit %d, want half the reservations plus the margin (and the runtime's own memory)", got)
@@ -72,6 +81,24 @@ func TestFollowMemoryLimit(t *testing.T) {
 	waitLimitAbout(t, 9<<30/2+MemoryLimitMargin)
 	cancel()
 	waitLimit(t, prev)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC %d after the limit stopped following, want the previous 100", got)
+	}
+
+	// The operator's GOGC wins over keygate's.
+	t.Setenv("GOGC", "150")
+	debug.SetGCPercent(150)
+	ctx, cancel = context.WithCancel(context.Background())
+	if !FollowMemoryLimit(ctx, held.Load) {
+		t.Fatal("FollowMemoryLimit did nothing with GOGC set")
+	}
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Fatalf("GOGC %d with the operator's GOGC=150", got)
+	}
+	cancel()
+	waitLimit(t, prev)
+	debug.SetGCPercent(100)
+	os.Unsetenv("GOGC")
 
 	t.Setenv("GOMEMLIMIT", "off")
 	if FollowMemoryLimit(context.Background(), held.Load) || debug.SetMemoryLimit(-1) != prev {

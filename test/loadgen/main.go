@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
@@ -106,6 +107,9 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer st.close()
+	// As keygate serve runs: Go's memory limit following the reservations, and its GOGC. The
+	// baselines share the process, so they run under the same collector settings.
+	following := daemon.FollowMemoryLimit(ctx, st.kgSrv.InFlightBytes)
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
@@ -117,8 +121,10 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(w, "keygate load driver: %d scenarios, concurrency %d, %s per phase, %d-byte bodies, GOMAXPROCS %d, %s\n\n",
-		len(scs), o.concurrency, o.duration, o.bodySize, runtime.GOMAXPROCS(0), runtime.Version())
+	gc := debug.SetGCPercent(-1)
+	debug.SetGCPercent(gc)
+	fmt.Fprintf(w, "keygate load driver: %d scenarios, concurrency %d, %s per phase, %d-byte bodies, GOMAXPROCS %d, %s, GOGC %d, memory limit following keygate's reservations: %v\n\n",
+		len(scs), o.concurrency, o.duration, o.bodySize, runtime.GOMAXPROCS(0), runtime.Version(), gc, following)
 	var ids atomic.Uint64
 	var rs []result
 	for _, sc := range scs {
