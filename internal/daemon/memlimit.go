@@ -21,12 +21,11 @@ const (
 	// milliseconds, so a burst of streams moves the limit before their bytes do.
 	memoryLimitEvery = 20 * time.Millisecond
 	// GCPercentUnderLimit is GOGC while the limit follows (unless the operator set GOGC): the
-	// limit, not the heap doubling, then decides when to collect, so a collection runs once the
-	// heap has grown by the margin plus a quarter of what is live (or by what the reservations
-	// allow), and the percentage is only a ceiling. At GOGC=100 a small live heap was collected
-	// every few MiB of allocation, and every collection marks all of it, pooled script runtimes
-	// included (goja objects, thousands per runtime): on the script path that was half the CPU
-	// of a request (BenchmarkPipelineScript: 267 µs at 100, 128 µs at 400).
+	// limit, not the percentage, then decides when to collect, and the percentage is only a
+	// ceiling. At GOGC=100 a small live heap was collected every few MiB of allocation, and every
+	// collection marks all of it, pooled script runtimes included (goja objects, thousands per
+	// runtime): half the CPU of a script request (BenchmarkPipelineScript: 267 µs at 100, 128 µs
+	// at 400).
 	GCPercentUnderLimit = 400
 )
 
@@ -41,8 +40,14 @@ const (
 // limit counts it too, and a limit that left it out sat below what the process already used
 // when many streams were open (20,000 idle streams are 160 MiB of stacks), so the collector ran
 // without pause and every request slowed (the fault suite's script compiles timed out).
+//
+// The part of the live heap that is not bodies (the config, script runtimes, caches: live less
+// what is reserved) may double before a collection, as at Go's default GOGC. Each collection
+// marks all that is live, so collecting a large config's heap every quarter of its size cost
+// four times the marking of the default: with 300 script providers (about 190 MiB of pooled
+// runtimes) a script request took twice the CPU under the limit as without it.
 func memoryLimitFor(held, live, other int64) int64 {
-	return other + max(held/2, live+live/4) + MemoryLimitMargin
+	return other + max(held/2, live+live/4, 2*live-held) + MemoryLimitMargin
 }
 
 // runtimeMemory is the live heap at the last collection and the memory the runtime holds

@@ -12,13 +12,17 @@ import (
 )
 
 // TestMemoryLimitFor: the limit is the runtime's memory outside the heap, plus half what the
-// streams reserved, never below the live heap (plus a quarter), plus the margin.
+// streams reserved, never below the live heap (plus a quarter) nor below twice the live heap
+// that is not bodies (live less reserved), plus the margin.
 func TestMemoryLimitFor(t *testing.T) {
 	for _, tc := range []struct{ held, live, other, want int64 }{
 		{0, 0, 0, MemoryLimitMargin},
 		{1024 << 20, 300 << 20, 0, 512<<20 + MemoryLimitMargin},
 		{768 << 20, 400 << 20, 0, 500<<20 + MemoryLimitMargin},
-		{0, 100 << 20, 160 << 20, 160<<20 + 125<<20 + MemoryLimitMargin}, // 20,000 stacks
+		{0, 100 << 20, 160 << 20, 160<<20 + 200<<20 + MemoryLimitMargin}, // 20,000 stacks
+		{0, 190 << 20, 0, 380<<20 + MemoryLimitMargin},                   // 300 script providers' runtimes: the default doubling
+		{100 << 20, 300 << 20, 0, 500<<20 + MemoryLimitMargin},           // 200 MiB of it not bodies: that part may double
+		{600 << 20, 500 << 20, 0, 625<<20 + MemoryLimitMargin},           // mostly bodies: a quarter
 	} {
 		if got := memoryLimitFor(tc.held, tc.live, tc.other); got != tc.want {
 			t.Errorf("memoryLimitFor(%d, %d, %d) = %d, want %d", tc.held, tc.live, tc.other, got, tc.want)
