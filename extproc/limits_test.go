@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +112,48 @@ func TestStreamsAreBoundedWithoutTheTap(t *testing.T) {
 	_, err = stream.Recv()
 	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 3*time.Second {
 		t.Fatalf("an idle stream: %v after %v, want DeadlineExceeded at its limit", err, time.Since(start))
+	}
+}
+
+// TestStreamsAreBoundedWhateverTheMethodSpelling: the tap recognises a Process stream by its
+// full method name. gRPC (server.handleStream) routes only that exact spelling to Process
+// today; should another spelling ever reach Process, Process sets the deadline itself. Either
+// way an idle stream opened under any spelling is refused or ends at MaxStreamDuration.
+func TestStreamsAreBoundedWhateverTheMethodSpelling(t *testing.T) {
+	var h gateway.Holder
+	h.Store(testProcessor(t).snap)
+	g, _ := NewGRPCServer(NewServer(Options{Snapshots: &h, MaxStreamDuration: 200 * time.Millisecond}), 1<<20)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(l) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	full := extprocv3.ExternalProcessor_Process_FullMethodName
+	for _, method := range []string{full, strings.TrimPrefix(full, "/"), "/" + full, full + "/", strings.Replace(full, "/Process", "//Process", 1)} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, method)
+		if err != nil {
+			cancel()
+			continue // refused
+		}
+		_ = stream.SendMsg(headersMsg("hdr.local", true))
+		resp := new(extprocv3.ProcessingResponse)
+		if err := stream.RecvMsg(resp); err != nil {
+			cancel()
+			continue // not served
+		}
+		start := time.Now()
+		err = stream.RecvMsg(resp)
+		if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 3*time.Second {
+			t.Errorf("an idle stream opened as %q: %v after %v, want DeadlineExceeded at its limit", method, err, time.Since(start))
+		}
+		cancel()
 	}
 }
 
