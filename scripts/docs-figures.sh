@@ -13,7 +13,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //; s/ *$//' 
 command="make docs-figures (go run ./test/loadgen -duration 5s; go test -run X -bench ... -benchmem -count 1)"
 BENCH_OUT="$out/bench.json" $GO run ./test/loadgen -duration 5s
 {
-	$GO test -run X -benchmem -count 1 -bench 'PipelineSimpleAES|Compile10kProviders' ./internal/gateway
+	$GO test -run X -benchmem -count 1 -bench 'PipelineSimpleAES|PipelineScript|Compile10kProviders' ./internal/gateway
 	$GO test -run X -benchmem -count 1 -bench 'Snapshot10kProviders' ./xds
 	$GO test -run X -benchmem -count 1 -bench 'ParseMarshal' ./internal/jsonbody
 	$GO test -run X -benchmem -count 1 -bench 'TextOf|Schemes' ./signer
