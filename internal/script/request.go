@@ -142,10 +142,11 @@ func (st *callState) newRequestObjects() requestObjects {
 	})
 	_ = b.Set("buildSignStr", func(goja.FunctionCall) goja.Value {
 		st.declared("reqBody.buildSignStr", appSecretName)
-		signStr := signer.SortedSignString(st.bodyObject(false))
+		marker := st.handles.named(appSecretName)
+		signed := signer.SortedSignStringThen(st.bodyObject(false), marker)
 		// What a dry run's explain shows, as the simple scheme does: the string without the secret.
-		st.x.Explained("script", "reqBody.buildSignStr() (then the secret "+appSecretName+" appended)", func() string { return signStr })
-		return rt.ToValue(signStr + st.handles.named(appSecretName))
+		st.x.Explained("script", "reqBody.buildSignStr() (then the secret "+appSecretName+" appended)", func() string { return signed[:len(signed)-len(marker)] })
+		return rt.ToValue(signed)
 	})
 	o := requestObjects{headers: h, params: p, body: b}
 	st.installReaders(o)
