@@ -40,10 +40,8 @@ func (st *callState) installDigests(g *goja.Object) {
 		for _, suffix := range digestOutputs {
 			fn := name + suffix
 			_ = g.Set(fn, func(c goja.FunctionCall) goja.Value {
-				data, sec := st.dataArg(fn, "the data", arg(c, 0))
 				h := newHash()
-				h.Write(data)
-				wipe(data, sec)
+				st.writeData(fn, "the data", arg(c, 0), h)
 				return st.digestValue(h.Sum(nil), suffix)
 			})
 			hfn := "hmac_" + name + suffix

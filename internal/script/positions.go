@@ -2,6 +2,7 @@ package script
 
 import (
 	"bytes"
+	"io"
 
 	"github.com/dop251/goja"
 
@@ -145,6 +146,12 @@ func (st *callState) dataArg(fn, pos string, v goja.Value) (b []byte, secretUsed
 		}
 		return []byte(s), false
 	}
+	return st.join(st.dataPieces(fn, pos, s)), true
+}
+
+// dataPieces splits the data of a digest, HMAC or signature and checks its handles: sign
+// strings (and what encoders derived from them) and tokens.
+func (st *callState) dataPieces(fn, pos, s string) []piece {
 	ps := st.pieces(s, pos)
 	for _, p := range ps {
 		if p.h == nil {
@@ -154,7 +161,40 @@ func (st *callState) dataArg(fn, pos string, v goja.Value) (b []byte, secretUsed
 			st.refuse(fn, pos, p.h, r)
 		}
 	}
-	return st.join(ps), true
+	return ps
+}
+
+// writeData is dataArg written to w (a digest) piece by piece instead of joined: a handle's
+// bytes from where the handle holds them, text through the runtime's chunk buffer. Joining
+// copied the article's 6 KiB sign string once more to hash it (profiled).
+func (st *callState) writeData(fn, pos string, v goja.Value, w io.Writer) {
+	s, bin, isBin := st.stringOrBinary(fn, v)
+	if isBin {
+		_, _ = w.Write(bin)
+		return
+	}
+	if !hasMarker(s) {
+		st.writeText(w, s)
+		return
+	}
+	for _, p := range st.dataPieces(fn, pos, s) {
+		if p.h == nil {
+			st.writeText(w, p.text)
+		} else {
+			_, _ = w.Write(st.load(p.h))
+		}
+	}
+}
+
+// writeText writes s to w without converting it to a byte slice of its own: through chunk,
+// which is cleared after (the text may be the caller's request data).
+func (st *callState) writeText(w io.Writer, s string) {
+	for len(s) > 0 {
+		n := copy(st.chunk[:], s)
+		_, _ = w.Write(st.chunk[:n])
+		s = s[n:]
+	}
+	clear(st.chunk[:])
 }
 
 // hmacKeyArg is the key of an HMAC: text around at most one hmac_key secret or derived chain

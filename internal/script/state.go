@@ -34,6 +34,8 @@ type callState struct {
 	rng        *mrand.ChaCha8 // Math.random of this invocation, seeded from its nonce (encoding.go)
 	forms      []string       // the forms of x.Sensitive[:formsOf] that readers look for (request_read.go)
 	formsOf    int
+	// chunk carries text into a hash without a copy of its own (writeText); cleared after each use.
+	chunk [512]byte
 	// absent is the first request body field the script read and the caller did not send
 	// (reqBody.get gave undefined): when the script then fails, the caller's request is why.
 	absent string
