@@ -25,11 +25,11 @@ var digestOutputs = []string{"", "_base64", "_bytes"}
 func (st *callState) digestValue(sum []byte, suffix string) goja.Value {
 	switch suffix {
 	case "_base64":
-		return st.rt.ToValue(base64.StdEncoding.EncodeToString(sum))
+		return st.rt.ToValue(st.encodeString(base64.StdEncoding, sum))
 	case "_bytes":
 		return st.bytesValue(sum)
 	}
-	return st.rt.ToValue(hex.EncodeToString(sum))
+	return st.rt.ToValue(st.encodeString(nil, sum))
 }
 
 // installDigests defines md5/sha1/sha256/sha512(data) and hmac_md5/sha1/sha256/sha512(key, data),

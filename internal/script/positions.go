@@ -95,9 +95,18 @@ func (st *callState) load(h *handle) []byte {
 	return h.val.Reveal()
 }
 
-// join reveals pieces into one byte slice; the caller wipes it.
+// join reveals pieces into one byte slice; the caller wipes it. The slice is sized first: one
+// grown by append would leave each outgrown copy of a secret behind, unwiped.
 func (st *callState) join(ps []piece) []byte {
-	var out []byte
+	n := 0
+	for _, p := range ps {
+		if p.h == nil {
+			n += len(p.text)
+		} else {
+			n += len(st.load(p.h))
+		}
+	}
+	out := make([]byte, 0, n)
 	for _, p := range ps {
 		if p.h == nil {
 			out = append(out, p.text...)
