@@ -57,13 +57,19 @@ func SealCBC(block cipher.Block, iv, plain []byte) []byte {
 	return appendSealCBC(nil, block, iv, plain)
 }
 
+// SealCBCString is SealCBC of a string, copied once, straight into the ciphertext's buffer:
+// custom mode encrypts a script's string without converting it to bytes first.
+func SealCBCString(block cipher.Block, iv []byte, plain string) []byte {
+	return appendSealCBCMode(nil, cipher.NewCBCEncrypter(block, iv), plain)
+}
+
 // appendSealCBC is SealCBC appending to dst (which must not overlap plain).
 func appendSealCBC(dst []byte, block cipher.Block, iv, plain []byte) []byte {
 	return appendSealCBCMode(dst, cipher.NewCBCEncrypter(block, iv), plain)
 }
 
 // appendSealCBCMode is appendSealCBC with the CBC encrypter (and its IV) given.
-func appendSealCBCMode(dst []byte, mode cipher.BlockMode, plain []byte) []byte {
+func appendSealCBCMode[T string | []byte](dst []byte, mode cipher.BlockMode, plain T) []byte {
 	pad := aes.BlockSize - len(plain)%aes.BlockSize
 	n := len(dst)
 	dst = slices.Grow(dst, len(plain)+pad)

@@ -111,7 +111,11 @@ func (st *callState) installCiphers(g *goja.Object) {
 		const fn = "aes_cbc_pkcs5_encrypt"
 		blk, iv, _, _, done := st.cbcParams(fn, c)
 		defer done()
-		pt := st.plainBytes(fn, arg(c, 1), "the plaintext")
+		s, pt, isBin := st.plainText(fn, arg(c, 1), "the plaintext")
+		if !isBin { // a string goes straight into the ciphertext's buffer, not through a copy
+			st.charge(len(s) + aes.BlockSize)
+			return st.bytesValue(signer.SealCBCString(blk, iv, s))
+		}
 		st.charge(len(pt) + aes.BlockSize)
 		return st.bytesValue(signer.SealCBC(blk, iv, pt))
 	})

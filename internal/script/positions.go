@@ -133,16 +133,26 @@ func (st *callState) stringOrBinary(fn string, v goja.Value) (s string, bin []by
 
 // plainBytes is an argument that holds no secret (cipher plaintext, additional data).
 func (st *callState) plainBytes(fn string, v goja.Value, pos string) []byte {
-	s, b, isBin := st.stringOrBinary(fn, v)
+	s, b, isBin := st.plainText(fn, v, pos)
 	if isBin {
 		return b
+	}
+	return []byte(s)
+}
+
+// plainText is plainBytes without converting a string: its text, or its bytes when it is
+// binary.
+func (st *callState) plainText(fn string, v goja.Value, pos string) (s string, bin []byte, isBin bool) {
+	s, bin, isBin = st.stringOrBinary(fn, v)
+	if isBin {
+		return "", bin, true
 	}
 	for _, p := range st.pieces(s, pos) {
 		if p.h != nil {
 			st.refuse(fn, pos, p.h, st.roleOf(p.h, roleUnset).role)
 		}
 	}
-	return []byte(s)
+	return s, nil, false
 }
 
 // dataArg is the data of a digest, HMAC or signature: text with sign strings (and what
