@@ -88,18 +88,20 @@ func OpenCBC(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, false
 	}
-	return openCBCInPlace(block, iv, slices.Clone(ct))
+	return OpenCBCInPlace(block, iv, slices.Clone(ct))
 }
 
-// openCBCInPlace is OpenCBC decrypting ct's own memory.
-func openCBCInPlace(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
+// OpenCBCInPlace is OpenCBC decrypting ct's own memory: plain aliases ct, which the caller
+// wipes (custom mode decrypts in a runtime's scratch buffer and copies the plaintext once,
+// into the string the script gets).
+func OpenCBCInPlace(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, false
 	}
 	return openCBCModeInPlace(cipher.NewCBCDecrypter(block, iv), ct)
 }
 
-// openCBCModeInPlace is openCBCInPlace with the CBC decrypter (and its IV) given; ct is a
+// openCBCModeInPlace is OpenCBCInPlace with the CBC decrypter (and its IV) given; ct is a
 // positive multiple of the block.
 func openCBCModeInPlace(mode cipher.BlockMode, ct []byte) (plain []byte, ok bool) {
 	mode.CryptBlocks(ct, ct)

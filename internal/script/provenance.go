@@ -29,7 +29,10 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 			"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and the caller chose the response (a pasted answer in a dry run by a role that may not see secrets)", fn))
 	}
 	body := st.x.Response.Body
-	if !forEachEncoding(ct, func(quoted []byte) bool {
+	n := 2 + 2*len(ct) // hex is the longest form
+	buf := st.borrow(n)
+	defer st.giveBack(buf, n)
+	if !forEachEncoding(buf, ct, func(quoted []byte) bool {
 		return bytes.Contains(body, quoted) && !st.echoed(quoted[1:len(quoted)-1])
 	}) {
 		st.fatal(failure.New(failure.Internal, "script",
@@ -41,9 +44,9 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 // included, until ok accepts one; it reports whether one was accepted. The forms are built one
 // at a time in one buffer, the likeliest (standard base64) first: a response's ciphertext is
 // usually found by the first, and building all eight forms of a 4 KiB ciphertext up front was a
-// fifth of the script path's CPU (profiled).
-func forEachEncoding(ct []byte, ok func(quoted []byte) bool) bool {
-	buf := make([]byte, 0, 2+2*len(ct)) // hex is the longest form
+// fifth of the script path's CPU (profiled). buf has room for the longest, hex (2+2*len(ct)):
+// the runtime's scratch, not a 6 KiB allocation per decryption.
+func forEachEncoding(buf, ct []byte, ok func(quoted []byte) bool) bool {
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		buf = append(enc.AppendEncode(append(buf[:0], '"'), ct), '"')
 		if ok(buf) {

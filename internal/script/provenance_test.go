@@ -14,7 +14,8 @@ import (
 func TestForEachEncodingOffersEveryForm(t *testing.T) {
 	ct := []byte{0xff, 0xff, 0xfe, 0x01, 0x02} // base64 with '/' and '_', padding
 	var got []string
-	if forEachEncoding(ct, func(q []byte) bool { got = append(got, string(q)); return false }) {
+	buf := make([]byte, 0, 2+2*len(ct)) // the room providerCiphertext lends
+	if forEachEncoding(buf, ct, func(q []byte) bool { got = append(got, string(q)); return false }) {
 		t.Fatal("accepted with every form refused")
 	}
 	q := func(s string) string { return `"` + s + `"` }
@@ -30,7 +31,7 @@ func TestForEachEncodingOffersEveryForm(t *testing.T) {
 	}
 	for i, form := range want {
 		n := 0
-		if !forEachEncoding(ct, func(q []byte) bool { n++; return string(q) == form }) || n != i+1 {
+		if !forEachEncoding(buf, ct, func(q []byte) bool { n++; return string(q) == form }) || n != i+1 {
 			t.Errorf("%s: accepted %v after %d offers, want after %d", form, n == i+1, n, i+1)
 		}
 	}

@@ -7,10 +7,16 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/keygate/keygate/internal/secret"
+	"github.com/keygate/keygate/signer"
 )
 
 // TestEncodeStringMatchesEncodeToString: the encoders' one-allocation encoding (through the
@@ -95,5 +101,159 @@ func TestReqBodyGetIsJSONParse(t *testing.T) {
 	}
 	if got := x.Request.Header.Get("X-Bad"); got != "none" {
 		t.Fatalf("reqBody.get differs from JSON.parse for %s", got)
+	}
+}
+
+// tenantKeys is signer.Keys over one tenant's own secret values.
+type tenantKeys map[string]string
+
+func (k tenantKeys) Secret(_ context.Context, _ *signer.Exchange, name string) (secret.Value, error) {
+	v, ok := k[name]
+	if !ok {
+		return secret.Value{}, errors.New("no secret " + name)
+	}
+	return secret.FromString(v), nil
+}
+
+func (k tenantKeys) HMAC(context.Context, *signer.Exchange, string, string, []byte) ([]byte, error) {
+	return nil, errors.New("no hmac")
+}
+
+func (k tenantKeys) Sign(context.Context, *signer.Exchange, string, string, []byte) ([]byte, error) {
+	return nil, errors.New("no signing")
+}
+
+// scratchScript is the article's encryption, signing and decryption: the paths that use a
+// runtime's scratch buffer (the provider-ciphertext check and the decryption) and its chunk
+// (the encoders, the digest of the sign string).
+const scratchScript = reqHead + `var pt = reqBody.get("data");
+  reqBody.set("data", base64_encode(aes_cbc_pkcs5_encrypt(AesKey, pt, AesIV)));
+  reqBody.set("sign", sha256(reqBody.buildSignStr()).toUpperCase());
+}
+
+function (respBody, AppKey, AesKey, AesIV, PrefixUrl, TokenUrl) {
+  respBody["data"] = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody["data"]), AesIV);
+}`
+
+// TestRedTeamScratchKeepsEachRequestsData: two tenants with their own keys, each with its own
+// step and runtimes, from many goroutines at once, with plaintexts whose lengths go up and
+// down (a buffer reused without care would hand one request the tail of another's): every
+// signed body decrypts, under its own tenant's key only, to its own plaintext, every decrypted
+// answer is exactly its own, and each runtime's scratch buffer and chunk are all zero between
+// requests.
+func TestRedTeamScratchKeepsEachRequestsData(t *testing.T) {
+	type tenant struct {
+		name string
+		keys tenantKeys
+		step *Step
+	}
+	tenants := []*tenant{
+		{name: "ta", keys: tenantKeys{"aes_key": "tenant-a-aes-key-0123456789abcde", "aes_iv": "tenant-a-iv-0001", "app_secret": "tenant-a-app-secret"}},
+		{name: "tb", keys: tenantKeys{"aes_key": "tenant-b-aes-key-fedcba987654321", "aes_iv": "tenant-b-iv-0002", "app_secret": "tenant-b-app-secret"}},
+	}
+	for _, tn := range tenants {
+		tn.step = compileInline(t, scratchScript, Options{})
+	}
+	seal := func(tn *tenant, plain string) string {
+		return base64.StdEncoding.EncodeToString(cbcEncrypt([]byte(tn.keys["aes_key"]), []byte(tn.keys["aes_iv"]), []byte(plain)))
+	}
+	open := func(tn *tenant, b64 string) (string, bool) {
+		ct, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(ct) == 0 || len(ct)%16 != 0 {
+			return "", false
+		}
+		pt := cbcDecrypt([]byte(tn.keys["aes_key"]), []byte(tn.keys["aes_iv"]), ct)
+		return string(pt), pt != nil
+	}
+	ctx := context.Background()
+	const goroutines, rounds = 6, 30
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		tn, other := tenants[g%2], tenants[1-g%2]
+		wg.Go(func() {
+			for i := range rounds {
+				n := []int{3000, 17, 1500, 0, 4200, 31}[(i+g)%6]
+				data := fmt.Sprintf("%s-g%d-i%d-", tn.name, g, i) + strings.Repeat(string(rune('a'+g)), n)
+				x := newExchange("/p", fmt.Sprintf(`{"timestamp":"1700000000","data":%q}`, data), nil)
+				x.Tenant, x.Keys = tn.name, tn.keys
+				if err := tn.step.SignRequest(ctx, x); err != nil {
+					errs <- fmt.Errorf("%s g%d i%d: sign: %v", tn.name, g, i, err)
+					return
+				}
+				var sent map[string]string
+				if err := json.Unmarshal(x.Request.Body(), &sent); err != nil {
+					errs <- err
+					return
+				}
+				if got, ok := open(tn, sent["data"]); !ok || got != data {
+					errs <- fmt.Errorf("%s g%d i%d: the signed data does not decrypt to its own plaintext", tn.name, g, i)
+					return
+				}
+				if got, _ := open(other, sent["data"]); got == data {
+					errs <- fmt.Errorf("%s g%d i%d: the signed data opens under the other tenant's key", tn.name, g, i)
+					return
+				}
+				answer := fmt.Sprintf("answer-%s-g%d-i%d-", tn.name, g, i) + strings.Repeat("z", []int{2000, 5, 900, 64, 3100, 0}[(i+2*g)%6])
+				x.Response = &signer.Response{Status: 200, Header: http.Header{}, Body: []byte(`{"code":0,"data":"` + seal(tn, answer) + `"}`)}
+				if err := tn.step.ProcessResponse(ctx, x); err != nil {
+					errs <- fmt.Errorf("%s g%d i%d: response: %v", tn.name, g, i, err)
+					return
+				}
+				if want := `{"code":0,"data":"` + answer + `"}`; string(x.Response.Body) != want {
+					errs <- fmt.Errorf("%s g%d i%d: the decrypted answer is not its own (%d bytes, want %d)", tn.name, g, i, len(x.Response.Body), len(want))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	lent := 0
+	for _, tn := range tenants {
+		for len(tn.step.pool) > 0 {
+			v := <-tn.step.pool
+			if bytes.ContainsFunc(v.st.scratch[:cap(v.st.scratch)], func(r rune) bool { return r != 0 }) {
+				t.Errorf("%s: a runtime's scratch buffer holds data between requests", tn.name)
+			}
+			if v.st.chunk != [len(v.st.chunk)]byte{} {
+				t.Errorf("%s: a runtime's chunk holds data between requests", tn.name)
+			}
+			if cap(v.st.scratch) > 0 {
+				lent++
+			}
+		}
+	}
+	if lent == 0 {
+		t.Error("no runtime kept a scratch buffer: the reuse this test is about did not happen")
+	}
+}
+
+// TestBorrowLendsOneBufferAtATime: a second borrow while the scratch is out gets a buffer of
+// its own (never the same memory); a buffer comes back wiped; one above maxScratch is not kept.
+func TestBorrowLendsOneBufferAtATime(t *testing.T) {
+	st := &callState{}
+	a := append(st.borrow(100), strings.Repeat("a", 100)...)
+	b := append(st.borrow(100), strings.Repeat("b", 100)...)
+	if &a[0] == &b[0] {
+		t.Fatal("two borrows share one buffer")
+	}
+	st.giveBack(b, len(b))
+	st.giveBack(a, len(a))
+	if bytes.ContainsFunc(a[:cap(a)], func(r rune) bool { return r != 0 }) || bytes.ContainsFunc(b[:cap(b)], func(r rune) bool { return r != 0 }) {
+		t.Fatal("a buffer came back holding its data")
+	}
+	c := st.borrow(50)
+	if len(c) != 0 || cap(c) < 100 || (&c[:1][0] != &a[0] && &c[:1][0] != &b[0]) {
+		t.Fatal("the buffer given back is not lent again")
+	}
+	st.giveBack(c, 0)
+	big := st.borrow(maxScratch + 1)
+	st.giveBack(big, 0)
+	if cap(st.scratch) > maxScratch {
+		t.Fatalf("a %d-byte scratch buffer was kept", cap(st.scratch))
 	}
 }

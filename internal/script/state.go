@@ -36,6 +36,9 @@ type callState struct {
 	formsOf    int
 	// chunk carries text into a hash without a copy of its own (writeText); cleared after each use.
 	chunk [512]byte
+	// scratch is lent for data that never reaches the script or the caller (borrow, giveBack
+	// in scratch.go): wiped each time it comes back.
+	scratch []byte
 	// absent is the first request body field the script read and the caller did not send
 	// (reqBody.get gave undefined): when the script then fails, the caller's request is why.
 	absent string
