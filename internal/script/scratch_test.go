@@ -257,3 +257,31 @@ func TestBorrowLendsOneBufferAtATime(t *testing.T) {
 		t.Fatalf("a %d-byte scratch buffer was kept", cap(st.scratch))
 	}
 }
+
+// TestJSONTextComparesAcrossForms: a body's JSON written by Go (bytes) or by goja (a string)
+// compares by its text whichever way each side was written, and finds a marker either way.
+func TestJSONTextComparesAcrossForms(t *testing.T) {
+	inGo := func(s string) jsonText { return jsonText{b: []byte(s), inGo: true} }
+	inGoja := func(s string) jsonText { return jsonText{s: s} }
+	for _, a := range []func(string) jsonText{inGo, inGoja} {
+		for _, b := range []func(string) jsonText{inGo, inGoja} {
+			if !a(`{"a":1}`).same(b(`{"a":1}`)) || a(`{"a":1}`).same(b(`{"a":2}`)) || a(`{}`).same(b(`{"a":1}`)) {
+				t.Fatal("same compares other than by text")
+			}
+		}
+		if !a(`{"a":1}`).equal([]byte(`{"a":1}`)) || a(`{"a":1}`).equal([]byte(`{"a":1} `)) {
+			t.Fatal("equal compares other than by text")
+		}
+		if got := a(`{"a":"x"}`); got.String() != `{"a":"x"}` || string(got.bytes()) != `{"a":"x"}` {
+			t.Fatal("String or bytes is not the text")
+		}
+		for _, m := range []string{string(markOpen), string(markClose)} {
+			if !a(`{"a":"` + m + `"}`).hasMarker() {
+				t.Fatalf("a marker character %q was not found", m)
+			}
+		}
+		if a(`{"a":"x"}`).hasMarker() {
+			t.Fatal("a marker found in plain text")
+		}
+	}
+}
