@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -282,6 +283,32 @@ func TestJSONTextComparesAcrossForms(t *testing.T) {
 		}
 		if a(`{"a":"x"}`).hasMarker() {
 			t.Fatal("a marker found in plain text")
+		}
+	}
+}
+
+// TestIndexMarkerStartIsTheRuneLoop: the byte search for a marker character finds what a loop
+// over the runes finds, first occurrence included, in text with markers, their neighbours
+// (U+E002, U+DFFF's bytes), truncated sequences and invalid bytes.
+func TestIndexMarkerStartIsTheRuneLoop(t *testing.T) {
+	runeLoop := func(s string) int {
+		for i, r := range s {
+			if r == markOpen || r == markClose {
+				return i
+			}
+		}
+		return -1
+	}
+	parts := []string{"a", "é", string(markOpen), string(markClose), "\uE002", "\uF000", "\xee", "\xee\x80", "\xee\x80\x82", "\xe0", "\xed\xbf\xbf", "\x80", "\xff", "kg:", "0123456789"}
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := b.String()
+		if got, want := indexMarkerStart(s), runeLoop(s); got != want {
+			t.Fatalf("indexMarkerStart(%q) = %d, the rune loop %d", s, got, want)
 		}
 	}
 }
