@@ -252,6 +252,11 @@ func TestBorrowLendsOneBufferAtATime(t *testing.T) {
 		t.Fatal("the buffer given back is not lent again")
 	}
 	st.giveBack(c, 0)
+	most := st.borrow(maxScratch)
+	st.giveBack(most, 0)
+	if cap(st.scratch) != maxScratch {
+		t.Fatalf("a scratch buffer of maxScratch bytes was not kept (%d kept)", cap(st.scratch))
+	}
 	big := st.borrow(maxScratch + 1)
 	st.giveBack(big, 0)
 	if cap(st.scratch) > maxScratch {
