@@ -57,13 +57,19 @@ func SealCBC(block cipher.Block, iv, plain []byte) []byte {
 	return appendSealCBC(nil, block, iv, plain)
 }
 
+// SealCBCString is SealCBC of a string, copied once, straight into the ciphertext's buffer:
+// custom mode encrypts a script's string without converting it to bytes first.
+func SealCBCString(block cipher.Block, iv []byte, plain string) []byte {
+	return appendSealCBCMode(nil, cipher.NewCBCEncrypter(block, iv), plain)
+}
+
 // appendSealCBC is SealCBC appending to dst (which must not overlap plain).
 func appendSealCBC(dst []byte, block cipher.Block, iv, plain []byte) []byte {
 	return appendSealCBCMode(dst, cipher.NewCBCEncrypter(block, iv), plain)
 }
 
 // appendSealCBCMode is appendSealCBC with the CBC encrypter (and its IV) given.
-func appendSealCBCMode(dst []byte, mode cipher.BlockMode, plain []byte) []byte {
+func appendSealCBCMode[T string | []byte](dst []byte, mode cipher.BlockMode, plain T) []byte {
 	pad := aes.BlockSize - len(plain)%aes.BlockSize
 	n := len(dst)
 	dst = slices.Grow(dst, len(plain)+pad)
@@ -82,18 +88,20 @@ func OpenCBC(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, false
 	}
-	return openCBCInPlace(block, iv, slices.Clone(ct))
+	return OpenCBCInPlace(block, iv, slices.Clone(ct))
 }
 
-// openCBCInPlace is OpenCBC decrypting ct's own memory.
-func openCBCInPlace(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
+// OpenCBCInPlace is OpenCBC decrypting ct's own memory: plain aliases ct, which the caller
+// wipes (custom mode decrypts in a runtime's scratch buffer and copies the plaintext once,
+// into the string the script gets).
+func OpenCBCInPlace(block cipher.Block, iv, ct []byte) (plain []byte, ok bool) {
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, false
 	}
 	return openCBCModeInPlace(cipher.NewCBCDecrypter(block, iv), ct)
 }
 
-// openCBCModeInPlace is openCBCInPlace with the CBC decrypter (and its IV) given; ct is a
+// openCBCModeInPlace is OpenCBCInPlace with the CBC decrypter (and its IV) given; ct is a
 // positive multiple of the block.
 func openCBCModeInPlace(mode cipher.BlockMode, ct []byte) (plain []byte, ok bool) {
 	mode.CryptBlocks(ct, ct)

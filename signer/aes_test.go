@@ -1,7 +1,9 @@
 package signer
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -203,6 +205,27 @@ func TestUnpadPKCS7(t *testing.T) {
 		n, ok := unpadPKCS7(tc.b)
 		if ok != tc.good || (ok && n != tc.n) {
 			t.Errorf("case %d: got %d,%v want %d,%v", i, n, ok, tc.n, tc.good)
+		}
+	}
+}
+
+// TestSealCBCStringIsSealCBC: encrypting a string straight into the ciphertext's buffer gives
+// SealCBC's ciphertext at every length around the block (the padding), and OpenCBC reads it
+// back.
+func TestSealCBCStringIsSealCBC(t *testing.T) {
+	block, err := aes.NewCipher([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := []byte("fedcba9876543210")
+	text := strings.Repeat("ü-plain/", 12)
+	for n := 0; n <= len(text); n++ {
+		got, want := SealCBCString(block, iv, text[:n]), SealCBC(block, iv, []byte(text[:n]))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes: SealCBCString differs from SealCBC", n)
+		}
+		if pt, ok := OpenCBC(block, iv, got); !ok || string(pt) != text[:n] {
+			t.Fatalf("%d bytes: does not decrypt back", n)
 		}
 	}
 }

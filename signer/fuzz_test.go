@@ -13,7 +13,8 @@ import (
 )
 
 // FuzzSortedSignString: the article's sign string over any JSON object: no panic, the same
-// string every time, and what the simple step hashes (without building it) is exactly it.
+// string every time, and what the simple step hashes (without building it) is exactly it, as is
+// what custom mode's buildSignStr builds with a suffix.
 func FuzzSortedSignString(f *testing.F) {
 	many := `{`
 	for i := range 40 {
@@ -42,6 +43,9 @@ func FuzzSortedSignString(f *testing.F) {
 		suffix := []byte("app-secret")
 		if got, want := sumSortedSignString(o, suffix), sha256.Sum256([]byte(s+string(suffix))); got != want {
 			t.Fatalf("sumSortedSignString differs from the hash of SortedSignString %q", s)
+		}
+		if got := SortedSignStringThen(o, string(suffix)); got != s+string(suffix) {
+			t.Fatalf("SortedSignStringThen %q is not SortedSignString %q and the suffix", got, s)
 		}
 	})
 }

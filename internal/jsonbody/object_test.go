@@ -116,3 +116,23 @@ func TestSetStringWritesWhatMarshalWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestMarshalsVerbatimInEveryWordPosition: the word-at-a-time check agrees with json.Marshal
+// for every byte value, and for characters of two to four bytes, at every position of the
+// first three words and the tail, so a word that skips a byte it should have looked at shows.
+func TestMarshalsVerbatimInEveryWordPosition(t *testing.T) {
+	var inserts []string
+	for c := range 256 {
+		inserts = append(inserts, string([]byte{byte(c)}))
+	}
+	inserts = append(inserts, "é", "€", "😀", "\u2028", "\u2029", "\u2027")
+	for _, ins := range inserts {
+		for pos := 0; pos <= 27; pos++ {
+			s := strings.Repeat("QUJD", 7)[:pos] + ins + strings.Repeat("+/9z", 7)[pos:]
+			want, _ := json.Marshal(s)
+			if got := marshalsVerbatim(s); got != (string(want) == `"`+s+`"`) {
+				t.Fatalf("marshalsVerbatim(%q) = %v; json.Marshal writes %s", s, got, want)
+			}
+		}
+	}
+}

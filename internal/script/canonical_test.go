@@ -66,8 +66,8 @@ func FuzzResponseBodyObject(f *testing.F) {
 		if got := v.st.stringify(built); got != want {
 			t.Fatalf("objectFromJSON(%q) stringifies as %q, JSON.parse's object as %q", data, got, want)
 		}
-		if got := v.st.stringifyBody(parsed); got != want {
-			t.Fatalf("stringifyBody of %q wrote %q, JSON.stringify %q", data, got, want)
+		if got := v.st.bodyJSON(parsed).String(); got != want {
+			t.Fatalf("bodyJSON of %q wrote %q, JSON.stringify %q", data, got, want)
 		}
 	})
 }
@@ -100,14 +100,14 @@ func TestStringifyBodyMatchesGoja(t *testing.T) {
 			return val
 		}
 		var got, want string
-		if err := v.rt.Try(func() { got = v.st.stringifyBody(eval()) }); err != nil {
-			t.Fatalf("%s: stringifyBody threw %v", expr, err)
+		if err := v.rt.Try(func() { got = v.st.bodyJSON(eval()).String() }); err != nil {
+			t.Fatalf("%s: bodyJSON threw %v", expr, err)
 		}
 		if err := v.rt.Try(func() { want = v.st.stringify(eval()) }); err != nil {
 			t.Fatalf("%s: stringify threw %v", expr, err)
 		}
 		if got != want {
-			t.Errorf("%s: stringifyBody wrote %s, JSON.stringify %s", expr, got, want)
+			t.Errorf("%s: bodyJSON wrote %s, JSON.stringify %s", expr, got, want)
 		}
 	}
 }

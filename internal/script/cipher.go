@@ -111,7 +111,11 @@ func (st *callState) installCiphers(g *goja.Object) {
 		const fn = "aes_cbc_pkcs5_encrypt"
 		blk, iv, _, _, done := st.cbcParams(fn, c)
 		defer done()
-		pt := st.plainBytes(fn, arg(c, 1), "the plaintext")
+		s, pt, isBin := st.plainText(fn, arg(c, 1), "the plaintext")
+		if !isBin { // a string goes straight into the ciphertext's buffer, not through a copy
+			st.charge(len(s) + aes.BlockSize)
+			return st.bytesValue(signer.SealCBCString(blk, iv, s))
+		}
 		st.charge(len(pt) + aes.BlockSize)
 		return st.bytesValue(signer.SealCBC(blk, iv, pt))
 	})
@@ -127,7 +131,11 @@ func (st *callState) installCiphers(g *goja.Object) {
 			st.decryptFailed(kSec, "%s: ciphertext length %d is not a positive multiple of 16", fn, len(ct))
 		}
 		st.charge(len(ct))
-		pt, ok := signer.OpenCBC(blk, iv, ct)
+		// Decrypted in the scratch buffer (ct is the script's own, left as it is), the plaintext
+		// copied once, into the script's string; the buffer is wiped when it comes back.
+		buf := st.borrow(len(ct))
+		defer st.giveBack(buf, len(ct))
+		pt, ok := signer.OpenCBCInPlace(blk, iv, append(buf, ct...))
 		if !ok {
 			st.decryptFailed(kSec, "%s: bad padding", fn)
 		}

@@ -25,11 +25,11 @@ var digestOutputs = []string{"", "_base64", "_bytes"}
 func (st *callState) digestValue(sum []byte, suffix string) goja.Value {
 	switch suffix {
 	case "_base64":
-		return st.rt.ToValue(base64.StdEncoding.EncodeToString(sum))
+		return st.rt.ToValue(st.encodeString(base64.StdEncoding, sum))
 	case "_bytes":
 		return st.bytesValue(sum)
 	}
-	return st.rt.ToValue(hex.EncodeToString(sum))
+	return st.rt.ToValue(st.encodeString(nil, sum))
 }
 
 // installDigests defines md5/sha1/sha256/sha512(data) and hmac_md5/sha1/sha256/sha512(key, data),
@@ -40,10 +40,8 @@ func (st *callState) installDigests(g *goja.Object) {
 		for _, suffix := range digestOutputs {
 			fn := name + suffix
 			_ = g.Set(fn, func(c goja.FunctionCall) goja.Value {
-				data, sec := st.dataArg(fn, "the data", arg(c, 0))
 				h := newHash()
-				h.Write(data)
-				wipe(data, sec)
+				st.writeData(fn, "the data", arg(c, 0), h)
 				return st.digestValue(h.Sum(nil), suffix)
 			})
 			hfn := "hmac_" + name + suffix

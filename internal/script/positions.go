@@ -2,6 +2,7 @@ package script
 
 import (
 	"bytes"
+	"io"
 
 	"github.com/dop251/goja"
 
@@ -94,9 +95,18 @@ func (st *callState) load(h *handle) []byte {
 	return h.val.Reveal()
 }
 
-// join reveals pieces into one byte slice; the caller wipes it.
+// join reveals pieces into one byte slice; the caller wipes it. The slice is sized first: one
+// grown by append would leave each outgrown copy of a secret behind, unwiped.
 func (st *callState) join(ps []piece) []byte {
-	var out []byte
+	n := 0
+	for _, p := range ps {
+		if p.h == nil {
+			n += len(p.text)
+		} else {
+			n += len(st.load(p.h))
+		}
+	}
+	out := make([]byte, 0, n)
 	for _, p := range ps {
 		if p.h == nil {
 			out = append(out, p.text...)
@@ -123,16 +133,26 @@ func (st *callState) stringOrBinary(fn string, v goja.Value) (s string, bin []by
 
 // plainBytes is an argument that holds no secret (cipher plaintext, additional data).
 func (st *callState) plainBytes(fn string, v goja.Value, pos string) []byte {
-	s, b, isBin := st.stringOrBinary(fn, v)
+	s, b, isBin := st.plainText(fn, v, pos)
 	if isBin {
 		return b
+	}
+	return []byte(s)
+}
+
+// plainText is plainBytes without converting a string: its text, or its bytes when it is
+// binary.
+func (st *callState) plainText(fn string, v goja.Value, pos string) (s string, bin []byte, isBin bool) {
+	s, bin, isBin = st.stringOrBinary(fn, v)
+	if isBin {
+		return "", bin, true
 	}
 	for _, p := range st.pieces(s, pos) {
 		if p.h != nil {
 			st.refuse(fn, pos, p.h, st.roleOf(p.h, roleUnset).role)
 		}
 	}
-	return []byte(s)
+	return s, nil, false
 }
 
 // dataArg is the data of a digest, HMAC or signature: text with sign strings (and what
@@ -145,6 +165,12 @@ func (st *callState) dataArg(fn, pos string, v goja.Value) (b []byte, secretUsed
 		}
 		return []byte(s), false
 	}
+	return st.join(st.dataPieces(fn, pos, s)), true
+}
+
+// dataPieces splits the data of a digest, HMAC or signature and checks its handles: sign
+// strings (and what encoders derived from them) and tokens.
+func (st *callState) dataPieces(fn, pos, s string) []piece {
 	ps := st.pieces(s, pos)
 	for _, p := range ps {
 		if p.h == nil {
@@ -154,7 +180,40 @@ func (st *callState) dataArg(fn, pos string, v goja.Value) (b []byte, secretUsed
 			st.refuse(fn, pos, p.h, r)
 		}
 	}
-	return st.join(ps), true
+	return ps
+}
+
+// writeData is dataArg written to w (a digest) piece by piece instead of joined: a handle's
+// bytes from where the handle holds them, text through the runtime's chunk buffer. Joining
+// copied the article's 6 KiB sign string once more to hash it (profiled).
+func (st *callState) writeData(fn, pos string, v goja.Value, w io.Writer) {
+	s, bin, isBin := st.stringOrBinary(fn, v)
+	if isBin {
+		_, _ = w.Write(bin)
+		return
+	}
+	if !hasMarker(s) {
+		st.writeText(w, s)
+		return
+	}
+	for _, p := range st.dataPieces(fn, pos, s) {
+		if p.h == nil {
+			st.writeText(w, p.text)
+		} else {
+			_, _ = w.Write(st.load(p.h))
+		}
+	}
+}
+
+// writeText writes s to w without converting it to a byte slice of its own: through chunk,
+// which is cleared after (the text may be the caller's request data).
+func (st *callState) writeText(w io.Writer, s string) {
+	for len(s) > 0 {
+		n := copy(st.chunk[:], s)
+		_, _ = w.Write(st.chunk[:n])
+		s = s[n:]
+	}
+	clear(st.chunk[:])
 }
 
 // hmacKeyArg is the key of an HMAC: text around at most one hmac_key secret or derived chain

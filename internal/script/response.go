@@ -28,20 +28,20 @@ func (s *Step) ProcessResponse(ctx context.Context, x *signer.Exchange) error {
 		}
 		// The body is unchanged when the object stringifies as it did before the function ran.
 		// For a canonical body (the usual, compact one) that is the body itself: no stringify.
-		before, canonical := "", stringifyCanonical(orig)
+		before, canonical := jsonText{}, stringifyCanonical(orig)
 		if !canonical {
-			before = v.st.stringifyBody(body)
+			before = v.st.bodyJSON(body)
 		}
 		if _, err := v.resp(goja.Undefined(), append([]goja.Value{body}, s.commonArgs(v)...)...); err != nil {
 			return err
 		}
-		after := v.st.stringifyBody(body)
-		if hasMarker(after) {
+		after := v.st.bodyJSON(body)
+		if after.hasMarker() {
 			v.st.violation = sinkError("the response body")
 			return nil
 		}
-		if canonical && after != string(orig) || !canonical && after != before {
-			x.Response.Body = []byte(after)
+		if canonical && !after.equal(orig) || !canonical && !after.same(before) {
+			x.Response.Body = after.bytes()
 		}
 		return nil
 	})
