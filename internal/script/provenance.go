@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/keygate/keygate/internal/failure"
 )
@@ -32,9 +33,10 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 	n := 2 + 2*len(ct) // hex is the longest form
 	buf := st.borrow(n)
 	defer st.giveBack(buf, n)
-	if !forEachEncoding(buf, ct, func(quoted []byte) bool {
-		return contains(body, quoted) && !st.echoed(quoted[1:len(quoted)-1])
-	}) {
+	// Sent, and in no form carried by the request: a caller's hex may come back as base64, and
+	// the response's form alone would not be found in the request.
+	sent := forEachEncoding(buf, ct, func(quoted []byte) bool { return contains(body, quoted) })
+	if !sent || forEachEncoding(buf, ct, func(quoted []byte) bool { return st.echoed(quoted[1 : len(quoted)-1]) }) {
 		st.fatal(failure.New(failure.Internal, "script",
 			"%s: under a secret IV only a ciphertext the provider sent may be decrypted: a whole string of the response body, decoded", fn))
 	}
@@ -60,23 +62,84 @@ func forEachEncoding(buf, ct []byte, ok func(quoted []byte) bool) bool {
 	return ok(buf) || ok(bytes.ToUpper(buf))
 }
 
-// echoed reports whether s appears in the request as sent: its path, body or a header value.
+// echoed reports whether s appears in the request as sent, or as the provider may read it
+// there: its path, body or a header value, as they are and with their escapes undone
+// (unescaped). s is the response's spelling, "\/" included. A caller's ciphertext travels in
+// the request escaped (a query percent-encodes '+', '/' and '='; a JSON body may write "\/" or
+// "\u0041") and comes back unescaped, or the other way round (PHP escapes the slash): looking
+// for the one spelling only let a chosen ciphertext through as the provider's own
+// (TestRedTeamEchoedCiphertextInAnotherSpelling).
 func (st *callState) echoed(s []byte) bool {
 	r := st.x.Request
 	if r == nil {
 		return false
 	}
-	if holds(r.Path, s) || contains(r.Body(), s) {
+	plain := unescaped(s)
+	in := func(text []byte) bool {
+		if contains(text, s) || contains(text, plain) {
+			return true
+		}
+		u := unescaped(text)
+		return len(u) != len(text) && contains(u, plain)
+	}
+	if holds(r.Path, s) || holds(r.Path, plain) || in(r.Body()) ||
+		strings.ContainsAny(r.Path, `%\`) && in([]byte(r.Path)) {
 		return true
 	}
 	for _, vs := range r.Header {
 		for _, v := range vs {
-			if holds(v, s) {
+			if holds(v, s) || holds(v, plain) || strings.ContainsAny(v, `%\`) && in([]byte(v)) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// unescaped is b with its percent escapes (%2F) and JSON escapes (\/, \", \u002F, ...) undone,
+// leniently (a malformed percent escape stays as it is, a backslash goes), up to three times over (an escape escaped
+// again); b itself when it holds none. It reads more text as the ciphertext than the provider
+// may: the echo check then refuses more, never less.
+func unescaped(b []byte) []byte {
+	for range 3 {
+		if bytes.IndexByte(b, '%') < 0 && bytes.IndexByte(b, '\\') < 0 {
+			return b
+		}
+		out := make([]byte, 0, len(b))
+		for i := 0; i < len(b); i++ {
+			c := b[i]
+			switch {
+			case c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
+				out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+				i += 2
+			case c == '\\' && i+5 < len(b) && b[i+1] == 'u' && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]):
+				out = utf8.AppendRune(out, rune(unhex(b[i+2]))<<12|rune(unhex(b[i+3]))<<8|rune(unhex(b[i+4]))<<4|rune(unhex(b[i+5])))
+				i += 5
+			case c == '\\' && i+1 < len(b):
+				out = append(out, b[i+1]) // \" \\ \/ as the character; \n and the like cannot be in a ciphertext
+				i++
+			default:
+				out = append(out, c)
+			}
+		}
+		if len(out) == len(b) {
+			return out
+		}
+		b = out
+	}
+	return b
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // holds is strings.Contains(in, string(s)) without copying a ciphertext into a string for
