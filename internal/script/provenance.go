@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/keygate/keygate/internal/failure"
@@ -36,7 +35,7 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 	// Sent, and in no form carried by the request: a caller's hex may come back as base64, and
 	// the response's form alone would not be found in the request.
 	sent := forEachEncoding(buf, ct, func(quoted []byte) bool { return contains(body, quoted) })
-	if !sent || forEachEncoding(buf, ct, func(quoted []byte) bool { return st.echoed(quoted[1 : len(quoted)-1]) }) {
+	if !sent || st.echoed(buf, ct) {
 		st.fatal(failure.New(failure.Internal, "script",
 			"%s: under a secret IV only a ciphertext the provider sent may be decrypted: a whole string of the response body, decoded", fn))
 	}
@@ -62,38 +61,80 @@ func forEachEncoding(buf, ct []byte, ok func(quoted []byte) bool) bool {
 	return ok(buf) || ok(bytes.ToUpper(buf))
 }
 
-// echoed reports whether s appears in the request as sent, or as the provider may read it
-// there: its path, body or a header value, as they are and with their escapes undone
-// (unescaped). s is the response's spelling, "\/" included. A caller's ciphertext travels in
-// the request escaped (a query percent-encodes '+', '/' and '='; a JSON body may write "\/" or
-// "\u0041") and comes back unescaped, or the other way round (PHP escapes the slash): looking
-// for the one spelling only let a chosen ciphertext through as the provider's own
-// (TestRedTeamEchoedCiphertextInAnotherSpelling).
-func (st *callState) echoed(s []byte) bool {
+// echoed reports whether ct is in the request as sent, in any encoding forEachEncoding knows:
+// its path, body or a header value, as they are or with their escapes undone (unescaped). A
+// caller's ciphertext travels in the request escaped (a query percent-encodes '+', '/' and '=';
+// a JSON body may write "\/" or "\u0041") and comes back unescaped, or the other way round (PHP
+// escapes the slash), or in another encoding (the caller's hex, the provider's base64): looking
+// for the response's spelling alone let a chosen ciphertext through as the provider's own
+// (TestRedTeamEchoedCiphertextInAnotherSpelling). buf has room for the hex form.
+//
+// Unescaping only shortens a text, so one shorter than a form cannot hold it: path and headers
+// are skipped for a long ciphertext. A form is built whole only when the request holds its
+// first 32 characters (the encoding of ct's first 24 bytes, a prefix of the whole one's).
+func (st *callState) echoed(buf, ct []byte) bool {
 	r := st.x.Request
 	if r == nil {
 		return false
 	}
-	plain := unescaped(s)
-	in := func(text []byte) bool {
-		if contains(text, s) || contains(text, plain) {
-			return true
+	shortest := base64.RawStdEncoding.EncodedLen(len(ct))
+	var held [6][]byte
+	texts := held[:0]
+	add := func(t []byte) {
+		if len(t) < shortest {
+			return
 		}
-		u := unescaped(text)
-		return len(u) != len(text) && contains(u, plain)
+		texts = append(texts, t)
+		if u := unescaped(t); len(u) != len(t) && len(u) >= shortest {
+			texts = append(texts, u)
+		}
 	}
-	if holds(r.Path, s) || holds(r.Path, plain) || in(r.Body()) ||
-		strings.ContainsAny(r.Path, `%\`) && in([]byte(r.Path)) {
-		return true
+	add(r.Body())
+	if len(r.Path) >= shortest {
+		add([]byte(r.Path))
 	}
 	for _, vs := range r.Header {
 		for _, v := range vs {
-			if holds(v, s) || holds(v, plain) || strings.ContainsAny(v, `%\`) && in([]byte(v)) {
-				return true
+			if len(v) >= shortest {
+				add([]byte(v))
 			}
 		}
 	}
+	if len(texts) == 0 {
+		return false
+	}
+	in := func(form []byte) bool {
+		for _, t := range texts {
+			if contains(t, form) {
+				return true
+			}
+		}
+		return false
+	}
+	head := ct[:min(len(ct), 24)]
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if in(enc.AppendEncode(buf[:0], head)) && in(enc.AppendEncode(buf[:0], ct)) {
+			return true
+		}
+	}
+	for _, upper := range []bool{false, true} {
+		if in(hexCase(hex.AppendEncode(buf[:0], head), upper)) && in(hexCase(hex.AppendEncode(buf[:0], ct), upper)) {
+			return true
+		}
+	}
 	return false
+}
+
+// hexCase upper-cases hex digits in place when upper is set.
+func hexCase(b []byte, upper bool) []byte {
+	if upper {
+		for i, c := range b {
+			if 'a' <= c && c <= 'f' {
+				b[i] = c - 'a' + 'A'
+			}
+		}
+	}
+	return b
 }
 
 // unescaped is b with its percent escapes (%2F) and JSON escapes (\/, \", \u002F, ...) undone,
@@ -140,13 +181,6 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - 'a' + 10
-}
-
-// holds is strings.Contains(in, string(s)) without copying a ciphertext into a string for
-// every header too short to hold it (most of them: a 4 KiB ciphertext copied once per header
-// was the script path's largest allocation, profiled).
-func holds(in string, s []byte) bool {
-	return len(in) >= len(s) && strings.Contains(in, string(s))
 }
 
 // contains is bytes.Contains for a long needle: a ciphertext in one of its encodings, 4 KiB
