@@ -123,7 +123,7 @@ func (st *callState) installCiphers(g *goja.Object) {
 		const fn = "aes_cbc_pkcs5_decrypt"
 		blk, iv, kSec, ivSec, done := st.cbcParams(fn, c)
 		defer done()
-		ct := st.plainBytes(fn, arg(c, 1), "the ciphertext")
+		ct := st.plainBytes(fn, arg(c, 1), "the ciphertext") // the last argument read: no script code runs from the check to the copy below
 		if ivSec {
 			st.providerCiphertext(fn, ct)
 		}
@@ -154,11 +154,16 @@ func (st *callState) installCiphers(g *goja.Object) {
 		aead, nonce, kSec, nSec, done := st.gcm(fn, c)
 		defer done()
 		ct := st.plainBytes(fn, arg(c, 1), "the ciphertext")
+		// The additional data is read before the check: reading an argument may run the script
+		// (a byteLength getter), which could rewrite a Uint8Array ciphertext, which ct is, after
+		// it passed (TestRedTeamCiphertextChangedAfterTheProvenanceCheck). From the check to
+		// the decryption no script code runs.
+		aad := st.aad(fn, c)
 		if nSec {
 			st.providerCiphertext(fn, ct)
 		}
 		st.charge(len(ct))
-		pt, err := aead.Open(nil, nonce, ct, st.aad(fn, c))
+		pt, err := aead.Open(nil, nonce, ct, aad)
 		if err != nil {
 			st.decryptFailed(kSec, "%s: authentication failed", fn)
 		}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/keygate/keygate/internal/failure"
 )
@@ -32,9 +32,10 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 	n := 2 + 2*len(ct) // hex is the longest form
 	buf := st.borrow(n)
 	defer st.giveBack(buf, n)
-	if !forEachEncoding(buf, ct, func(quoted []byte) bool {
-		return contains(body, quoted) && !st.echoed(quoted[1:len(quoted)-1])
-	}) {
+	// Sent, and in no form carried by the request: a caller's hex may come back as base64, and
+	// the response's form alone would not be found in the request.
+	sent := forEachEncoding(buf, ct, func(quoted []byte) bool { return contains(body, quoted) })
+	if !sent || st.echoed(buf, ct) {
 		st.fatal(failure.New(failure.Internal, "script",
 			"%s: under a secret IV only a ciphertext the provider sent may be decrypted: a whole string of the response body, decoded", fn))
 	}
@@ -60,30 +61,126 @@ func forEachEncoding(buf, ct []byte, ok func(quoted []byte) bool) bool {
 	return ok(buf) || ok(bytes.ToUpper(buf))
 }
 
-// echoed reports whether s appears in the request as sent: its path, body or a header value.
-func (st *callState) echoed(s []byte) bool {
+// echoed reports whether ct is in the request as sent, in any encoding forEachEncoding knows:
+// its path, body or a header value, as they are or with their escapes undone (unescaped). A
+// caller's ciphertext travels in the request escaped (a query percent-encodes '+', '/' and '=';
+// a JSON body may write "\/" or "\u0041") and comes back unescaped, or the other way round (PHP
+// escapes the slash), or in another encoding (the caller's hex, the provider's base64): looking
+// for the response's spelling alone let a chosen ciphertext through as the provider's own
+// (TestRedTeamEchoedCiphertextInAnotherSpelling). buf has room for the hex form.
+//
+// Unescaping only shortens a text, so one shorter than a form cannot hold it: path and headers
+// are skipped for a long ciphertext. A form is built whole only when the request holds its
+// first 32 characters (the encoding of ct's first 24 bytes, a prefix of the whole one's).
+func (st *callState) echoed(buf, ct []byte) bool {
 	r := st.x.Request
 	if r == nil {
 		return false
 	}
-	if holds(r.Path, s) || contains(r.Body(), s) {
-		return true
+	shortest := base64.RawStdEncoding.EncodedLen(len(ct))
+	var held [6][]byte
+	texts := held[:0]
+	add := func(t []byte) {
+		if len(t) < shortest {
+			return
+		}
+		texts = append(texts, t)
+		if u := unescaped(t); len(u) != len(t) && len(u) >= shortest {
+			texts = append(texts, u)
+		}
+	}
+	add(r.Body())
+	if len(r.Path) >= shortest {
+		add([]byte(r.Path))
 	}
 	for _, vs := range r.Header {
 		for _, v := range vs {
-			if holds(v, s) {
+			if len(v) >= shortest {
+				add([]byte(v))
+			}
+		}
+	}
+	if len(texts) == 0 {
+		return false
+	}
+	in := func(form []byte) bool {
+		for _, t := range texts {
+			if contains(t, form) {
 				return true
 			}
+		}
+		return false
+	}
+	head := ct[:min(len(ct), 24)]
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if in(enc.AppendEncode(buf[:0], head)) && in(enc.AppendEncode(buf[:0], ct)) {
+			return true
+		}
+	}
+	for _, upper := range []bool{false, true} {
+		if in(hexCase(hex.AppendEncode(buf[:0], head), upper)) && in(hexCase(hex.AppendEncode(buf[:0], ct), upper)) {
+			return true
 		}
 	}
 	return false
 }
 
-// holds is strings.Contains(in, string(s)) without copying a ciphertext into a string for
-// every header too short to hold it (most of them: a 4 KiB ciphertext copied once per header
-// was the script path's largest allocation, profiled).
-func holds(in string, s []byte) bool {
-	return len(in) >= len(s) && strings.Contains(in, string(s))
+// hexCase upper-cases hex digits in place when upper is set.
+func hexCase(b []byte, upper bool) []byte {
+	if upper {
+		for i, c := range b {
+			if 'a' <= c && c <= 'f' {
+				b[i] = c - 'a' + 'A'
+			}
+		}
+	}
+	return b
+}
+
+// unescaped is b with its percent escapes (%2F) and JSON escapes (\/, \", \u002F, ...) undone,
+// leniently (a malformed percent escape stays as it is, a backslash goes), up to three times over (an escape escaped
+// again); b itself when it holds none. It reads more text as the ciphertext than the provider
+// may: the echo check then refuses more, never less.
+func unescaped(b []byte) []byte {
+	for range 3 {
+		if bytes.IndexByte(b, '%') < 0 && bytes.IndexByte(b, '\\') < 0 {
+			return b
+		}
+		out := make([]byte, 0, len(b))
+		for i := 0; i < len(b); i++ {
+			c := b[i]
+			switch {
+			case c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
+				out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+				i += 2
+			case c == '\\' && i+5 < len(b) && b[i+1] == 'u' && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]):
+				out = utf8.AppendRune(out, rune(unhex(b[i+2]))<<12|rune(unhex(b[i+3]))<<8|rune(unhex(b[i+4]))<<4|rune(unhex(b[i+5])))
+				i += 5
+			case c == '\\' && i+1 < len(b):
+				out = append(out, b[i+1]) // \" \\ \/ as the character; \n and the like cannot be in a ciphertext
+				i++
+			default:
+				out = append(out, c)
+			}
+		}
+		if len(out) == len(b) {
+			return out
+		}
+		b = out
+	}
+	return b
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // contains is bytes.Contains for a long needle: a ciphertext in one of its encodings, 4 KiB

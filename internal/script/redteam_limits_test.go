@@ -75,7 +75,8 @@ func TestRedTeamTopLevelStaysInItsMemoryBudget(t *testing.T) {
 	if err == nil {
 		t.Fatal("a top level that grows without end compiled under a 1 MiB budget")
 	}
-	if !strings.Contains(err.Error(), "memory") {
+	// The top level runs no code now (inert.go): refused before it runs; the budget stays behind it.
+	if !strings.Contains(err.Error(), "memory") && !strings.Contains(err.Error(), "top-level var") {
 		t.Fatalf("error %q does not say the top level went over its memory budget", err)
 	}
 }
@@ -92,7 +93,7 @@ func TestRedTeamSlowTopLevelIsRefused(t *testing.T) {
 	if err == nil {
 		t.Fatalf("a top level that ran %v compiled", time.Since(start).Round(time.Second))
 	}
-	if !strings.Contains(err.Error(), "top level") {
+	if !strings.Contains(err.Error(), "top level") && !strings.Contains(err.Error(), "top-level var") { // refused before it runs (inert.go)
 		t.Fatalf("error %q does not name the top level", err)
 	}
 }

@@ -44,6 +44,7 @@ func (st *callState) newRequestObjects() requestObjects {
 		return rt.ToValue(v[0])
 	})
 	_ = h.Set("set", func(c goja.FunctionCall) goja.Value {
+		st.unsent("reqHeaders.set")
 		name := st.headerName(arg(c, 0))
 		if missing(arg(c, 1)) {
 			st.typeError("reqHeaders.set: the value of %s is missing", name)
@@ -67,11 +68,13 @@ func (st *callState) newRequestObjects() requestObjects {
 		return goja.Undefined()
 	})
 	_ = h.Set("remove", func(c goja.FunctionCall) goja.Value {
+		st.unsent("reqHeaders.remove")
 		st.x.Request.Header.Del(st.headerName(arg(c, 0)))
 		return goja.Undefined()
 	})
 	_ = h.Set("getURI", func(goja.FunctionCall) goja.Value { return st.readBack(st.x.Request.Path) })
 	_ = h.Set("setURI", func(c goja.FunctionCall) goja.Value {
+		st.unsent("reqHeaders.setURI")
 		uri := st.plain(arg(c, 0), "the URI")
 		if !strings.HasPrefix(uri, "/") || strings.ContainsAny(uri, " \r\n\t#") {
 			st.typeError("reqHeaders.setURI: want an absolute path with an optional query, got %q", uri)
@@ -91,11 +94,13 @@ func (st *callState) newRequestObjects() requestObjects {
 		return goja.Null()
 	})
 	_ = p.Set("set", func(c goja.FunctionCall) goja.Value {
+		st.unsent("reqParams.set")
 		name := st.plain(arg(c, 0), "query parameter name")
 		st.setParam(name, st.plain(arg(c, 1), "query parameter "+name), missing(arg(c, 1)))
 		return goja.Undefined()
 	})
 	_ = p.Set("remove", func(c goja.FunctionCall) goja.Value {
+		st.unsent("reqParams.remove")
 		st.setParam(st.plain(arg(c, 0), "query parameter name"), "", true)
 		return goja.Undefined()
 	})
@@ -122,6 +127,7 @@ func (st *callState) newRequestObjects() requestObjects {
 		return st.fromJSON(raw)
 	})
 	_ = b.Set("set", func(c goja.FunctionCall) goja.Value {
+		st.unsent("reqBody.set")
 		key := st.plain(arg(c, 0), "body field name")
 		o := st.bodyObject(true)
 		if v := arg(c, 1); goja.IsUndefined(v) {
@@ -142,6 +148,7 @@ func (st *callState) newRequestObjects() requestObjects {
 		return goja.Undefined()
 	})
 	_ = b.Set("remove", func(c goja.FunctionCall) goja.Value {
+		st.unsent("reqBody.remove")
 		st.bodyObject(true).Delete(st.plain(arg(c, 0), "body field name"))
 		st.x.Request.MarkJSONChanged()
 		return goja.Undefined()
@@ -157,6 +164,16 @@ func (st *callState) newRequestObjects() requestObjects {
 	o := requestObjects{headers: h, params: p, body: b}
 	st.installReaders(o)
 	return o
+}
+
+// unsent refuses a change to the request in the response function: the request has left, and
+// the provider-ciphertext check reads it as sent. A script that kept reqBody from the request
+// function (in a closure) removed the field the provider echoed, then decrypted that
+// ciphertext under the secret IV (TestRedTeamRequestChangedInTheResponseFunction).
+func (st *callState) unsent(fn string) {
+	if st.inResponse {
+		st.typeError("%s: the request has been sent; the response function cannot change it", fn)
+	}
 }
 
 func (st *callState) headerName(v goja.Value) string {

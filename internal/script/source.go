@@ -193,6 +193,20 @@ func lineStarts(t string) []int {
 	return starts
 }
 
+// notInert is the first binding of a var statement that is not an identifier given an inert
+// initializer (inert.go), or nil.
+func notInert(st *ast.VariableStatement) ast.Node {
+	for _, b := range st.List {
+		if _, ok := b.Target.(*ast.Identifier); !ok {
+			return b.Target // a pattern reads through getters and iterators
+		}
+		if !inert(b.Initializer) {
+			return b.Initializer
+		}
+	}
+	return nil
+}
+
 // checkTopLevel allows only function declarations, var statements and directives at the top
 // level, and records the functions in order. A top-level let/const or expression would hold state
 // across requests that the frozen global object cannot protect.
@@ -204,7 +218,14 @@ func (s *source) checkTopLevel() error {
 				s.funcs = append(s.funcs, st.Function.Name.Name.String())
 			}
 			continue
-		case *ast.VariableStatement, *ast.EmptyStatement:
+		case *ast.EmptyStatement:
+			continue
+		case *ast.VariableStatement:
+			if bad := notInert(st); bad != nil {
+				line, col := s.position(s.lineCol(int(bad.Idx0())))
+				return &SyntaxError{File: s.name, Line: line, Column: col,
+					Msg: "a top-level var may hold literals, object and array literals of them and functions, not code that runs (it could keep state between requests): call it inside a function"}
+			}
 			continue
 		case *ast.ExpressionStatement:
 			if _, ok := st.Expression.(*ast.StringLiteral); ok {
