@@ -1,9 +1,7 @@
 package gateway_test
 
 import (
-	"context"
 	"io/fs"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -11,9 +9,7 @@ import (
 	"github.com/keygate/keygate/examples/demoprovider"
 	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
-	"github.com/keygate/keygate/internal/procstat"
 	"github.com/keygate/keygate/internal/testkit/benchkit"
-	"github.com/keygate/keygate/signer"
 )
 
 // BenchmarkPipelineScript is BenchmarkPipelineSimpleAES through the article's two JavaScript
@@ -38,32 +34,5 @@ func BenchmarkPipelineScript(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := benchBody(4096)
-	answer := encryptedAnswer(b, 3072)
-	ctx := context.Background()
-	one := func() {
-		call, err := snap.Begin(gateway.Inbound{
-			Method: "POST", Authority: "p00000.egress.local", Path: "/orders", BodySize: int64(len(body)),
-			Header: http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"r1"}},
-		}, signer.SystemClock())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := call.SignRequest(ctx, body); err != nil {
-			b.Fatal(err)
-		}
-		_ = call.Exchange.Request.Body()
-		if err := call.ProcessResponse(ctx, &signer.Response{Status: 200, Header: http.Header{}, Body: answer}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	one() // the token fetch, the runtime built
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	cpu0, n := procstat.CPUTime(), 0
-	for b.Loop() {
-		n++
-		one()
-	}
-	b.ReportMetric(float64(procstat.CPUTime()-cpu0)/float64(n), "cpu-ns/op")
+	benchPipeline(b, snap)
 }
