@@ -17,14 +17,7 @@ import (
 // submitted twice. keygate refused the other retry-steering headers but not this one (nor
 // x-envoy-retriable-header-names, the same merge for retriable-headers).
 func TestRedTeamCallerCannotAddRetriableStatusCodes(t *testing.T) {
-	snap, err := compileWith(t, tokenCompiler(), `
-providers:
-  - name: api
-    hosts: [api.egress.local]
-    upstream: {url: "https://api.example"}
-    token: {type: http, url: "https://api.example/token"}
-    signing: [{scheme: token}]
-`)
+	snap, err := compileWith(t, tokenCompiler(), tokenProviderConfig)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,17 +42,20 @@ func compileWith(t *testing.T, c *Compiler, yaml string) (*Snapshot, error) {
 	return c.Compile(f, Meta{})
 }
 
-// TestTokenProviderSignsWithItsOwnToken: a provider that declares a token source hands it to
-// the request's steps, and the token scheme puts that provider's token on the request.
-func TestTokenProviderSignsWithItsOwnToken(t *testing.T) {
-	snap, err := compileWith(t, tokenCompiler(), `
+// tokenProviderConfig is one provider, api, signed with the token of its own http token source.
+const tokenProviderConfig = `
 providers:
   - name: api
     hosts: [api.egress.local]
     upstream: {url: "https://api.example"}
     token: {type: http, url: "https://api.example/token"}
     signing: [{scheme: token}]
-`)
+`
+
+// TestTokenProviderSignsWithItsOwnToken: a provider that declares a token source hands it to
+// the request's steps, and the token scheme puts that provider's token on the request.
+func TestTokenProviderSignsWithItsOwnToken(t *testing.T) {
+	snap, err := compileWith(t, tokenCompiler(), tokenProviderConfig)
 	if err != nil {
 		t.Fatal(err)
 	}

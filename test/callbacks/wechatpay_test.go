@@ -232,6 +232,18 @@ func (c callback) plus(name, value string) callback {
 	return out
 }
 
+// roundTrip sends req and returns the status and the body as text.
+func roundTrip(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func post(t *testing.T, base string, c callback) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("POST", base+"/", strings.NewReader(string(c.body)))
@@ -243,13 +255,7 @@ func post(t *testing.T, base string, c callback) (int, string) {
 	for _, h := range c.header {
 		req.Header[h[0]] = append(req.Header[h[0]], h[1]) // as written: no canonicalization
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return roundTrip(t, req)
 }
 
 func TestWechatPayCallback(t *testing.T) {
