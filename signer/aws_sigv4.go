@@ -293,12 +293,8 @@ func (s *awsStep) appendCanonicalRequestSlow(dst []byte, r *Request, path, query
 		if s.unsigned[lk] || strings.HasPrefix(lk, "x-envoy-") || strings.HasPrefix(lk, "x-forwarded-") || lk == "host" {
 			continue
 		}
-		trimmed := make([]string, len(v))
-		for i, val := range v {
-			trimmed[i] = strings.Join(strings.Fields(val), " ")
-		}
 		names = append(names, lk)
-		values[lk] = strings.Join(trimmed, ",")
+		values[lk] = awsHeaderValue(v)
 	}
 	sort.Strings(names)
 	dst = appendCanonicalStart(dst, r.Method, path, query)
@@ -312,6 +308,16 @@ func (s *awsStep) appendCanonicalRequestSlow(dst []byte, r *Request, path, query
 	dst = append(dst, '\n')
 	dst = append(dst, payload...)
 	return dst, signed, nil
+}
+
+// awsHeaderValue is a header's values as SigV4 signs them: each trimmed, runs of white space
+// one space, joined with commas.
+func awsHeaderValue(vals []string) string {
+	trimmed := make([]string, len(vals))
+	for i, v := range vals {
+		trimmed[i] = strings.Join(strings.Fields(v), " ")
+	}
+	return strings.Join(trimmed, ",")
 }
 
 // appendAWSTrimmed appends v as SigV4 signs a header value: strings.Join(strings.Fields(v), " ")

@@ -97,32 +97,14 @@ func awsCanonical(r *Request, service, query string, names []string, payload str
 			path = p
 		}
 	}
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(URIEncode(path, false))
-	b.WriteByte('\n')
-	b.WriteString(query)
-	b.WriteByte('\n')
+	values := make(map[string]string, len(names))
 	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte(':')
 		if n == "host" {
-			b.WriteString(r.Authority)
+			values[n] = r.Authority
 		} else {
-			vals := r.Header.Values(n)
-			for i, v := range vals {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(strings.Join(strings.Fields(v), " "))
-			}
+			values[n] = awsHeaderValue(r.Header.Values(n))
 		}
-		b.WriteByte('\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(names, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payload)
-	return b.String()
+	creq, _ := canonicalRequest(r.Method, URIEncode(path, false), query, names, values, payload)
+	return creq
 }
