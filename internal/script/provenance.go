@@ -61,114 +61,72 @@ func forEachEncoding(buf, ct []byte, ok func(quoted []byte) bool) bool {
 	return ok(buf) || ok(bytes.ToUpper(buf))
 }
 
-// echoed reports whether ct is in the request as sent, in any encoding forEachEncoding knows:
-// its path, body or a header value, as they are or with their escapes undone (unescaped). A
-// caller's ciphertext travels in the request escaped (a query percent-encodes '+', '/' and '=';
-// a JSON body may write "\/" or "\u0041") and comes back unescaped, or the other way round (PHP
-// escapes the slash), or in another encoding (the caller's hex, the provider's base64): looking
-// for the response's spelling alone let a chosen ciphertext through as the provider's own
-// (TestRedTeamEchoedCiphertextInAnotherSpelling). buf has room for the hex form.
-//
-// Unescaping only shortens a text, so one shorter than a form cannot hold it: path and headers
-// are skipped for a long ciphertext. A form is built whole only when the request holds its
-// first 32 characters (the encoding of ct's first 24 bytes, a prefix of the whole one's).
-func (st *callState) echoed(buf, ct []byte) bool {
-	r := st.x.Request
-	if r == nil {
-		return false
-	}
-	shortest := base64.RawStdEncoding.EncodedLen(len(ct))
-	var held [6][]byte
-	texts := held[:0]
-	add := func(t []byte) {
-		if len(t) < shortest {
+// unescapes offers each the text b reads as with its percent escapes (%2F) and JSON escapes
+// (\/, \", \u002F, \n, ...) undone, leniently (a malformed percent escape stays as it is, a
+// backslash goes), once, then again while that changes it, up to three times (an escape
+// escaped again). Every level is offered, not the last alone: a ciphertext's raw bytes sent
+// percent-escaped hold '%' and '\' of their own, which a further level would undo. It reads
+// more text as the ciphertext than the provider may: the echo check then refuses more, never
+// less.
+func unescapes(b []byte, each func(u []byte)) {
+	for range 3 {
+		u := unescapeOnce(b)
+		if len(u) == len(b) {
 			return
 		}
-		texts = append(texts, t)
-		if u := unescaped(t); len(u) != len(t) && len(u) >= shortest {
-			texts = append(texts, u)
-		}
+		each(u)
+		b = u
 	}
-	add(r.Body())
-	if len(r.Path) >= shortest {
-		add([]byte(r.Path))
-	}
-	for _, vs := range r.Header {
-		for _, v := range vs {
-			if len(v) >= shortest {
-				add([]byte(v))
-			}
-		}
-	}
-	if len(texts) == 0 {
-		return false
-	}
-	in := func(form []byte) bool {
-		for _, t := range texts {
-			if contains(t, form) {
-				return true
-			}
-		}
-		return false
-	}
-	head := ct[:min(len(ct), 24)]
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if in(enc.AppendEncode(buf[:0], head)) && in(enc.AppendEncode(buf[:0], ct)) {
-			return true
-		}
-	}
-	for _, upper := range []bool{false, true} {
-		if in(hexCase(hex.AppendEncode(buf[:0], head), upper)) && in(hexCase(hex.AppendEncode(buf[:0], ct), upper)) {
-			return true
-		}
-	}
-	return false
 }
 
-// hexCase upper-cases hex digits in place when upper is set.
-func hexCase(b []byte, upper bool) []byte {
-	if upper {
-		for i, c := range b {
-			if 'a' <= c && c <= 'f' {
-				b[i] = c - 'a' + 'A'
-			}
-		}
-	}
-	return b
-}
-
-// unescaped is b with its percent escapes (%2F) and JSON escapes (\/, \", \u002F, ...) undone,
-// leniently (a malformed percent escape stays as it is, a backslash goes), up to three times over (an escape escaped
-// again); b itself when it holds none. It reads more text as the ciphertext than the provider
-// may: the echo check then refuses more, never less.
+// unescaped is the last level unescapes offers, b itself when it holds no escape.
 func unescaped(b []byte) []byte {
-	for range 3 {
-		if bytes.IndexByte(b, '%') < 0 && bytes.IndexByte(b, '\\') < 0 {
-			return b
-		}
-		out := make([]byte, 0, len(b))
-		for i := 0; i < len(b); i++ {
-			c := b[i]
-			switch {
-			case c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
-				out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
-				i += 2
-			case c == '\\' && i+5 < len(b) && b[i+1] == 'u' && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]):
-				out = utf8.AppendRune(out, rune(unhex(b[i+2]))<<12|rune(unhex(b[i+3]))<<8|rune(unhex(b[i+4]))<<4|rune(unhex(b[i+5])))
-				i += 5
-			case c == '\\' && i+1 < len(b):
-				out = append(out, b[i+1]) // \" \\ \/ as the character; \n and the like cannot be in a ciphertext
-				i++
-			default:
-				out = append(out, c)
-			}
-		}
-		if len(out) == len(b) {
-			return out
-		}
-		b = out
-	}
+	unescapes(b, func(u []byte) { b = u })
 	return b
+}
+
+// unescapeOnce undoes b's escapes once; b itself when it holds none.
+func unescapeOnce(b []byte) []byte {
+	if bytes.IndexByte(b, '%') < 0 && bytes.IndexByte(b, '\\') < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
+			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+			i += 2
+		case c == '\\' && i+5 < len(b) && b[i+1] == 'u' && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]):
+			out = utf8.AppendRune(out, rune(unhex(b[i+2]))<<12|rune(unhex(b[i+3]))<<8|rune(unhex(b[i+4]))<<4|rune(unhex(b[i+5])))
+			i += 5
+		case c == '\\' && i+1 < len(b):
+			out = append(out, jsonEscaped(b[i+1])) // \" \\ \/ as the character, \n as a line break
+			i++
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// jsonEscaped is the character a JSON escape \c stands for: \n, \r, \t, \b and \f are control
+// characters (a ciphertext's text broken into lines comes back whole once they are skipped,
+// echo.go), any other is itself.
+func jsonEscaped(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	}
+	return c
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }

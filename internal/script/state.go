@@ -40,6 +40,8 @@ type callState struct {
 	// scratch is lent for data that never reaches the script or the caller (borrow, giveBack
 	// in scratch.go): wiped each time it comes back.
 	scratch []byte
+	// echo holds the request's texts as the echo check reads them (echo.go), for one invocation.
+	echo echoViews
 	// absent is the first request body field the script read and the caller did not send
 	// (reqBody.get gave undefined): when the script then fails, the caller's request is why.
 	absent string
@@ -57,6 +59,7 @@ func (st *callState) end() {
 	st.ctx, st.x = nil, nil
 	st.handles.clear()
 	clear(st.forms) // they are secrets' forms: not kept past the invocation
+	st.echo.release()
 }
 
 // throw raises err as a JavaScript exception; classify recovers a *failure.Error from it.

@@ -1,0 +1,108 @@
+package script
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRedTeamEchoedThroughALenientDecoder: the echo check knew a ciphertext's forms only as
+// unbroken strings. Many decoders are lenient (MIME base64 skips line breaks and often every
+// character outside its alphabet; hex parsers take either case and skip separators), so a
+// caller's ciphertext sent broken into lines, split by separators, chunked over a JSON array or
+// in mixed-case hex, or as raw bytes, and sent back by such a provider in its own spelling, was taken for the
+// provider's and decrypted under the secret IV. Each such request must be refused; the
+// provider's own ciphertext must still decrypt beside base64 and hex of other data.
+func TestRedTeamEchoedThroughALenientDecoder(t *testing.T) {
+	for _, n := range []int{16, 200} {
+		ct := chosenCiphertext(t, n)
+		raw, _ := base64.StdEncoding.DecodeString(ct)
+		hx := hexOf(ct)
+		jsonQ := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+		cases := []struct {
+			name, path, header, reqBody string
+			refused                     bool
+		}{
+			{name: "MIME lines in a JSON body", path: "/pay", reqBody: `{"order":` + jsonQ(mimeLines(ct, 8, "\r\n")) + `}`, refused: true},
+			{name: "spaces every 4 characters in a header", path: "/pay", header: mimeLines(ct, 4, " "), reqBody: `{}`, refused: true},
+			{name: "chunks of a JSON array", path: "/pay", reqBody: `{"order":["` + strings.Join(chunks(ct, 5), `","`) + `"]}`, refused: true},
+			{name: "URL alphabet, unpadded, in the path", path: "/orders/" + base64.RawURLEncoding.EncodeToString(raw), reqBody: `{}`, refused: true},
+			{name: "mixed-case hex in a query", path: "/pay?order=" + mixedCase(hx), reqBody: `{}`, refused: true},
+			{name: "hex with colons in a header", path: "/pay", header: strings.Join(chunks(hx, 2), ":"), reqBody: `{}`, refused: true},
+			{name: "upper-case hex split over lines, JSON-escaped", path: "/pay", reqBody: `{"order":` + jsonQ(mimeLines(strings.ToUpper(hx), 16, "\n")) + `}`, refused: true},
+			{name: "percent-encoded MIME lines in a query", path: "/pay?order=" + url.QueryEscape(mimeLines(ct, 8, "\n")), reqBody: `{}`, refused: true},
+			{name: "its bytes as the body", path: "/upload", reqBody: string(raw), refused: true},
+			{name: "its bytes percent-escaped in a query", path: "/pay?order=" + url.QueryEscape(string(raw)), reqBody: `{}`, refused: true},
+			{name: "the provider's own, beside other base64 and hex", path: "/pay?sig=" + hexOf(chosenCiphertext(t, n+40)),
+				header: base64.StdEncoding.EncodeToString([]byte(strings.Repeat("other data ", 40))), reqBody: `{"order":"A-1","note":"` + mimeLines(chosenCiphertext(t, n+20), 8, " ") + `"}`},
+		}
+		src := reqHead + `}` + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
+}`
+		step := compileInline(t, src, Options{})
+		for _, c := range cases {
+			x := newExchange(c.path, c.reqBody, &fakeTokens{})
+			if c.header != "" {
+				x.Request.Header.Set("X-Order", c.header)
+			}
+			if err := step.SignRequest(context.Background(), x); err != nil {
+				t.Fatalf("%d/%s: request: %v", n, c.name, err)
+			}
+			x.Response = &signerResponse{Status: 200, Header: http.Header{}, Body: []byte(`{"data":"` + ct + `"}`)}
+			err := step.ProcessResponse(context.Background(), x)
+			if c.refused && (err == nil || !strings.Contains(err.Error(), "only a ciphertext the provider sent")) {
+				t.Errorf("%d bytes, %s: a caller-chosen ciphertext decrypted under the secret IV (err %v), want the refusal", n, c.name, err)
+			}
+			if !c.refused && err != nil {
+				t.Errorf("%d bytes, %s: %v", n, c.name, err)
+			}
+		}
+	}
+}
+
+// TestSkeletons: what a lenient decoder reads of a text, per class.
+func TestSkeletons(t *testing.T) {
+	for _, c := range []struct{ in, b64, hex string }{
+		{"", "", ""},
+		{"ab+/==", "ab+/", "ab"},
+		{"a-b_c", "a+b/c", "abc"},
+		{"DE:AD be-ef\r\n", "DEADbe+ef", "deadbeef"},
+		{`{"x":"Zm9v"}`, "xZm9v", "9"},
+		{"\x00\xff\x80é", "", ""},
+	} {
+		if got := string(appendSkeleton(nil, []byte(c.in), &b64Skeleton)); got != c.b64 {
+			t.Errorf("base64 skeleton of %q = %q, want %q", c.in, got, c.b64)
+		}
+		if got := string(appendSkeleton(nil, []byte(c.in), &hexSkeleton)); got != c.hex {
+			t.Errorf("hex skeleton of %q = %q, want %q", c.in, got, c.hex)
+		}
+	}
+	if got := string(unescaped([]byte(`a\nb\r\tc\b\f`))); got != "a\nb\r\tc\b\f" {
+		t.Errorf("JSON control escapes unescape to %q", got)
+	}
+}
+
+// mimeLines is s broken every n characters by sep.
+func mimeLines(s string, n int, sep string) string { return strings.Join(chunks(s, n), sep) }
+
+func chunks(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		out, s = append(out, s[:n]), s[n:]
+	}
+	return append(out, s)
+}
+
+// mixedCase upper-cases every other hex letter.
+func mixedCase(h string) string {
+	b := []byte(h)
+	for i := 0; i < len(b); i += 2 {
+		if 'a' <= b[i] && b[i] <= 'f' {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
+}
