@@ -65,7 +65,7 @@ func (s *server) createTenant(c *call) (any, error) {
 		next.Tenants = append(slices.Clone(f.Tenants), config.Tenant{Name: req.Name, SPIFFEIDs: req.SPIFFEIDs})
 		return s.tenantChange(c, f, &next, cur.SecretVersions, "create tenant "+req.Name)
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 // putProviders replaces all of a tenant's providers with the body (a YAML or JSON list).
@@ -108,7 +108,7 @@ func (s *server) putProviders(c *call) (any, error) {
 		next.Providers = append(next.Providers, providers...)
 		return s.tenantChange(c, f, &next, othersPins(f, cur.SecretVersions, tenant), msg)
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 type issueRequest struct {
@@ -188,7 +188,7 @@ func (s *server) revokeCredential(c *call) (any, error) {
 		data, err := renderConfig(&next)
 		return versions.Change{Config: data, Keep: cur.SecretVersions, Message: fmt.Sprintf("revoke credential %s of tenant %s", id, tenant)}, err
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 // firstTenantRule refuses the first tenant of a config whose providers have none: once a config

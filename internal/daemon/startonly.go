@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"path/filepath"
+	"reflect"
+
+	"github.com/keygate/keygate/internal/admin"
+	"github.com/keygate/keygate/internal/app"
+	"github.com/keygate/keygate/internal/config"
+	"github.com/keygate/keygate/internal/script"
+)
+
+// startSetting is a config setting `keygate serve` reads only when it starts (Run, bootConfig,
+// newAdmin): a version that changes it is stored and served, but the setting keeps the value
+// the process started with until a restart (which reads it from the config file, or the
+// last-known-good version when the file is unreadable).
+type startSetting struct {
+	path   string // the field path as the config spells it
+	reason string // why a live apply cannot change it, for the operator
+	// value is what the process does with the setting, defaults filled in: a version that
+	// leaves a default unset and one that spells it out are the same.
+	value func(f *config.File) any
+	// differs, when set, replaces comparing value: a setting only part of whose changes are
+	// followed live (admin.jwt: changed and removed are, turned on is not).
+	differs func(boot, next *config.File) bool
+}
+
+const (
+	reasonListener = "listeners are bound at start"
+	reasonKeystore = "the keystore is opened at start"
+	reasonState    = "the state folder, version store and audit log are opened at start"
+)
+
+// startOnly is the one list of start-only settings: the restart report (restartRequired),
+// the docs (docs/operations.md, docs/admin.md) and the tests (startonly_test.go, which fails
+// when a config field is in neither this list nor liveSettings) all read it. Keep it in step
+// with what Run reads from boot.File.
+var startOnly = []startSetting{
+	{path: "listen.ext_proc", reason: reasonListener, value: func(f *config.File) any { return app.ListenOrDefault(f.Listen).ExtProc }},
+	{path: "listen.admin", reason: reasonListener, value: func(f *config.File) any { return app.ListenOrDefault(f.Listen).Admin }},
+	{path: "listen.xds", reason: reasonListener, value: func(f *config.File) any { return app.ListenOrDefault(f.Listen).XDS }},
+	{path: "listen.health", reason: reasonListener, value: func(f *config.File) any { return f.Listen.Health }},
+	{path: "listen.tls", reason: "the listeners' TLS and what Envoy is told to present are set up at start",
+		value: func(f *config.File) any { return f.Listen.TLS }},
+	{path: "listen.insecure_plaintext", reason: "the listeners' transport is chosen at start",
+		value: func(f *config.File) any { return f.Listen.InsecurePlaintext }},
+	{path: "listen.ext_proc_advertise", reason: "the ext_proc address Envoy dials is fixed at start",
+		value: func(f *config.File) any { return f.Listen.ExtProcAdvertise }},
+	{path: "keystore.type", reason: reasonKeystore, value: func(f *config.File) any { return f.Keystore.Type }},
+	{path: "keystore.file", reason: reasonKeystore, value: func(f *config.File) any { return f.Keystore.File }},
+	{path: "keystore.vault", reason: reasonKeystore, value: func(f *config.File) any { return f.Keystore.Vault }},
+	{path: "limits.ext_proc_max_streams", reason: "the ext_proc server's stream limit is set at start",
+		value: func(f *config.File) any { return maxStreams(f.Limits) }},
+	{path: "limits.ext_proc_memory_bytes", reason: "the ext_proc memory budget is set at start",
+		value: func(f *config.File) any { return memoryBudget(f.Limits) }},
+	{path: "limits.admin_max_connections", reason: "the admin listener's connection cap is set at start",
+		value: func(f *config.File) any { return adminMaxConnections(f.Limits) }},
+	{path: "limits.script_memory_bytes", reason: "the script memory ceiling is set at start",
+		value: func(f *config.File) any { return scriptMaxMemory(f.Limits) }},
+	{path: "state.dir", reason: reasonState, value: func(f *config.File) any { return filepath.Clean(f.StateDir()) }},
+	{path: "state.shared_in_vault", reason: reasonState, value: func(f *config.File) any { return f.State.SharedInVault }},
+	{path: "state.audit_file", reason: reasonState, value: func(f *config.File) any { return auditPath(f) }},
+	{path: "admin.tokens_file", reason: "the admin tokens file watched is chosen at start",
+		value: func(f *config.File) any { return f.Admin.TokensFile }},
+	{path: "admin.metrics.tenant_labels", reason: "the metrics' labels are chosen at start",
+		value: func(f *config.File) any { return f.Admin.Metrics.TenantLabels }},
+	{path: "admin.jwt", reason: "JWT login is set up at start: turning it on takes a restart",
+		differs: func(boot, next *config.File) bool { return boot.Admin.JWT == nil && next.Admin.JWT != nil }},
+	{path: "admin.jwt.console", reason: "the console's OIDC login is set up at start",
+		differs: func(boot, next *config.File) bool {
+			return boot.Admin.JWT != nil && next.Admin.JWT != nil && !reflect.DeepEqual(boot.Admin.JWT.Console, next.Admin.JWT.Console)
+		}},
+}
+
+// liveSettings are the config fields (and the sections under them) a version changes in the
+// running process: compiled into the snapshot, pushed to Envoy over xDS, or followed by the
+// admin logins (adminLogins.versionApplied). startonly_test.go checks every field of
+// config.File is here or in startOnly.
+var liveSettings = []string{
+	"listen.ingress",        // Envoy's callback listener, pushed over xDS
+	"egress",                // Envoy's egress listener, pushed over xDS
+	"envoy",                 // xDS choices
+	"limits.max_body_bytes", // lowered live; raised above the start value refused (publisher.compile)
+	"admin.tokens",          // adminLogins.versionApplied
+	"admin.jwt",             // followed when keygate started with it (changed, removed)
+	"admin.metrics.require_token",
+	"tenants",
+	"providers",
+}
+
+// restartRequired lists the start-only settings in which next differs from boot, the config
+// the process started with. Both are prepared (app.Prepare, against the same folder), so the
+// environment's overrides and relative paths are what the process would make of them. The
+// report names paths and reasons only, never a value: keystore settings may name credentials.
+func restartRequired(boot, next *config.File) []admin.RestartField {
+	var out []admin.RestartField
+	for _, s := range startOnly {
+		changed := false
+		if s.differs != nil {
+			changed = s.differs(boot, next)
+		} else {
+			changed = !reflect.DeepEqual(s.value(boot), s.value(next))
+		}
+		if changed {
+			out = append(out, admin.RestartField{Path: s.path, Reason: s.reason})
+		}
+	}
+	return out
+}
+
+// adminMaxConnections is limits.admin_max_connections or its default.
+func adminMaxConnections(l config.Limits) int {
+	if l.AdminMaxConnections == 0 {
+		return DefaultAdminMaxConnections
+	}
+	return l.AdminMaxConnections
+}
+
+// scriptMaxMemory is limits.script_memory_bytes or its default.
+func scriptMaxMemory(l config.Limits) int64 {
+	if l.ScriptMemoryBytes == 0 {
+		return script.DefaultMemory
+	}
+	return l.ScriptMemoryBytes
+}
+
+// auditPath is state.audit_file or its default.
+func auditPath(f *config.File) string {
+	if f.State.AuditFile == "" {
+		return filepath.Join(f.StateDir(), "audit.jsonl")
+	}
+	return f.State.AuditFile
+}
