@@ -158,10 +158,14 @@ func (s *server) issueCredential(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{
+	out := map[string]any{
 		"tenant": tenant, "id": req.ID, "version": v.Number, "header": tenancy.TenantKeyHeader,
 		"app_key": string(appKey.Reveal()), // the one reveal: shown once, stored only as its hash
-	}, nil
+	}
+	if r := s.restartRequired(c, v); r != nil {
+		out["restart_required"] = r
+	}
+	return out, nil
 }
 
 func (s *server) revokeCredential(c *call) (any, error) {

@@ -119,7 +119,8 @@ func Run(ctx context.Context, opts Options) error {
 	defer closeAudit()
 	// Every version that becomes current is compared with the start-only settings Run read
 	// from boot.File above (startonly.go).
-	restart := &restartReport{boot: boot.File, dir: boot.Dir, log: log, audit: auditSink, gauge: m.SetRestartRequired}
+	restart := &restartReport{boot: StartSettingsOf(boot.File), dir: boot.Dir, log: log, audit: auditSink, gauge: m.SetRestartRequired}
+	writeStarted(boot.File.StateDir(), Started{PID: os.Getpid(), Time: time.Now().UTC(), Dir: boot.Dir, Settings: restart.boot}, log)
 	var logins *adminLogins // set with the admin handler, before any change can apply
 	cfgs := configs{
 		Manager: versions.NewManager(versions.Options{Store: shared.versions, Compile: pub.compile,

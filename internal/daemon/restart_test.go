@@ -89,6 +89,14 @@ func TestRestartRequiredIsReported(t *testing.T) {
 		return ""
 	}
 	want := []string{"listen.admin", "keystore.file"}
+	// What it started with is written down for keygate config as fingerprints, not values.
+	started, err := ReadStarted(filepath.Join(dir, "state"))
+	if err != nil || len(started.Settings) != len(startOnly) {
+		t.Fatalf("started settings: %v, %d of %d", err, len(started.Settings), len(startOnly))
+	}
+	if b, _ := os.ReadFile(StartedFile(filepath.Join(dir, "state"))); strings.Contains(string(b), "keys.yaml") || strings.Contains(string(b), "127.0.0.1") {
+		t.Errorf("the started settings show a value: %s", b)
+	}
 
 	if got := paths(call(rootTok, "GET", "/v1/config", "")); len(got) != 0 || metric() != "0" {
 		t.Fatalf("at start: restart_required %v, metric %s", got, metric())

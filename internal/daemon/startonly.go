@@ -1,8 +1,11 @@
 package daemon
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
-	"reflect"
 
 	"github.com/keygate/keygate/internal/admin"
 	"github.com/keygate/keygate/internal/app"
@@ -18,12 +21,18 @@ type startSetting struct {
 	path   string // the field path as the config spells it
 	reason string // why a live apply cannot change it, for the operator
 	// value is what the process does with the setting, defaults filled in: a version that
-	// leaves a default unset and one that spells it out are the same.
+	// leaves a default unset and one that spells it out are the same. Settings are compared
+	// by a fingerprint of it (StartSettings), so that what the process started with can be
+	// written down for `keygate config` without writing a value.
 	value func(f *config.File) any
-	// differs, when set, replaces comparing value: a setting only part of whose changes are
-	// followed live (admin.jwt: changed and removed are, turned on is not).
-	differs func(boot, next *config.File) bool
+	// changed, when set, replaces "the fingerprints differ": for a setting only part of whose
+	// changes are followed live (admin.jwt: changed and removed are, turned on is not). fp is
+	// the fingerprint of a value.
+	changed func(boot, next string) bool
 }
+
+// jwtOff is admin.jwt.console's value when admin.jwt is off.
+const jwtOff = "admin.jwt off"
 
 const (
 	reasonListener = "listeners are bound at start"
@@ -65,10 +74,17 @@ var startOnly = []startSetting{
 	{path: "admin.metrics.tenant_labels", reason: "the metrics' labels are chosen at start",
 		value: func(f *config.File) any { return f.Admin.Metrics.TenantLabels }},
 	{path: "admin.jwt", reason: "JWT login is set up at start: turning it on takes a restart",
-		differs: func(boot, next *config.File) bool { return boot.Admin.JWT == nil && next.Admin.JWT != nil }},
+		value:   func(f *config.File) any { return f.Admin.JWT != nil },
+		changed: func(boot, next string) bool { return boot == fingerprint(false) && next == fingerprint(true) }},
 	{path: "admin.jwt.console", reason: "the console's OIDC login is set up at start",
-		differs: func(boot, next *config.File) bool {
-			return boot.Admin.JWT != nil && next.Admin.JWT != nil && !reflect.DeepEqual(boot.Admin.JWT.Console, next.Admin.JWT.Console)
+		value: func(f *config.File) any {
+			if f.Admin.JWT == nil {
+				return jwtOff // turning admin.jwt on or off is admin.jwt's report
+			}
+			return f.Admin.JWT.Console
+		},
+		changed: func(boot, next string) bool {
+			return boot != next && boot != fingerprint(jwtOff) && next != fingerprint(jwtOff)
 		}},
 }
 
@@ -88,24 +104,57 @@ var liveSettings = []string{
 	"providers",
 }
 
-// restartRequired lists the start-only settings in which next differs from boot, the config
-// the process started with. Both are prepared (app.Prepare, against the same folder), so the
-// environment's overrides and relative paths are what the process would make of them. The
-// report names paths and reasons only, never a value: keystore settings may name credentials.
-func restartRequired(boot, next *config.File) []admin.RestartField {
+// StartSettings are fingerprints of a config's start-only settings, by path: a SHA-256 of the
+// value the process makes of each, so that they can be compared, and written to the state
+// folder for `keygate config`, without keeping a value (keystore settings may name
+// credentials).
+type StartSettings map[string]string
+
+// StartSettingsOf fingerprints f's start-only settings; f is prepared (app.Prepare), so the
+// environment's overrides and relative paths are what the process makes of them.
+func StartSettingsOf(f *config.File) StartSettings {
+	out := StartSettings{}
+	for _, s := range startOnly {
+		out[s.path] = fingerprint(s.value(f))
+	}
+	return out
+}
+
+// RestartRequired lists the start-only settings in which next differs from boot, the settings
+// the process started with, in startOnly's order. A path boot does not know (written by an
+// older keygate) is not reported. The report names paths and reasons, never a value.
+func (boot StartSettings) RestartRequired(next StartSettings) []admin.RestartField {
 	var out []admin.RestartField
 	for _, s := range startOnly {
-		changed := false
-		if s.differs != nil {
-			changed = s.differs(boot, next)
-		} else {
-			changed = !reflect.DeepEqual(s.value(boot), s.value(next))
+		b, ok := boot[s.path]
+		if !ok {
+			continue
+		}
+		n := next[s.path]
+		changed := b != n
+		if s.changed != nil {
+			changed = s.changed(b, n)
 		}
 		if changed {
 			out = append(out, admin.RestartField{Path: s.path, Reason: s.reason})
 		}
 	}
 	return out
+}
+
+// restartRequired is the report for next against boot, both prepared configs.
+func restartRequired(boot, next *config.File) []admin.RestartField {
+	return StartSettingsOf(boot).RestartRequired(StartSettingsOf(next))
+}
+
+// fingerprint is a SHA-256 of v's JSON.
+func fingerprint(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(fmt.Sprintf("%#v", v)) // config values always marshal; never equal to JSON
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // adminMaxConnections is limits.admin_max_connections or its default.
