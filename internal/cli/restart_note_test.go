@@ -29,7 +29,7 @@ func TestConfigApplyWarnsOfStartOnlySettings(t *testing.T) {
 		return p
 	}
 	a := write("a.yaml", "127.0.0.1:18081", "keys.yaml")
-	moved := write("moved.yaml", "127.0.0.1:47913", sentinelKeys)
+	moved := write("moved.yaml", "sentinel-admin-4c1d.invalid:0", sentinelKeys)
 	run := func(args ...string) (stdout, stderr string) {
 		t.Helper()
 		cmd := NewConfigCommand(nil, nil)
@@ -40,7 +40,7 @@ func TestConfigApplyWarnsOfStartOnlySettings(t *testing.T) {
 		if err := cmd.Execute(); err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
-		if strings.Contains(out.String()+errOut.String(), "47913") || strings.Contains(out.String()+errOut.String(), sentinelKeys) {
+		if strings.Contains(out.String()+errOut.String(), "sentinel-admin") || strings.Contains(out.String()+errOut.String(), sentinelKeys) {
 			t.Errorf("%v prints a value: %s%s", args, out.String(), errOut.String())
 		}
 		return out.String(), errOut.String()

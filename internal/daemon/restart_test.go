@@ -25,7 +25,7 @@ func TestRestartRequiredIsReported(t *testing.T) {
 		rootTok   = "kgadm_root-token-for-the-test-0001"
 		tenantTok = "kgadm_acme-admin-token-for-the-test"
 		// Sentinels: values that must never reach a reply, a log line or the audit log.
-		sentinelAddr = "127.0.0.1:47913"
+		sentinelAddr = "sentinel-admin-4c1d.invalid:0"
 		sentinelKeys = "sentinel-keys-5b7e.yaml"
 	)
 	dir, base := apiConfigDir(t)
@@ -105,14 +105,9 @@ func TestRestartRequiredIsReported(t *testing.T) {
 	if got := paths(v2); !slices.Equal(got, want) {
 		t.Fatalf("apply moving listen.admin and keystore.file: restart_required %v, want %v", got, want)
 	}
-	// The process did not change: the admin API still answers where it started, and nothing
-	// listens at the version's address.
+	// The process did not change: the admin API still answers where it started.
 	if st, _ := get(t, "http://"+d.addrs.Admin+"/healthz"); st != http.StatusOK {
 		t.Fatalf("the admin listener moved or closed: %d", st)
-	}
-	if resp, err := http.Get("http://" + sentinelAddr + "/healthz"); err == nil {
-		resp.Body.Close()
-		t.Fatalf("something answers at the version's listen.admin %s", sentinelAddr)
 	}
 	if got := paths(call(rootTok, "GET", "/v1/config", "")); !slices.Equal(got, want) {
 		t.Errorf("GET /v1/config (a second operator): restart_required %v, want %v", got, want)
@@ -162,7 +157,7 @@ func TestRestartRequiredIsReported(t *testing.T) {
 	}
 	auditFile, _ := os.ReadFile(filepath.Join(dir, "state", "audit.jsonl"))
 	for name, text := range map[string]string{"log": log, "audit API": auditBody, "audit file": string(auditFile), "replies": strings.Join(replies, "\n")} {
-		for _, s := range []string{sentinelKeys, "47913"} {
+		for _, s := range []string{sentinelKeys, "sentinel-admin"} {
 			if strings.Contains(text, s) {
 				t.Errorf("the %s shows the value %s", name, s)
 			}

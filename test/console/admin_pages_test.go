@@ -215,7 +215,7 @@ func TestMetricsPage(t *testing.T) {
 func TestRestartRequiredNotice(t *testing.T) {
 	g := startGateway(t)
 	yaml := g.api(t, gatewayToken, "GET", "/v1/config", "")["yaml"].(string)
-	moved := strings.Replace(yaml, `admin: "127.0.0.1:0"`, `admin: "127.0.0.1:47913"`, 1)
+	moved := strings.Replace(yaml, `admin: "127.0.0.1:0"`, `admin: "sentinel-admin-4c1d.invalid:0"`, 1)
 	if moved == yaml {
 		t.Fatal("the test config no longer has the listen.admin line the test changes")
 	}
@@ -224,7 +224,7 @@ func TestRestartRequiredNotice(t *testing.T) {
 	tb := newTab(t, browser, g.url)
 	tb.login(gatewayToken)
 	tb.page("#/providers", "#restart-required")
-	if got := tb.text("#restart-required"); !strings.Contains(got, "listen.admin (listeners are bound at start)") || strings.Contains(got, "47913") {
+	if got := tb.text("#restart-required"); !strings.Contains(got, "listen.admin (listeners are bound at start)") || strings.Contains(got, "sentinel-admin") {
 		t.Fatalf("the restart notice: %q", got)
 	}
 	tb.noProblems()
