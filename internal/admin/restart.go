@@ -35,17 +35,26 @@ func (s *server) restartRequired(c *call, v versions.Version) *[]RestartField {
 	return &out
 }
 
-// appliedView is the reply of an apply or a rollback: the new version's metadata and, for a
-// gateway admin, what of it waits for a restart.
+// appliedView is the reply of a change that made a version: its metadata as the caller may
+// see it (GET /v1/config's rules) and, for a gateway admin, what of it waits for a restart.
 type appliedView struct {
 	versionMeta
 	RestartRequired *[]RestartField `json:"restart_required,omitempty"`
 }
 
-// applied is the reply to c for the version v it made (the zero value when err is set).
+// applied is the reply to c for the version v it made (the zero value when err is set). A
+// tenant role sees the version as GET /v1/config shows it to them: the pins of its own
+// references only (a version's pins name every tenant's secrets), no author or message.
 func (s *server) applied(c *call, v versions.Version, err error) (any, error) {
 	if err != nil {
 		return v.Meta(), err
+	}
+	if c.p.Role != RoleGatewayAdmin {
+		meta := tenantMeta(v)
+		if f, perr := parseConfig(v.Config); perr == nil {
+			meta.SecretVersions = tenantPins(v.SecretVersions, tenantRefs(f, c.p.Tenant))
+		}
+		return appliedView{versionMeta: versionMeta(meta)}, nil
 	}
 	return appliedView{versionMeta: versionMeta(v.Meta()), RestartRequired: s.restartRequired(c, v)}, nil
 }

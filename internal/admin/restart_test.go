@@ -80,3 +80,30 @@ func TestRestartRequiredIsGatewayAdminsOnly(t *testing.T) {
 		t.Errorf("nothing pending: GET /v1/config lacks an empty restart_required: %s", body)
 	}
 }
+
+// TestTenantChangeReplyShowsOnlyItsPins: a version's pins name every tenant's secret
+// references. GET /v1/config shows a tenant role only its own; the reply to its own change
+// (apply, rollback, providers, revoke) showed all of them, another tenant's secret paths and
+// versions included. It shows the version as GET /v1/config does now.
+func TestTenantChangeReplyShowsOnlyItsPins(t *testing.T) {
+	e := newEnv(t)
+	calls := []struct{ method, path, body string }{
+		{"POST", "/v1/config", changeProviderOf("", "acme")},
+		{"PUT", "/v1/tenants/acme/providers", newProviderOf("acme", "acme")},
+		{"POST", "/v1/config/rollback", `{"version": 1}`},
+		{"POST", "/v1/tenants/acme/credentials", `{"id": "k8"}`},
+		{"DELETE", "/v1/tenants/acme/credentials/k8", ""},
+	}
+	for _, c := range calls {
+		st, body := e.do(t, acmeAdminTok, c.method, c.path, c.body)
+		if st != 200 {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, st, body)
+		}
+		if strings.Contains(body, "globex") {
+			t.Errorf("tenant admin of acme, %s %s: the reply names globex's secrets: %s", c.method, c.path, body)
+		}
+		if !strings.Contains(c.path, "credentials") && !strings.Contains(body, "secret/keygate/tenants/acme/pay#value") {
+			t.Errorf("%s %s: the reply lacks the tenant's own pin: %s", c.method, c.path, body)
+		}
+	}
+}
