@@ -61,12 +61,12 @@ func (r *restartReport) applied(ctx context.Context, v versions.Version) {
 		return
 	}
 	r.version = v.Number
-	if r.gauge != nil {
-		r.gauge(len(paths) > 0)
-	}
 	if len(paths) > 0 {
 		r.log.Warn("config version changes settings keygate serve reads only at start: they take effect at the next restart "+
 			"(which reads them from the config file)", "version", v.Number, "restart_required", paths)
+	}
+	if r.gauge != nil {
+		r.gauge(len(paths) > 0) // after the log: whoever sees the alert finds the line
 	}
 	if slices.Equal(paths, r.paths) {
 		return

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -9,10 +10,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keygate/keygate/internal/admin"
+	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/secret"
 	"github.com/keygate/keygate/internal/testkit"
+	"github.com/keygate/keygate/internal/versions"
 )
 
 // TestRestartRequiredIsReported: a live apply that changes a setting keygate serve reads only
@@ -177,3 +181,36 @@ func TestRestartRequiredIsReported(t *testing.T) {
 }
 
 func jsonInt(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestRestartRequiredFromTheStore: a version another writer stored (keygate config apply on
+// this machine's state folder, another replica of a fleet) is followed like any other, and
+// reported like any other: the gauge and a warning naming the path.
+func TestRestartRequiredFromTheStore(t *testing.T) {
+	dir, base := apiConfigDir(t)
+	logs := &testkit.SyncBuffer{}
+	d := startDaemonWith(t, dir, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	disk, err := versions.OpenDisk(filepath.Join(dir, "state", "versions"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := versions.NewManager(versions.Options{Store: disk,
+		Compile: func(context.Context, *config.File, map[string]int) error { return nil }})
+	moved := strings.Replace(base, "state: {dir: state}", "state: {dir: state}\nlimits: {admin_max_connections: 7}", 1)
+	if _, err := other.Apply(context.Background(), []byte(moved), "cli", "from another writer"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := get(t, "http://"+d.addrs.Admin+"/metrics")
+		if strings.Contains(body, "\nkeygate_config_restart_required 1\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a followed version changing limits.admin_max_connections: keygate_config_restart_required is not 1")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), `"restart_required":["limits.admin_max_connections"]`) {
+		t.Errorf("no warning naming limits.admin_max_connections:\n%s", logs.String())
+	}
+}

@@ -111,7 +111,7 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 	})
 	m.restartRequired = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "keygate_config_restart_required",
-		Help: "1 while the configuration being served changes settings read only at start (listen, keystore, state, ...): they take effect at the next restart. GET /v1/config names them.",
+		Help: "Whether the configuration being served changes settings read only at start (listen, keystore, state, ...), which take effect at the next restart: 1 yes, 0 no. GET /v1/config names them.",
 	})
 	m.applyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keygate_config_apply_failures_total",
