@@ -151,10 +151,14 @@ type Options struct {
 	Metrics         http.Handler // served at /metrics when set
 	// MetricsAuth reports, per request, whether /metrics wants a gateway admin's bearer token
 	// (admin.metrics.require_token of the running version); nil: it does not.
-	MetricsAuth  func() bool
-	Logger       *slog.Logger
-	Now          func() time.Time
-	MaxBodyBytes int64 // default 1 MiB
+	MetricsAuth func() bool
+	// RestartRequired, when set, says which start-only settings a version changes against the
+	// settings keygate started with: apply and rollback replies and GET /v1/config carry it
+	// (to a gateway admin). nil: nothing is start-only (a test, or an API without a daemon).
+	RestartRequired RestartReport
+	Logger          *slog.Logger
+	Now             func() time.Time
+	MaxBodyBytes    int64 // default 1 MiB
 }
 
 func (o *Options) defaults() {

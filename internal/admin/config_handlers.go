@@ -19,6 +19,9 @@ type versionView struct {
 	versionMeta
 	YAML   string       `json:"yaml,omitempty"`
 	Config *config.File `json:"config,omitempty"`
+	// RestartRequired, on the running version to a gateway admin: the start-only settings it
+	// changes, which take effect at the next restart (empty: none).
+	RestartRequired *[]RestartField `json:"restart_required,omitempty"`
 }
 
 // versionMeta is a version's metadata with encoding/json's default encoding.
@@ -49,7 +52,10 @@ func (s *server) getConfig(c *call) (any, error) {
 	}
 	c.ev.Version = v.Number
 	c.w.Header().Set("ETag", `"`+strconv.Itoa(v.Number)+`"`) // send it back as If-Match
-	return s.view(c, v, f), nil
+	view := s.view(c, v, f)
+	view.RestartRequired = s.restartRequired(c, v)
+	c.ev.RestartRequired = nil // reading is no change: the apply's event said it
+	return view, nil
 }
 
 // applyConfig applies a whole config (YAML body). A tenant admin may change only its own
@@ -68,7 +74,7 @@ func (s *server) applyConfig(c *call) (any, error) {
 		// The caller's whole config: with If-Match it must still be based on the newest version.
 		v, err := s.opts.Configs.Commit(c.r.Context(), versions.Change{Config: data, Base: base, Author: c.p.Name, Message: msg})
 		c.ev.Version = v.Number
-		return v.Meta(), err
+		return s.applied(c, v, err)
 	}
 	cur, curFile, err := s.current()
 	if err != nil {
@@ -87,7 +93,7 @@ func (s *server) applyConfig(c *call) (any, error) {
 	v, err := s.opts.Configs.Commit(c.r.Context(), versions.Change{Config: data, Base: base,
 		Keep: othersPins(curFile, cur.SecretVersions, c.p.Tenant), Author: c.p.Name, Message: msg, Tenant: c.p.Tenant})
 	c.ev.Version = v.Number
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 func (s *server) listVersions(c *call) (any, error) {
@@ -217,7 +223,7 @@ func (s *server) rollback(c *call) (any, error) {
 		}
 		return s.tenantChange(c, curFile, &next, keep, req.Message)
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 // gatewayRollback makes a new version with the content and pins of old, except who may log in,
@@ -248,5 +254,5 @@ func (s *server) gatewayRollback(c *call, old versions.Version, base int, msg st
 		data, err := renderConfig(&next)
 		return versions.Change{Config: data, Keep: old.SecretVersions, Message: msg, RollbackOf: old.Number}, err
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }

@@ -136,6 +136,12 @@ type testEnv struct {
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with its Options changed by mod (nil: as they are).
+func newEnvWith(t *testing.T, mod func(*Options)) *testEnv {
+	t.Helper()
 	store, err := versions.OpenDisk(t.TempDir(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +164,7 @@ func newEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(Options{
+	opts := Options{
 		JWT: jwt,
 		Tokens: []Token{
 			tok(rootToken, Principal{Name: "root", Role: RoleGatewayAdmin}),
@@ -169,8 +175,11 @@ func newEnv(t *testing.T) *testEnv {
 		Configs: e.configs, Secrets: e.kv, DryRun: fakeDryRun{}, Scripts: e.scripts, ProviderMetrics: fakeMetrics,
 		Audit: e.log, AuditLog: e.log,
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "# metrics\n") }),
-	})
-	e.srv = httptest.NewServer(h)
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	e.srv = httptest.NewServer(New(opts))
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -65,7 +65,7 @@ func (s *server) createTenant(c *call) (any, error) {
 		next.Tenants = append(slices.Clone(f.Tenants), config.Tenant{Name: req.Name, SPIFFEIDs: req.SPIFFEIDs})
 		return s.tenantChange(c, f, &next, cur.SecretVersions, "create tenant "+req.Name)
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 // putProviders replaces all of a tenant's providers with the body (a YAML or JSON list).
@@ -108,7 +108,7 @@ func (s *server) putProviders(c *call) (any, error) {
 		next.Providers = append(next.Providers, providers...)
 		return s.tenantChange(c, f, &next, othersPins(f, cur.SecretVersions, tenant), msg)
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 type issueRequest struct {
@@ -158,10 +158,14 @@ func (s *server) issueCredential(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{
+	out := map[string]any{
 		"tenant": tenant, "id": req.ID, "version": v.Number, "header": tenancy.TenantKeyHeader,
 		"app_key": string(appKey.Reveal()), // the one reveal: shown once, stored only as its hash
-	}, nil
+	}
+	if r := s.restartRequired(c, v); r != nil {
+		out["restart_required"] = r
+	}
+	return out, nil
 }
 
 func (s *server) revokeCredential(c *call) (any, error) {
@@ -188,7 +192,7 @@ func (s *server) revokeCredential(c *call) (any, error) {
 		data, err := renderConfig(&next)
 		return versions.Change{Config: data, Keep: cur.SecretVersions, Message: fmt.Sprintf("revoke credential %s of tenant %s", id, tenant)}, err
 	})
-	return v.Meta(), err
+	return s.applied(c, v, err)
 }
 
 // firstTenantRule refuses the first tenant of a config whose providers have none: once a config

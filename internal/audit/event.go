@@ -43,6 +43,9 @@ type Admin struct {
 	Outcome string    `json:"outcome"`
 	Status  int       `json:"status,omitempty"` // the HTTP status replied
 	Error   string    `json:"error,omitempty"`  // a failure message: secret-free by the failure contract
+	// RestartRequired names the start-only settings (paths, never values) the version this
+	// event made or reports changes: they take effect at the next restart.
+	RestartRequired []string `json:"restart_required,omitempty"`
 }
 
 // Sign is one request signed (or refused) on the request path.

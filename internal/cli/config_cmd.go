@@ -185,11 +185,13 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			if err != nil {
 				return err
 			}
+			prev := latest(c.Context(), m)
 			v, err := m.Apply(c.Context(), data, author, applyMsg)
 			if err != nil {
 				return placed(args[0], data, err)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "version %d (%s)\n", v.Number, v.Hash)
+			warnRestartRequired(c.ErrOrStderr(), stateDir, filepath.Dir(abs), prev, v)
 			return nil
 		},
 	}
@@ -209,11 +211,14 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 			if err != nil {
 				return err
 			}
+			prev := latest(c.Context(), m)
 			v, err := m.Rollback(c.Context(), n, author, rollbackMsg)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "version %d (rollback to %d)\n", v.Number, n)
+			wd, _ := os.Getwd()
+			warnRestartRequired(c.ErrOrStderr(), stateDir, wd, prev, v)
 			return nil
 		},
 	}
@@ -221,6 +226,15 @@ func NewConfigCommand(compileIn func(dir string) versions.Compiler, secrets vers
 
 	cmd.AddCommand(history, show, diff, apply, rollback)
 	return cmd
+}
+
+// latest is the newest stored version, the one a new version replaces (zero: none or unreadable).
+func latest(ctx context.Context, m *versions.Manager) versions.Version {
+	vs, err := m.History(ctx)
+	if err != nil || len(vs) == 0 {
+		return versions.Version{}
+	}
+	return vs[len(vs)-1]
 }
 
 func versionArg(s string) (int, error) {

@@ -30,7 +30,7 @@ import (
 // of admin.tokens_file (nil without one) for the caller to run, and the static logins, which
 // the caller tells of every config version applied (adminLogins.versionApplied).
 func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *audit.Memory,
-	m *metrics.Metrics, draining *atomic.Bool, logger *slog.Logger) (http.Handler, func(context.Context, time.Duration), *adminLogins, error) {
+	m *metrics.Metrics, draining *atomic.Bool, restart admin.RestartReport, logger *slog.Logger) (http.Handler, func(context.Context, time.Duration), *adminLogins, error) {
 	static := adminTokens(f.Admin.Tokens) // the running version's follow (daemon.go: versionApplied)
 	var fromFile []admin.Token
 	var fileData []byte
@@ -60,8 +60,8 @@ func newAdmin(a *app.App, f *config.File, cfgs configs, sink audit.Sink, log *au
 	}
 	opts := admin.Options{
 		TokenSet: tokens, Configs: cfgs, DryRun: dryRunner{a}, Scripts: dryRunner{a}, Audit: sink, AuditLog: log,
-		ProviderMetrics: providerMetrics(m),
-		Metrics:         m.Handler(), MetricsAuth: logins.metricsAuth.Load, Logger: logger,
+		ProviderMetrics: providerMetrics(m), RestartRequired: restart,
+		Metrics: m.Handler(), MetricsAuth: logins.metricsAuth.Load, Logger: logger,
 		Ready: func(ctx context.Context) error {
 			if draining.Load() {
 				return app.NotReady("draining", nil)

@@ -85,7 +85,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, boot.File.Keystore, app.Options{Logger: log, Keystore: store, ScriptMaxMemory: boot.File.Limits.ScriptMemoryBytes,
+	a, err := app.New(ctx, boot.File.Keystore, app.Options{Logger: log, Keystore: store, ScriptMaxMemory: scriptMaxMemory(boot.File.Limits),
 		TokenStore: shared.tokens, TokenObserver: m.TokenObserver()})
 	if err != nil {
 		return err
@@ -112,6 +112,15 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	xdsSrv := xds.NewServerWithOptions(log, xds.Options{ExtProcAddress: extProcAt, ExtProcTLS: listen.TLS})
 	pub := &publisher{app: a, xds: xdsSrv, dir: boot.Dir}
+	auditSink, auditLog, closeAudit, err := openAudit(boot.File)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	// Every version that becomes current is compared with the start-only settings Run read
+	// from boot.File above (startonly.go).
+	restart := &restartReport{boot: StartSettingsOf(boot.File), dir: boot.Dir, log: log, audit: auditSink, gauge: m.SetRestartRequired}
+	writeStarted(boot.File.StateDir(), Started{PID: os.Getpid(), Time: time.Now().UTC(), Dir: boot.Dir, Settings: restart.boot}, log)
 	var logins *adminLogins // set with the admin handler, before any change can apply
 	cfgs := configs{
 		Manager: versions.NewManager(versions.Options{Store: shared.versions, Compile: pub.compile,
@@ -119,6 +128,7 @@ func Run(ctx context.Context, opts Options) error {
 		onApplied: func(v versions.Version) {
 			m.SetConfigVersion(v.Number)
 			log.Info("config version applied", "version", v.Number, "hash", v.Hash, "author", v.Author)
+			restart.applied(ctx, v)
 			if logins != nil {
 				logins.versionApplied(v) // a token removed from admin.tokens stops logging in now
 			}
@@ -132,13 +142,8 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if v, ok := cfgs.Current(); ok {
 		m.SetConfigVersion(v.Number)
+		restart.applied(ctx, v) // a restored version may differ from the file keygate started from
 	}
-	auditSink, auditLog, closeAudit, err := openAudit(boot.File)
-	if err != nil {
-		return err
-	}
-	defer closeAudit()
-
 	var draining atomic.Bool
 	srv := extproc.NewServer(extproc.Options{Snapshots: &a.Snapshots, Logger: log, MaxStreams: maxStreams(boot.File.Limits),
 		MemoryBudget: memoryBudget(boot.File.Limits),
@@ -154,7 +159,7 @@ func Run(ctx context.Context, opts Options) error {
 	extGRPC, extHealth := extproc.NewGRPCServer(srv, pub.maxBody, append(extProcLimits(boot.File.Limits), tr.extProc...)...)
 	xdsGRPC := grpc.NewServer(tr.xds...)
 	xdsSrv.Register(xdsGRPC)
-	adminHandler, watchTokens, l, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, log)
+	adminHandler, watchTokens, l, err := newAdmin(a, boot.File, cfgs, auditSink, auditLog, m, &draining, restart.forVersion, log)
 	if err != nil {
 		return err
 	}

@@ -108,10 +108,7 @@ const (
 // (capListener), and wraps it in TLS when it has a config. Its second result is the ConnState
 // hook the admin http.Server must report to, so the cap knows which connections are idle.
 func (t transport) adminListener(l net.Listener, limits config.Limits) (net.Listener, func(net.Conn, http.ConnState)) {
-	n := limits.AdminMaxConnections
-	if n == 0 {
-		n = DefaultAdminMaxConnections
-	}
+	n := adminMaxConnections(limits)
 	capped := capListener(l, n, min(n, AdminMaxPerPeer))
 	if t.admin == nil {
 		return capped, capped.connState

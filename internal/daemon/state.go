@@ -75,10 +75,7 @@ func openShared(store keystore.Store, f *config.File) (sharedState, error) {
 // openAudit opens the JSON-lines audit log and the in-memory copy the admin API queries.
 func openAudit(f *config.File) (audit.Sink, *audit.Memory, func(), error) {
 	mem := audit.NewMemory(0)
-	path := f.State.AuditFile
-	if path == "" {
-		path = filepath.Join(f.StateDir(), "audit.jsonl")
-	}
+	path := auditPath(f)
 	var w io.Writer = os.Stdout
 	closeFn := func() {}
 	if path != "-" {

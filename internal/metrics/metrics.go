@@ -33,7 +33,10 @@ type Metrics struct {
 	cache         *prometheus.CounterVec   // mount, result
 	vaultErrors   *prometheus.CounterVec   // mount
 	configVersion prometheus.Gauge
-	applyFailures *prometheus.CounterVec // source
+	// restartRequired is 1 while the running version changes a setting keygate serve reads only
+	// at start (daemon's startOnly). No label: which settings is in the log and the admin API.
+	restartRequired prometheus.Gauge
+	applyFailures   *prometheus.CounterVec // source
 
 	// stageObs are the stage histograms resolved once: [phase][stage], the last stage "total".
 	stageObs [numPhases][signer.NumStages + 1]prometheus.Observer
@@ -106,11 +109,15 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 	m.configVersion = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "keygate_config_version", Help: "Version of the configuration being served.",
 	})
+	m.restartRequired = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "keygate_config_restart_required",
+		Help: "Whether the configuration being served changes settings read only at start (listen, keystore, state, ...), which take effect at the next restart: 1 yes, 0 no. GET /v1/config names them.",
+	})
 	m.applyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keygate_config_apply_failures_total",
 		Help: "Config changes nobody was there to see refused: the watched config file (file), a version another replica stored (store), or the admin tokens file (admin_tokens_file).",
 	}, []string{"source"})
-	reg.MustRegister(m.requests, m.duration, m.stages, m.tokenLookups, m.tokenFetches, m.cache, m.vaultErrors, m.configVersion, m.applyFailures)
+	reg.MustRegister(m.requests, m.duration, m.stages, m.tokenLookups, m.tokenFetches, m.cache, m.vaultErrors, m.configVersion, m.restartRequired, m.applyFailures)
 	for _, src := range []string{"file", "store", "admin_tokens_file"} {
 		m.applyFailures.WithLabelValues(src) // present at 0, so increase() sees the first failure
 	}
@@ -125,6 +132,15 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 
 // SetConfigVersion records the version of the snapshot now serving.
 func (m *Metrics) SetConfigVersion(v int) { m.configVersion.Set(float64(v)) }
+
+// SetRestartRequired records whether the version being served changes a start-only setting.
+func (m *Metrics) SetRestartRequired(pending bool) {
+	v := 0.0
+	if pending {
+		v = 1
+	}
+	m.restartRequired.Set(v)
+}
 
 // ConfigApplyFailed counts a config change the daemon could not apply on its own: source is
 // "file" (the watched config file), "store" (a version another replica stored) or

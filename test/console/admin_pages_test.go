@@ -208,3 +208,31 @@ func TestMetricsPage(t *testing.T) {
 		t.Fatalf("the gateway admin's metrics: %s", s)
 	}
 }
+
+// TestRestartRequiredNotice: a version that moves listen.admin is served, but the admin
+// listener stays where keygate started. The providers page tells a gateway admin which
+// settings wait for a restart (paths, never values); a tenant admin is told nothing.
+func TestRestartRequiredNotice(t *testing.T) {
+	g := startGateway(t)
+	yaml := g.api(t, gatewayToken, "GET", "/v1/config", "")["yaml"].(string)
+	moved := strings.Replace(yaml, `admin: "127.0.0.1:0"`, `admin: "sentinel-admin-4c1d.invalid:0"`, 1)
+	if moved == yaml {
+		t.Fatal("the test config no longer has the listen.admin line the test changes")
+	}
+	g.api(t, gatewayToken, "POST", "/v1/config", moved)
+	browser := newBrowser(t)
+	tb := newTab(t, browser, g.url)
+	tb.login(gatewayToken)
+	tb.page("#/providers", "#restart-required")
+	if got := tb.text("#restart-required"); !strings.Contains(got, "listen.admin (listeners are bound at start)") || strings.Contains(got, "sentinel-admin") {
+		t.Fatalf("the restart notice: %q", got)
+	}
+	tb.noProblems()
+
+	other := newTab(t, browser, g.url)
+	other.login(acmeAdmin)
+	other.page("#/providers", "#providers")
+	if html := other.html(); strings.Contains(html, "restart-required") || strings.Contains(html, "listen.admin") {
+		t.Fatal("a tenant admin is shown the restart notice")
+	}
+}

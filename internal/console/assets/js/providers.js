@@ -34,6 +34,12 @@ export async function render(main, ctx) {
   const parts = [h('h1', {}, 'Tenants and providers'),
     h('p', { class: 'muted' }, 'Running config version ', h('b', { id: 'running-version' }, String(data.number)),
       '. Secrets appear as references and pinned KV versions only: no value ever leaves the gateway.')];
+  const pending = data.restart_required || []; // gateway admins only; [] when nothing waits
+  if (pending.length) {
+    parts.push(h('p', { class: 'notice', id: 'restart-required' },
+      'This version changes settings keygate reads only at start; they take effect when it restarts (from its config file): ',
+      pending.map((f) => f.path + ' (' + f.reason + ')').join(', '), '.'));
+  }
   if (ctx.principal.role === 'gateway_admin') {
     const { data: td } = await get('/v1/tenants');
     parts.push(h('h2', {}, 'Tenants'));

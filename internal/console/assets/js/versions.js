@@ -39,7 +39,9 @@ export async function render(main, ctx) {
       const { data: v } = await call('POST', '/v1/config/rollback', { version: Number(target.value), message: msg.value });
       await render(main, ctx);
       const r = document.getElementById('rollback-result');
-      r.textContent = 'Rolled back to v' + target.value + ': new version v' + v.number + '.';
+      const pending = (v.restart_required || []).map((f) => f.path);
+      r.textContent = 'Rolled back to v' + target.value + ': new version v' + v.number + '.' +
+        (pending.length ? ' Takes effect only at the next restart: ' + pending.join(', ') + '.' : '');
       r.className = 'notice';
     };
     parts.push(h('h2', {}, 'Roll back'),
