@@ -51,7 +51,6 @@ func (st *callState) echoed(buf, ct []byte) bool {
 // on the first decryption that needs them, wiped when the invocation ends (release); their
 // buffers are kept for the runtime's next invocation, as its scratch is (maxScratch).
 type echoViews struct {
-	of             *signer.Request
 	b64, hexs, raw skeletonSet
 }
 
@@ -67,7 +66,6 @@ type skeletonSet struct {
 // release wipes the skeletons (a caller's data) and forgets them, keeping buffers up to
 // maxScratch.
 func (v *echoViews) release() {
-	v.of = nil
 	for _, s := range []*skeletonSet{&v.b64, &v.hexs, &v.raw} {
 		clear(s.buf[:cap(s.buf)])
 		clear(s.texts[:cap(s.texts)])
@@ -101,10 +99,6 @@ func (s *skeletonSet) empty() bool { return len(s.spans) == 0 && len(s.texts) ==
 // shorter text cannot hold the form (the usual case for hex, twice a ciphertext's length, and
 // for headers). Built once per invocation, again only for a shorter form.
 func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte) *skeletonSet {
-	if v.of != r {
-		v.release()
-		v.of = r
-	}
 	set := &v.b64
 	switch class {
 	case &hexSkeleton:
@@ -117,9 +111,6 @@ func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte) *
 		return set
 	}
 	set.min, set.buf, set.spans, set.texts = minLen, set.buf[:0], set.spans[:0], set.texts[:0]
-	if class != nil {
-		set.buf = slices.Grow(set.buf, textsLen(r, minLen)) // the texts' skeletons; their unescaped forms', if any, regrow it
-	}
 	addSkeletons(set, r.Body(), class)
 	for _, vs := range r.Header {
 		for _, v := range vs {
@@ -132,25 +123,6 @@ func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte) *
 		addSkeletons(set, []byte(r.Path), class)
 	}
 	return set
-}
-
-// textsLen is the length of the request's texts at least minLen long.
-func textsLen(r *signer.Request, minLen int) int {
-	n := 0
-	if b := r.Body(); len(b) >= minLen {
-		n += len(b)
-	}
-	for _, vs := range r.Header {
-		for _, v := range vs {
-			if len(v) >= minLen {
-				n += len(v)
-			}
-		}
-	}
-	if len(r.Path) >= minLen {
-		n += len(r.Path)
-	}
-	return n
 }
 
 // addSkeletons adds t's skeleton, and those of t with its escapes undone (unescapes), if they
@@ -176,9 +148,7 @@ func addSkeletons(set *skeletonSet, t []byte, class *[256]byte) {
 
 // add records buf, which appended one skeleton to set.buf, as the set's.
 func (s *skeletonSet) add(buf []byte) {
-	if start := len(s.buf); len(buf) > start {
-		s.spans = append(s.spans, [2]int{start, len(buf)})
-	}
+	s.spans = append(s.spans, [2]int{len(s.buf), len(buf)})
 	s.buf = buf
 }
 

@@ -106,3 +106,24 @@ func mixedCase(h string) string {
 	}
 	return string(b)
 }
+
+// TestEchoCheckAfterALongerCiphertext: the request's skeletons are built once per invocation
+// for the texts long enough to hold the form looked for. A second decryption of a shorter
+// ciphertext must not reuse the set built for the longer one: the short header that carries
+// the caller's ciphertext was too short for the first and must be searched for the second.
+func TestEchoCheckAfterALongerCiphertext(t *testing.T) {
+	long, short := chosenCiphertext(t, 300), chosenCiphertext(t, 16)
+	src := reqHead + `}` + respHead + `respBody.a = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.long), AesIV);
+respBody.b = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.short), AesIV);
+}`
+	step := compileInline(t, src, Options{})
+	x := newExchange("/pay", `{}`, &fakeTokens{})
+	x.Request.Header.Set("X-Order", short)
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	x.Response = &signerResponse{Status: 200, Header: http.Header{}, Body: []byte(`{"long":"` + long + `","short":"` + short + `"}`)}
+	if err := step.ProcessResponse(context.Background(), x); err == nil || !strings.Contains(err.Error(), "only a ciphertext the provider sent") {
+		t.Fatalf("the caller's ciphertext in a short header decrypted after a longer one (err %v), want the refusal", err)
+	}
+}
