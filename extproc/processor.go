@@ -237,9 +237,9 @@ func (p *processor) stripKeygateHeaders() *extprocv3.CommonResponse {
 // keygateRemovals is the mutation removing every x-keygate-* entry of hs, or nil.
 func keygateRemovals(hs *headerSet) *extprocv3.HeaderMutation {
 	var remove []string
-	for _, name := range hs.names {
-		if tenancy.IsKeygateHeader(name) {
-			remove = append(remove, name)
+	for _, f := range hs.fields {
+		if tenancy.IsKeygateHeader(f.name) {
+			remove = append(remove, f.name)
 		}
 	}
 	if remove == nil {

@@ -72,9 +72,9 @@ func (p *processor) handleUpstream(msg *extprocv3.ProcessingRequest) (*extprocv3
 			return nil, p.upstreamFailed(failure.New(failure.BadRequest, "sign", "request trailers arrived before a request body: keygate cannot sign an attempt with trailers and no body"))
 		}
 		// As for headers (BeginUpstream): the downstream phase removes keygate's trailers.
-		for _, name := range newHeaderSet(m.RequestTrailers.GetTrailers()).names {
-			if tenancy.IsKeygateHeader(name) {
-				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", name))
+		for _, f := range newHeaderSet(m.RequestTrailers.GetTrailers()).fields {
+			if tenancy.IsKeygateHeader(f.name) {
+				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", f.name))
 			}
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
