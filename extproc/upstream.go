@@ -30,8 +30,9 @@ import (
 // filter, or for the ingress listener's filter: the gRPC initial metadata xds puts in that
 // filter's grpc_service (a caller cannot set it; xds gives each filter one phase at most).
 func streamPhase(ctx context.Context) (upstream, ingress bool) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get(routing.PhaseMetadata) {
+	// The one key's values: metadata.FromIncomingContext would copy every key and value Envoy
+	// sent, on every stream.
+	for _, v := range metadata.ValueFromIncomingContext(ctx, routing.PhaseMetadata) {
 		switch v {
 		case routing.UpstreamPhase:
 			upstream = true
