@@ -9,6 +9,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/signer"
 )
 
@@ -29,11 +30,9 @@ type headerSet struct {
 	valueBuf [inlineHeaders]string
 }
 
-// headerField is one name of a headerSet and its values, in the order Envoy sent them.
-type headerField struct {
-	name string
-	vals []string
-}
+// headerField is one name of a headerSet and its values, in the order Envoy sent them: what
+// gateway.Inbound.Fields takes, so the request's headers reach Begin without a map between.
+type headerField = gateway.HeaderField
 
 const inlineHeaders = 16
 
@@ -64,7 +63,7 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 		v := all[at : at+n]
 		at += n
 		if j := hs.find(name); j >= 0 {
-			hs.fields[j].vals = append(hs.fields[j].vals, v)
+			hs.fields[j].Values = append(hs.fields[j].Values, v)
 			continue
 		}
 		backing[i] = v
@@ -75,14 +74,14 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 
 // add appends a field for a name the set does not hold yet.
 func (hs *headerSet) add(name string, vals []string) {
-	hs.fields = append(hs.fields, headerField{name: name, vals: vals})
+	hs.fields = append(hs.fields, headerField{Name: name, Values: vals})
 	switch n := len(hs.fields); {
 	case hs.index != nil:
 		hs.index[name] = n - 1
 	case n > inlineHeaders:
 		hs.index = make(map[string]int, cap(hs.fields))
 		for i, f := range hs.fields {
-			hs.index[f.name] = i
+			hs.index[f.Name] = i
 		}
 	}
 }
@@ -96,7 +95,7 @@ func (hs *headerSet) find(name string) int {
 		return -1
 	}
 	for i := range hs.fields {
-		if hs.fields[i].name == name {
+		if hs.fields[i].Name == name {
 			return i
 		}
 	}
@@ -112,7 +111,7 @@ func (hs *headerSet) findBytes(name []byte) int {
 		return -1
 	}
 	for i := range hs.fields {
-		if hs.fields[i].name == string(name) {
+		if hs.fields[i].Name == string(name) {
 			return i
 		}
 	}
@@ -122,7 +121,7 @@ func (hs *headerSet) findBytes(name []byte) int {
 // values are name's values, nil when the set has none.
 func (hs *headerSet) values(name string) []string {
 	if i := hs.find(name); i >= 0 {
-		return hs.fields[i].vals
+		return hs.fields[i].Values
 	}
 	return nil
 }
@@ -130,7 +129,7 @@ func (hs *headerSet) values(name string) []string {
 // valuesBytes is values for a name in a buffer.
 func (hs *headerSet) valuesBytes(name []byte) []string {
 	if i := hs.findBytes(name); i >= 0 {
-		return hs.fields[i].vals
+		return hs.fields[i].Values
 	}
 	return nil
 }
@@ -174,8 +173,8 @@ func (hs *headerSet) httpHeader() http.Header {
 func (hs *headerSet) view() http.Header {
 	h := make(http.Header, len(hs.fields))
 	for _, f := range hs.fields {
-		if !strings.HasPrefix(f.name, ":") {
-			h[http.CanonicalHeaderKey(f.name)] = f.vals
+		if !strings.HasPrefix(f.Name, ":") {
+			h[http.CanonicalHeaderKey(f.Name)] = f.Values
 		}
 	}
 	return h
@@ -209,11 +208,11 @@ func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 func diffHeadersInto(mut *extprocv3.HeaderMutation, orig *headerSet, final http.Header) {
 	var nameBuf [64]byte
 	for _, f := range orig.fields {
-		if strings.HasPrefix(f.name, ":") || f.name == "content-length" {
+		if strings.HasPrefix(f.Name, ":") || f.Name == "content-length" {
 			continue
 		}
-		if _, kept := final[string(appendCanonicalKey(nameBuf[:0], f.name))]; !kept {
-			mut.RemoveHeaders = append(mut.RemoveHeaders, f.name)
+		if _, kept := final[string(appendCanonicalKey(nameBuf[:0], f.Name))]; !kept {
+			mut.RemoveHeaders = append(mut.RemoveHeaders, f.Name)
 		}
 	}
 	var keyBuf [16]string // on the stack for the usual handful of headers

@@ -25,7 +25,7 @@ import (
 func (hs *headerSet) names() []string {
 	names := make([]string, 0, len(hs.fields))
 	for _, f := range hs.fields {
-		names = append(names, f.name)
+		names = append(names, f.Name)
 	}
 	return names
 }

@@ -147,7 +147,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		Route:     routeName(msg),
 		Ingress:   p.ingress,
 		Path:      p.inbound.get(":path"),
-		Header:    p.inbound.view(),
+		Fields:    p.inbound.fields,
 		SPIFFEID:  p.spiffeID(msg),
 		BodySize:  bodySize,
 	}, p.opts.Clock)
@@ -238,8 +238,8 @@ func (p *processor) stripKeygateHeaders() *extprocv3.CommonResponse {
 func keygateRemovals(hs *headerSet) *extprocv3.HeaderMutation {
 	var remove []string
 	for _, f := range hs.fields {
-		if tenancy.IsKeygateHeader(f.name) {
-			remove = append(remove, f.name)
+		if tenancy.IsKeygateHeader(f.Name) {
+			remove = append(remove, f.Name)
 		}
 	}
 	if remove == nil {

@@ -74,8 +74,8 @@ func (p *processor) handleUpstream(msg *extprocv3.ProcessingRequest) (*extprocv3
 		}
 		// As for headers (BeginUpstream): the downstream phase removes keygate's trailers.
 		for _, f := range newHeaderSet(m.RequestTrailers.GetTrailers()).fields {
-			if tenancy.IsKeygateHeader(f.name) {
-				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", f.name))
+			if tenancy.IsKeygateHeader(f.Name) {
+				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", f.Name))
 			}
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
