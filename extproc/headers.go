@@ -174,7 +174,7 @@ func (hs *headerSet) view() http.Header {
 	h := make(http.Header, len(hs.fields))
 	for _, f := range hs.fields {
 		if !strings.HasPrefix(f.Name, ":") {
-			h[http.CanonicalHeaderKey(f.Name)] = f.Values
+			h[gateway.CanonicalKey(f.Name)] = f.Values
 		}
 	}
 	return h
@@ -224,12 +224,12 @@ func diffHeadersInto(mut *extprocv3.HeaderMutation, orig *headerSet, final http.
 	var lowerBuf [64]byte
 	for _, k := range keys {
 		// Lower-cased on the stack to look the header up: a name is allocated only for a
-		// header that is set (most are the caller's, unchanged).
+		// header that is set (most are the caller's, unchanged) and not a well-known one.
 		lower := appendLower(lowerBuf[:0], k)
 		if string(lower) == "content-length" || slices.Equal(final[k], orig.valuesBytes(lower)) {
 			continue
 		}
-		name := string(lower)
+		name := gateway.LowerName(lower)
 		for i, v := range final[k] {
 			addSet(mut, setHeader(name, v, i > 0))
 		}

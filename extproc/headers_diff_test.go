@@ -37,6 +37,7 @@ var headerNames = []string{
 	"x-keygate-tenant-key", "X-Keygate-Tenant-Key", "x-keygate-phase", "x-envoy-retry-on", "accept-encoding",
 	"", ":", "-", "x_under", "x a", "x:y", "\xff", "\xfe\xff", "ÄBC", "äbc", "x-\u00e9", "te", "host",
 	strings.Repeat("x-long", 8), strings.Repeat("X-Longer", 12), "x-1-b", "a--b",
+	"authorization", "Authorization", "traceparent", "X-Forwarded-Proto", "x-amz-date", "X-Amz-Date", "accept",
 }
 
 var headerValues = []string{"", "v", "POST", "/orders", "/x?y=1", "h.local", "4096", "application/json",

@@ -200,7 +200,7 @@ func (hc *headerCopy) add(name string, vals []string) error {
 	case !tenancy.IsKeygateHeader(name):
 		from := len(hc.backing)
 		hc.backing = append(hc.backing, vals...)
-		hc.header[http.CanonicalHeaderKey(name)] = hc.backing[from:len(hc.backing):len(hc.backing)]
+		hc.header[CanonicalKey(name)] = hc.backing[from:len(hc.backing):len(hc.backing)]
 	case strings.EqualFold(name, tenancy.TenantKeyHeader):
 		hc.credentials = append(hc.credentials, vals...)
 	default:
