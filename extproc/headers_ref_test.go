@@ -12,8 +12,9 @@ import (
 )
 
 // The header handling as it was before the seventh performance round (map-based header sets,
-// options allocated one by one), kept as the reference the differential tests hold the
-// current implementation to (headers_diff_test.go). Not used outside tests.
+// net/http's canonical keys, a string per lower-case name), kept as the reference the
+// differential tests hold the current implementation to (headers_diff_test.go). Not used
+// outside tests.
 
 // refHeaderSet is a header map as Envoy sent it: lower-case names, pseudo-headers included, each
 // value from raw_value (Envoy fills raw_value and leaves value empty; value is read only as a
@@ -126,14 +127,6 @@ func refDiffRequest(mut *extprocv3.HeaderMutation, orig *refHeaderSet, req *sign
 	if req.Method != orig.get(":method") && req.Method != "" {
 		refAddSet(mut, setHeader(":method", req.Method, false))
 	}
-}
-
-// diffHeaders compares regular headers only. content-length is left to the body response,
-// which sets it to the exact length of the new body.
-func refDiffHeaders(orig *refHeaderSet, final http.Header) *extprocv3.HeaderMutation {
-	mut := &extprocv3.HeaderMutation{}
-	refDiffHeadersInto(mut, orig, final)
-	return mut
 }
 
 // refDiffHeadersInto is diffHeaders filling mut.
