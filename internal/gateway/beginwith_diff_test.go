@@ -86,17 +86,24 @@ func (s *Snapshot) refBeginWith(p *Provider, in Inbound, clock signer.Clock) (*C
 	}
 	// The call, its exchange and its request in one allocation (three were 2 of a request's
 	// allocations more): they live and die together, and each is used through its pointer.
-	st := &callState{
-		call: Call{Snapshot: s, Provider: p, inbound: in},
-		req:  signer.Request{Method: in.Method, Scheme: p.Upstream.Scheme, Authority: p.Upstream.Host, Path: path, Header: header},
+	// (The call built as BeginWith builds it now: the test compares what the call holds.)
+	var st *callState
+	var ts *tokenCallState
+	if p.Tokens != nil {
+		ts = new(tokenCallState)
+		st = &ts.callState
+	} else {
+		st = new(callState)
 	}
+	st.call = Call{Snapshot: s, Provider: p}
+	st.req = signer.Request{Method: in.Method, Scheme: p.Upstream.Scheme, Authority: p.Upstream.Host, Path: path, Header: header}
 	st.x = signer.Exchange{Tenant: tenant, Provider: p.Name, Request: &st.req, Keys: p.Keys, Clock: clock}
 	call := &st.call
 	call.Exchange = &st.x
-	if p.Tokens != nil {
-		st.tokens = exchangeTokens{src: p.Tokens, fetch: p.scriptTokenFetch}
-		call.tokens = &st.tokens
-		call.Exchange.Tokens = call.tokens // only when set: a typed nil would look like a token source
+	if ts != nil {
+		ts.tokens, ts.inbound = exchangeTokens{src: p.Tokens, fetch: p.scriptTokenFetch}, in
+		call.tokens, call.inbound = &ts.tokens, &ts.inbound
+		call.Exchange.Tokens = call.tokens
 	}
 	return call, nil
 }
@@ -209,5 +216,24 @@ func TestBeginWithFieldsMatchesReference(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRetryOfACallWithoutTokensFailsClosed: only a token provider's call keeps the caller's
+// request for the one retry; asked to retry any other, a call refuses instead of panicking.
+func TestRetryOfACallWithoutTokensFailsClosed(t *testing.T) {
+	snap, err := compile(t, twoProviders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := snap.Begin(Inbound{Method: "GET", Authority: "pay.egress.local", Path: "/x"}, signer.SystemClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.ShouldRetry(401) {
+		t.Fatal("a provider without a token source would be retried")
+	}
+	if _, err := call.Retry(t.Context(), http.DefaultClient, signer.SystemClock()); failure.Status(err) != 500 {
+		t.Fatalf("Retry of a call without tokens: %v, want an internal error", err)
 	}
 }

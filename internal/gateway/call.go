@@ -56,7 +56,7 @@ type Call struct {
 	Exchange *signer.Exchange
 
 	tokens  *exchangeTokens // this request's view of the provider's token source, or nil
-	inbound Inbound         // kept for the one retry of two-step verification
+	inbound *Inbound        // kept for the one retry of two-step verification (token providers only)
 	body    []byte
 	retried bool
 	// deferred: the upstream phase signs this call (DeferSigning); upstream: this call is
@@ -66,10 +66,18 @@ type Call struct {
 
 // callState is a Call with the Exchange and Request it points to.
 type callState struct {
-	call   Call
-	x      signer.Exchange
-	req    signer.Request
-	tokens exchangeTokens // used when the provider has a token source
+	call Call
+	x    signer.Exchange
+	req  signer.Request
+}
+
+// tokenCallState is a token provider's callState, with the call's view of the token source and
+// the caller's request kept for the one retry. Apart, so that the other providers' calls, which
+// need neither, are a size class smaller (1 KiB, not 1152 bytes).
+type tokenCallState struct {
+	callState
+	tokens  exchangeTokens
+	inbound Inbound
 }
 
 // Begin identifies the provider and the tenant and prepares the outbound request: the path is
@@ -167,16 +175,22 @@ func (s *Snapshot) BeginWith(p *Provider, in Inbound, clock signer.Clock) (*Call
 	}
 	// The call, its exchange and its request in one allocation (three were 2 of a request's
 	// allocations more): they live and die together, and each is used through its pointer.
-	st := &callState{
-		call: Call{Snapshot: s, Provider: p, inbound: in},
-		req:  signer.Request{Method: in.Method, Scheme: p.Upstream.Scheme, Authority: p.Upstream.Host, Path: path, Header: header},
+	var st *callState
+	var ts *tokenCallState
+	if p.Tokens != nil {
+		ts = new(tokenCallState)
+		st = &ts.callState
+	} else {
+		st = new(callState)
 	}
+	st.call = Call{Snapshot: s, Provider: p}
+	st.req = signer.Request{Method: in.Method, Scheme: p.Upstream.Scheme, Authority: p.Upstream.Host, Path: path, Header: header}
 	st.x = signer.Exchange{Tenant: tenant, Provider: p.Name, Request: &st.req, Keys: p.Keys, Clock: clock}
 	call := &st.call
 	call.Exchange = &st.x
-	if p.Tokens != nil {
-		st.tokens = exchangeTokens{src: p.Tokens, fetch: p.scriptTokenFetch}
-		call.tokens = &st.tokens
+	if ts != nil {
+		ts.tokens, ts.inbound = exchangeTokens{src: p.Tokens, fetch: p.scriptTokenFetch}, in
+		call.tokens, call.inbound = &ts.tokens, &ts.inbound
 		call.Exchange.Tokens = call.tokens // only when set: a typed nil would look like a token source
 	}
 	return call, nil
