@@ -9,6 +9,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/signer"
 )
 
@@ -16,13 +17,22 @@ import (
 // value from raw_value (Envoy fills raw_value and leaves value empty; value is read only as a
 // fallback for hand-written clients).
 type headerSet struct {
-	names []string            // first-seen order
-	vals  map[string][]string // lower-case name -> values
+	fields []headerField // one per distinct name, in first-seen order
+	// index finds a name's field once there are more than inlineHeaders names (nil until
+	// then). Below that a scan of the names is cheaper than a map, its allocations and its
+	// hashing (profiled); past it, a request with a hostile count of headers still costs one
+	// map lookup per header.
+	index map[string]int
 
-	// The names and the values' backing array of up to inlineHeaders headers live here, in
+	// The fields and the values' backing array of up to inlineHeaders headers live here, in
 	// the set's own allocation.
-	nameBuf, valueBuf [inlineHeaders]string
+	fieldBuf [inlineHeaders]headerField
+	valueBuf [inlineHeaders]string
 }
+
+// headerField is one name of a headerSet and its values, in the order Envoy sent them: what
+// gateway.Inbound.Fields takes, so the request's headers reach Begin without a map between.
+type headerField = gateway.HeaderField
 
 const inlineHeaders = 16
 
@@ -31,11 +41,11 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 	// Sized once, and each name's first value sliced from one backing array (capacity 1, so a
 	// repeated header's append copies): two allocations per header fewer (profiled). The
 	// values' text is one string that every value slices (one allocation, not one per value).
-	hs := &headerSet{vals: make(map[string][]string, len(in))}
-	hs.names = hs.nameBuf[:0]
+	hs := &headerSet{}
+	hs.fields = hs.fieldBuf[:0]
 	backing := hs.valueBuf[:]
 	if len(in) > inlineHeaders {
-		hs.names, backing = make([]string, 0, len(in)), make([]string, len(in))
+		hs.fields, backing = make([]headerField, 0, len(in)), make([]string, len(in))
 	}
 	size := 0
 	for _, h := range in {
@@ -52,15 +62,76 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 		n := len(headerValue(h))
 		v := all[at : at+n]
 		at += n
-		if prev, seen := hs.vals[name]; seen {
-			hs.vals[name] = append(prev, v)
+		if j := hs.find(name); j >= 0 {
+			hs.fields[j].Values = append(hs.fields[j].Values, v)
 			continue
 		}
-		hs.names = append(hs.names, name)
 		backing[i] = v
-		hs.vals[name] = backing[i : i+1 : i+1]
+		hs.add(name, backing[i:i+1:i+1])
 	}
 	return hs
+}
+
+// add appends a field for a name the set does not hold yet.
+func (hs *headerSet) add(name string, vals []string) {
+	hs.fields = append(hs.fields, headerField{Name: name, Values: vals})
+	switch n := len(hs.fields); {
+	case hs.index != nil:
+		hs.index[name] = n - 1
+	case n > inlineHeaders:
+		hs.index = make(map[string]int, cap(hs.fields))
+		for i, f := range hs.fields {
+			hs.index[f.Name] = i
+		}
+	}
+}
+
+// find is the position of name's field, or -1.
+func (hs *headerSet) find(name string) int {
+	if hs.index != nil {
+		if i, ok := hs.index[name]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range hs.fields {
+		if hs.fields[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// findBytes is find for a name in a buffer (looked up without making it a string).
+func (hs *headerSet) findBytes(name []byte) int {
+	if hs.index != nil {
+		if i, ok := hs.index[string(name)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range hs.fields {
+		if hs.fields[i].Name == string(name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// values are name's values, nil when the set has none.
+func (hs *headerSet) values(name string) []string {
+	if i := hs.find(name); i >= 0 {
+		return hs.fields[i].Values
+	}
+	return nil
+}
+
+// valuesBytes is values for a name in a buffer.
+func (hs *headerSet) valuesBytes(name []byte) []string {
+	if i := hs.findBytes(name); i >= 0 {
+		return hs.fields[i].Values
+	}
+	return nil
 }
 
 // headerValue is a header's value as Envoy sends it: raw_value, or value when raw_value is
@@ -73,7 +144,7 @@ func headerValue(h *corev3.HeaderValue) []byte {
 }
 
 func (hs *headerSet) get(name string) string {
-	if v := hs.vals[name]; len(v) > 0 {
+	if v := hs.values(name); len(v) > 0 {
 		return v[0]
 	}
 	return ""
@@ -100,10 +171,10 @@ func (hs *headerSet) httpHeader() http.Header {
 // view is httpHeader sharing the value slices: for a reader. The request's headers are only
 // read (gateway.BeginWith copies what it forwards), so they are not copied twice.
 func (hs *headerSet) view() http.Header {
-	h := make(http.Header, len(hs.names))
-	for _, name := range hs.names {
-		if !strings.HasPrefix(name, ":") {
-			h[http.CanonicalHeaderKey(name)] = hs.vals[name]
+	h := make(http.Header, len(hs.fields))
+	for _, f := range hs.fields {
+		if !strings.HasPrefix(f.Name, ":") {
+			h[gateway.CanonicalKey(f.Name)] = f.Values
 		}
 	}
 	return h
@@ -136,12 +207,12 @@ func diffHeaders(orig *headerSet, final http.Header) *extprocv3.HeaderMutation {
 // diffHeadersInto is diffHeaders filling mut.
 func diffHeadersInto(mut *extprocv3.HeaderMutation, orig *headerSet, final http.Header) {
 	var nameBuf [64]byte
-	for _, name := range orig.names {
-		if strings.HasPrefix(name, ":") || name == "content-length" {
+	for _, f := range orig.fields {
+		if strings.HasPrefix(f.Name, ":") || f.Name == "content-length" {
 			continue
 		}
-		if _, kept := final[string(appendCanonicalKey(nameBuf[:0], name))]; !kept {
-			mut.RemoveHeaders = append(mut.RemoveHeaders, name)
+		if _, kept := final[string(appendCanonicalKey(nameBuf[:0], f.Name))]; !kept {
+			mut.RemoveHeaders = append(mut.RemoveHeaders, f.Name)
 		}
 	}
 	var keyBuf [16]string // on the stack for the usual handful of headers
@@ -153,12 +224,12 @@ func diffHeadersInto(mut *extprocv3.HeaderMutation, orig *headerSet, final http.
 	var lowerBuf [64]byte
 	for _, k := range keys {
 		// Lower-cased on the stack to look the header up: a name is allocated only for a
-		// header that is set (most are the caller's, unchanged).
+		// header that is set (most are the caller's, unchanged) and not a well-known one.
 		lower := appendLower(lowerBuf[:0], k)
-		if string(lower) == "content-length" || slices.Equal(final[k], orig.vals[string(lower)]) {
+		if string(lower) == "content-length" || slices.Equal(final[k], orig.valuesBytes(lower)) {
 			continue
 		}
-		name := string(lower)
+		name := gateway.LowerName(lower)
 		for i, v := range final[k] {
 			addSet(mut, setHeader(name, v, i > 0))
 		}

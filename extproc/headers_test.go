@@ -120,19 +120,19 @@ func TestHeaderSetReadsEnvoysHeaders(t *testing.T) {
 		{Key: "x-empty"},
 		{Key: "x-c", RawValue: []byte("raw"), Value: "ignored"},
 	}})
-	if got := hs.names; !slices.Equal(got, []string{":path", "x-a", "x-b", "x-empty", "x-c"}) {
+	if got := hs.names(); !slices.Equal(got, []string{":path", "x-a", "x-b", "x-empty", "x-c"}) {
 		t.Fatalf("names %q", got)
 	}
 	want := map[string][]string{":path": {"/p"}, "x-a": {"one", "two"}, "x-b": {"from-value"}, "x-empty": {""}, "x-c": {"raw"}}
 	for name, vals := range want {
-		if got := hs.vals[name]; !slices.Equal(got, vals) {
+		if got := hs.values(name); !slices.Equal(got, vals) {
 			t.Errorf("%s = %q, want %q", name, got, vals)
 		}
 	}
 	// A step appending to a copied value list must not reach the next header's value.
 	h := hs.httpHeader()
 	h["X-B"] = append(h["X-B"], "added")
-	if got := hs.vals["x-empty"]; !slices.Equal(got, []string{""}) {
+	if got := hs.values("x-empty"); !slices.Equal(got, []string{""}) {
 		t.Fatalf("an append reached another header: %q", got)
 	}
 	for name, want := range map[string][]string{"X-A": {"one", "two"}, "X-Empty": {""}, "X-C": {"raw"}, "X-B": {"from-value", "added"}} {
@@ -141,7 +141,7 @@ func TestHeaderSetReadsEnvoysHeaders(t *testing.T) {
 		}
 	}
 	h["X-A"][0] = "changed" // the copy's values are its own
-	if got := hs.vals["x-a"]; got[0] != "one" {
+	if got := hs.values("x-a"); got[0] != "one" {
 		t.Fatalf("changing the copy changed the set: %q", got)
 	}
 }
@@ -185,13 +185,13 @@ func TestHeaderSetPastItsInlineRoom(t *testing.T) {
 			hm.Headers = append(hm.Headers, &corev3.HeaderValue{Key: "x-h" + strconv.Itoa(i%(n-2)), RawValue: []byte("v" + strconv.Itoa(i))})
 		}
 		hs := newHeaderSet(&hm)
-		if len(hs.names) != n-2 {
-			t.Fatalf("%d headers: %d names", n, len(hs.names))
+		if len(hs.names()) != n-2 {
+			t.Fatalf("%d headers: %d names", n, len(hs.names()))
 		}
 		for i := range n {
 			name := "x-h" + strconv.Itoa(i%(n-2))
-			if !slices.Contains(hs.vals[name], "v"+strconv.Itoa(i)) {
-				t.Fatalf("%d headers: %s = %q, missing v%d", n, name, hs.vals[name], i)
+			if !slices.Contains(hs.values(name), "v"+strconv.Itoa(i)) {
+				t.Fatalf("%d headers: %s = %q, missing v%d", n, name, hs.values(name), i)
 			}
 		}
 	}

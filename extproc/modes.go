@@ -2,6 +2,7 @@ package extproc
 
 import (
 	filterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 )
 
 // modeOverride asks Envoy for exactly what the provider needs: the request body only to
@@ -17,10 +18,16 @@ import (
 // response body, for the same reason: an answer with trailers and no DATA gets no body
 // message, and would reach the caller unverified.
 func (p *processor) modeOverride(requestBody bool) *filterv3.ProcessingMode {
+	rb, rh, rsb := p.modeIndex(requestBody)
+	return modes[rb][rh][rsb]
+}
+
+// modeIndex is modeOverride's place in modes.
+func (p *processor) modeIndex(requestBody bool) (rb, rh, rsb int) {
 	responseBody := p.call.WantsResponseBody()
 	// A token's 401 is read here to drop it and retry, unless the router retries (Deferred).
 	responseHeaders := responseBody || p.call.Provider.Tokens != nil && !p.call.Deferred()
-	return modes[b2i(requestBody)][b2i(responseHeaders)][b2i(responseBody)]
+	return b2i(requestBody), b2i(responseHeaders), b2i(responseBody)
 }
 
 // modes[requestBody][responseHeaders][responseBody] are the eight processing modes keygate asks
@@ -55,6 +62,29 @@ var modes = func() (t [2][2][2]*filterv3.ProcessingMode) {
 	}
 	return t
 }()
+
+// Answers that change nothing are one message for every stream, built once and never modified
+// (gRPC only reads what it sends, as with the modes above): continuing the response headers,
+// and continuing the request headers with each mode override. Each was an answer built per
+// request (one to three allocations).
+var (
+	continueResponseHeaders = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
+		ResponseHeaders: &extprocv3.HeadersResponse{}}}
+	// continueRequestHeaders[requestBody][responseHeaders][responseBody] has modes' override.
+	continueRequestHeaders = func() (t [2][2][2]*extprocv3.ProcessingResponse) {
+		for rb := range 2 {
+			for rh := range 2 {
+				for rsb := range 2 {
+					t[rb][rh][rsb] = &extprocv3.ProcessingResponse{
+						Response:     &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}},
+						ModeOverride: modes[rb][rh][rsb],
+					}
+				}
+			}
+		}
+		return t
+	}()
+)
 
 func b2i(b bool) int {
 	if b {

@@ -147,7 +147,7 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 		Route:     routeName(msg),
 		Ingress:   p.ingress,
 		Path:      p.inbound.get(":path"),
-		Header:    p.inbound.view(),
+		Fields:    p.inbound.fields,
 		SPIFFEID:  p.spiffeID(msg),
 		BodySize:  bodySize,
 	}, p.opts.Clock)
@@ -181,11 +181,15 @@ func (p *processor) requestHeaders(msg *extprocv3.ProcessingRequest, h *extprocv
 	// The body is needed: headers are changed together with the body, in the body response.
 	// keygate's own headers (the tenant key) are removed now: should Envoy continue without a
 	// body message (a request with trailers and no DATA, spec section 9), they must not leave.
-	return &extprocv3.ProcessingResponse{
-		Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
-			Response: p.stripKeygateHeaders()}},
-		ModeOverride: p.modeOverride(true),
+	if strip := p.stripKeygateHeaders(); strip != nil {
+		return &extprocv3.ProcessingResponse{
+			Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{
+				Response: strip}},
+			ModeOverride: p.modeOverride(true),
+		}
 	}
+	rb, rh, rsb := p.modeIndex(true)
+	return continueRequestHeaders[rb][rh][rsb]
 }
 
 // deferSigning is the downstream phase of a request Envoy routes to a signed cluster: its
@@ -237,9 +241,9 @@ func (p *processor) stripKeygateHeaders() *extprocv3.CommonResponse {
 // keygateRemovals is the mutation removing every x-keygate-* entry of hs, or nil.
 func keygateRemovals(hs *headerSet) *extprocv3.HeaderMutation {
 	var remove []string
-	for _, name := range hs.names {
-		if tenancy.IsKeygateHeader(name) {
-			remove = append(remove, name)
+	for _, f := range hs.fields {
+		if tenancy.IsKeygateHeader(f.Name) {
+			remove = append(remove, f.Name)
 		}
 	}
 	if remove == nil {

@@ -42,7 +42,7 @@ func (p *processor) responseHeaders(h *extprocv3.HttpHeaders) *extprocv3.Process
 		return p.retry()
 	}
 	if !h.EndOfStream && p.call.WantsResponseBody() {
-		return new(answer).responseHeaders(nil)
+		return continueResponseHeaders
 	}
 	start := time.Now()
 	if err := p.call.ProcessResponse(p.ctx, p.response(nil)); err != nil {

@@ -144,7 +144,13 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	p.budget, p.refused = s.budget, &s.refused
 	defer p.releaseBodies()
 	for {
-		msg, err := recv()
+		var msg *extprocv3.ProcessingRequest
+		var err error
+		if recv == nil {
+			msg, err = stream.Recv()
+		} else {
+			msg, err = recv()
+		}
 		if err != nil {
 			switch {
 			case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -186,7 +192,8 @@ func (s *Server) startStream(ctx context.Context, info *tap.Info) (context.Conte
 }
 
 // receiver returns the stream's context, under MaxStreamDuration, and how to receive its next
-// message. A stream startStream began is read directly. Any other (a gRPC server built without
+// message: nil for a stream startStream began, which is read directly (stream.Recv; a method
+// value would be an allocation per stream). Any other (a gRPC server built without
 // NewGRPCServer's tap) gets a reader goroutine: Recv does not watch a context Process derives,
 // so the reader receives each message when asked (in step with the answers, as Envoy sends
 // them) and the caller gives up at the deadline; the reader ends with the stream, as Recv fails
@@ -194,7 +201,7 @@ func (s *Server) startStream(ctx context.Context, info *tap.Info) (context.Conte
 func (s *Server) receiver(stream extprocv3.ExternalProcessor_ProcessServer) (context.Context, func() (*extprocv3.ProcessingRequest, error), func()) {
 	ctx := stream.Context()
 	if cancel, ok := ctx.Value(streamCancel{}).(context.CancelFunc); ok {
-		return ctx, stream.Recv, cancel
+		return ctx, nil, cancel
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.MaxStreamDuration)
 	msgs, next := make(chan recvResult), make(chan struct{}, 1)

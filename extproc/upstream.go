@@ -30,8 +30,9 @@ import (
 // filter, or for the ingress listener's filter: the gRPC initial metadata xds puts in that
 // filter's grpc_service (a caller cannot set it; xds gives each filter one phase at most).
 func streamPhase(ctx context.Context) (upstream, ingress bool) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get(routing.PhaseMetadata) {
+	// The one key's values: metadata.FromIncomingContext would copy every key and value Envoy
+	// sent, on every stream.
+	for _, v := range metadata.ValueFromIncomingContext(ctx, routing.PhaseMetadata) {
 		switch v {
 		case routing.UpstreamPhase:
 			upstream = true
@@ -72,9 +73,9 @@ func (p *processor) handleUpstream(msg *extprocv3.ProcessingRequest) (*extprocv3
 			return nil, p.upstreamFailed(failure.New(failure.BadRequest, "sign", "request trailers arrived before a request body: keygate cannot sign an attempt with trailers and no body"))
 		}
 		// As for headers (BeginUpstream): the downstream phase removes keygate's trailers.
-		for _, name := range newHeaderSet(m.RequestTrailers.GetTrailers()).names {
-			if tenancy.IsKeygateHeader(name) {
-				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", name))
+		for _, f := range newHeaderSet(m.RequestTrailers.GetTrailers()).fields {
+			if tenancy.IsKeygateHeader(f.Name) {
+				return nil, p.upstreamFailed(failure.New(failure.Forbidden, "tenant", "trailer %q reached the upstream phase: the downstream phase did not run", f.Name))
 			}
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{

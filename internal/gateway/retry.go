@@ -33,8 +33,11 @@ func (c *Call) Retry(ctx context.Context, client *http.Client, clock signer.Cloc
 			return nil, err
 		}
 	}
+	if c.inbound == nil { // ShouldRetry: only a token provider's call is retried
+		return nil, failure.New(failure.Internal, "retry", "provider %q's call kept no request to retry", c.Provider.Name)
+	}
 	c.Exchange.Tokens.Invalidate(ctx)
-	again, err := c.Snapshot.BeginWith(c.Provider, c.inbound, clock)
+	again, err := c.Snapshot.BeginWith(c.Provider, *c.inbound, clock)
 	if err != nil {
 		return nil, err
 	}
