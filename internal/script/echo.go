@@ -1,9 +1,11 @@
 package script
 
 import (
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"slices"
+	"strings"
 
 	"github.com/keygate/keygate/signer"
 )
@@ -27,19 +29,24 @@ func (st *callState) echoed(buf, ct []byte) bool {
 	if r == nil {
 		return false
 	}
-	// Base64 (either alphabet), hex (either case), the bytes themselves. A form is built whole
-	// only when a skeleton holds the form of ct's first 24 bytes, a prefix of the whole one's.
-	head := ct[:min(len(ct), 24)]
+	// Base64 (either alphabet), hex (either case), base32 (either case), the bytes themselves.
+	// A form is built whole only when a skeleton holds the form of ct's first 30 bytes, a prefix
+	// of the whole one's (30 is a whole number of base64's 3-byte and base32's 5-byte groups).
+	head := ct[:min(len(ct), 30)]
 	for _, f := range [...]struct {
 		class  *[256]byte
 		encode func(dst, src []byte) []byte
 		n      int
 	}{
+		{nil, func(dst, src []byte) []byte { return append(dst, src...) }, len(ct)}, // first: its texts serve all
 		{&b64Skeleton, base64.RawStdEncoding.AppendEncode, base64.RawStdEncoding.EncodedLen(len(ct))},
 		{&hexSkeleton, hex.AppendEncode, hex.EncodedLen(len(ct))},
-		{nil, func(dst, src []byte) []byte { return append(dst, src...) }, len(ct)},
+		{&b32Skeleton, rawBase32.AppendEncode, rawBase32.EncodedLen(len(ct))},
 	} {
-		set := st.echo.skeletons(r, f.n, f.class)
+		set := st.echo.skeletons(r, f.n, f.class, int(st.mem.limit-st.mem.used))
+		if st.echo.over {
+			return true // not all read: refused as if echoed (providerCiphertext says why)
+		}
 		if !set.empty() && set.holds(f.encode(buf[:0], head)) && set.holds(f.encode(buf[:0], ct)) {
 			return true
 		}
@@ -51,12 +58,31 @@ func (st *callState) echoed(buf, ct []byte) bool {
 // on the first decryption that needs them, wiped when the invocation ends (release); their
 // buffers are kept for the runtime's next invocation, as its scratch is (maxScratch).
 type echoViews struct {
-	of             *signer.Request
-	b64, hexs, raw skeletonSet
+	of                   *signer.Request
+	b64, hexs, b32s, raw skeletonSet
+	// budget is what the views may hold, the invocation's memory budget left when the first
+	// was built; used what they hold; over is set once they would hold more: the check is then
+	// incomplete, and the decryption refused (providerCiphertext). A hostile 1 MiB body
+	// decodes in many ways; native code the watchdog cannot stop must not allocate without
+	// bound (TestEchoCheckCostIsBounded).
+	budget, used int
+	over         bool
+}
+
+// spend counts n bytes of views, reporting false (and marking the views over) beyond the
+// budget.
+func (v *echoViews) spend(n int) bool {
+	if v.used+n > v.budget {
+		v.over = true
+		return false
+	}
+	v.used += n
+	return true
 }
 
 // skeletonSet is the skeletons of the texts at least min long: in buf, one after another
-// (spans), or for the raw kind the texts themselves and their unescaped forms (texts).
+// (spans), or for the raw kind the texts themselves and their decodings (texts), which the
+// other kinds' skeletons are built from.
 type skeletonSet struct {
 	min   int // 0: not built
 	buf   []byte
@@ -67,8 +93,8 @@ type skeletonSet struct {
 // release wipes the skeletons (a caller's data) and forgets them, keeping buffers up to
 // maxScratch.
 func (v *echoViews) release() {
-	v.of = nil
-	for _, s := range []*skeletonSet{&v.b64, &v.hexs, &v.raw} {
+	v.of, v.budget, v.used, v.over = nil, 0, 0, false
+	for _, s := range []*skeletonSet{&v.b64, &v.hexs, &v.b32s, &v.raw} {
 		clear(s.buf[:cap(s.buf)])
 		clear(s.texts[:cap(s.texts)])
 		s.min, s.buf, s.spans, s.texts = 0, s.buf[:0], s.spans[:0], s.texts[:0]
@@ -99,16 +125,20 @@ func (s *skeletonSet) empty() bool { return len(s.spans) == 0 && len(s.texts) ==
 // skeletons returns the skeletons under class of the request's texts that are at least minLen
 // long, the length of the form looked for: a skeleton is never longer than its text, so a
 // shorter text cannot hold the form (the usual case for hex, twice a ciphertext's length, and
-// for headers). Built once per invocation, again only for a shorter form.
-func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte) *skeletonSet {
+// for headers). Built once per invocation, again only for a shorter form. The decodings are
+// built once, for the raw kind, and skeletonized per class: decoding a 1 MiB hostile body
+// again for each class cost four times the memory (TestEchoCheckCostIsBounded).
+func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte, budget int) *skeletonSet {
 	if v.of != r {
 		v.release()
-		v.of = r
+		v.of, v.budget = r, budget
 	}
 	set := &v.b64
 	switch class {
 	case &hexSkeleton:
 		set = &v.hexs
+	case &b32Skeleton:
+		set = &v.b32s
 	case nil:
 		set = &v.raw
 	}
@@ -117,61 +147,73 @@ func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte) *
 		return set
 	}
 	set.min, set.buf, set.spans, set.texts = minLen, set.buf[:0], set.spans[:0], set.texts[:0]
-	if class != nil {
-		set.buf = slices.Grow(set.buf, textsLen(r, minLen)) // the texts' skeletons; their unescaped forms', if any, regrow it
-	}
-	addSkeletons(set, r.Body(), class)
-	for _, vs := range r.Header {
-		for _, v := range vs {
-			if len(v) >= minLen { // most are short: no copy of theirs
-				addSkeletons(set, []byte(v), class)
+	if class == nil {
+		v.addTexts(set, r.Body())
+		for _, vs := range r.Header {
+			for _, h := range vs {
+				if len(h) >= minLen { // most are short: no copy of theirs
+					v.addTexts(set, []byte(h))
+				}
+			}
+			if len(vs) > 1 && joinedLen(vs) >= minLen { // repeated lines are one value to a provider
+				v.addTexts(set, []byte(strings.Join(vs, ", ")))
 			}
 		}
+		if len(r.Path) >= minLen {
+			v.addTexts(set, []byte(r.Path))
+		}
+		return set
 	}
-	if len(r.Path) >= minLen {
-		addSkeletons(set, []byte(r.Path), class)
+	// The texts and their decodings, read once for every class (echoed reads them first, for
+	// the shortest form): their skeletons.
+	texts := v.skeletons(r, minLen, nil, budget).texts
+	n := 0
+	for _, t := range texts {
+		if len(t) >= minLen {
+			n += len(t)
+		}
+	}
+	if !v.spend(n) { // a skeleton is never longer than its text
+		return set
+	}
+	set.buf = slices.Grow(set.buf, n)
+	for _, t := range texts {
+		if len(t) >= minLen {
+			set.add(appendSkeleton(set.buf, t, class))
+		}
 	}
 	return set
 }
 
-// textsLen is the length of the request's texts at least minLen long.
-func textsLen(r *signer.Request, minLen int) int {
-	n := 0
-	if b := r.Body(); len(b) >= minLen {
-		n += len(b)
-	}
-	for _, vs := range r.Header {
-		for _, v := range vs {
-			if len(v) >= minLen {
-				n += len(v)
-			}
-		}
-	}
-	if len(r.Path) >= minLen {
-		n += len(r.Path)
+// joinedLen is the length of vs joined by ", ", as a recipient may combine a header's repeated
+// lines into one value (RFC 9110 5.3): a ciphertext split over them comes back whole.
+func joinedLen(vs []string) int {
+	n := 2 * (len(vs) - 1)
+	for _, v := range vs {
+		n += len(v)
 	}
 	return n
 }
 
-// addSkeletons adds t's skeleton, and those of t with its escapes undone (unescapes), if they
-// are at least set.min long.
-func addSkeletons(set *skeletonSet, t []byte, class *[256]byte) {
+// addTexts adds t, its decodings (decodings: its escapes undone and more) and what t and its
+// unescaped form hold base64- or hex-encoded (encoded), if they are at least set.min long, as
+// they are: t itself without a copy.
+func (v *echoViews) addTexts(set *skeletonSet, t []byte) {
 	if len(t) < set.min {
 		return
 	}
-	add := func(t []byte) {
-		if class == nil {
-			set.texts = append(set.texts, t) // as they are: no copy
-		} else {
-			set.add(appendSkeleton(set.buf, t, class))
+	keep := func(u []byte) {
+		if len(u) >= set.min && v.spend(len(u)) {
+			set.texts = append(set.texts, u)
 		}
 	}
-	add(t)
-	unescapes(t, func(u []byte) {
-		if len(u) >= set.min {
-			add(u)
-		}
-	})
+	stop := func() bool { return v.over }
+	set.texts = append(set.texts, t)
+	u := decodings(t, keep, stop)
+	encoded(t, keep, stop)
+	if len(u) != len(t) {
+		encoded(u, keep, stop)
+	}
 }
 
 // add records buf, which appended one skeleton to set.buf, as the set's.
@@ -216,6 +258,22 @@ func appendSkeleton(out, b []byte, class *[256]byte) []byte {
 	}
 	return out[:n]
 }
+
+// rawBase32 is base32 as the skeletons compare it: unpadded, upper-case.
+var rawBase32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// b32Skeleton: base32's letters upper-cased and its digits 2 to 7, the rest skipped.
+var b32Skeleton = func() (b [256]byte) {
+	for c := range 256 {
+		switch {
+		case 'A' <= c && c <= 'Z', '2' <= c && c <= '7':
+			b[c] = byte(c)
+		case 'a' <= c && c <= 'z':
+			b[c] = byte(c) - 'a' + 'A'
+		}
+	}
+	return b
+}()
 
 // The skeleton classes: what each character is in a skeleton, 0 for skipped.
 var b64Skeleton, hexSkeleton = func() (b, h [256]byte) {
