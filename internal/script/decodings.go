@@ -44,7 +44,8 @@ func encoded(t []byte, each func(u []byte), stop func() bool) {
 // skips it) and its percent escapes undone, quoted-printable (a MIME part's =XX and soft line
 // breaks), a JSON array of decimal bytes ([12,250]: a Go provider's []byte field takes it, a
 // Java one's its signed -6), and text whose characters U+0080 to U+00FF are read as one byte
-// each (Latin-1: "\u00fa" as 0xFA), of t and of its unescaped forms. Each reads more of t as a ciphertext than a provider may: the echo check then refuses
+// each (Latin-1: "\u00fa" as 0xFA), of t and of its unescaped forms, and text sent in UTF-16
+// or UTF-32 read as its characters' low bytes. Each reads more of t as a ciphertext than a provider may: the echo check then refuses
 // more, never less (TestRedTeamEchoedThroughOtherDecoders). A decoding is built only when t
 // holds what it undoes, none once stop says so; none is longer than t. It returns t with its
 // escapes undone (the last level unescapes offers).
@@ -75,7 +76,36 @@ func decodings(t []byte, each func(u []byte), stop func() bool) (last []byte) {
 			each(d)
 		}
 	}
+	if bytes.IndexByte(t, 0) >= 0 { // UTF-16 or UTF-32 text (Jackson detects either)
+		for _, stride := range []int{2, 4} {
+			for phase := 0; phase < stride && !stop(); phase++ {
+				u := narrowed(t, stride, phase)
+				each(u)
+				if hasLatin1(u) && !stop() {
+					each(latin1(u))
+				}
+				unescapes(u, func(w []byte) { // "\u00fa" in UTF-32
+					if !stop() {
+						each(w)
+						if hasLatin1(w) && !stop() {
+							each(latin1(w))
+						}
+					}
+				})
+			}
+		}
+	}
 	return last
+}
+
+// narrowed is every stride-th byte of t from phase: the low bytes of UTF-16 (stride 2) or
+// UTF-32 (stride 4) text, either byte order, which are its characters up to U+00FF.
+func narrowed(t []byte, stride, phase int) []byte {
+	out := make([]byte, 0, len(t)/stride+1)
+	for i := phase; i < len(t); i += stride {
+		out = append(out, t[i])
+	}
+	return out
 }
 
 // formDecoded is t as a form or query decoder reads it: '+' as a space, percent escapes undone

@@ -69,6 +69,9 @@ func TestRedTeamEchoedThroughOtherDecoders(t *testing.T) {
 			{name: "unpadded lower-case base32 in a header", path: "/pay", body: `{}`, header: map[string][]string{"X-Order": {strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw))}}, refused: true},
 			{name: "its base64 text, base64-encoded in a JSON field", path: "/pay", body: `{"id":"A-1","payload":"` + base64.StdEncoding.EncodeToString([]byte(`{"order":"`+ct+`"}`)) + `"}`, refused: true},
 			{name: "its base64 text, hex-encoded in a query", path: "/pay?p=" + fmt.Sprintf("%x", ct), body: `{}`, refused: true},
+			{name: "UTF-16LE JSON whose characters are its bytes", path: "/pay", body: utf16LE(`{"order":"` + string(latin1Runes(raw)) + `"}`),
+				header: map[string][]string{"Content-Type": {"application/json; charset=utf-16le"}}, refused: true},
+			{name: "UTF-32BE JSON with its bytes as \\u escapes", path: "/pay", body: utf32BE(`{"order":"` + latin1.String() + `"}`), refused: true},
 			{name: "a gzip body", path: "/pay", body: gz.String(), header: map[string][]string{"Content-Encoding": {"gzip"}}, refused: true},
 			{name: "the provider's own beside such texts", path: "/pay?q=a+b+c&d=" + base32.StdEncoding.EncodeToString([]byte("other")),
 				body: `{"order":[1,2,3,250],"name":"caf\u00e9 =41=42"}`, header: map[string][]string{"X-A": {"x", "y"}}},
@@ -94,6 +97,31 @@ func TestRedTeamEchoedThroughOtherDecoders(t *testing.T) {
 			}
 		}
 	}
+}
+
+// latin1Runes is b as characters U+0000 to U+00FF, one per byte.
+func latin1Runes(b []byte) []rune {
+	out := make([]rune, len(b))
+	for i, c := range b {
+		out[i] = rune(c)
+	}
+	return out
+}
+
+func utf16LE(s string) string {
+	var b []byte
+	for _, r := range s {
+		b = append(b, byte(r), byte(r>>8))
+	}
+	return string(b)
+}
+
+func utf32BE(s string) string {
+	var b []byte
+	for _, r := range s {
+		b = append(b, byte(r>>24), byte(r>>16), byte(r>>8), byte(r))
+	}
+	return string(b)
 }
 
 // TestEchoCheckCostIsBounded: the echo check runs native code the script's watchdog cannot
@@ -128,7 +156,7 @@ func TestEchoCheckCostIsBounded(t *testing.T) {
 	}
 	const refusal = "decode to more than the script's memory budget"
 	step := compileInline(t, src, Options{})
-	for _, unit := range []string{"%2525", "a+b+", "=41=", "1,2,", `é\u00e9`, "QUJD", "abcd", mixed} {
+	for _, unit := range []string{"%2525", "a+b+", "=41=", "1,2,", `é\u00e9`, "QUJD", "abcd", "\x00%\x002\x005\x00é", mixed} {
 		err, alloc, took := run(step, unit)
 		if err != nil && !strings.Contains(err.Error(), refusal) {
 			t.Fatalf("%q: %v", unit, err)
