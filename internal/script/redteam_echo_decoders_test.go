@@ -72,6 +72,10 @@ func TestRedTeamEchoedThroughOtherDecoders(t *testing.T) {
 			{name: "UTF-16LE JSON whose characters are its bytes", path: "/pay", body: utf16LE(`{"order":"` + string(latin1Runes(raw)) + `"}`),
 				header: map[string][]string{"Content-Type": {"application/json; charset=utf-16le"}}, refused: true},
 			{name: "UTF-32BE JSON with its bytes as \\u escapes", path: "/pay", body: utf32BE(`{"order":"` + latin1.String() + `"}`), refused: true},
+			{name: "a query parameter repeated (Express joins the values with commas)", path: "/pay?order=" + url.QueryEscape(ct[:half]) + "&order=" + url.QueryEscape(ct[half:]), body: `{}`, refused: true},
+			{name: "a query list by index, sent out of order, names escaped", path: "/pay?%6Frder%5B1%5D=" + url.QueryEscape(ct[half:]) + "&x=1&order[0]=" + url.QueryEscape(ct[:half]), body: `{}`, refused: true},
+			{name: "a form body's repeated field", path: "/pay", body: "order=" + url.QueryEscape(ct[:half]) + "&order=" + url.QueryEscape(ct[half:]),
+				header: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}}, refused: true},
 			{name: "a gzip body", path: "/pay", body: gz.String(), header: map[string][]string{"Content-Encoding": {"gzip"}}, refused: true},
 			{name: "the provider's own beside such texts", path: "/pay?q=a+b+c&d=" + base32.StdEncoding.EncodeToString([]byte("other")),
 				body: `{"order":[1,2,3,250],"name":"caf\u00e9 =41=42"}`, header: map[string][]string{"X-A": {"x", "y"}}},
@@ -142,6 +146,7 @@ func TestEchoCheckCostIsBounded(t *testing.T) {
 		body := strings.Repeat(unit, (1<<20)/len(unit))
 		x := newExchange("/pay", body, &fakeTokens{})
 		x.Request.Header["X-A"] = []string{body[:4096], body[:4096]}
+		x.Request.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if err := step.SignRequest(context.Background(), x); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +161,7 @@ func TestEchoCheckCostIsBounded(t *testing.T) {
 	}
 	const refusal = "decode to more than the script's memory budget"
 	step := compileInline(t, src, Options{})
-	for _, unit := range []string{"%2525", "a+b+", "=41=", "1,2,", `é\u00e9`, "QUJD", "abcd", "\x00%\x002\x005\x00é", mixed} {
+	for _, unit := range []string{"%2525", "a+b+", "=41=", "1,2,", `é\u00e9`, "QUJD", "abcd", "\x00%\x002\x005\x00é", "&=", "a=%2B+&", mixed} {
 		err, alloc, took := run(step, unit)
 		if err != nil && !strings.Contains(err.Error(), refusal) {
 			t.Fatalf("%q: %v", unit, err)
