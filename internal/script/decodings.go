@@ -29,8 +29,10 @@ func encoded(t []byte, each func(u []byte), stop func() bool) {
 		sk := appendSkeleton(nil, t, f.class)
 		for k := 0; k < f.group && len(sk)-k >= f.group && !stop(); k++ {
 			src := sk[k:]
-			src = src[:len(src)/f.group*f.group]
-			dst := make([]byte, len(src)/f.group*f.out)
+			if len(src)%f.group == 1 {
+				src = src[:len(src)-1] // a character that decodes to no byte
+			} // a last group of 2 or 3 base64 characters is its last bytes (a field that ends the text)
+			dst := make([]byte, len(src)/f.group*f.out+f.out)
 			if n, err := f.decode(dst, src); err == nil {
 				each(dst[:n])
 			}

@@ -76,6 +76,7 @@ func TestRedTeamEchoedThroughOtherDecoders(t *testing.T) {
 			{name: "a query list by index, sent out of order, names escaped", path: "/pay?%6Frder%5B1%5D=" + url.QueryEscape(ct[half:]) + "&x=1&order[0]=" + url.QueryEscape(ct[:half]), body: `{}`, refused: true},
 			{name: "a form body's repeated field", path: "/pay", body: "order=" + url.QueryEscape(ct[:half]) + "&order=" + url.QueryEscape(ct[half:]),
 				header: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}}, refused: true},
+			{name: "base64 of a version byte then its bytes (the provider strips the byte)", path: "/pay", body: `{"order":"` + base64.StdEncoding.EncodeToString(append([]byte{1}, raw...)) + `"}`, refused: true},
 			{name: "a gzip body", path: "/pay", body: gz.String(), header: map[string][]string{"Content-Encoding": {"gzip"}}, refused: true},
 			{name: "the provider's own beside such texts", path: "/pay?q=a+b+c&d=" + base32.StdEncoding.EncodeToString([]byte("other")),
 				body: `{"order":[1,2,3,250],"name":"caf\u00e9 =41=42"}`, header: map[string][]string{"X-A": {"x", "y"}}},
