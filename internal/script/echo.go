@@ -45,8 +45,12 @@ func (st *callState) echoed(buf, ct []byte) bool {
 		{&hexSkeleton, hex.AppendEncode, hex.EncodedLen(len(ct))},
 		{&b32Skeleton, rawBase32.AppendEncode, rawBase32.EncodedLen(len(ct))},
 	} {
-		set := st.echo.skeletons(r, f.n, f.class, int(st.mem.limit-st.mem.used))
-		if st.echo.over {
+		if st.echo.of != r {
+			st.echo.release()
+			st.echo.of, st.echo.budget, st.echo.late = r, int(st.mem.limit-st.mem.used), st.budget.expired
+		}
+		set := st.echo.skeletons(r, f.n, f.class)
+		if st.echo.stopped() {
 			return true // not all read: refused as if echoed (providerCiphertext says why)
 		}
 		if !set.empty() && set.holds(f.encode(buf[:0], head)) && set.holds(f.encode(buf[:0], ct)) {
@@ -69,12 +73,25 @@ type echoViews struct {
 	// bound (TestEchoCheckCostIsBounded).
 	budget, used int
 	over         bool
+	// late reports whether the invocation's time is up (budget.expired), checked between
+	// views: the runtime's interrupt reaches native code only when it returns. late sets over
+	// and timedOut.
+	late     func() bool
+	timedOut bool
+}
+
+// stopped reports whether the views are over their memory budget or the invocation's time.
+func (v *echoViews) stopped() bool {
+	if !v.over && v.late != nil && v.late() {
+		v.over, v.timedOut = true, true
+	}
+	return v.over
 }
 
 // spend counts n bytes of views, reporting false (and marking the views over) beyond the
 // budget.
 func (v *echoViews) spend(n int) bool {
-	if v.used+n > v.budget {
+	if v.stopped() || v.used+n > v.budget {
 		v.over = true
 		return false
 	}
@@ -95,7 +112,7 @@ type skeletonSet struct {
 // release wipes the skeletons (a caller's data) and forgets them, keeping buffers up to
 // maxScratch.
 func (v *echoViews) release() {
-	v.of, v.budget, v.used, v.over = nil, 0, 0, false
+	v.of, v.budget, v.used, v.over, v.late, v.timedOut = nil, 0, 0, false, nil, false
 	for _, s := range []*skeletonSet{&v.b64, &v.hexs, &v.b32s, &v.raw} {
 		clear(s.buf[:cap(s.buf)])
 		clear(s.texts[:cap(s.texts)])
@@ -130,10 +147,10 @@ func (s *skeletonSet) empty() bool { return len(s.spans) == 0 && len(s.texts) ==
 // for headers). Built once per invocation, again only for a shorter form. The decodings are
 // built once, for the raw kind, and skeletonized per class: decoding a 1 MiB hostile body
 // again for each class cost four times the memory (TestEchoCheckCostIsBounded).
-func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte, budget int) *skeletonSet {
-	if v.of != r {
+func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte) *skeletonSet {
+	if v.of != r { // echoed sets them up for r
 		v.release()
-		v.of, v.budget = r, budget
+		v.of = r
 	}
 	set := &v.b64
 	switch class {
@@ -176,7 +193,7 @@ func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte, b
 	}
 	// The texts and their decodings, read once for every class (echoed reads them first, for
 	// the shortest form): their skeletons.
-	texts := v.skeletons(r, minLen, nil, budget).texts
+	texts := v.skeletons(r, minLen, nil).texts
 	n := 0
 	for _, t := range texts {
 		if len(t) >= minLen {
@@ -188,7 +205,7 @@ func (v *echoViews) skeletons(r *signer.Request, minLen int, class *[256]byte, b
 	}
 	set.buf = slices.Grow(set.buf, n)
 	for _, t := range texts {
-		if len(t) >= minLen {
+		if len(t) >= minLen && !v.stopped() {
 			set.add(appendSkeleton(set.buf, t, class))
 		}
 	}
@@ -286,7 +303,7 @@ func (v *echoViews) addTexts(set *skeletonSet, t []byte) {
 			set.texts = append(set.texts, u)
 		}
 	}
-	stop := func() bool { return v.over }
+	stop := v.stopped
 	set.texts = append(set.texts, t)
 	u := decodings(t, keep, stop)
 	encoded(t, keep, stop)

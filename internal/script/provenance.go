@@ -42,6 +42,10 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 	// the response's form alone would not be found in the request.
 	sent := forEachEncoding(buf, ct, func(quoted []byte) bool { return contains(body, quoted) })
 	if !sent || st.echoed(buf, ct) {
+		if st.echo.timedOut {
+			st.fatal(failure.New(failure.Timeout, "script",
+				"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and reading the request's texts for it took the rest of the script's time", fn))
+		}
 		if st.echo.over {
 			st.fatal(failure.New(failure.BadRequest, "script",
 				"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and the request's texts decode to more than the script's memory budget of %d bytes holds, so the check could not read them all", fn, st.mem.limit))

@@ -211,3 +211,27 @@ func TestDecodingsReadWhatProvidersDecode(t *testing.T) {
 		t.Errorf("the base64 decodings of a JSON field %q lack its text", got)
 	}
 }
+
+// TestEchoCheckStopsAtTheScriptsTime: the watchdog's interrupt reaches the runtime only when
+// native code returns, and reading a hostile 1 MiB body's decodings took longer than the
+// production script time (50 ms) on a loaded host. The check stops between views once the
+// invocation's time is up, and the decryption is refused as a timeout.
+func TestEchoCheckStopsAtTheScriptsTime(t *testing.T) {
+	ct := chosenCiphertext(t, 16)
+	src := reqHead + `}` + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
+}`
+	step := compileInline(t, src, Options{DefaultTimeout: time.Millisecond})
+	body := strings.Repeat(`%25+=41é1,\u00e9QUJDabcd`, (1<<20)/28)
+	x := newExchange("/pay", body, &fakeTokens{})
+	if err := step.SignRequest(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	x.Response = &signerResponse{Status: 200, Header: http.Header{}, Body: []byte(`{"data":"` + ct + `"}`)}
+	start := time.Now()
+	err := step.ProcessResponse(context.Background(), x)
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "took the rest of the script's time") {
+		t.Errorf("err %v, want the check's timeout", err)
+	}
+	t.Logf("stopped after %v", took)
+}
