@@ -143,7 +143,7 @@ func TestEchoCheckCostIsBounded(t *testing.T) {
 	src := reqHead + `}` + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
 }`
 	mixed := `%25+=41é1,\u00e9`
-	run := func(step *Step, unit string) (error, uint64, time.Duration) {
+	run := func(step *Step, unit string) (uint64, time.Duration, error) {
 		body := strings.Repeat(unit, (1<<20)/len(unit))
 		x := newExchange("/pay", body, &fakeTokens{})
 		x.Request.Header["X-A"] = []string{body[:4096], body[:4096]}
@@ -158,12 +158,12 @@ func TestEchoCheckCostIsBounded(t *testing.T) {
 		err := step.ProcessResponse(context.Background(), x)
 		took := time.Since(start)
 		runtime.ReadMemStats(&m1)
-		return err, m1.TotalAlloc - m0.TotalAlloc, took
+		return m1.TotalAlloc - m0.TotalAlloc, took, err
 	}
 	const refusal = "decode to more than the script's memory budget"
 	step := compileInline(t, src, Options{})
 	for _, unit := range []string{"%2525", "a+b+", "=41=", "1,2,", `é\u00e9`, "QUJD", "abcd", "\x00%\x002\x005\x00é", "&=", "a=%2B+&", mixed} {
-		err, alloc, took := run(step, unit)
+		alloc, took, err := run(step, unit)
 		if err != nil && !strings.Contains(err.Error(), refusal) {
 			t.Fatalf("%q: %v", unit, err)
 		}
@@ -177,7 +177,7 @@ func TestEchoCheckCostIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err, alloc, _ := run(small, mixed)
+	alloc, _, err := run(small, mixed)
 	if err == nil || !strings.Contains(err.Error(), refusal) {
 		t.Errorf("a 2 MiB budget, 1 MiB of %q: err %v, want the refusal", mixed, err)
 	}
