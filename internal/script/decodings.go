@@ -2,44 +2,8 @@ package script
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"unicode/utf8"
 )
-
-// encoded offers each what t holds base64- or hex-encoded, as a provider that decodes a field
-// and sends back the text it holds (a base64 payload whose JSON has the caller's ciphertext in
-// base64) reads it: t's base64 skeleton decoded from each of its first four characters, its
-// hex skeleton from each of its first two (a field starts anywhere in a skeleton). One level:
-// the texts offered are searched as they are and by their skeletons, not decoded again
-// (TestRedTeamEchoedThroughOtherDecoders). It stops once stop says so (the views' budget is
-// spent: echoViews.spend).
-func encoded(t []byte, each func(u []byte), stop func() bool) {
-	for _, f := range []struct {
-		class      *[256]byte
-		group, out int
-		decode     func(dst, src []byte) (int, error)
-	}{
-		{&b64Skeleton, 4, 3, base64.RawStdEncoding.Decode},
-		{&hexSkeleton, 2, 1, hex.Decode},
-	} {
-		if stop() {
-			return
-		}
-		sk := appendSkeleton(nil, t, f.class)
-		for k := 0; k < f.group && len(sk)-k >= f.group && !stop(); k++ {
-			src := sk[k:]
-			if len(src)%f.group == 1 {
-				src = src[:len(src)-1] // a character that decodes to no byte
-			} // a last group of 2 or 3 base64 characters is its last bytes (a field that ends the text)
-			dst := make([]byte, len(src)/f.group*f.out+f.out)
-			if n, err := f.decode(dst, src); err == nil {
-				each(dst[:n])
-			}
-		}
-		clear(sk) // a caller's data
-	}
-}
 
 // decodings offers each what a provider's decoder may read of the request text t besides its
 // escapes (unescapes): a form or query decoder's '+' as a space (a lenient base64 decoder then
@@ -199,8 +163,11 @@ func latin1(t []byte) []byte {
 
 // decimalBytes reads t's numbers from -128 to 255 (a '-' right before the digits makes one
 // negative) as bytes, one each, skipping everything else: other numbers, separators, the rest
-// of a JSON body. Nil when t holds no number.
+// of a JSON body. Nil when t holds no number, or fewer than 16 separated by commas.
 func decimalBytes(t []byte) []byte {
+	if bytes.Count(t, []byte(",")) < 15 { // a ciphertext is one AES block or more: 15 commas
+		return nil
+	}
 	var out []byte
 	for i := 0; i < len(t); {
 		if t[i] < '0' || t[i] > '9' {

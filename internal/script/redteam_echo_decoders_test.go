@@ -131,13 +131,13 @@ func utf32BE(s string) string {
 
 // TestEchoCheckCostIsBounded: the echo check runs native code the script's watchdog cannot
 // interrupt, over the caller's request. A hostile 1 MiB body built to make every decoding
-// (three levels of escapes, '+', quoted-printable, decimal numbers, Latin-1 characters, base64
-// and hex to decode) and a header repeated must cost a bounded multiple of its size: the
+// (three levels of escapes, '+', quoted-printable, decimal numbers, Latin-1 characters, UTF-16,
+// a form's fields) and a header repeated must cost a bounded multiple of its size: the
 // decodings are built once per invocation, not once per class, and what they and their
 // skeletons hold counts against what is left of the script's memory budget; past it the
-// decryption is refused (fail closed). Measured on a loaded 2-CPU host: 17 to 27 MiB and 40 to
-// 280 ms per 1 MiB body (2 s under -race); the body mixing every decoding is refused at the
-// default 32 MiB budget. Allocation counts are the process's (loose bounds: -race adds its own).
+// decryption is refused (fail closed). Measured on a loaded 2-CPU host: 4 to 40 MiB and 14 to
+// 170 ms per 1 MiB body (more under -race), a 7 KiB body's check about 100 us more than before
+// these decodings. Allocation counts are the process's (loose bounds: -race adds its own).
 func TestEchoCheckCostIsBounded(t *testing.T) {
 	ct := chosenCiphertext(t, 16)
 	src := reqHead + `}` + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
@@ -195,7 +195,7 @@ func TestDecodingsReadWhatProvidersDecode(t *testing.T) {
 		f       func([]byte) []byte
 		in, out string
 	}{
-		{"decimal", decimalBytes, `{"o":[0,65,255,-1,-128,256,-129,7]}`, "\x00A\xff\xff\x80\x07"},
+		{"decimal", decimalBytes, `{"o":[0,65,255,-1,-128,256,-129,7,1,1,1,1,1,1,1,1]}`, "\x00A\xff\xff\x80\x07\x01\x01\x01\x01\x01\x01\x01\x01"},
 		{"decimal none", decimalBytes, `{"o":"x"}`, ""},
 		{"quoted-printable", unQuotedPrintable, "a=41=\r\nb=4=\nc=zz=", "aAb=4c=zz="},
 		{"Latin-1", latin1, "caf\u00e9\u00ff\u0100x\xc3", "caf\xe9\xff\u0100x\xc3"},
@@ -204,11 +204,6 @@ func TestDecodingsReadWhatProvidersDecode(t *testing.T) {
 		if got := string(c.f([]byte(c.in))); got != c.out {
 			t.Errorf("%s of %q = %q, want %q", c.name, c.in, got, c.out)
 		}
-	}
-	var got []string
-	encoded([]byte(`{"p":"`+base64.StdEncoding.EncodeToString([]byte("hello world!"))+`"}`), func(u []byte) { got = append(got, string(u)) }, func() bool { return false })
-	if !strings.Contains(strings.Join(got, "|"), "hello world!") {
-		t.Errorf("the base64 decodings of a JSON field %q lack its text", got)
 	}
 }
 
