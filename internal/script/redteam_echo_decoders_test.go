@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +230,49 @@ func TestEchoCheckStopsAtTheScriptsTime(t *testing.T) {
 		t.Errorf("err %v, want the check's timeout", err)
 	}
 	t.Logf("stopped after %v", took)
+}
+
+// TestEchoViewsWipedBetweenRequests: the echo check's views hold a caller's request, and a
+// runtime serves the provider's next request from its pool. After an invocation every kept
+// skeleton buffer is zero and no view is referenced, refused or not, so a later request on
+// the runtime cannot observe an earlier one's data.
+func TestEchoViewsWipedBetweenRequests(t *testing.T) {
+	ct := chosenCiphertext(t, 200)
+	src := reqHead + `}` + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
+}`
+	step := compileInline(t, src, Options{})
+	marker := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("earlier caller's data ", 20)))
+	for _, echo := range []bool{false, true} {
+		body := `{"note":"` + marker + `","n":[` + strings.Repeat("1,", 40) + `2]}`
+		if echo {
+			body = `{"order":"` + ct + `"}`
+		}
+		x := newExchange("/pay?a="+marker+"&a=x", body, &fakeTokens{})
+		x.Request.Header["X-A"] = []string{marker, marker}
+		x.Request.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if err := step.SignRequest(context.Background(), x); err != nil {
+			t.Fatal(err)
+		}
+		x.Response = &signerResponse{Status: 200, Header: http.Header{}, Body: []byte(`{"data":"` + ct + `"}`)}
+		if err := step.ProcessResponse(context.Background(), x); (err != nil) != echo {
+			t.Fatalf("echo %v: %v", echo, err)
+		}
+		v, err := step.get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &v.st.echo
+		if e.of != nil || e.used != 0 || e.over || e.late != nil {
+			t.Errorf("echo %v: the views' state outlived the invocation", echo)
+		}
+		for name, s := range map[string]*skeletonSet{"base64": &e.b64, "hex": &e.hexs, "base32": &e.b32s, "raw": &e.raw} {
+			if slices.ContainsFunc(s.buf[:cap(s.buf)], func(b byte) bool { return b != 0 }) {
+				t.Errorf("echo %v: the %s skeletons' kept buffer holds the earlier request's data", echo, name)
+			}
+			if slices.ContainsFunc(s.texts[:cap(s.texts)], func(b []byte) bool { return b != nil }) || s.min != 0 || len(s.spans) != 0 {
+				t.Errorf("echo %v: the %s views still reference the earlier request", echo, name)
+			}
+		}
+		step.put(v)
+	}
 }
