@@ -17,7 +17,8 @@ type RestartReport func(v versions.Version) []RestartField
 // restartRequired is the report for v as c's caller may see it: a gateway admin gets the list
 // (empty when nothing is pending); a tenant role gets nil, shown as nothing. Every start-only
 // setting is gateway-wide (listen, keystore, limits, state, admin: sections a tenant admin may
-// not change and its view of the config omits), and a pending restart tells about the
+// not change; its view of the config omits all but the limits, whose stored values it reads,
+// not which of them the process still runs with), and a pending restart tells about the
 // gateway's operations, not the tenant's providers.
 func (s *server) restartRequired(c *call, v versions.Version) *[]RestartField {
 	if c.p.Role != RoleGatewayAdmin {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/keygate/keygate/internal/failure"
+	"github.com/keygate/keygate/signer"
 )
 
 // providerCiphertext fails the request unless ct is a ciphertext the provider sent: in the
@@ -28,6 +30,10 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 		st.fatal(failure.New(failure.BadRequest, "script",
 			"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and the caller chose the response (a pasted answer in a dry run by a role that may not see secrets)", fn))
 	}
+	if r := st.x.Request; r != nil && codedBody(r) {
+		st.fatal(failure.New(failure.BadRequest, "script",
+			"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and the request body was sent with a content-encoding the check cannot read (send it uncoded)", fn))
+	}
 	body := st.x.Response.Body
 	n := 2 + 2*len(ct) // hex is the longest form
 	buf := st.borrow(n)
@@ -36,9 +42,35 @@ func (st *callState) providerCiphertext(fn string, ct []byte) {
 	// the response's form alone would not be found in the request.
 	sent := forEachEncoding(buf, ct, func(quoted []byte) bool { return contains(body, quoted) })
 	if !sent || st.echoed(buf, ct) {
+		if st.echo.timedOut {
+			st.fatal(failure.New(failure.Timeout, "script",
+				"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and reading the request's texts for it took the rest of the script's time", fn))
+		}
+		if st.echo.over {
+			st.fatal(failure.New(failure.BadRequest, "script",
+				"%s: under a secret IV only a ciphertext the provider sent may be decrypted, and the request's texts decode to more than the script's memory budget of %d bytes holds, so the check could not read them all", fn, st.mem.limit))
+		}
 		st.fatal(failure.New(failure.Internal, "script",
 			"%s: under a secret IV only a ciphertext the provider sent may be decrypted: a whole string of the response body, decoded", fn))
 	}
+}
+
+// codedBody reports whether the request carries a body under a Content-Encoding other than
+// identity: a gzip body a provider inflates may hold a caller's ciphertext that no reading of
+// the coded bytes finds (TestRedTeamEchoedThroughOtherDecoders). Inflating it here would run a
+// caller's decompression bomb in native code the watchdog cannot stop; refusing fails closed.
+func codedBody(r *signer.Request) bool {
+	if !r.HasBody() {
+		return false
+	}
+	for _, v := range r.Header.Values("Content-Encoding") {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // forEachEncoding offers ok each form a ciphertext travels in as a JSON string, quotes

@@ -63,21 +63,19 @@ func TestRedTeamEchoedThroughALenientDecoder(t *testing.T) {
 	}
 }
 
-// TestSkeletons: what a lenient decoder reads of a text, per class.
+// TestSkeletons: what a lenient decoder reads of a text: its letters, lower-cased, and digits.
 func TestSkeletons(t *testing.T) {
-	for _, c := range []struct{ in, b64, hex string }{
-		{"", "", ""},
-		{"ab+/==", "ab+/", "ab"},
-		{"a-b_c", "a+b/c", "abc"},
-		{"DE:AD be-ef\r\n", "DEADbe+ef", "deadbeef"},
-		{`{"x":"Zm9v"}`, "xZm9v", "9"},
-		{"\x00\xff\x80é", "", ""},
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{"ab+/==", "ab"},
+		{"a-b_c", "abc"},
+		{"DE:AD be-ef\r\n", "deadbeef"},
+		{`{"x":"Zm9v"}`, "xzm9v"},
+		{"\x00\xff\x80é Z", "z"},
+		{"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789abcdefghijklmnopqrstuvwxyz"},
 	} {
-		if got := string(appendSkeleton(nil, []byte(c.in), &b64Skeleton)); got != c.b64 {
-			t.Errorf("base64 skeleton of %q = %q, want %q", c.in, got, c.b64)
-		}
-		if got := string(appendSkeleton(nil, []byte(c.in), &hexSkeleton)); got != c.hex {
-			t.Errorf("hex skeleton of %q = %q, want %q", c.in, got, c.hex)
+		if got := string(appendSkeleton(nil, []byte(c.in), &alnumSkeleton)); got != c.want {
+			t.Errorf("skeleton of %q = %q, want %q", c.in, got, c.want)
 		}
 	}
 	if got := string(unescaped([]byte(`a\nb\r\tc\b\f`))); got != "a\nb\r\tc\b\f" {

@@ -199,6 +199,15 @@ func (b *budget) resume() {
 }
 
 // stop disarms the budget and reports the error it interrupted with, if any.
+// expired reports whether the running budget has ended (fired, or past its deadline before
+// the timer's function ran): for native code that runs long between JavaScript operations
+// (the echo check) to stop on its own.
+func (b *budget) expired() bool {
+	b.lock()
+	defer b.unlock()
+	return b.armed && (b.fired != nil || time.Now().After(b.deadline))
+}
+
 func (b *budget) stop() error {
 	b.lock()
 	b.armed = false
