@@ -96,7 +96,7 @@ func phaseOutcome(t *testing.T, client extprocv3.ExternalProcessorClient, md met
 func TestRedTeamPhaseMetadataSpellings(t *testing.T) {
 	remote, local := phaseClient(t, true), phaseClient(t, false)
 	for _, tc := range []struct {
-		md              metadata.MD
+		md             metadata.MD
 		network, local string
 	}{
 		{metadata.MD{}, "signed", "signed"},
