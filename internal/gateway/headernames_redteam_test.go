@@ -35,3 +35,41 @@ func TestRedTeamLookAlikeTenantKeyIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRedTeamLookAlikeKeygateHeaderInTheUpstreamPhase: the upstream phase refuses a keygate
+// header (the downstream phase did not run or did not strip it); a look-alike spelling is one.
+func TestRedTeamLookAlikeKeygateHeaderInTheUpstreamPhase(t *testing.T) {
+	snap, err := compileWith(t, tokenCompiler(), tokenProviderConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := snap.ProviderByName("api")
+	for _, name := range []string{"x-\u212aeygate-tenant-key", "X_\u212aEYGATE_CALLBACK"} {
+		_, err := snap.BeginUpstream(api, Attempt{Method: "GET", Authority: "api.example", Path: "/x",
+			Header: http.Header{name: {"kg_secret"}}, BodySize: -1}, signer.SystemClock())
+		if failure.Status(err) != 403 {
+			t.Errorf("%q in an attempt: %v, want 403", name, err)
+		}
+	}
+}
+
+// TestRedTeamRetryOfAnUpstreamAttemptFailsClosed: an upstream attempt's call has the provider's
+// token source but keeps no caller request (the router retries it): asked to retry anyway, it
+// refuses instead of re-beginning from nothing.
+func TestRedTeamRetryOfAnUpstreamAttemptFailsClosed(t *testing.T) {
+	snap, err := compileWith(t, tokenCompiler(), tokenProviderConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := snap.ProviderByName("api")
+	call, err := snap.BeginUpstream(api, Attempt{Method: "GET", Authority: "api.example", Path: "/x", BodySize: -1}, signer.SystemClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.ShouldRetry(401) {
+		t.Fatal("an upstream attempt would be retried by keygate")
+	}
+	if _, err := call.Retry(t.Context(), http.DefaultClient, signer.SystemClock()); failure.Status(err) != 500 {
+		t.Fatalf("Retry of an upstream attempt: %v, want an internal error", err)
+	}
+}
