@@ -42,7 +42,7 @@ func forwarded(sent []*corev3.HeaderValue, mut *extprocv3.HeaderMutation) map[st
 	}
 	for _, o := range mut.GetSetHeaders() {
 		k := lower(o.GetHeader().GetKey())
-		if o.GetAppend().GetValue() {
+		if appendFlag(o) {
 			out[k] = append(out[k], string(o.GetHeader().GetRawValue()))
 		} else {
 			out[k] = []string{string(o.GetHeader().GetRawValue())}
