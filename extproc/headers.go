@@ -58,7 +58,7 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 	}
 	all, at := text.String(), 0
 	for i, h := range in {
-		name := strings.ToLower(h.GetKey())
+		name := lowerASCII(h.GetKey())
 		n := len(headerValue(h))
 		v := all[at : at+n]
 		at += n
@@ -70,6 +70,20 @@ func newHeaderSet(hm *corev3.HeaderMap) *headerSet {
 		hs.add(name, backing[i:i+1:i+1])
 	}
 	return hs
+}
+
+// lowerASCII lower-cases a header name as Envoy does (ASCII letters only), without an
+// allocation for a name already lower-case (every name Envoy sends). strings.ToLower folds
+// Unicode too: "x-\u212aeygate-tenant-key" (KELVIN SIGN) became "x-keygate-tenant-key", the
+// tenant key keygate authenticated with and asked Envoy to remove, while Envoy held, and
+// forwarded, the header by the name it came with.
+func lowerASCII(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			return string(appendLower(make([]byte, 0, len(name)), name))
+		}
+	}
+	return name
 }
 
 // add appends a field for a name the set does not hold yet.

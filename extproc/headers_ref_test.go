@@ -52,7 +52,10 @@ func refNewHeaderSet(hm *corev3.HeaderMap) *refHeaderSet {
 	}
 	all, at := text.String(), 0
 	for i, h := range in {
-		name := strings.ToLower(h.GetKey())
+		// Lower-cased as Envoy does, ASCII only (lowerASCII): strings.ToLower, which the
+		// implementation used until the red team's look-alike names, also folded Unicode and
+		// replaced bytes that are not UTF-8 (TestRedTeamLookAlikeKeygateHeadersNeverLeave).
+		name := lowerASCII(h.GetKey())
 		n := len(refHeaderValue(h))
 		v := all[at : at+n]
 		at += n

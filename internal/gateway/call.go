@@ -215,7 +215,7 @@ func (hc *headerCopy) add(name string, vals []string) error {
 		from := len(hc.backing)
 		hc.backing = append(hc.backing, vals...)
 		hc.header[CanonicalKey(name)] = hc.backing[from:len(hc.backing):len(hc.backing)]
-	case strings.EqualFold(name, tenancy.TenantKeyHeader):
+	case tenancy.IsTenantKeyHeader(name): // ASCII case only: a look-alike is refused below
 		hc.credentials = append(hc.credentials, vals...)
 	default:
 		return failure.New(failure.Forbidden, "tenant", "header %q is reserved for keygate", strings.ToLower(name))

@@ -184,3 +184,29 @@ func TestKeygateHeaderUnderscoreSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestKeygateHeaderLookAlikes: names whose letters fold onto keygate's under Unicode case
+// folding ('K' KELVIN SIGN folds to k) are keygate's too, and never the tenant key: Envoy keeps
+// them as sent (it lower-cases ASCII only), so only a refusal keeps them from leaving, and a
+// server that folds Unicode would read them as keygate's.
+func TestKeygateHeaderLookAlikes(t *testing.T) {
+	for _, n := range []string{"x-\u212aeygate-tenant-key", "X-\u212aEYGATE-CALLBACK", "x_\u212aeygate_a", "x-\u212aeygate-"} {
+		if !IsKeygateHeader(n) {
+			t.Errorf("%q is not taken as a keygate header", n)
+		}
+		if IsTenantKeyHeader(n) {
+			t.Errorf("%q is taken as the tenant key", n)
+		}
+	}
+	for _, n := range []string{"x-k\u00e9ygate-a", "x-\u212a", "\xffx-keygate-", "x-\u212aeygatex", "\u212a-keygate-a"} {
+		if IsKeygateHeader(n) {
+			t.Errorf("%q is taken as a keygate header", n)
+		}
+	}
+	for n, want := range map[string]bool{"x-keygate-tenant-key": true, "X-KEYGATE-TENANT-KEY": true,
+		"x-keygate-tenant-\u212aey": false, "x_keygate_tenant_key": false, "x-keygate-tenant-keys": false} {
+		if IsTenantKeyHeader(n) != want {
+			t.Errorf("IsTenantKeyHeader(%q) = %v", n, !want)
+		}
+	}
+}
