@@ -17,8 +17,8 @@ BENCH_OUT="$out/bench.json" $GO run ./test/loadgen -duration 5s
 	$GO test -run X -benchmem -count 1 -bench 'Snapshot10kProviders' ./xds
 	$GO test -run X -benchmem -count 1 -bench 'ParseMarshal' ./internal/jsonbody
 	$GO test -run X -benchmem -count 1 -bench 'TextOf|Schemes' ./signer
-	$GO test -run X -benchmem -count 1 -bench 'Stream' ./extproc
-	$GO test -run X -benchmem -count 1 -bench 'ArticleRequest$|ArticleResponse$|EmptyRequestFunction|NewRuntime' ./internal/script
+	$GO test -run X -benchmem -count 1 -bench '^Benchmark(StreamStaticHeader|StreamSimpleAES|StreamPhase)$' ./extproc
+	$GO test -run X -benchmem -count 1 -bench 'ArticleRequest$|ArticleResponse$|EmptyRequestFunction|NewRuntime|Skeleton' ./internal/script
 	$GO test -run X -benchmem -count 1 -bench 'Observe' ./internal/metrics
 } | tee "$out/gobench.txt"
 cat >"$out/run.json" <<JSON
