@@ -54,11 +54,7 @@ func TestRedTeamEchoedThroughOtherDecoders(t *testing.T) {
 		zw := gzip.NewWriter(&gz)
 		_, _ = zw.Write([]byte(`{"order":"` + ct + `"}`))
 		_ = zw.Close()
-		cases := []struct {
-			name, path, body string
-			header           map[string][]string
-			refused          bool
-		}{
+		cases := []echoCase{
 			{name: "decimal bytes in a JSON array", path: "/pay", body: `{"order":[` + dec.String() + `]}`, refused: true},
 			{name: "a query with '+' for the spaces between chunks", path: "/pay?order=" + url.QueryEscape(mimeLines(ct, 4, " ")), body: `{}`, refused: true},
 			{name: "a form body with '+' between chunks", path: "/pay", body: "order=" + url.QueryEscape(mimeLines(ct, 4, " ")), refused: true},
@@ -82,26 +78,7 @@ func TestRedTeamEchoedThroughOtherDecoders(t *testing.T) {
 			{name: "the provider's own beside such texts", path: "/pay?q=a+b+c&d=" + base32.StdEncoding.EncodeToString([]byte("other")),
 				body: `{"order":[1,2,3,250],"name":"caf\u00e9 =41=42"}`, header: map[string][]string{"X-A": {"x", "y"}}},
 		}
-		src := reqHead + `}` + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
-}`
-		step := compileInline(t, src, Options{})
-		for _, c := range cases {
-			x := newExchange(c.path, c.body, &fakeTokens{})
-			for k, vs := range c.header {
-				x.Request.Header[k] = vs
-			}
-			if err := step.SignRequest(context.Background(), x); err != nil {
-				t.Fatalf("%d/%s: request: %v", n, c.name, err)
-			}
-			x.Response = &signerResponse{Status: 200, Header: http.Header{}, Body: []byte(`{"data":"` + ct + `"}`)}
-			err := step.ProcessResponse(context.Background(), x)
-			if c.refused && (err == nil || !strings.Contains(err.Error(), "only a ciphertext the provider sent")) {
-				t.Errorf("%d bytes, %s: a caller-chosen ciphertext decrypted under the secret IV (err %v), want the refusal", n, c.name, err)
-			}
-			if !c.refused && err != nil {
-				t.Errorf("%d bytes, %s: %v", n, c.name, err)
-			}
-		}
+		checkEchoCases(t, compileInline(t, echoDecrypt, Options{}), ct, fmt.Sprintf("%d bytes", n), cases)
 	}
 }
 

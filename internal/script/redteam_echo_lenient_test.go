@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,43 +24,21 @@ func TestRedTeamEchoedThroughALenientDecoder(t *testing.T) {
 		raw, _ := base64.StdEncoding.DecodeString(ct)
 		hx := hexOf(ct)
 		jsonQ := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-		cases := []struct {
-			name, path, header, reqBody string
-			refused                     bool
-		}{
-			{name: "MIME lines in a JSON body", path: "/pay", reqBody: `{"order":` + jsonQ(mimeLines(ct, 8, "\r\n")) + `}`, refused: true},
-			{name: "spaces every 4 characters in a header", path: "/pay", header: mimeLines(ct, 4, " "), reqBody: `{}`, refused: true},
-			{name: "chunks of a JSON array", path: "/pay", reqBody: `{"order":["` + strings.Join(chunks(ct, 5), `","`) + `"]}`, refused: true},
-			{name: "URL alphabet, unpadded, in the path", path: "/orders/" + base64.RawURLEncoding.EncodeToString(raw), reqBody: `{}`, refused: true},
-			{name: "mixed-case hex in a query", path: "/pay?order=" + mixedCase(hx), reqBody: `{}`, refused: true},
-			{name: "hex with colons in a header", path: "/pay", header: strings.Join(chunks(hx, 2), ":"), reqBody: `{}`, refused: true},
-			{name: "upper-case hex split over lines, JSON-escaped", path: "/pay", reqBody: `{"order":` + jsonQ(mimeLines(strings.ToUpper(hx), 16, "\n")) + `}`, refused: true},
-			{name: "percent-encoded MIME lines in a query", path: "/pay?order=" + url.QueryEscape(mimeLines(ct, 8, "\n")), reqBody: `{}`, refused: true},
-			{name: "its bytes as the body", path: "/upload", reqBody: string(raw), refused: true},
-			{name: "its bytes percent-escaped in a query", path: "/pay?order=" + url.QueryEscape(string(raw)), reqBody: `{}`, refused: true},
+		cases := []echoCase{
+			{name: "MIME lines in a JSON body", path: "/pay", body: `{"order":` + jsonQ(mimeLines(ct, 8, "\r\n")) + `}`, refused: true},
+			{name: "spaces every 4 characters in a header", path: "/pay", header: orderHeader(mimeLines(ct, 4, " ")), body: `{}`, refused: true},
+			{name: "chunks of a JSON array", path: "/pay", body: `{"order":["` + strings.Join(chunks(ct, 5), `","`) + `"]}`, refused: true},
+			{name: "URL alphabet, unpadded, in the path", path: "/orders/" + base64.RawURLEncoding.EncodeToString(raw), body: `{}`, refused: true},
+			{name: "mixed-case hex in a query", path: "/pay?order=" + mixedCase(hx), body: `{}`, refused: true},
+			{name: "hex with colons in a header", path: "/pay", header: orderHeader(strings.Join(chunks(hx, 2), ":")), body: `{}`, refused: true},
+			{name: "upper-case hex split over lines, JSON-escaped", path: "/pay", body: `{"order":` + jsonQ(mimeLines(strings.ToUpper(hx), 16, "\n")) + `}`, refused: true},
+			{name: "percent-encoded MIME lines in a query", path: "/pay?order=" + url.QueryEscape(mimeLines(ct, 8, "\n")), body: `{}`, refused: true},
+			{name: "its bytes as the body", path: "/upload", body: string(raw), refused: true},
+			{name: "its bytes percent-escaped in a query", path: "/pay?order=" + url.QueryEscape(string(raw)), body: `{}`, refused: true},
 			{name: "the provider's own, beside other base64 and hex", path: "/pay?sig=" + hexOf(chosenCiphertext(t, n+40)),
-				header: base64.StdEncoding.EncodeToString([]byte(strings.Repeat("other data ", 40))), reqBody: `{"order":"A-1","note":"` + mimeLines(chosenCiphertext(t, n+20), 8, " ") + `"}`},
+				header: orderHeader(base64.StdEncoding.EncodeToString([]byte(strings.Repeat("other data ", 40)))), body: `{"order":"A-1","note":"` + mimeLines(chosenCiphertext(t, n+20), 8, " ") + `"}`},
 		}
-		src := reqHead + `}` + respHead + `respBody.plain = aes_cbc_pkcs5_decrypt(AesKey, base64_decode(respBody.data), AesIV);
-}`
-		step := compileInline(t, src, Options{})
-		for _, c := range cases {
-			x := newExchange(c.path, c.reqBody, &fakeTokens{})
-			if c.header != "" {
-				x.Request.Header.Set("X-Order", c.header)
-			}
-			if err := step.SignRequest(context.Background(), x); err != nil {
-				t.Fatalf("%d/%s: request: %v", n, c.name, err)
-			}
-			x.Response = &signerResponse{Status: 200, Header: http.Header{}, Body: []byte(`{"data":"` + ct + `"}`)}
-			err := step.ProcessResponse(context.Background(), x)
-			if c.refused && (err == nil || !strings.Contains(err.Error(), "only a ciphertext the provider sent")) {
-				t.Errorf("%d bytes, %s: a caller-chosen ciphertext decrypted under the secret IV (err %v), want the refusal", n, c.name, err)
-			}
-			if !c.refused && err != nil {
-				t.Errorf("%d bytes, %s: %v", n, c.name, err)
-			}
-		}
+		checkEchoCases(t, compileInline(t, echoDecrypt, Options{}), ct, fmt.Sprintf("%d bytes", n), cases)
 	}
 }
 
