@@ -271,7 +271,8 @@ func appendCanonicalKey(dst []byte, name string) []byte {
 	return dst
 }
 
-// appendLower appends s lower-cased (ASCII, as strings.ToLower does for a header name) to dst.
+// appendLower appends s with its ASCII letters lower-cased, and every other byte as it is, to dst:
+// Envoy's lower-casing of header names (see lowerASCII), never strings.ToLower's Unicode folding.
 func appendLower(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -34,23 +34,28 @@ func (headerStep) SignRequest(_ context.Context, x *signer.Exchange) error {
 
 func testProcessor(t *testing.T) *processor {
 	t.Helper()
-	f, err := config.Parse([]byte(`
-providers:
+	snap := testSnapshot(t, `
   - {name: hdr, hosts: [hdr.local], upstream: {url: "https://hdr.example/p"}, signing: [{scheme: header}]}
   - {name: body, hosts: [body.local], upstream: {url: "https://body.example"}, signing: [{scheme: body}]}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &gateway.Compiler{Catalog: signer.Catalog{
+`, signer.Catalog{
 		"header": func(signer.Build) (signer.Step, error) { return headerStep{}, nil },
 		"body":   func(signer.Build) (signer.Step, error) { return bodyStep{}, nil },
-	}}
-	snap, err := c.Compile(f, gateway.Meta{})
+	})
+	return newProcessor(context.Background(), snap, Options{}.withDefaults())
+}
+
+// testSnapshot compiles a config of the given providers (YAML list items) with catalog.
+func testSnapshot(t *testing.T, providers string, catalog signer.Catalog) *gateway.Snapshot {
+	t.Helper()
+	f, err := config.Parse([]byte("providers:" + providers))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newProcessor(context.Background(), snap, Options{}.withDefaults())
+	snap, err := (&gateway.Compiler{Catalog: catalog}).Compile(f, gateway.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
 }
 
 func headersMsg(host string, eos bool) *extprocv3.ProcessingRequest {

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/keygate/keygate/internal/config"
 	"github.com/keygate/keygate/internal/gateway"
 	"github.com/keygate/keygate/internal/routing"
 	"github.com/keygate/keygate/signer"
@@ -25,24 +24,15 @@ import (
 // message for other streams (-race). Each stream gets the answer its request calls for, and the
 // shared messages and the modes they point to are as built.
 func TestRedTeamSharedAnswersUnderMixedConcurrentStreams(t *testing.T) {
-	f, err := config.Parse([]byte(`
-providers:
+	snap := testSnapshot(t, `
   - {name: hdr, hosts: [hdr.local], upstream: {url: "https://hdr.example/p"}, signing: [{scheme: header}]}
   - {name: body, hosts: [body.local], upstream: {url: "https://body.example"}, signing: [{scheme: body}]}
   - {name: v, hosts: [v.local], upstream: {url: "https://v.example"}, signing: [{scheme: verify}]}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &gateway.Compiler{Catalog: signer.Catalog{
+`, signer.Catalog{
 		"header": func(signer.Build) (signer.Step, error) { return headerStep{}, nil },
 		"body":   func(signer.Build) (signer.Step, error) { return bodyStep{}, nil },
 		"verify": func(signer.Build) (signer.Step, error) { return verifyStep{}, nil },
-	}}
-	snap, err := c.Compile(f, gateway.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	var h gateway.Holder
 	h.Store(snap)
 	g, _ := NewGRPCServer(NewServer(Options{Snapshots: &h}), 1<<20)
